@@ -1,0 +1,91 @@
+"""The ``kiosk`` command: every office and gate job has a command, so it can be
+scripted and tested. Each sub-module adds one group of commands.
+
+Errors: a :class:`~kiosk.core.errors.KioskError` prints one line (in the user's
+language) and exits non-zero; anything else is our bug: the traceback goes to the
+log file and a one-line apology to the terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from kiosk import __version__
+from kiosk.cli.context import Context, pass_ctx
+from kiosk.core.errors import KioskError
+from kiosk.core.i18n import set_language, tr
+from kiosk.logs import log_file, setup_logging
+
+log = logging.getLogger("kiosk.cli")
+
+
+class KioskGroup(click.Group):
+    """Turns expected errors into one clear line; logs the unexpected ones."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KioskError as exc:
+            click.echo(tr("error: {message}", message=exc), err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            ctx.exit(130)
+        except Exception:
+            log.exception("unexpected error in %s", " ".join(sys.argv))
+            click.echo(
+                tr("error: something went wrong inside Gatepass (our fault). "
+                   "Details are in {log}.", log=log_file()),
+                err=True,
+            )
+            ctx.exit(70)
+
+
+@click.group(cls=KioskGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False),
+    envvar="KIOSK_HOME",
+    help="The checkpoint's folder (database, keys, settings, logs). "
+    "Default: KIOSK_HOME, else the platform's user-data folder.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh_CN", "en"]),
+    default=None,
+    help="Language of messages. Default: the system's.",
+)
+@click.version_option(__version__, prog_name="kiosk")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, lang: str | None) -> None:
+    """Gatepass: the gate kiosk for residential compounds."""
+    set_language(lang)
+    ctx.obj = Context.create(home)
+    setup_logging(ctx.obj.home)
+
+
+def _register() -> None:
+    from kiosk.cli import checkpoint, passes, residents
+
+    for module in (checkpoint, residents, passes):
+        module.register(cli)
+    try:
+        from kiosk.cli import vision
+    except ImportError:  # pragma: no cover - vision commands not built yet
+        return
+    vision.register(cli)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="kiosk")
+
+
+__all__ = ["Context", "cli", "main", "pass_ctx"]

@@ -1,0 +1,147 @@
+"""Opening the checkpoint database, safely, and the one way to write to it.
+
+On open: WAL journal, ``synchronous=FULL`` (a committed visit survives a power cut),
+foreign keys, a busy timeout and ``secure_delete``; each is read back and the program
+refuses to run if one did not take. Writes go through :func:`write`, which begins
+``IMMEDIATE`` so a second writer waits for the lock instead of failing half-way.
+
+A ``sqlite_utils.Database`` belongs to the thread that opened it: each thread opens its
+own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from kiosk.core.errors import EnvironmentFault, UserError
+from kiosk.core.i18n import tr
+
+log = logging.getLogger("kiosk.store")
+
+BUSY_TIMEOUT_MS = 5000
+
+# Result codes (https://www.sqlite.org/rescode.html): primary code = low byte.
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = (
+    5, 6, 8, 10, 11, 13, 14, 26,
+)
+
+
+def environment_fault(exc: sqlite3.Error) -> EnvironmentFault | None:
+    """The fault, in the user's words, behind an SQLite error the machine caused.
+
+    Sorted by SQLite's result code, never by message text. ``None``: it is our bug.
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    primary = code & 0xFF
+    if primary in (_BUSY, _LOCKED):
+        return EnvironmentFault(
+            tr("The database is busy in another program. Close other Gatepass windows "
+               "and try again.")
+        )
+    if primary == _FULL:
+        return EnvironmentFault(
+            tr("The disk is full. Free some space, then try again; nothing was saved.")
+        )
+    if primary in (_IOERR, _CANTOPEN, _READONLY):
+        return EnvironmentFault(
+            tr("The database file cannot be written (disk error or read-only). Check the "
+               "disk and the folder's permissions.")
+        )
+    if primary in (_CORRUPT, _NOTADB):
+        return EnvironmentFault(
+            tr("The database file is damaged or is not a Gatepass database.")
+        )
+    return None
+
+
+@contextlib.contextmanager
+def translated_errors() -> Iterator[None]:
+    """Turn SQLite errors the machine caused into :class:`EnvironmentFault`."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        fault = environment_fault(exc)
+        if fault is None:
+            raise
+        raise fault from exc
+
+
+def connect(path: Path, *, create: bool = False) -> sqlite_utils.Database:
+    """Open (or with ``create`` make) the checkpoint database and bring it up to date."""
+    from kiosk.store.schema import migrations
+
+    if not create and not path.exists():
+        raise UserError(
+            tr("No checkpoint at {path}. Run 'kiosk init' first, or pass --home.",
+               path=path.parent)
+        )
+    with translated_errors():
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+        db = sqlite_utils.Database(conn, execute_plugins=False)
+        try:
+            _apply_pragmas(db)
+            migrations.apply(db)
+        except BaseException:
+            db.close()
+            raise
+    return db
+
+
+def _apply_pragmas(db: sqlite_utils.Database) -> None:
+    conn = db.conn
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    db.enable_wal()
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA secure_delete=ON")
+    wanted = {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "foreign_keys": 1,
+        "busy_timeout": BUSY_TIMEOUT_MS,
+        "secure_delete": 1,
+    }
+    for pragma, value in wanted.items():
+        got = conn.execute(f"PRAGMA {pragma}").fetchone()[0]
+        if got != value:
+            raise EnvironmentFault(
+                tr("The database refused a safety setting ({pragma} is {got}, not "
+                   "{value}); Gatepass will not run on it.", pragma=pragma, got=got,
+                   value=value)
+            )
+
+
+@contextlib.contextmanager
+def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One durable write transaction, begun IMMEDIATE; nests as a savepoint.
+
+    When the block ends without error the transaction is committed (and with
+    ``synchronous=FULL`` on disk) before this returns.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    with translated_errors():
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise

@@ -1,0 +1,175 @@
+"""The checkpoint's schema, as named migrations (sqlite-utils ``Migrations``).
+
+Each migration runs in a transaction with the record of it having been applied. Never
+edit a migration that has shipped: add a new one.
+
+Conventions
+* Ids that cross machines are UUIDv7 text; times are UTC ISO-8601 text with offset
+  (see ``kiosk.core.clock.to_db``), so text order is time order.
+* ``visits`` is append-only: a trigger refuses UPDATE; a correction is a new row whose
+  ``corrects`` names the old one. Deletion is left to retention (old rows only).
+* Personal data (``id_number``, ``phone``) lives only in ``residents`` and ``visitors``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("gatepass")
+
+
+def _run(db: Database, script: str) -> None:
+    """Run ``script`` statement by statement inside the migration's transaction.
+
+    (``executescript`` would COMMIT first and break the migration's atomicity.)
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {statement!r}")
+
+
+@migrations(name="0001_initial")
+def _initial(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+
+        CREATE TABLE households (
+            id TEXT PRIMARY KEY,
+            building TEXT NOT NULL,
+            unit TEXT NOT NULL DEFAULT '',
+            room TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            UNIQUE (building, unit, room)
+        );
+
+        CREATE TABLE residents (
+            id TEXT PRIMARY KEY,
+            household_id TEXT NOT NULL REFERENCES households(id),
+            name TEXT NOT NULL CHECK (length(trim(name)) > 0),
+            phone TEXT,
+            id_number TEXT,
+            role TEXT NOT NULL DEFAULT 'resident' CHECK (role IN ('resident', 'staff')),
+            active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            deactivated_at TEXT
+        );
+        CREATE UNIQUE INDEX residents_id_number ON residents(id_number)
+            WHERE id_number IS NOT NULL;
+        CREATE INDEX residents_household ON residents(household_id);
+        CREATE INDEX residents_name ON residents(name);
+
+        CREATE TABLE visitors (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL CHECK (length(trim(name)) > 0),
+            phone TEXT,
+            id_number TEXT,
+            destination_household_id TEXT REFERENCES households(id),
+            reason TEXT NOT NULL DEFAULT '',
+            from_place TEXT NOT NULL DEFAULT '',
+            plate TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            checkpoint_id TEXT NOT NULL
+        );
+        CREATE INDEX visitors_created ON visitors(created_at);
+        CREATE INDEX visitors_id_number ON visitors(id_number);
+
+        -- Public keys this checkpoint trusts; 'kinds' lists the pass kinds a key may sign.
+        CREATE TABLE keys (
+            key_id TEXT PRIMARY KEY,
+            public_key TEXT NOT NULL UNIQUE,
+            kinds TEXT NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            added_at TEXT NOT NULL,
+            retired_at TEXT
+        );
+
+        CREATE TABLE passes (
+            serial TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('resident', 'staff', 'visitor')),
+            resident_id TEXT REFERENCES residents(id),
+            visitor_id TEXT REFERENCES visitors(id),
+            valid_from TEXT NOT NULL,
+            valid_until TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            token TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+            issued_at TEXT NOT NULL,
+            revoked_reason TEXT,
+            revoked_at TEXT,
+            CHECK ((resident_id IS NULL) <> (visitor_id IS NULL)),
+            CHECK (status = 'active' OR (revoked_reason IS NOT NULL AND revoked_at IS NOT NULL))
+        );
+        CREATE INDEX passes_resident ON passes(resident_id);
+        CREATE INDEX passes_visitor ON passes(visitor_id);
+
+        CREATE TABLE holds (
+            id TEXT PRIMARY KEY,
+            household_id TEXT REFERENCES households(id),
+            resident_id TEXT REFERENCES residents(id),
+            until TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT '',
+            lifted_at TEXT,
+            CHECK ((household_id IS NULL) <> (resident_id IS NULL))
+        );
+        CREATE INDEX holds_household ON holds(household_id, until);
+        CREATE INDEX holds_resident ON holds(resident_id, until);
+
+        CREATE TABLE visits (
+            id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            checkpoint_id TEXT NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+            subject_kind TEXT NOT NULL
+                CHECK (subject_kind IN ('resident', 'staff', 'visitor', 'unknown')),
+            resident_id TEXT REFERENCES residents(id),
+            visitor_id TEXT REFERENCES visitors(id),
+            household_id TEXT REFERENCES households(id),
+            pass_serial TEXT,
+            level TEXT NOT NULL CHECK (level IN ('pass', 'check', 'deny')),
+            reason TEXT NOT NULL,
+            reasons TEXT NOT NULL DEFAULT '[]',
+            temperature REAL,
+            guard TEXT NOT NULL DEFAULT '',
+            plate TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT 'camera'
+                CHECK (source IN ('camera', 'scanner', 'manual', 'register')),
+            note TEXT NOT NULL DEFAULT '',
+            corrects TEXT REFERENCES visits(id)
+        );
+        CREATE INDEX visits_at ON visits(at);
+        CREATE INDEX visits_serial_at ON visits(pass_serial, at);
+        CREATE INDEX visits_resident_at ON visits(resident_id, at);
+        CREATE INDEX visits_visitor_at ON visits(visitor_id, at);
+        CREATE INDEX visits_household_at ON visits(household_id, at);
+        CREATE TRIGGER visits_append_only BEFORE UPDATE ON visits
+        BEGIN
+            SELECT RAISE(ABORT, 'visits are append-only: add a correcting row');
+        END;
+
+        CREATE TABLE audit (
+            id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX audit_at ON audit(at);
+        """
+    )

@@ -1,0 +1,34 @@
+"""Shared fixtures. Qt runs offscreen; every test gets its own checkpoint home."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("KIOSK_LANG", "en")
+
+REPO = Path(__file__).resolve().parent.parent
+QR_PHOTOS = REPO.parent / "shared" / "data" / "qr-photos"
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests read English messages unless they ask for another language."""
+    from kiosk.core import i18n
+
+    monkeypatch.setenv("KIOSK_LANG", "en")
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
+
+
+@pytest.fixture
+def home_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder for a checkpoint, also set as KIOSK_HOME."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("KIOSK_HOME", str(home))
+    return home
