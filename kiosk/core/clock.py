@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from kiosk.core.errors import UserError
+from kiosk.core.i18n import tr
 
 Clock = Callable[[], datetime]
 
@@ -47,7 +48,7 @@ def parse_user_time(text: str, *, end_of_day: bool = False) -> datetime:
             moment = datetime.fromisoformat(raw.replace(" ", "T", 1))
     except ValueError:
         raise UserError(
-            f"cannot read the time {text!r}: use YYYY-MM-DD or YYYY-MM-DD HH:MM"
+            tr("cannot read the time {text!r}: use YYYY-MM-DD or YYYY-MM-DD HH:MM", text=text)
         ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()  # local time of this machine

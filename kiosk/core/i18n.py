@@ -1,7 +1,8 @@
 """Every string a guard or clerk sees goes through ``tr()``.
 
 The English text is the message id (as in gettext); catalogues in
-``resources/translations/<lang>.json`` map it to the translation. Placeholders use
+``resources/translations/<lang>/*.json`` (one file per area of the program, merged)
+map it to the translation. Placeholders use
 ``str.format`` names: ``tr("Row {row}: {reason}", row=3, reason=...)``. A test walks
 the source for every ``tr("...")`` literal and fails when a shipped language lacks it.
 
@@ -68,9 +69,10 @@ def language() -> str:
 def catalogue(lang: str) -> dict[str, str]:
     if lang == "en":
         return {}
-    path = TRANSLATIONS / f"{lang}.json"
-    with path.open(encoding="utf-8") as fh:
-        data: dict[str, str] = json.load(fh)
+    data: dict[str, str] = {}
+    for path in sorted((TRANSLATIONS / lang).glob("*.json")):
+        with path.open(encoding="utf-8") as fh:
+            data.update(json.load(fh))
     return data
 
 
