@@ -6,6 +6,7 @@ platform's user-data folder (platformdirs).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,11 @@ class Home:
         return self.keys_dir / "issuer.key"
 
     @property
+    def gate_key(self) -> Path:
+        """This gate's own key: signs visitor codes only (never resident passes)."""
+        return self.keys_dir / "gate.key"
+
+    @property
     def settings_file(self) -> Path:
         return self.root / "settings.toml"
 
@@ -55,7 +61,5 @@ class Home:
     def ensure(self) -> None:
         for folder in (self.root, self.keys_dir, self.logs_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        try:
+        with contextlib.suppress(OSError):  # e.g. a FAT USB stick
             os.chmod(self.keys_dir, 0o700)
-        except OSError:  # pragma: no cover - e.g. a FAT USB stick
-            pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import logging
 import logging.handlers
@@ -39,7 +40,5 @@ def setup_logging(home: Home, *, verbose: bool = False) -> None:
     root.addHandler(handler)
     root._kiosk_configured = True  # type: ignore[attr-defined]
     if sys.stderr is not None and hasattr(sys.stderr, "fileno"):
-        try:
+        with contextlib.suppress(ValueError, OSError):  # stderr without a file
             faulthandler.enable()
-        except (ValueError, OSError):  # pragma: no cover - stderr without a file
-            pass

@@ -11,12 +11,39 @@ KIOSK = Path(__file__).resolve().parent.parent / "kiosk"
 
 # package -> prefixes it must never import
 FORBIDDEN = {
-    "core": ("PySide6", "cv2", "zxingcpp", "pyzbar", "numpy", "sqlite_utils", "sqlite3",
-             "kiosk.store", "kiosk.vision", "kiosk.ui", "kiosk.cli", "kiosk.gate"),
-    "store": ("PySide6", "cv2", "zxingcpp", "pyzbar", "kiosk.vision", "kiosk.ui",
-              "kiosk.cli", "kiosk.gate"),
-    "vision": ("PySide6", "sqlite_utils", "sqlite3", "kiosk.store", "kiosk.ui",
-               "kiosk.cli", "kiosk.gate"),
+    "core": (
+        "PySide6",
+        "cv2",
+        "zxingcpp",
+        "pyzbar",
+        "numpy",
+        "sqlite_utils",
+        "sqlite3",
+        "kiosk.store",
+        "kiosk.vision",
+        "kiosk.ui",
+        "kiosk.cli",
+        "kiosk.gate",
+    ),
+    "store": (
+        "PySide6",
+        "cv2",
+        "zxingcpp",
+        "pyzbar",
+        "kiosk.vision",
+        "kiosk.ui",
+        "kiosk.cli",
+        "kiosk.gate",
+    ),
+    "vision": (
+        "PySide6",
+        "sqlite_utils",
+        "sqlite3",
+        "kiosk.store",
+        "kiosk.ui",
+        "kiosk.cli",
+        "kiosk.gate",
+    ),
 }
 
 

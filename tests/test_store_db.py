@@ -13,8 +13,17 @@ from kiosk.store.schema import migrations
 def test_migrations_from_empty(tmp_path: Path) -> None:
     db = connect(tmp_path / "a.db", create=True)
     names = set(db.table_names())
-    assert {"households", "residents", "passes", "visitors", "visits", "holds", "audit",
-            "keys", "meta"} <= names
+    assert {
+        "households",
+        "residents",
+        "passes",
+        "visitors",
+        "visits",
+        "holds",
+        "audit",
+        "keys",
+        "meta",
+    } <= names
     assert migrations.pending(db) == []
     db.close()
     again = connect(tmp_path / "a.db")  # idempotent
@@ -62,10 +71,17 @@ def test_write_is_immediate_so_a_second_writer_waits(tmp_path: Path) -> None:
 def test_visits_are_append_only(tmp_path: Path) -> None:
     db = connect(tmp_path / "a.db", create=True)
     with write(db):
-        db["visits"].insert({
-            "id": "v1", "at": "2026-01-01T00:00:00+00:00", "checkpoint_id": "c",
-            "direction": "in", "subject_kind": "unknown", "level": "check", "reason": "x",
-        })
+        db["visits"].insert(
+            {
+                "id": "v1",
+                "at": "2026-01-01T00:00:00+00:00",
+                "checkpoint_id": "c",
+                "direction": "in",
+                "subject_kind": "unknown",
+                "level": "check",
+                "reason": "x",
+            }
+        )
     with pytest.raises(sqlite3.IntegrityError, match="append-only"), write(db):
         db.execute("UPDATE visits SET reason='y'")
     db.close()

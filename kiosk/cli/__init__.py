@@ -39,8 +39,11 @@ class KioskGroup(click.Group):
         except Exception:
             log.exception("unexpected error in %s", " ".join(sys.argv))
             click.echo(
-                tr("error: something went wrong inside Gatepass (our fault). "
-                   "Details are in {log}.", log=log_file()),
+                tr(
+                    "error: something went wrong inside Gatepass (our fault). "
+                    "Details are in {log}.",
+                    log=log_file(),
+                ),
                 err=True,
             )
             ctx.exit(70)

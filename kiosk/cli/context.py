@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import click
 import sqlite_utils
@@ -36,4 +35,4 @@ class Context:
             self._db = None
 
 
-pass_ctx: Any = click.make_pass_decorator(Context)
+pass_ctx = click.make_pass_decorator(Context)

@@ -28,7 +28,14 @@ BUSY_TIMEOUT_MS = 5000
 
 # Result codes (https://www.sqlite.org/rescode.html): primary code = low byte.
 _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = (
-    5, 6, 8, 10, 11, 13, 14, 26,
+    5,
+    6,
+    8,
+    10,
+    11,
+    13,
+    14,
+    26,
 )
 
 
@@ -43,8 +50,10 @@ def environment_fault(exc: sqlite3.Error) -> EnvironmentFault | None:
     primary = code & 0xFF
     if primary in (_BUSY, _LOCKED):
         return EnvironmentFault(
-            tr("The database is busy in another program. Close other Gatepass windows "
-               "and try again.")
+            tr(
+                "The database is busy in another program. Close other Gatepass windows "
+                "and try again."
+            )
         )
     if primary == _FULL:
         return EnvironmentFault(
@@ -52,13 +61,13 @@ def environment_fault(exc: sqlite3.Error) -> EnvironmentFault | None:
         )
     if primary in (_IOERR, _CANTOPEN, _READONLY):
         return EnvironmentFault(
-            tr("The database file cannot be written (disk error or read-only). Check the "
-               "disk and the folder's permissions.")
+            tr(
+                "The database file cannot be written (disk error or read-only). Check the "
+                "disk and the folder's permissions."
+            )
         )
     if primary in (_CORRUPT, _NOTADB):
-        return EnvironmentFault(
-            tr("The database file is damaged or is not a Gatepass database.")
-        )
+        return EnvironmentFault(tr("The database file is damaged or is not a Gatepass database."))
     return None
 
 
@@ -80,8 +89,7 @@ def connect(path: Path, *, create: bool = False) -> sqlite_utils.Database:
 
     if not create and not path.exists():
         raise UserError(
-            tr("No checkpoint at {path}. Run 'kiosk init' first, or pass --home.",
-               path=path.parent)
+            tr("No checkpoint at {path}. Run 'kiosk init' first, or pass --home.", path=path.parent)
         )
     with translated_errors():
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
@@ -113,9 +121,13 @@ def _apply_pragmas(db: sqlite_utils.Database) -> None:
         got = conn.execute(f"PRAGMA {pragma}").fetchone()[0]
         if got != value:
             raise EnvironmentFault(
-                tr("The database refused a safety setting ({pragma} is {got}, not "
-                   "{value}); Gatepass will not run on it.", pragma=pragma, got=got,
-                   value=value)
+                tr(
+                    "The database refused a safety setting ({pragma} is {got}, not "
+                    "{value}); Gatepass will not run on it.",
+                    pragma=pragma,
+                    got=got,
+                    value=value,
+                )
             )
 
 

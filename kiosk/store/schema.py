@@ -171,5 +171,5 @@ def _initial(db: Database) -> None:
             detail TEXT NOT NULL DEFAULT '{}'
         );
         CREATE INDEX audit_at ON audit(at);
-        """
+        """,
     )

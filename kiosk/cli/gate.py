@@ -1,0 +1,392 @@
+"""The gate's commands: ``kiosk gate`` (the scan path without a window), ``visits``,
+``holds``, ``visitors register`` and ``settings``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import date
+from typing import Any
+
+import click
+
+from kiosk.cli.checkpoint import gate_key
+from kiosk.cli.context import Context, pass_ctx
+from kiosk.core.clock import from_db, parse_user_time, utcnow
+from kiosk.core.errors import UserError
+from kiosk.core.i18n import tr
+from kiosk.core.identity import mask_name
+from kiosk.core.rules import DirectionMode, Encounter, Source
+from kiosk.gate import Decision, Gate
+from kiosk.settings import SETTINGS, Settings
+from kiosk.store.checkpoint import checkpoint_id
+from kiosk.store.holds import add_hold, lift_hold, list_holds
+from kiosk.store.passes import household_label
+from kiosk.store.visitors import (
+    VisitorForm,
+    add_visitor,
+    issue_visitor_code,
+    validate_visitor,
+)
+from kiosk.store.visits import list_visits, visitor_holder
+
+
+def settings_of(ctx: Context) -> Settings:
+    return Settings.load(ctx.home.settings_file)
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    """The stable ``kiosk gate --json`` line (documented in docs/cli.md)."""
+    verdict = decision.verdict
+    holder = verdict.holder
+    return {
+        "at": decision.at.isoformat(),
+        "level": verdict.level.value,
+        "reason": verdict.reason.value,
+        "reasons": list(verdict.reasons),
+        "message": verdict.message(),
+        "subject": mask_name(holder.name) if holder else None,
+        "household": holder.household if holder else None,
+        "direction": verdict.direction.value,
+        "serial": verdict.serial,
+        "visit_id": decision.visit.id,
+        "latency_ms": round(decision.latency_ms, 2) if decision.latency_ms is not None else None,
+    }
+
+
+@click.command()
+@click.option(
+    "--source",
+    "source",
+    required=True,
+    metavar="SRC",
+    help="A webcam index, a video file, or a folder/glob of images.",
+)
+@click.option(
+    "--direction",
+    type=click.Choice(["in", "out", "auto"]),
+    default=None,
+    help="Gate direction (default: the 'direction' setting).",
+)
+@click.option(
+    "--decoder",
+    type=click.Choice(["auto", "zxing", "zbar", "opencv"]),
+    default=None,
+    help="QR decoder (default: the 'decoder' setting).",
+)
+@click.option(
+    "--realtime/--fast",
+    default=None,
+    help="Pace files at their frame rate (default: webcams only).",
+)
+@click.option("--guard", default="", help="Name of the guard on duty, recorded with visits.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per decision.")
+@pass_ctx
+def gate(
+    ctx: Context,
+    source: str,
+    direction: str | None,
+    decoder: str | None,
+    realtime: bool | None,
+    guard: str,
+    as_json: bool,
+) -> None:
+    """Run the scan path with no window: source -> decode -> decide -> log.
+
+    Runs until the source ends or Ctrl-C. Every decision printed is already on disk.
+    """
+    from kiosk.vision.decoders import get_decoder
+    from kiosk.vision.pipeline import Pipeline
+    from kiosk.vision.scanloop import ScanLoop
+    from kiosk.vision.sources import open_source
+
+    settings = settings_of(ctx)
+    mode = DirectionMode(direction or settings["direction"])
+    ctx.db  # noqa: B018 - a clear error now if there is no checkpoint
+    live = source.isdigit()
+    frames = open_source(source, realtime=live if realtime is None else realtime, loop=False)
+    pipeline = Pipeline(get_decoder(decoder or settings["decoder"]))
+    with Gate(
+        ctx.home,
+        mode=mode,
+        rules=settings.rules(),
+        guard=guard,
+        repeat_window_s=settings["repeat_window_s"],
+    ) as the_gate:
+        loop = ScanLoop(frames, pipeline, repeat_window_s=0.0, drop_stale=live)
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            for event in loop.events(stop):
+                decision = the_gate.handle(
+                    Encounter(Source.CAMERA, event.text), captured_at=event.captured_at
+                )
+                if decision is None:
+                    continue
+                if as_json:
+                    click.echo(json.dumps(decision_json(decision), ensure_ascii=False))
+                else:
+                    v = decision.verdict
+                    click.echo(
+                        f"{decision.at.astimezone():%H:%M:%S} {v.level.value.upper():5} "
+                        f"{v.direction.value:3} {v.message()}"
+                    )
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            loop.stop()
+
+
+@click.group()
+def visits() -> None:
+    """The visit log."""
+
+
+@visits.command("list")
+@click.option("--since", help="From this time (YYYY-MM-DD or YYYY-MM-DD HH:MM, local).")
+@click.option("--until", "until_", help="Up to this time (exclusive).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array (see docs/cli.md).")
+@pass_ctx
+def visits_list(ctx: Context, since: str | None, until_: str | None, as_json: bool) -> None:
+    """Every recorded decision, oldest first. Names are masked."""
+    rows = list_visits(
+        ctx.db,
+        since=parse_user_time(since) if since else None,
+        until=parse_user_time(until_) if until_ else None,
+    )
+    if as_json:
+        click.echo(json.dumps([visit_json(r) for r in rows], ensure_ascii=False, indent=1))
+        return
+    for r in rows:
+        click.echo(
+            f"{from_db(r['at']).astimezone():%Y-%m-%d %H:%M:%S} {r['level']:5} "
+            f"{r['direction']:3} {r['reason']:<18} {mask_name(r['name'])} "
+            f"{household_label(r['building'], r['unit'], r['room'])}"
+        )
+
+
+def visit_json(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "at": r["at"],
+        "checkpoint": r["checkpoint_id"],
+        "direction": r["direction"],
+        "subject_kind": r["subject_kind"],
+        "subject": mask_name(r["name"]) if r["name"] else None,
+        "household": household_label(r["building"], r["unit"], r["room"]) or None,
+        "serial": r["pass_serial"],
+        "level": r["level"],
+        "reason": r["reason"],
+        "reasons": json.loads(r["reasons"]),
+        "temperature": r["temperature"],
+        "guard": r["guard"],
+        "plate": r["plate"],
+        "source": r["source"],
+        "corrects": r["corrects"],
+    }
+
+
+@click.group()
+def holds() -> None:
+    """Home quarantine: a household or a person may come home but not go out."""
+
+
+@holds.command("add")
+@click.option("--household", metavar="ID|LABEL", help="A household, by id or label (3-2-501).")
+@click.option("--resident", metavar="ID", help="One resident, by id.")
+@click.option("--until", "until_", required=True, help="Last day (YYYY-MM-DD) or a time.")
+@click.option("--reason", required=True, help="Why (kept in the record).")
+@pass_ctx
+def holds_add(
+    ctx: Context, household: str | None, resident: str | None, until_: str, reason: str
+) -> None:
+    """Put a household or a resident under home quarantine until a date (inclusive)."""
+    end = parse_user_time(until_, end_of_day=True)
+    row = add_hold(
+        ctx.db, household=household, resident=resident, until=end, reason=reason, now=utcnow()
+    )
+    click.echo(
+        tr("Hold {id} until {until}.", id=row["id"], until=f"{end.astimezone():%Y-%m-%d %H:%M}")
+    )
+
+
+@holds.command("list")
+@click.option("--all", "all_", is_flag=True, help="Also holds that ended or were lifted.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+@pass_ctx
+def holds_list(ctx: Context, all_: bool, as_json: bool) -> None:
+    """Current holds."""
+    rows = list_holds(ctx.db, now=utcnow(), include_past=all_)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r["id"],
+                        "until": r["until"],
+                        "reason": r["reason"],
+                        "household": household_label(r["building"], r["unit"], r["room"]),
+                        "resident": mask_name(r["name"]) if r["name"] else None,
+                        "lifted_at": r["lifted_at"],
+                    }
+                    for r in rows
+                ],
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
+        return
+    for r in rows:
+        who = mask_name(r["name"]) if r["name"] else ""
+        click.echo(
+            f"{r['id']}  {from_db(r['until']).astimezone():%Y-%m-%d %H:%M}  "
+            f"{household_label(r['building'], r['unit'], r['room'])} {who}  {r['reason']}"
+        )
+
+
+@holds.command("lift")
+@click.argument("hold_id")
+@pass_ctx
+def holds_lift(ctx: Context, hold_id: str) -> None:
+    """End a hold early."""
+    lift_hold(ctx.db, hold_id, now=utcnow())
+    click.echo(tr("Hold {id} lifted.", id=hold_id))
+
+
+@click.group()
+def visitors() -> None:
+    """Visitors registered at the gate."""
+
+
+@visitors.command("register")
+@click.option("--name", required=True, help="The visitor's name.")
+@click.option("--phone", required=True, help="A mainland mobile number.")
+@click.option("--id-number", default="", help="ID number (required if the setting says so).")
+@click.option(
+    "--destination",
+    required=True,
+    metavar="HOUSEHOLD",
+    help="Household visited: id or label such as 3-2-501.",
+)
+@click.option("--temperature", required=True, type=float, help="Measured temperature, °C.")
+@click.option("--reason", default="", help="Reason for the visit.")
+@click.option("--plate", default="", help="Vehicle plate.")
+@click.option("--from", "from_place", default="", help="Where the visitor comes from.")
+@click.option("--guard", default="", help="Guard on duty.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@pass_ctx
+def visitors_register(
+    ctx: Context,
+    name: str,
+    phone: str,
+    id_number: str,
+    destination: str,
+    temperature: float,
+    reason: str,
+    plate: str,
+    from_place: str,
+    guard: str,
+    as_json: bool,
+) -> None:
+    """Register a visitor's entry and print their signed visitor code.
+
+    A fever is recorded as a denial and no code is issued (exit code 1).
+    """
+    settings = settings_of(ctx)
+    rules = settings.rules()
+    if not rules.temperature_min <= temperature <= rules.temperature_max:
+        raise UserError(
+            tr("Temperature {value} is not plausible: measure again", value=f"{temperature:.1f}")
+        )
+    db = ctx.db
+    now = utcnow()
+    form = VisitorForm(
+        name=name,
+        phone=phone,
+        destination=destination,
+        id_number=id_number,
+        reason=reason,
+        from_place=from_place,
+        plate=plate,
+    )
+    valid, problems = validate_visitor(
+        db, form, today=date.today(), id_required=settings["visitor_id_required"]
+    )
+    if valid is None:
+        raise UserError("; ".join(problems.values()))
+    visitor_id = add_visitor(db, valid, now=now, checkpoint_id=checkpoint_id(db))
+    holder = visitor_holder(db, visitor_id)
+    with Gate(ctx.home, mode=DirectionMode.IN, rules=rules, guard=guard) as the_gate:
+        decision = the_gate.handle(
+            Encounter(Source.REGISTER, None, temperature), holder=holder, plate=valid.plate
+        )
+    assert decision is not None
+    token = None
+    if decision.verdict.level.value == "pass":
+        token = issue_visitor_code(
+            db, gate_key(ctx), visitor_id, now=now, hours=settings["visitor_code_hours"]
+        )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    **decision_json(decision),
+                    "visitor_id": visitor_id,
+                    "code": token["token"] if token else None,
+                    "code_serial": token["serial"] if token else None,
+                    "code_valid_until": token["valid_until"] if token else None,
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        click.echo(decision.verdict.message())
+        if token:
+            click.echo(
+                tr(
+                    "Visitor code (valid until {until}):",
+                    until=f"{from_db(token['valid_until']).astimezone():%Y-%m-%d %H:%M}",
+                )
+            )
+            click.echo(token["token"])
+    if token is None:
+        click.get_current_context().exit(1)
+
+
+@click.group("settings")
+def settings_group() -> None:
+    """The checkpoint's settings (stored in settings.toml in its home)."""
+
+
+@settings_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object of name: value.")
+@pass_ctx
+def settings_show(ctx: Context, as_json: bool) -> None:
+    """Every setting, its value and what it means."""
+    current = settings_of(ctx)
+    if as_json:
+        click.echo(json.dumps({s.name: current[s.name] for s in SETTINGS}, ensure_ascii=False))
+        return
+    for s in SETTINGS:
+        click.echo(f"{s.name} = {current[s.name]!r}")
+        click.echo(f"    {tr(s.help)}")
+
+
+@settings_group.command("set")
+@click.argument("name")
+@click.argument("value")
+@pass_ctx
+def settings_set(ctx: Context, name: str, value: str) -> None:
+    """Change one setting."""
+    ctx.home.ensure()
+    current = settings_of(ctx)
+    current.set(name, value)
+    current.save()
+    click.echo(f"{name} = {current[name]!r}")
+
+
+def register(cli: click.Group) -> None:
+    for command in (gate, visits, holds, visitors, settings_group):
+        cli.add_command(command)

@@ -1,0 +1,466 @@
+"""The gate's judgement: one pure function, ``decide()``.
+
+``decide(encounter, facts, now, settings, mode)`` takes what was scanned or entered,
+the facts the store loaded about it, the clock, the rule settings and the gate's
+direction mode, and returns a :class:`Verdict`. No I/O, no clock of its own, never
+raises for any input: it is read, tested and changed as one piece.
+
+Every rule that applies is collected as a :class:`Finding`; the verdict's level is the
+most severe one (deny > check > pass) and its reason the first finding at that level,
+in the order the rules are listed here. All findings are kept for the visit log.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, tzinfo
+from typing import Any
+
+from kiosk.core.i18n import N_, tr
+from kiosk.core.passes import PassClaims, PassKind
+
+
+class Level(enum.StrEnum):
+    PASS = "pass"
+    CHECK = "check"
+    DENY = "deny"
+
+    @property
+    def severity(self) -> int:
+        return {"pass": 0, "check": 1, "deny": 2}[self.value]
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class DirectionMode(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+    AUTO = "auto"
+
+
+class Source(enum.StrEnum):
+    CAMERA = "camera"
+    SCANNER = "scanner"  # a handheld USB scanner typing the code
+    MANUAL = "manual"  # a resident found by hand, without their pass
+    REGISTER = "register"  # a visitor registered at the gate
+
+
+class TokenStatus(enum.StrEnum):
+    """What a scanned text is, as far as signatures and the register can tell."""
+
+    VALID = "valid"
+    FORGED = "forged"
+    UNKNOWN_KEY = "unknown_key"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    REVOKED = "revoked"
+    NOT_GATEPASS = "not_gatepass"
+
+    def message(self) -> str:
+        return tr(_STATUS_MESSAGES[self])
+
+
+_STATUS_MESSAGES = {
+    TokenStatus.VALID: N_("valid"),
+    TokenStatus.FORGED: N_("forged: the signature does not match"),
+    TokenStatus.UNKNOWN_KEY: N_("signed by a key this checkpoint does not know"),
+    TokenStatus.EXPIRED: N_("expired"),
+    TokenStatus.NOT_YET_VALID: N_("not yet valid"),
+    TokenStatus.REVOKED: N_("revoked"),
+    TokenStatus.NOT_GATEPASS: N_("not a Gatepass code"),
+}
+
+
+class Reason(enum.StrEnum):
+    VALID_PASS = "valid_pass"
+    MANUAL_PASS = "manual_pass"
+    VISITOR_ADMITTED = "visitor_admitted"
+    VISITOR_CODE = "visitor_code"
+    NOT_A_PASS = "not_a_pass"
+    FORGED = "forged"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    HOLDER_INACTIVE = "holder_inactive"
+    HELD = "held"
+    QUOTA = "quota"
+    ALREADY_INSIDE = "already_inside"
+    CURFEW = "curfew"
+    FEVER = "fever"
+    TEMPERATURE_MISREAD = "temperature_misread"
+    UNKNOWN_PERSON = "unknown_person"
+
+
+class Todo(enum.StrEnum):
+    TAKE_TEMPERATURE = "take_temperature"
+    MEASURE_AGAIN = "measure_again"
+    REGISTER = "register"
+    CHECK_FACE = "check_face"
+    ALERT = "alert"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The person a pass or a manual entry names, as the register knows them."""
+
+    kind: PassKind
+    id: str
+    name: str
+    household_id: str | None = None
+    household: str = ""  # label, e.g. 3-2-501
+    active: bool = True
+    id_number_masked: str = ""
+
+
+@dataclass(frozen=True)
+class HoldFact:
+    scope: str  # "household" or "person"
+    until: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    direction: Direction
+    at: datetime
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Encounter:
+    """What was scanned or entered at the gate."""
+
+    source: Source
+    text: str | None = None
+    temperature: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the store knows about an encounter, loaded in one or two indexed queries."""
+
+    token: TokenStatus | None = None  # None: nothing was scanned (manual, register)
+    claims: PassClaims | None = None
+    revoked_reason: str = ""
+    holder: Holder | None = None
+    holds: tuple[HoldFact, ...] = ()
+    last_passage: Passage | None = None  # this subject's last passage at this gate
+    household_outings: tuple[Passage, ...] = ()  # household's recent "out" passages
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    fever_threshold: float = 37.3
+    temperature_min: float = 34.0
+    temperature_max: float = 43.0
+    quota_enabled: bool = False
+    quota_outings: int = 1
+    quota_days: float = 2.0
+    anti_passback: bool = True
+    curfew_enabled: bool = False
+    curfew_start: time = time(22, 0)
+    curfew_end: time = time(6, 0)
+    timezone: tzinfo | None = None  # the gate's local time; None: this computer's
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.timezone)
+
+    def quota_window(self) -> timedelta:
+        return timedelta(days=self.quota_days)
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Level
+    reason: Reason
+    message: str  # English message id (translate with tr)
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def text(self) -> str:
+        return tr(self.message, **self.values)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    level: Level
+    reason: Reason
+    direction: Direction
+    findings: tuple[Finding, ...]
+    todo: frozenset[Todo]
+    holder: Holder | None
+    serial: str | None
+
+    @property
+    def headline(self) -> Finding:
+        return next(f for f in self.findings if f.reason is self.reason)
+
+    def message(self) -> str:
+        return self.headline.text()
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(f.reason.value for f in self.findings)
+
+
+def resolve_direction(mode: DirectionMode, last: Passage | None) -> Direction:
+    """In auto mode: the opposite of the subject's last passage here; in when unknown."""
+    if mode is DirectionMode.IN:
+        return Direction.IN
+    if mode is DirectionMode.OUT:
+        return Direction.OUT
+    if last is not None and last.direction is Direction.IN:
+        return Direction.OUT
+    return Direction.IN
+
+
+def _in_curfew(now: datetime, settings: RuleSettings) -> bool:
+    clock = settings.local(now).time()
+    start, end = settings.curfew_start, settings.curfew_end
+    if start <= end:
+        return start <= clock < end
+    return clock >= start or clock < end  # over midnight
+
+
+def _token_findings(facts: Facts, settings: RuleSettings) -> list[Finding]:
+    def day(moment: datetime) -> str:
+        return settings.local(moment).strftime("%Y-%m-%d")
+
+    token = facts.token
+    if token is None or token is TokenStatus.VALID:
+        return []
+    if token is TokenStatus.NOT_GATEPASS:
+        return [
+            Finding(Level.CHECK, Reason.NOT_A_PASS, N_("Not a Gatepass pass: register this person"))
+        ]
+    if token in (TokenStatus.FORGED, TokenStatus.UNKNOWN_KEY):
+        return [Finding(Level.DENY, Reason.FORGED, N_("Forged pass: do not let in"))]
+    if token is TokenStatus.REVOKED:
+        return [
+            Finding(
+                Level.DENY,
+                Reason.REVOKED,
+                N_("Pass revoked: {reason}"),
+                {"reason": facts.revoked_reason or "-"},
+            )
+        ]
+    claims = facts.claims
+    if token is TokenStatus.EXPIRED:
+        return [
+            Finding(
+                Level.DENY,
+                Reason.EXPIRED,
+                N_("Pass expired on {date}"),
+                {"date": day(claims.valid_until) if claims else "-"},
+            )
+        ]
+    return [
+        Finding(
+            Level.DENY,
+            Reason.NOT_YET_VALID,
+            N_("Pass not valid until {date}"),
+            {"date": day(claims.valid_from) if claims else "-"},
+        )
+    ]
+
+
+def _temperature_findings(reading: float | None, settings: RuleSettings) -> list[Finding]:
+    if reading is None:
+        return []
+    if not math.isfinite(reading) or not (
+        settings.temperature_min <= reading <= settings.temperature_max
+    ):
+        return [
+            Finding(
+                Level.CHECK,
+                Reason.TEMPERATURE_MISREAD,
+                N_("Temperature {value} is not plausible: measure again"),
+                {"value": f"{reading:.1f}" if math.isfinite(reading) else "?"},
+            )
+        ]
+    if reading >= settings.fever_threshold:
+        return [
+            Finding(
+                Level.DENY,
+                Reason.FEVER,
+                N_("Fever {value} °C: do not let in, call the medical team"),
+                {"value": f"{reading:.1f}"},
+            )
+        ]
+    return []
+
+
+def _resident_findings(
+    holder: Holder,
+    direction: Direction,
+    facts: Facts,
+    now: datetime,
+    settings: RuleSettings,
+) -> list[Finding]:
+    def day(moment: datetime) -> str:
+        return settings.local(moment).strftime("%Y-%m-%d")
+
+    def minute(moment: datetime) -> str:
+        return settings.local(moment).strftime("%m-%d %H:%M")
+
+    found: list[Finding] = []
+    if not holder.active:
+        found.append(
+            Finding(
+                Level.DENY,
+                Reason.HOLDER_INACTIVE,
+                N_("{name} is no longer on the register"),
+                {"name": holder.name},
+            )
+        )
+    if direction is Direction.OUT:
+        for hold in sorted(facts.holds, key=lambda h: h.until, reverse=True):
+            if hold.until > now:
+                found.append(
+                    Finding(
+                        Level.DENY,
+                        Reason.HELD,
+                        N_("Home quarantine until {date}: may not go out"),
+                        {"date": day(hold.until), "reason": hold.reason},
+                    )
+                )
+                break
+        if settings.quota_enabled and holder.kind is not PassKind.STAFF:
+            since = now - settings.quota_window()
+            used = sorted((p for p in facts.household_outings if p.at >= since), key=lambda p: p.at)
+            if len(used) >= settings.quota_outings:
+                last = used[-1]
+                found.append(
+                    Finding(
+                        Level.DENY,
+                        Reason.QUOTA,
+                        N_("Household outing already used by {name} at {at}"),
+                        {"name": last.name or "-", "at": minute(last.at)},
+                    )
+                )
+    if (
+        settings.anti_passback
+        and direction is Direction.IN
+        and facts.last_passage is not None
+        and facts.last_passage.direction is Direction.IN
+    ):
+        found.append(
+            Finding(
+                Level.CHECK,
+                Reason.ALREADY_INSIDE,
+                N_("Already inside since {at}: the pass may be shared"),
+                {"at": minute(facts.last_passage.at)},
+            )
+        )
+    if settings.curfew_enabled and holder.kind is not PassKind.STAFF and _in_curfew(now, settings):
+        found.append(
+            Finding(Level.CHECK, Reason.CURFEW, N_("Curfew hours: ask the reason and record it"))
+        )
+    return found
+
+
+def _subject_findings(
+    encounter: Encounter,
+    facts: Facts,
+    direction: Direction,
+    now: datetime,
+    settings: RuleSettings,
+) -> list[Finding]:
+    holder = facts.holder
+    if facts.token not in (None, TokenStatus.VALID):
+        return []
+    kind = holder.kind if holder else (facts.claims.kind if facts.claims else None)
+    if kind is PassKind.VISITOR:
+        if encounter.temperature is None:
+            return [
+                Finding(
+                    Level.CHECK,
+                    Reason.VISITOR_CODE,
+                    N_("Visitor: confirm the details and take the temperature"),
+                )
+            ]
+        return [Finding(Level.PASS, Reason.VISITOR_ADMITTED, N_("Visitor admitted"))]
+    if kind is None:
+        return [
+            Finding(
+                Level.CHECK,
+                Reason.UNKNOWN_PERSON,
+                N_("Unknown person: register and take the temperature"),
+            )
+        ]
+    found: list[Finding] = []
+    if holder is not None:
+        found += _resident_findings(holder, direction, facts, now, settings)
+    if encounter.source is Source.MANUAL:
+        found.append(
+            Finding(
+                Level.PASS,
+                Reason.MANUAL_PASS,
+                N_("Let through by hand: {note}"),
+                {"note": encounter.note or "-"},
+            )
+        )
+    else:
+        found.append(Finding(Level.PASS, Reason.VALID_PASS, N_("Valid pass")))
+    return found
+
+
+def decide(
+    encounter: Encounter,
+    facts: Facts,
+    now: datetime,
+    settings: RuleSettings,
+    mode: DirectionMode,
+) -> Verdict:
+    """The verdict for one encounter. Pure; never raises for any input."""
+    direction = resolve_direction(mode, facts.last_passage)
+    findings = _token_findings(facts, settings)
+    findings += _temperature_findings(encounter.temperature, settings)
+    findings += _subject_findings(encounter, facts, direction, now, settings)
+    if not findings:  # pragma: no cover - every path above adds one
+        findings = [
+            Finding(
+                Level.CHECK,
+                Reason.UNKNOWN_PERSON,
+                N_("Unknown person: register and take the temperature"),
+            )
+        ]
+    top = max(findings, key=lambda f: f.level.severity)
+    reason = next(f for f in findings if f.level is top.level).reason
+    return Verdict(
+        level=top.level,
+        reason=reason,
+        direction=direction,
+        findings=tuple(findings),
+        todo=_todo(encounter, findings, facts),
+        holder=facts.holder,
+        serial=facts.claims.serial if facts.claims else None,
+    )
+
+
+def _todo(encounter: Encounter, findings: list[Finding], facts: Facts) -> frozenset[Todo]:
+    reasons = {f.reason for f in findings}
+    todo: set[Todo] = set()
+    if Reason.FEVER in reasons:
+        todo.add(Todo.ALERT)
+    if Reason.TEMPERATURE_MISREAD in reasons:
+        todo.add(Todo.MEASURE_AGAIN)
+    if reasons & {Reason.NOT_A_PASS, Reason.UNKNOWN_PERSON}:
+        todo.add(Todo.REGISTER)
+    if encounter.temperature is None and reasons & {
+        Reason.NOT_A_PASS,
+        Reason.UNKNOWN_PERSON,
+        Reason.VISITOR_CODE,
+    }:
+        todo.add(Todo.TAKE_TEMPERATURE)
+    if facts.holder is not None and Reason.VALID_PASS in reasons:
+        todo.add(Todo.CHECK_FACE)
+    if Reason.ALREADY_INSIDE in reasons:
+        todo.add(Todo.CHECK_FACE)
+    return frozenset(todo)

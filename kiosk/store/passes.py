@@ -1,0 +1,279 @@
+"""Passes in the database: issuing, listing, revoking, and checking a scanned token.
+
+A pass's signature makes it trustworthy anywhere; this table adds what a signature
+cannot carry: who holds it and whether the committee has revoked it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlite_utils import Database
+
+from kiosk.core.clock import from_db, to_db
+from kiosk.core.errors import UserError
+from kiosk.core.i18n import tr
+from kiosk.core.keys import Keyring, key_id_of
+from kiosk.core.passes import (
+    InvalidPass,
+    PassClaims,
+    PassKind,
+    Rejection,
+    Validity,
+    new_serial,
+    parse_pass,
+    serial_from_int,
+    serial_to_int,
+    sign_pass,
+    validity,
+)
+from kiosk.core.rules import TokenStatus
+from kiosk.store.checkpoint import record_audit
+from kiosk.store.db import write
+
+MAX_DAYS = 366
+
+PASS_COLUMNS = """
+    p.serial, p.kind, p.status, p.valid_from, p.valid_until, p.key_id, p.token,
+    p.issued_at, p.revoked_reason, p.revoked_at, p.resident_id, p.visitor_id,
+    COALESCE(r.name, v.name) AS holder, r.active AS holder_active,
+    h.id AS household_id, h.building, h.unit, h.room
+"""
+PASS_FROM = """
+    FROM passes p
+    LEFT JOIN residents r ON r.id = p.resident_id
+    LEFT JOIN visitors v ON v.id = p.visitor_id
+    LEFT JOIN households h ON h.id = COALESCE(r.household_id, v.destination_household_id)
+"""
+
+
+def household_label(building: str | None, unit: str | None, room: str | None) -> str:
+    """``3-2-501``; without a unit ``3-501``."""
+    parts = [p for p in (building, unit, room) if p]
+    return "-".join(parts)
+
+
+def household_address_zh(building: str | None, unit: str | None, room: str | None) -> str:
+    """The address as written on a card: ``3号楼2单元501室``."""
+    text = f"{building}号楼" if building else ""
+    if unit:
+        text += f"{unit}单元"
+    if room:
+        text += f"{room}室"
+    return text
+
+
+_FROM_REJECTION = {
+    Rejection.NOT_GATEPASS: TokenStatus.NOT_GATEPASS,
+    Rejection.MALFORMED: TokenStatus.FORGED,
+    Rejection.BAD_SIGNATURE: TokenStatus.FORGED,
+    Rejection.KIND_NOT_ALLOWED: TokenStatus.FORGED,
+    Rejection.UNKNOWN_KEY: TokenStatus.UNKNOWN_KEY,
+}
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """What a scanned text is, as far as the pass and this database can tell."""
+
+    status: TokenStatus
+    claims: PassClaims | None = None
+    record: dict[str, Any] | None = None  # the pass row with holder and household
+    detail: str = ""
+
+    @property
+    def serial(self) -> str | None:
+        return self.claims.serial if self.claims else None
+
+
+def find_pass(db: Database, serial: str) -> dict[str, Any] | None:
+    """The pass with this serial (any spelling the user types), with its holder."""
+    try:
+        canonical = serial_from_int(serial_to_int(serial))
+    except ValueError:
+        return None
+    cursor = db.execute(f"SELECT {PASS_COLUMNS} {PASS_FROM} WHERE p.serial = ?", [canonical])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def check_token(db: Database, keyring: Keyring, text: str, now: datetime) -> TokenCheck:
+    """Verify the signature first, then the validity window, then revocation."""
+    try:
+        claims = parse_pass(text, keyring)
+    except InvalidPass as exc:
+        return TokenCheck(_FROM_REJECTION[exc.reason], detail=str(exc))
+    record = find_pass(db, claims.serial)
+    if record is not None and record["status"] == "revoked":
+        return TokenCheck(TokenStatus.REVOKED, claims, record, record["revoked_reason"] or "")
+    state = validity(claims, now)
+    if state is Validity.EXPIRED:
+        return TokenCheck(TokenStatus.EXPIRED, claims, record)
+    if state is Validity.NOT_YET_VALID:
+        return TokenCheck(TokenStatus.NOT_YET_VALID, claims, record)
+    return TokenCheck(TokenStatus.VALID, claims, record)
+
+
+def free_serial(db: Database, taken: set[str]) -> str:
+    while True:
+        serial = new_serial()
+        if serial in taken:
+            continue
+        exists = db.execute("SELECT 1 FROM passes WHERE serial = ?", [serial]).fetchone()
+        if not exists:
+            taken.add(serial)
+            return serial
+
+
+@dataclass(frozen=True)
+class IssueReport:
+    issued: list[dict[str, Any]]
+    skipped: int  # residents who already hold a pass that is still good
+
+
+def resident_ids_for(
+    db: Database,
+    *,
+    all_: bool = False,
+    resident: str | None = None,
+    household: str | None = None,
+) -> list[str]:
+    """The active residents a ``passes issue`` selection names (a clear error if none)."""
+    if all_:
+        rows = db.execute("SELECT id FROM residents WHERE active = 1 ORDER BY rowid")
+        return [r[0] for r in rows]
+    if resident is not None:
+        row = db.execute("SELECT id, active FROM residents WHERE id = ?", [resident]).fetchone()
+        if row is None:
+            raise UserError(tr("No resident with id {id}.", id=resident))
+        if not row[1]:
+            raise UserError(tr("Resident {id} is deactivated: no pass issued.", id=resident))
+        return [row[0]]
+    if household is not None:
+        from kiosk.store.register import find_household
+
+        found = find_household(db, household)
+        if found is None:
+            raise UserError(tr("No household {household}.", household=household))
+        rows = db.execute(
+            "SELECT id FROM residents WHERE household_id = ? AND active = 1 ORDER BY rowid",
+            [found["id"]],
+        )
+        return [r[0] for r in rows]
+    raise UserError(tr("Say whom to issue passes for: --all, --resident or --household."))
+
+
+def issue_passes(
+    db: Database,
+    private_key: Ed25519PrivateKey,
+    resident_ids: Iterable[str],
+    *,
+    days: int,
+    now: datetime,
+    reissue: bool = False,
+    actor: str = "cli",
+) -> IssueReport:
+    """Sign and record one pass per resident, in one transaction.
+
+    A resident who already holds an active pass valid for at least another day is
+    skipped, so issuing twice changes nothing; with ``reissue`` that pass is revoked
+    ("reissued") and a new one issued.
+    """
+    if not 1 <= days <= MAX_DAYS:
+        raise UserError(tr("--days must be between 1 and {max}.", max=MAX_DAYS))
+    key_id = key_id_of(private_key.public_key())
+    start = now.replace(second=0, microsecond=0)
+    until = start + timedelta(days=days)
+    issued: list[dict[str, Any]] = []
+    skipped = 0
+    taken: set[str] = set()
+    with write(db):
+        for resident_id in resident_ids:
+            row = db.execute(
+                "SELECT role, active FROM residents WHERE id = ?", [resident_id]
+            ).fetchone()
+            if row is None or not row[1]:
+                continue
+            current = db.execute(
+                "SELECT serial FROM passes WHERE resident_id = ? AND status = 'active' "
+                "AND valid_until > ?",
+                [resident_id, to_db(now + timedelta(days=1))],
+            ).fetchall()
+            if current and not reissue:
+                skipped += 1
+                continue
+            for (serial,) in current:
+                _revoke(db, serial, tr("reissued"), now)
+            claims = PassClaims(
+                key_id=key_id,
+                serial=free_serial(db, taken),
+                kind=PassKind(row[0]),
+                valid_from=start,
+                valid_until=until,
+            )
+            record = {
+                "serial": claims.serial,
+                "kind": claims.kind.value,
+                "resident_id": resident_id,
+                "valid_from": to_db(claims.valid_from),
+                "valid_until": to_db(claims.valid_until),
+                "key_id": key_id,
+                "token": sign_pass(claims, private_key),
+                "status": "active",
+                "issued_at": to_db(now),
+            }
+            db.table("passes").insert(record)
+            issued.append(record)
+        if issued:
+            record_audit(db, actor, "passes.issue", {"count": len(issued), "days": days})
+    return IssueReport(issued, skipped)
+
+
+def _revoke(db: Database, serial: str, reason: str, now: datetime) -> None:
+    db.execute(
+        "UPDATE passes SET status = 'revoked', revoked_reason = ?, revoked_at = ? WHERE serial = ?",
+        [reason, to_db(now), serial],
+    )
+
+
+def revoke_pass(
+    db: Database, serial: str, reason: str, *, now: datetime, actor: str = "cli"
+) -> dict[str, Any]:
+    """Revoke a pass (with a reason, kept); revoking twice is an error that says when."""
+    reason = reason.strip()
+    if not reason:
+        raise UserError(tr("Give a reason for revoking the pass."))
+    record = find_pass(db, serial)
+    if record is None:
+        raise UserError(tr("No pass with serial {serial}.", serial=serial))
+    if record["status"] == "revoked":
+        raise UserError(
+            tr(
+                "Pass {serial} was already revoked at {at}: {reason}",
+                serial=record["serial"],
+                at=from_db(record["revoked_at"]).astimezone().strftime("%Y-%m-%d %H:%M"),
+                reason=record["revoked_reason"],
+            )
+        )
+    with write(db):
+        _revoke(db, record["serial"], reason, now)
+        record_audit(db, actor, "passes.revoke", {"serial": record["serial"], "reason": reason})
+    found = find_pass(db, record["serial"])
+    assert found is not None
+    return found
+
+
+def list_passes(db: Database, *, status: str | None = None) -> list[dict[str, Any]]:
+    where = "WHERE p.status = ?" if status else ""
+    cursor = db.execute(
+        f"SELECT {PASS_COLUMNS} {PASS_FROM} {where} ORDER BY p.issued_at, p.serial",
+        [status] if status else [],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]

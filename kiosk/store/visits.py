@@ -1,0 +1,287 @@
+"""The visit log: facts for ``decide()``, the durable record of every decision, and
+occupancy read back from the log.
+
+Facts come from indexed queries only (pass by serial, holder by id, holds by household
+or person, last passage by subject and time, household outings by household and time),
+so a decision costs the same with a million visits as with ten.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from kiosk.core.clock import from_db, to_db
+from kiosk.core.identity import mask_id_number
+from kiosk.core.ids import uuid7
+from kiosk.core.keys import Keyring
+from kiosk.core.passes import PassKind
+from kiosk.core.rules import (
+    Direction,
+    Encounter,
+    Facts,
+    Holder,
+    HoldFact,
+    Passage,
+    RuleSettings,
+    Verdict,
+)
+from kiosk.store.db import write
+from kiosk.store.passes import check_token, household_label
+
+
+def resident_holder(db: Database, resident_id: str) -> Holder | None:
+    row = db.execute(
+        "SELECT r.id, r.name, r.role, r.active, r.id_number, h.id, h.building, h.unit, h.room "
+        "FROM residents r JOIN households h ON h.id = r.household_id WHERE r.id = ?",
+        [resident_id],
+    ).fetchone()
+    if row is None:
+        return None
+    rid, name, role, active, id_number, hid, building, unit, room = row
+    return Holder(
+        PassKind(role),
+        rid,
+        name,
+        hid,
+        household_label(building, unit, room),
+        bool(active),
+        mask_id_number(id_number),
+    )
+
+
+def visitor_holder(db: Database, visitor_id: str) -> Holder | None:
+    row = db.execute(
+        "SELECT v.id, v.name, v.id_number, h.id, h.building, h.unit, h.room FROM visitors v "
+        "LEFT JOIN households h ON h.id = v.destination_household_id WHERE v.id = ?",
+        [visitor_id],
+    ).fetchone()
+    if row is None:
+        return None
+    vid, name, id_number, hid, building, unit, room = row
+    return Holder(
+        PassKind.VISITOR,
+        vid,
+        name,
+        hid,
+        household_label(building, unit, room),
+        True,
+        mask_id_number(id_number),
+    )
+
+
+def _holds(db: Database, holder: Holder, now: datetime) -> tuple[HoldFact, ...]:
+    if holder.kind is PassKind.VISITOR:
+        return ()
+    rows = db.execute(
+        "SELECT 'household', until, reason FROM holds WHERE household_id = ? AND until > ? "
+        "AND lifted_at IS NULL UNION ALL "
+        "SELECT 'person', until, reason FROM holds WHERE resident_id = ? AND until > ? "
+        "AND lifted_at IS NULL",
+        [holder.household_id, to_db(now), holder.id, to_db(now)],
+    ).fetchall()
+    return tuple(HoldFact(scope, from_db(until), reason) for scope, until, reason in rows)
+
+
+def _subject_column(holder: Holder) -> str:
+    return "visitor_id" if holder.kind is PassKind.VISITOR else "resident_id"
+
+
+def last_passage(db: Database, holder: Holder, checkpoint_id: str) -> Passage | None:
+    row = db.execute(
+        f"SELECT direction, at FROM visits WHERE {_subject_column(holder)} = ? "
+        "AND checkpoint_id = ? AND level = 'pass' ORDER BY at DESC LIMIT 1",
+        [holder.id, checkpoint_id],
+    ).fetchone()
+    return Passage(Direction(row[0]), from_db(row[1])) if row else None
+
+
+def household_outings(
+    db: Database, household_id: str | None, since: datetime
+) -> tuple[Passage, ...]:
+    if household_id is None:
+        return ()
+    rows = db.execute(
+        "SELECT v.at, r.name FROM visits v JOIN residents r ON r.id = v.resident_id "
+        "WHERE v.household_id = ? AND v.at >= ? AND v.direction = 'out' AND v.level = 'pass' "
+        "AND v.subject_kind = 'resident' ORDER BY v.at",
+        [household_id, to_db(since)],
+    ).fetchall()
+    return tuple(Passage(Direction.OUT, from_db(at), name) for at, name in rows)
+
+
+def load_facts(
+    db: Database,
+    keyring: Keyring,
+    encounter: Encounter,
+    *,
+    now: datetime,
+    settings: RuleSettings,
+    checkpoint_id: str,
+    holder: Holder | None = None,
+) -> Facts:
+    """Everything ``decide()`` needs about one encounter.
+
+    ``holder`` is given for encounters without a scanned text (a resident found by hand,
+    a visitor just registered).
+    """
+    token = claims = None
+    revoked_reason = ""
+    if encounter.text is not None:
+        check = check_token(db, keyring, encounter.text, now)
+        token, claims = check.status, check.claims
+        record = check.record or {}
+        revoked_reason = check.detail if check.record else ""
+        if record.get("resident_id"):
+            holder = resident_holder(db, record["resident_id"])
+        elif record.get("visitor_id"):
+            holder = visitor_holder(db, record["visitor_id"])
+    if holder is None:
+        return Facts(token=token, claims=claims, revoked_reason=revoked_reason)
+    return Facts(
+        token=token,
+        claims=claims,
+        revoked_reason=revoked_reason,
+        holder=holder,
+        holds=_holds(db, holder, now),
+        last_passage=last_passage(db, holder, checkpoint_id),
+        household_outings=household_outings(db, holder.household_id, now - settings.quota_window())
+        if settings.quota_enabled and holder.kind is not PassKind.VISITOR
+        else (),
+    )
+
+
+@dataclass(frozen=True)
+class LoggedVisit:
+    id: str
+    at: datetime
+
+
+def log_visit(
+    db: Database,
+    verdict: Verdict,
+    encounter: Encounter,
+    *,
+    now: datetime,
+    checkpoint_id: str,
+    guard: str = "",
+    plate: str = "",
+    corrects: str | None = None,
+) -> LoggedVisit:
+    """Record one decision durably (committed, fsynced) and return its id."""
+    holder = verdict.holder
+    kind = holder.kind.value if holder else "unknown"
+    row: dict[str, Any] = {
+        "id": uuid7(),
+        "at": to_db(now),
+        "checkpoint_id": checkpoint_id,
+        "direction": verdict.direction.value,
+        "subject_kind": kind,
+        "resident_id": holder.id if holder and holder.kind is not PassKind.VISITOR else None,
+        "visitor_id": holder.id if holder and holder.kind is PassKind.VISITOR else None,
+        "household_id": holder.household_id if holder else None,
+        "pass_serial": verdict.serial,
+        "level": verdict.level.value,
+        "reason": verdict.reason.value,
+        "reasons": json.dumps(list(verdict.reasons)),
+        "temperature": encounter.temperature,
+        "guard": guard,
+        "plate": plate,
+        "source": encounter.source.value,
+        "note": encounter.note,
+        "corrects": corrects,
+    }
+    with write(db):
+        db.table("visits").insert(row)
+    return LoggedVisit(row["id"], now)
+
+
+VISIT_COLUMNS = """
+    v.id, v.at, v.checkpoint_id, v.direction, v.subject_kind, v.pass_serial, v.level,
+    v.reason, v.reasons, v.temperature, v.guard, v.plate, v.source, v.note, v.corrects,
+    COALESCE(r.name, vi.name) AS name, h.building, h.unit, h.room
+"""
+
+
+def list_visits(
+    db: Database,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    where, args = [], []
+    if since is not None:
+        where.append("v.at >= ?")
+        args.append(to_db(since))
+    if until is not None:
+        where.append("v.at < ?")
+        args.append(to_db(until))
+    sql = (
+        f"SELECT {VISIT_COLUMNS} FROM visits v LEFT JOIN residents r ON r.id = v.resident_id "
+        "LEFT JOIN visitors vi ON vi.id = v.visitor_id "
+        "LEFT JOIN households h ON h.id = v.household_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY v.at"
+        + (" DESC" if limit else "")
+        + (f" LIMIT {int(limit)}" if limit else "")
+    )
+    cursor = db.execute(sql, args)
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor]
+    return list(reversed(rows)) if limit else rows
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    inside: list[dict[str, Any]]  # subjects whose last passage here was "in"
+    visitors_overstaying: list[dict[str, Any]]
+    today_in: int
+    today_out: int
+
+
+def occupancy(
+    db: Database,
+    checkpoint_id: str,
+    *,
+    now: datetime,
+    lookback_days: int = 14,
+    overstay: timedelta = timedelta(hours=4),
+) -> Occupancy:
+    """Who is inside now (by the log), visitors inside longer than ``overstay``, and
+    today's passages in and out (local day)."""
+    since = to_db(now - timedelta(days=lookback_days))
+    rows = db.execute(
+        """
+        SELECT subject_kind, subject, direction, at, name FROM (
+            SELECT v.subject_kind, COALESCE(v.resident_id, v.visitor_id) AS subject,
+                   v.direction, v.at, COALESCE(r.name, vi.name) AS name,
+                   ROW_NUMBER() OVER (PARTITION BY COALESCE(v.resident_id, v.visitor_id)
+                                      ORDER BY v.at DESC) AS rn
+            FROM visits v
+            LEFT JOIN residents r ON r.id = v.resident_id
+            LEFT JOIN visitors vi ON vi.id = v.visitor_id
+            WHERE v.at >= ? AND v.checkpoint_id = ? AND v.level = 'pass'
+              AND COALESCE(v.resident_id, v.visitor_id) IS NOT NULL
+        ) WHERE rn = 1 AND direction = 'in' ORDER BY at
+        """,
+        [since, checkpoint_id],
+    ).fetchall()
+    inside = [{"kind": k, "id": s, "since": a, "name": n} for k, s, _d, a, n in rows]
+    overstaying = [
+        r for r in inside if r["kind"] == "visitor" and now - from_db(r["since"]) > overstay
+    ]
+    local_now = now.astimezone()
+    start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = dict(
+        db.execute(
+            "SELECT direction, COUNT(*) FROM visits WHERE at >= ? AND checkpoint_id = ? "
+            "AND level = 'pass' GROUP BY direction",
+            [to_db(start), checkpoint_id],
+        ).fetchall()
+    )
+    return Occupancy(inside, overstaying, counts.get("in", 0), counts.get("out", 0))

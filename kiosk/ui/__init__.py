@@ -1,0 +1,1 @@
+"""Everything that shows or prints: Qt lives here and only here."""
