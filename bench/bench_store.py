@@ -28,7 +28,7 @@ from kiosk.core.clock import to_db, utcnow
 from kiosk.core.ids import uuid7
 from kiosk.core.keys import TrustedKey, generate_private_key, key_id_of
 from kiosk.core.passes import PassClaims, PassKind, new_serial, sign_pass
-from kiosk.store.checkpoint import load_keyring, trust_keys
+from kiosk.store.checkpoint import load_keyring, set_meta, trust_keys
 from kiosk.store.db import connect, write
 from kiosk.store.passes import check_token, find_pass
 
@@ -40,6 +40,7 @@ def pct(values: list[float], q: float) -> float:
 
 def build(path: Path, residents: int, visits: int) -> tuple[list[str], list[str]]:
     db = connect(path, create=True)
+    set_meta(db, "checkpoint_id", "bench")
     key = generate_private_key()
     kid = key_id_of(key.public_key())
     trust_keys(db, [TrustedKey(kid, key.public_key(), frozenset(PassKind), "bench")])

@@ -10,6 +10,7 @@ created it (the window runs it in its worker thread).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from kiosk.store.checkpoint import checkpoint_id, load_keyring
 from kiosk.store.db import connect
 from kiosk.store.visits import LoggedVisit, load_facts, log_visit
 from kiosk.vision.repeat import RepeatFilter
+from kiosk.vision.scanloop import Event, ScanEvent, ScanLoop
 
 log = logging.getLogger("kiosk.gate")
 
@@ -84,11 +86,18 @@ class Gate:
     ) -> Decision | None:
         """Decide and log one encounter. ``None``: a repeat of a code just handled.
 
+        Camera scans arrive already filtered by the scan loop, which sees every frame a
+        code is in; a handheld scanner's repeats are filtered here, with the same
+        :class:`RepeatFilter` and window.
+
         ``captured_at`` is the frame's capture time on the ``monotonic`` clock; the
         decision's latency runs from it to the commit.
         """
-        scanned = encounter.source in (Source.CAMERA, Source.SCANNER)
-        if scanned and encounter.text is not None and not self.repeats.accept(encounter.text):
+        if (
+            encounter.source is Source.SCANNER
+            and encounter.text is not None
+            and not self.repeats.accept(encounter.text)
+        ):
             return None
         now = self.clock()
         facts = load_facts(
@@ -129,3 +138,27 @@ class Gate:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def drive(
+    gate: Gate,
+    loop: ScanLoop,
+    stop: threading.Event,
+    on_decision: Callable[[Decision], None],
+    on_event: Callable[[Event], None] | None = None,
+) -> None:
+    """Run the scan path: every scan from ``loop`` through ``gate``, until the source
+    ends or ``stop`` is set. Other loop events (camera, diagnostics) go to ``on_event``.
+
+    ``kiosk gate`` calls this on its main thread, the window on its worker thread: the
+    thread that made ``gate``.
+    """
+    for event in loop.iter_events(stop):
+        if isinstance(event, ScanEvent):
+            decision = gate.handle(
+                Encounter(Source.CAMERA, event.text), captured_at=event.captured_at
+            )
+            if decision is not None:
+                on_decision(decision)
+        elif on_event is not None:
+            on_event(event)

@@ -131,6 +131,12 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=72,
     ),
     Setting("visitor_id_required", bool, False, N_("Visitors must give an ID number.")),
+    Setting(
+        "admin_pin_hash",
+        str,
+        "",
+        N_("The administrator PIN, hashed (set it in the settings dialog); empty: 1234."),
+    ),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

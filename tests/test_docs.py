@@ -52,3 +52,11 @@ def test_readme_commands() -> None:
     assert "    ./dev test\n" in readme
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert "./dev test" in ci
+
+
+def test_every_setting_is_documented() -> None:
+    from kiosk.settings import SETTINGS
+
+    doc = (REPO / "docs" / "settings.md").read_text(encoding="utf-8")
+    missing = [s.name for s in SETTINGS if f"| `{s.name}` |" not in doc]
+    assert not missing, f"settings not in docs/settings.md: {missing}"

@@ -73,15 +73,10 @@ def cli(ctx: click.Context, home: str | None, lang: str | None) -> None:
 
 
 def _register() -> None:
-    from kiosk.cli import checkpoint, passes, residents
+    from kiosk.cli import checkpoint, demo, gate, passes, residents, vision
 
-    for module in (checkpoint, residents, passes):
+    for module in (checkpoint, residents, passes, vision, gate, demo):
         module.register(cli)
-    try:
-        from kiosk.cli import vision
-    except ImportError:  # pragma: no cover - vision commands not built yet
-        return
-    vision.register(cli)
 
 
 _register()

@@ -18,7 +18,8 @@ from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.core.identity import mask_name
 from kiosk.core.rules import DirectionMode, Encounter, Source
-from kiosk.gate import Decision, Gate
+from kiosk.gate import Decision, Gate, drive
+from kiosk.home import Home
 from kiosk.settings import SETTINGS, Settings
 from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.holds import add_hold, lift_hold, list_holds
@@ -53,6 +54,67 @@ def decision_json(decision: Decision) -> dict[str, Any]:
         "visit_id": decision.visit.id,
         "latency_ms": round(decision.latency_ms, 2) if decision.latency_ms is not None else None,
     }
+
+
+def print_decision(decision: Decision, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(decision_json(decision), ensure_ascii=False))
+        return
+    v = decision.verdict
+    click.echo(
+        f"{decision.at.astimezone():%H:%M:%S} {v.level.value.upper():5} "
+        f"{v.direction.value:3} {v.message()}"
+    )
+
+
+def print_camera_event(event: object) -> None:
+    from kiosk.vision.health import CameraEvent
+
+    if isinstance(event, CameraEvent):
+        click.echo(f"{event.state}: {event.message}", err=True)
+
+
+def run_gate(
+    home: Home,
+    source: str,
+    *,
+    direction: str | None,
+    decoder: str | None,
+    realtime: bool | None,
+    loop: bool,
+    guard: str,
+    as_json: bool,
+) -> None:
+    """The scan path with no window, printing each decision once it is on disk."""
+    from kiosk.vision.decoders import get_decoder
+    from kiosk.vision.pipeline import Pipeline
+    from kiosk.vision.scanloop import ScanLoop
+    from kiosk.vision.sources import open_source
+
+    settings = Settings.load(home.settings_file)
+    mode = DirectionMode(direction or settings["direction"])
+    live = source.isdigit()
+    pipeline = Pipeline(get_decoder(decoder or settings["decoder"]))
+    with Gate(
+        home,
+        mode=mode,
+        rules=settings.rules(),
+        guard=guard,
+        repeat_window_s=settings["repeat_window_s"],
+    ) as the_gate:
+        frames = open_source(source, realtime=live if realtime is None else realtime, loop=loop)
+        scans = ScanLoop(
+            frames, pipeline, repeat_window=settings["repeat_window_s"], drop_stale=live or loop
+        )
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            drive(the_gate, scans, stop, lambda d: print_decision(d, as_json), print_camera_event)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            scans.stop()
 
 
 @click.command()
@@ -96,47 +158,17 @@ def gate(
 
     Runs until the source ends or Ctrl-C. Every decision printed is already on disk.
     """
-    from kiosk.vision.decoders import get_decoder
-    from kiosk.vision.pipeline import Pipeline
-    from kiosk.vision.scanloop import ScanLoop
-    from kiosk.vision.sources import open_source
-
-    settings = settings_of(ctx)
-    mode = DirectionMode(direction or settings["direction"])
     ctx.db  # noqa: B018 - a clear error now if there is no checkpoint
-    live = source.isdigit()
-    frames = open_source(source, realtime=live if realtime is None else realtime, loop=False)
-    pipeline = Pipeline(get_decoder(decoder or settings["decoder"]))
-    with Gate(
+    run_gate(
         ctx.home,
-        mode=mode,
-        rules=settings.rules(),
+        source,
+        direction=direction,
+        decoder=decoder,
+        realtime=realtime,
+        loop=False,
         guard=guard,
-        repeat_window_s=settings["repeat_window_s"],
-    ) as the_gate:
-        loop = ScanLoop(frames, pipeline, repeat_window_s=0.0, drop_stale=live)
-        stop = threading.Event()
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            for event in loop.events(stop):
-                decision = the_gate.handle(
-                    Encounter(Source.CAMERA, event.text), captured_at=event.captured_at
-                )
-                if decision is None:
-                    continue
-                if as_json:
-                    click.echo(json.dumps(decision_json(decision), ensure_ascii=False))
-                else:
-                    v = decision.verdict
-                    click.echo(
-                        f"{decision.at.astimezone():%H:%M:%S} {v.level.value.upper():5} "
-                        f"{v.direction.value:3} {v.message()}"
-                    )
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            loop.stop()
+        as_json=as_json,
+    )
 
 
 @click.group()

@@ -1,0 +1,54 @@
+"""``kiosk demo``: Gatepass on its built-in demo, no webcam and no set-up needed."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from kiosk.cli.context import Context, pass_ctx
+from kiosk.core.i18n import tr
+from kiosk.home import Home
+
+
+@click.command()
+@click.option(
+    "--headless", is_flag=True, help="No window: print each decision (the demo video plays once)."
+)
+@click.option("--json", "as_json", is_flag=True, help="With --headless: JSON lines.")
+@pass_ctx
+def demo(ctx: Context, headless: bool, as_json: bool) -> None:
+    """Run Gatepass on a demo checkpoint and a demo video as the camera.
+
+    The demo checkpoint is made in a temporary folder (deleted afterwards) unless
+    --home is given, where it is kept and reused.
+    """
+    from kiosk.demo import build_demo
+
+    explicit = click.get_current_context().find_root().params.get("home")
+    with tempfile.TemporaryDirectory(prefix="gatepass-demo-") as tmp:
+        home = ctx.home if explicit else Home(Path(tmp) / "home")
+        click.echo(tr("Making the demo checkpoint in {path} ...", path=home.root), err=True)
+        made = build_demo(home)
+        if headless:
+            from kiosk.cli.gate import run_gate
+
+            run_gate(
+                home,
+                str(made.video),
+                direction="auto",
+                decoder=None,
+                realtime=True,
+                loop=False,
+                guard="demo",
+                as_json=as_json,
+            )
+            return
+        from kiosk.ui.app import run_window
+
+        run_window(home, camera=str(made.video), demo=True, windowed=True)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(demo)

@@ -1,0 +1,288 @@
+"""The decode pipeline: one cheap pass over the whole frame, retries only where needed.
+
+1. Convert to grey once; whole-frame brightness statistics from a sparse grid.
+2. One decoder call on the whole frame. A frame without a code (the gate's common
+   case) stops here, bar the statistics: it costs what the raw decoder costs.
+3. Nothing read and the frame has too little contrast (night, a dim screen): one
+   more call on a contrast-stretched copy.
+4. A code located but not read (zxing-cpp reports these; for ZBar and OpenCV a
+   cheap finder-pattern locator runs): that region alone is cropped with a margin,
+   upscaled, and retried with the variants that measurably lift the read rate
+   (see ``docs/vision.md``), stopping at the first that reads.
+5. Diagnostics from the same frame; codes deduplicated by text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from kiosk.core.errors import UserError
+from kiosk.core.i18n import tr
+from kiosk.vision import diagnostics as diag
+from kiosk.vision.decoders import Code, Decoder, Quad, ZXingDecoder, get_decoder, shift
+from kiosk.vision.locate import Located, locate
+
+log = logging.getLogger("kiosk.vision")
+
+Transform = Callable[[np.ndarray], np.ndarray]
+
+_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
+
+
+def _unsharp(gray: np.ndarray) -> np.ndarray:
+    soft = cv2.GaussianBlur(gray, (0, 0), 2.0)
+    return cv2.addWeighted(gray, 2.5, soft, -1.5, 0)
+
+
+def _invert(gray: np.ndarray) -> np.ndarray:
+    return cv2.bitwise_not(gray)
+
+
+def _gamma(gray: np.ndarray) -> np.ndarray:
+    table = (np.linspace(0, 1, 256) ** 0.45 * 255).astype(np.uint8)
+    return cv2.LUT(gray, table)
+
+
+def _clahe(gray: np.ndarray) -> np.ndarray:
+    return _CLAHE.apply(gray)
+
+
+def _identity(gray: np.ndarray) -> np.ndarray:
+    return gray
+
+
+def _soften(gray: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(gray, (0, 0), 1.2)
+
+
+def _median(gray: np.ndarray) -> np.ndarray:
+    return cv2.medianBlur(gray, 3)
+
+
+def _erode(gray: np.ndarray) -> np.ndarray:
+    return cv2.erode(gray, np.ones((2, 2), np.uint8))
+
+
+def _dilate(gray: np.ndarray) -> np.ndarray:
+    return cv2.dilate(gray, np.ones((2, 2), np.uint8))
+
+
+def _shrink(gray: np.ndarray) -> np.ndarray:
+    return cv2.resize(gray, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
+
+
+@dataclass(frozen=True)
+class RegionVariant:
+    """One retry of a cropped, upscaled region: a transform, and zxing-cpp options
+    (a variant with options is skipped by the other backends)."""
+
+    transform: Transform
+    zxing_options: tuple[tuple[str, str], ...] = ()
+
+
+#: Candidate region retries by name (``bench/bench_decode.py --plan`` measures them).
+REGION_VARIANTS: dict[str, RegionVariant] = {
+    "plain": RegionVariant(_identity),
+    "sharpen": RegionVariant(_unsharp),
+    "clahe": RegionVariant(_clahe),
+    "gamma": RegionVariant(_gamma),
+    "soften": RegionVariant(_soften),
+    "median": RegionVariant(_median),
+    "erode": RegionVariant(_erode),
+    "dilate": RegionVariant(_dilate),
+    "shrink": RegionVariant(_shrink),
+    "global": RegionVariant(_identity, (("binarizer", "GlobalHistogram"),)),
+}
+
+#: The variants kept for each backend, in the order tried: a greedy choice, each
+#: adding the most reads not already won (docs/vision.md has the figures). A region
+#: the locator saw as light-on-dark is inverted first, for the backends that need it.
+DEFAULT_PLANS: dict[str, tuple[str, ...]] = {
+    "zxing": ("sharpen", "clahe", "erode"),
+    "zbar": ("sharpen", "median", "erode", "dilate", "clahe"),
+    "opencv": ("sharpen", "clahe", "dilate", "shrink"),
+}
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """What the pipeline got from one frame."""
+
+    codes: tuple[Code, ...]
+    diagnostics: tuple[diag.Diagnostic, ...]
+    ms: float
+    unread: tuple[Quad, ...] = field(default=())  # codes seen but not read (to outline)
+
+
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    """An 8-bit single-channel view of ``frame`` (BGR, BGRA or grey)."""
+    if frame.dtype != np.uint8:
+        raise UserError(tr("Images must have 8-bit pixels (got {dtype}).", dtype=frame.dtype))
+    if frame.ndim == 2:
+        return frame
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
+    if frame.ndim == 3 and frame.shape[2] == 1:
+        return frame[:, :, 0]
+    raise UserError(tr("Unsupported image shape {shape}.", shape=frame.shape))
+
+
+def crop_box(corners: Quad, shape: tuple[int, ...], margin: float) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) around ``corners`` with ``margin`` times the code's size added."""
+    pts = np.array(corners, np.float64)
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    pad = max(x1 - x0, y1 - y0) * margin + 4
+    h, w = shape[:2]
+    return (
+        max(int(x0 - pad), 0),
+        max(int(y0 - pad), 0),
+        min(int(x1 + pad) + 1, w),
+        min(int(y1 + pad) + 1, h),
+    )
+
+
+def _overlaps(corners: Quad, codes: Sequence[Code]) -> bool:
+    cx = sum(x for x, _ in corners) / len(corners)
+    cy = sum(y for _, y in corners) / len(corners)
+    for code in codes:
+        poly = np.array(code.corners, np.float32).reshape(-1, 1, 2)
+        if cv2.pointPolygonTest(poly, (float(cx), float(cy)), False) >= 0:
+            return True
+    return False
+
+
+def _area(corners: Quad) -> float:
+    return float(cv2.contourArea(np.array(corners, np.float32)))
+
+
+def _distinct(regions: Sequence[Located]) -> list[Located]:
+    """Largest first, without regions whose centre lies inside a larger one."""
+    kept: list[Located] = []
+    for region in sorted(regions, key=lambda r: -_area(r.corners)):
+        cx = sum(x for x, _ in region.corners) / len(region.corners)
+        cy = sum(y for _, y in region.corners) / len(region.corners)
+        inside = any(
+            cv2.pointPolygonTest(
+                np.array(k.corners, np.float32).reshape(-1, 1, 2), (float(cx), float(cy)), False
+            )
+            >= 0
+            for k in kept
+        )
+        if not inside:
+            kept.append(region)
+    return kept
+
+
+def dedupe(codes: Sequence[Code]) -> tuple[Code, ...]:
+    """One code per text, the first seen kept."""
+    seen: dict[str, Code] = {}
+    for code in codes:
+        seen.setdefault(code.text, code)
+    return tuple(seen.values())
+
+
+class Pipeline:
+    """Decode QR codes in whole camera frames with one backend, plus targeted retries."""
+
+    def __init__(
+        self,
+        decoder: Decoder | None = None,
+        *,
+        plan: Sequence[str] | None = None,
+        stretch: bool = True,
+        target_side: int = 360,
+        margin: float = 0.2,
+        max_regions: int = 3,
+        thresholds: diag.Thresholds = diag.DEFAULT_THRESHOLDS,
+    ) -> None:
+        self.decoder: Decoder = decoder if decoder is not None else get_decoder("auto")
+        chosen = plan if plan is not None else DEFAULT_PLANS.get(self.decoder.name, ("plain",))
+        unknown = [name for name in chosen if name not in REGION_VARIANTS]
+        if unknown:
+            raise UserError(
+                tr(
+                    "Unknown retry {names}; known: {known}.",
+                    names=", ".join(unknown),
+                    known=", ".join(REGION_VARIANTS),
+                )
+            )
+        self.plan = tuple(chosen)
+        self.stretch = stretch
+        self.target_side = target_side
+        self.margin = margin
+        self.max_regions = max_regions
+        self.thresholds = thresholds
+        self._native_unread = isinstance(self.decoder, ZXingDecoder)
+
+    @property
+    def name(self) -> str:
+        return f"{self.decoder.name}+pipeline"
+
+    def decode(self, frame: np.ndarray) -> DecodeResult:
+        """Read every QR code in ``frame`` (BGR or grey, any size)."""
+        start = time.perf_counter()
+        gray = to_gray(frame)
+        first = self.decoder.scan(gray)
+        codes = list(first.codes)
+        if codes and not first.unread:  # the common good case: nothing more to do
+            return DecodeResult(dedupe(codes), (), (time.perf_counter() - start) * 1000)
+        stats = diag.frame_stats(gray, self.thresholds)
+        regions = [Located(q, False) for q in first.unread]
+        if not codes and self.stretch and diag.needs_stretch(stats, self.thresholds):
+            again = self.decoder.scan(cv2.LUT(gray, diag.stretch_table(stats)))
+            codes.extend(again.codes)
+            regions = regions or [Located(q, False) for q in again.unread]
+        if not codes and not regions and not self._native_unread:
+            regions = locate(gray, self.max_regions)
+        regions = _distinct([r for r in regions if not _overlaps(r.corners, codes)])
+        crops = []
+        for region in regions[: self.max_regions]:
+            box = crop_box(region.corners, gray.shape, self.margin)
+            crop = gray[box[1] : box[3], box[0] : box[2]]
+            crops.append(crop)
+            codes.extend(self._retry(_invert(crop) if region.inverted else crop, box))
+        still = tuple(
+            r.corners for r in regions[: self.max_regions] if not _overlaps(r.corners, codes)
+        )
+        found = dedupe(codes)
+        report = diag.assess(stats, crops if still else [], bool(found), self.thresholds)
+        return DecodeResult(found, report, (time.perf_counter() - start) * 1000, still)
+
+    def _retry(self, crop: np.ndarray, box: tuple[int, int, int, int]) -> list[Code]:
+        """Retry one located region with each variant in the plan until one reads."""
+        if crop.size == 0 or not self.plan:
+            return []
+        scale = min(4.0, max(1.0, self.target_side / max(crop.shape[:2])))
+        big = (
+            crop
+            if scale == 1.0
+            else cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        )
+        for name in self.plan:
+            found = self._read(big, REGION_VARIANTS[name])
+            if found:
+                log.debug("region retry %s read %d code(s)", name, len(found))
+                return [
+                    Code(c.text, c.raw, shift(c.corners, box[0], box[1], scale * sx), c.backend)
+                    for c, sx in found
+                ]
+        return []
+
+    def _read(self, image: np.ndarray, variant: RegionVariant) -> list[tuple[Code, float]]:
+        """Codes read from ``variant`` of ``image``, each with the variant's own scale."""
+        changed = variant.transform(image)
+        sx = changed.shape[1] / image.shape[1]
+        if not variant.zxing_options:
+            return [(c, sx) for c in self.decoder.decode(changed)]
+        if not isinstance(self.decoder, ZXingDecoder):
+            return []
+        options = {k: self.decoder.option(k, v) for k, v in variant.zxing_options}
+        return [(c, sx) for c in self.decoder.scan(changed, want_unread=False, **options).codes]

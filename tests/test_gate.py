@@ -1,0 +1,333 @@
+"""The gate service on a real checkpoint database: facts, decisions, the durable log."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kiosk.core.keys import key_id_of, load_private_key
+from kiosk.core.passes import PassClaims, PassKind, sign_pass
+from kiosk.core.rules import DirectionMode, Encounter, Level, Reason, RuleSettings, Source
+from kiosk.gate import Gate
+from kiosk.home import Home
+from kiosk.store.visits import occupancy, resident_holder
+from tests.helpers import make_checkpoint, run, run_json
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+        self.mono = 1000.0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+        self.mono += seconds
+
+    def monotonic(self) -> float:
+        return self.mono
+
+
+@pytest.fixture
+def checkpoint(home_dir: Path) -> tuple[Path, list[dict]]:
+    make_checkpoint(home_dir, residents=4)
+    run(home_dir, "passes", "issue", "--all")
+    return home_dir, run_json(home_dir, "passes", "list", "--json")
+
+
+def gate_for(home: Path, clock: Clock, **kw) -> Gate:
+    kw.setdefault("mode", DirectionMode.AUTO)
+    return Gate(Home(home), clock=clock, monotonic=clock.monotonic, **kw)
+
+
+def rows(home: Path) -> list[tuple]:
+    with sqlite3.connect(home / "gatepass.db") as conn:
+        return conn.execute(
+            "SELECT level, reason, direction, pass_serial FROM visits ORDER BY at"
+        ).fetchall()
+
+
+def test_valid_pass_is_logged_before_it_is_returned(checkpoint) -> None:
+    home, passes = checkpoint
+    clock = Clock()
+    with gate_for(home, clock) as gate:
+        decision = gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))
+        assert decision is not None
+        assert decision.verdict.level is Level.PASS
+        # another connection sees the committed row at once
+        assert rows(home) == [("pass", "valid_pass", "in", passes[0]["serial"])]
+        assert decision.verdict.holder is not None
+        assert decision.verdict.holder.name == passes[0]["holder"]
+
+
+def test_repeat_window_and_auto_direction(checkpoint) -> None:
+    home, passes = checkpoint
+    clock = Clock()
+    token = passes[0]["token"]
+    with gate_for(home, clock, repeat_window_s=5) as gate:
+        # a handheld scanner's repeats are filtered by the gate (camera repeats by the loop)
+        assert gate.handle(Encounter(Source.SCANNER, token)) is not None
+        clock.tick(2)
+        assert gate.handle(Encounter(Source.SCANNER, token)) is None  # scanned again
+        clock.tick(4)
+        assert gate.handle(Encounter(Source.SCANNER, token)) is None  # window restarted
+        clock.tick(6)
+        second = gate.handle(Encounter(Source.SCANNER, token))
+        assert second is not None and second.verdict.direction.value == "out"
+    assert [r[2] for r in rows(home)] == ["in", "out"]
+
+
+def test_anti_passback_in_mode(checkpoint) -> None:
+    home, passes = checkpoint
+    clock = Clock()
+    with gate_for(home, clock, mode=DirectionMode.IN, repeat_window_s=0) as gate:
+        gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))
+        clock.tick(60)
+        again = gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))
+        assert again is not None and again.verdict.reason is Reason.ALREADY_INSIDE
+
+
+def test_revoked_held_and_junk(checkpoint) -> None:
+    home, passes = checkpoint
+    run(home, "passes", "revoke", passes[0]["serial"], "--reason", "lost card")
+    held = passes[1]
+    run(
+        home,
+        "holds",
+        "add",
+        "--household",
+        held["household"],
+        "--until",
+        (datetime.now() + timedelta(days=7)).strftime("%Y-%m-%d"),
+        "--reason",
+        "close contact",
+    )
+    clock = Clock()
+    with gate_for(home, clock, mode=DirectionMode.OUT, repeat_window_s=0) as gate:
+        revoked = gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))
+        assert revoked is not None and revoked.verdict.level is Level.DENY
+        assert "lost card" in revoked.verdict.message()
+        out = gate.handle(Encounter(Source.CAMERA, held["token"]))
+        assert out is not None and out.verdict.reason is Reason.HELD
+        junk = gate.handle(Encounter(Source.CAMERA, "weixin://wxpay/bizpayurl?pr=abc"))
+        assert junk is not None and junk.verdict.level is Level.CHECK
+    with gate_for(home, clock, mode=DirectionMode.IN) as gate:
+        home_again = gate.handle(Encounter(Source.CAMERA, held["token"]))
+        assert home_again is not None and home_again.verdict.level is Level.PASS
+    levels = [r[:2] for r in rows(home)]
+    assert levels == [
+        ("deny", "revoked"),
+        ("deny", "held"),
+        ("check", "not_a_pass"),
+        ("pass", "valid_pass"),
+    ]
+
+
+def test_quota_names_who_used_it(checkpoint) -> None:
+    home, passes = checkpoint
+    residents = [p for p in passes if p["kind"] == "resident"]  # staff are exempt
+    by_household: dict[str, list[dict]] = {}
+    for p in residents:
+        by_household.setdefault(p["household"], []).append(p)
+    same_household = next(group for group in by_household.values() if len(group) >= 2)
+    clock = Clock()
+    rules = RuleSettings(quota_enabled=True)
+    with gate_for(home, clock, mode=DirectionMode.OUT, rules=rules, repeat_window_s=0) as gate:
+        first = gate.handle(Encounter(Source.CAMERA, same_household[0]["token"]))
+        assert first is not None and first.verdict.level is Level.PASS
+        clock.tick(3600)
+        second = gate.handle(Encounter(Source.CAMERA, same_household[1]["token"]))
+        assert second is not None and second.verdict.reason is Reason.QUOTA
+        assert same_household[0]["holder"] in second.verdict.message()
+
+
+def test_forged_and_expired(checkpoint) -> None:
+    home, passes = checkpoint
+    token = passes[0]["token"]
+    forged = token[:-5] + ("A" if token[-5] != "A" else "B") + token[-4:]
+    key = load_private_key(home / "keys" / "issuer.key", None)
+    now = datetime.now(UTC).replace(microsecond=0)
+    expired = sign_pass(
+        PassClaims(
+            key_id_of(key.public_key()),
+            "0000-0009",
+            PassKind.RESIDENT,
+            now - timedelta(days=3),
+            now - timedelta(days=1),
+        ),
+        key,
+    )
+    clock = Clock()
+    with gate_for(home, clock) as gate:
+        f = gate.handle(Encounter(Source.CAMERA, forged))
+        e = gate.handle(Encounter(Source.CAMERA, expired))
+    assert f is not None and f.verdict.reason is Reason.FORGED
+    assert e is not None and e.verdict.reason is Reason.EXPIRED
+
+
+def test_manual_pass_and_occupancy(checkpoint) -> None:
+    home, passes = checkpoint
+    clock = Clock()
+    with gate_for(home, clock, mode=DirectionMode.IN) as gate:
+        resident_id = gate.db.execute(
+            "SELECT resident_id FROM passes WHERE serial = ?", [passes[2]["serial"]]
+        ).fetchone()[0]
+        holder = resident_holder(gate.db, resident_id)
+        manual = gate.handle(
+            Encounter(Source.MANUAL, None, note="phone battery dead"), holder=holder
+        )
+        assert manual is not None and manual.verdict.reason is Reason.MANUAL_PASS
+        gate.handle(Encounter(Source.CAMERA, passes[3]["token"]))
+        state = occupancy(gate.db, gate.checkpoint_id, now=clock.now)
+    assert state.today_in == 2
+    assert {r["name"] for r in state.inside} == {passes[2]["holder"], passes[3]["holder"]}
+    listed = run_json(home, "visits", "list", "--json")
+    assert [v["source"] for v in listed] == ["manual", "camera"]
+    assert all("*" in v["subject"] for v in listed)  # names masked in listings
+
+
+def test_visits_are_never_edited(checkpoint) -> None:
+    home, passes = checkpoint
+    with gate_for(home, Clock()) as gate:
+        gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))
+    with sqlite3.connect(home / "gatepass.db") as conn, pytest.raises(sqlite3.IntegrityError):
+        conn.execute("UPDATE visits SET level = 'deny'")
+
+
+def test_visitor_register_cli(checkpoint) -> None:
+    home, passes = checkpoint
+    household = passes[0]["household"]
+    out = run_json(
+        home,
+        "visitors",
+        "register",
+        "--name",
+        "访客甲",
+        "--phone",
+        "13912345678",
+        "--destination",
+        household,
+        "--temperature",
+        "36.5",
+        "--json",
+    )
+    assert out["level"] == "pass" and out["code"].startswith("GP1:")
+    assert run_json(home, "verify", out["code"], "--json")["kind"] == "visitor"
+    # the code brings the visitor back: check (confirm + temperature)
+    with gate_for(home, Clock(), mode=DirectionMode.IN) as gate:
+        back = gate.handle(Encounter(Source.CAMERA, out["code"]))
+    assert back is not None and back.verdict.reason is Reason.VISITOR_CODE
+    assert back.verdict.holder is not None and back.verdict.holder.name == "访客甲"
+
+    fever = run(
+        home,
+        "visitors",
+        "register",
+        "--name",
+        "访客乙",
+        "--phone",
+        "13912345679",
+        "--destination",
+        household,
+        "--temperature",
+        "38.4",
+        "--json",
+        ok=False,
+    )
+    assert fever.exit_code == 1
+    result = json.loads(fever.stdout)
+    assert (result["level"], result["reason"], result["code"]) == ("deny", "fever", None)
+
+    misread = run(
+        home,
+        "visitors",
+        "register",
+        "--name",
+        "访客丙",
+        "--phone",
+        "13912345670",
+        "--destination",
+        household,
+        "--temperature",
+        "31",
+        ok=False,
+    )
+    assert misread.exit_code == 2 and "measure again" in misread.stderr
+    bad = run(
+        home,
+        "visitors",
+        "register",
+        "--name",
+        "",
+        "--phone",
+        "123",
+        "--destination",
+        "99-9-999",
+        "--temperature",
+        "36.6",
+        ok=False,
+    )
+    assert bad.exit_code == 2
+    assert "Traceback" not in bad.output
+
+
+def test_holds_cli(checkpoint) -> None:
+    home, passes = checkpoint
+    run(
+        home,
+        "holds",
+        "add",
+        "--household",
+        passes[0]["household"],
+        "--until",
+        "2099-01-01",
+        "--reason",
+        "quarantine",
+    )
+    listed = run_json(home, "holds", "list", "--json")
+    assert len(listed) == 1 and listed[0]["household"] == passes[0]["household"]
+    run(home, "holds", "lift", listed[0]["id"])
+    assert run_json(home, "holds", "list", "--json") == []
+    past = run(
+        home,
+        "holds",
+        "add",
+        "--household",
+        passes[0]["household"],
+        "--until",
+        "2000-01-01",
+        "--reason",
+        "x",
+        ok=False,
+    )
+    assert past.exit_code == 2
+    nobody = run(
+        home,
+        "holds",
+        "add",
+        "--household",
+        "9-9-9",
+        "--until",
+        "2099-01-01",
+        "--reason",
+        "x",
+        ok=False,
+    )
+    assert nobody.exit_code == 2
+
+
+def test_settings_cli(home_dir: Path) -> None:
+    run(home_dir, "init")
+    run(home_dir, "settings", "set", "fever_threshold", "37.5")
+    assert run_json(home_dir, "settings", "show", "--json")["fever_threshold"] == 37.5
+    assert "fever_threshold = 37.5" in (home_dir / "settings.toml").read_text()
+    bad = run(home_dir, "settings", "set", "fever_threshold", "hot", ok=False)
+    assert bad.exit_code == 2
+    unknown = run(home_dir, "settings", "set", "nope", "1", ok=False)
+    assert unknown.exit_code == 2
