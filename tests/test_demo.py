@@ -34,8 +34,16 @@ def test_demo_builds_and_the_gate_passes_checks_and_stops(
         clock += seconds
     assert max(starts[demo.tokens[k]] for k in ("valid", "visitor", "revoked")) < 20
 
-    run_gate(home, str(demo.video), direction="auto", decoder=None, realtime=False,
-             loop=False, guard="demo", as_json=True)
+    run_gate(
+        home,
+        str(demo.video),
+        direction="auto",
+        decoder=None,
+        realtime=False,
+        loop=False,
+        guard="demo",
+        as_json=True,
+    )
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [(d["level"], d["reason"]) for d in lines] == [
         ("pass", "valid_pass"),

@@ -1,6 +1,6 @@
 """Write docs/settings.md from the settings declared in kiosk/settings.py.
 
-    python tools/settings_doc.py
+python tools/settings_doc.py
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from kiosk.home import Home
 from kiosk.settings import SETTINGS, Settings
 from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.holds import add_hold, lift_hold, list_holds
-from kiosk.store.passes import household_label
+from kiosk.store.register import household_label
 from kiosk.store.visitors import (
     VisitorForm,
     add_visitor,

@@ -21,12 +21,12 @@ from kiosk.store.checkpoint import checkpoint_name, load_keyring
 from kiosk.store.passes import (
     check_token,
     household_address_zh,
-    household_label,
     issue_passes,
     list_passes,
     resident_ids_for,
     revoke_pass,
 )
+from kiosk.store.register import household_label
 
 
 def _day(text: str | None) -> str:

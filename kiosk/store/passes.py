@@ -34,6 +34,7 @@ from kiosk.core.passes import (
 from kiosk.core.rules import TokenStatus
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import write
+from kiosk.store.register import find_household
 
 MAX_DAYS = 366
 
@@ -49,12 +50,6 @@ PASS_FROM = """
     LEFT JOIN visitors v ON v.id = p.visitor_id
     LEFT JOIN households h ON h.id = COALESCE(r.household_id, v.destination_household_id)
 """
-
-
-def household_label(building: str | None, unit: str | None, room: str | None) -> str:
-    """``3-2-501``; without a unit ``3-501``."""
-    parts = [p for p in (building, unit, room) if p]
-    return "-".join(parts)
 
 
 def household_address_zh(building: str | None, unit: str | None, room: str | None) -> str:
@@ -156,8 +151,6 @@ def resident_ids_for(
             raise UserError(tr("Resident {id} is deactivated: no pass issued.", id=resident))
         return [row[0]]
     if household is not None:
-        from kiosk.store.register import find_household
-
         found = find_household(db, household)
         if found is None:
             raise UserError(tr("No household {household}.", household=household))

@@ -31,7 +31,8 @@ from kiosk.core.rules import (
     Verdict,
 )
 from kiosk.store.db import write
-from kiosk.store.passes import check_token, household_label
+from kiosk.store.passes import check_token
+from kiosk.store.register import household_label
 
 
 def resident_holder(db: Database, resident_id: str) -> Holder | None:
