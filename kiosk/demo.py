@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from kiosk.core.clock import to_db, utcnow
+from kiosk.core.clock import utcnow
 from kiosk.core.identity import make_id_number
-from kiosk.core.ids import uuid7
-from kiosk.core.keys import TrustedKey, generate_private_key, key_id_of, save_private_key
-from kiosk.core.passes import PassKind
+from kiosk.core.keys import load_private_key
 from kiosk.home import Home
-from kiosk.store.checkpoint import record_audit, set_meta, trust_keys
+from kiosk.store.checkpoint import checkpoint_id, create_checkpoint, record_audit
 from kiosk.store.db import connect
 from kiosk.store.holds import add_hold
 from kiosk.store.passes import issue_passes, list_passes, revoke_pass
@@ -59,33 +57,12 @@ def build_demo(home: Home, *, fps: float = 30.0) -> Demo:
     video = home.root / VIDEO_NAME
     if home.database.exists() and video.exists():
         return _existing(home, video)
-    home.ensure()
-    db = connect(home.database, create=True)
+    create_checkpoint(home, DEMO_NAME, issuer=True, actor="demo")
+    issuer = load_private_key(home.private_key, None)
+    gate = load_private_key(home.gate_key, None)
+    db = connect(home.database)
     now = utcnow()
     try:
-        set_meta(db, "checkpoint_id", uuid7())
-        set_meta(db, "name", DEMO_NAME)
-        set_meta(db, "created_at", to_db(now))
-        issuer, gate = generate_private_key(), generate_private_key()
-        save_private_key(home.private_key, issuer, None)
-        save_private_key(home.gate_key, gate, None)
-        trust_keys(
-            db,
-            [
-                TrustedKey(
-                    key_id_of(issuer.public_key()),
-                    issuer.public_key(),
-                    frozenset(PassKind),
-                    "demo issuer",
-                ),
-                TrustedKey(
-                    key_id_of(gate.public_key()),
-                    gate.public_key(),
-                    frozenset({PassKind.VISITOR}),
-                    "demo gate",
-                ),
-            ],
-        )
         ids = []
         for i, (building, unit, room, name, role) in enumerate(REGISTER):
             ids.append(
@@ -125,7 +102,7 @@ def build_demo(home: Home, *, fps: float = 30.0) -> Demo:
                 "",
             ),
             now=now,
-            checkpoint_id="demo",
+            checkpoint_id=checkpoint_id(db),
         )
         visitor = issue_visitor_code(db, gate, visitor_id, now=now, hours=24)
         record_audit(db, "demo", "demo.build", {})

@@ -9,23 +9,15 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.cli.context import Context, pass_ctx
-from kiosk.core.clock import to_db, utcnow
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
-from kiosk.core.ids import uuid7
 from kiosk.core.keys import (
-    TrustedKey,
     bundle_from_json,
     bundle_to_json,
-    generate_private_key,
-    key_id_of,
     key_is_encrypted,
     load_private_key,
-    save_private_key,
 )
-from kiosk.core.passes import PassKind
-from kiosk.store.checkpoint import record_audit, set_meta, trust_keys, trusted_keys
-from kiosk.store.db import connect
+from kiosk.store.checkpoint import create_checkpoint, record_audit, trust_keys, trusted_keys
 
 PASSPHRASE_ENV = "KIOSK_KEY_PASSPHRASE"
 
@@ -84,52 +76,7 @@ def init(ctx: Context, name: str, passphrase: bool, public_only: bool) -> None:
             hide_input=True,
             confirmation_prompt=True,
         )
-    home.ensure()
-    db = connect(home.database, create=True)
-    try:
-        set_meta(db, "checkpoint_id", uuid7())
-        set_meta(db, "name", name.strip())
-        set_meta(db, "created_at", to_db(utcnow()))
-        visitor_key = generate_private_key()
-        if not home.gate_key.exists():
-            save_private_key(home.gate_key, visitor_key, None)
-            trust_keys(
-                db,
-                [
-                    TrustedKey(
-                        key_id_of(visitor_key.public_key()),
-                        visitor_key.public_key(),
-                        frozenset({PassKind.VISITOR}),
-                        tr("visitor codes of {name}", name=name.strip()),
-                    )
-                ],
-            )
-        if not public_only:
-            if home.private_key.exists():
-                raise UserError(
-                    tr(
-                        "An issuer key already exists at {path}; move it away first.",
-                        path=home.private_key,
-                    )
-                )
-            key = generate_private_key()
-            save_private_key(home.private_key, key, secret)
-            trust_keys(
-                db,
-                [
-                    TrustedKey(
-                        key_id_of(key.public_key()),
-                        key.public_key(),
-                        frozenset(PassKind),
-                        name.strip(),
-                    )
-                ],
-            )
-        record_audit(
-            db, "cli", "checkpoint.init", {"name": name.strip(), "public_only": public_only}
-        )
-    finally:
-        db.close()
+    create_checkpoint(home, name, issuer=not public_only, passphrase=secret)
     click.echo(tr("Checkpoint created at {path}.", path=home.root))
     if public_only:
         click.echo(

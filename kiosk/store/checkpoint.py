@@ -9,10 +9,22 @@ from typing import Any
 from sqlite_utils import Database
 
 from kiosk.core.clock import to_db, utcnow
+from kiosk.core.errors import UserError
+from kiosk.core.i18n import tr
 from kiosk.core.ids import uuid7
-from kiosk.core.keys import Keyring, TrustedKey, public_key_from_text, public_key_to_text
+from kiosk.core.keys import (
+    Keyring,
+    TrustedKey,
+    generate_private_key,
+    key_id_of,
+    load_private_key,
+    public_key_from_text,
+    public_key_to_text,
+    save_private_key,
+)
 from kiosk.core.passes import PassKind
-from kiosk.store.db import write
+from kiosk.home import Home
+from kiosk.store.db import connect, write
 
 
 def get_meta(db: Database, key: str, default: str | None = None) -> str | None:
@@ -96,3 +108,51 @@ def trusted_keys(db: Database) -> list[TrustedKey]:
 
 def load_keyring(db: Database) -> Keyring:
     return Keyring(trusted_keys(db))
+
+
+def create_checkpoint(
+    home: Home, name: str, *, issuer: bool, passphrase: str | None = None, actor: str = "cli"
+) -> None:
+    """Make a checkpoint: its folder, database, gate key and (``issuer``) issuer key.
+
+    The gate key signs only visitor codes; the issuer key (optionally passphrase-
+    protected) signs resident and staff passes. Both public keys are trusted here.
+    """
+    if home.database.exists():
+        raise UserError(tr("A checkpoint already exists at {path}.", path=home.root))
+    if issuer and home.private_key.exists():
+        raise UserError(
+            tr("An issuer key already exists at {path}; move it away first.", path=home.private_key)
+        )
+    home.ensure()
+    name = name.strip()
+    keys: list[TrustedKey] = []
+    if home.gate_key.exists():
+        gate = load_private_key(home.gate_key, None)
+    else:
+        gate = generate_private_key()
+        save_private_key(home.gate_key, gate, None)
+    keys.append(
+        TrustedKey(
+            key_id_of(gate.public_key()),
+            gate.public_key(),
+            frozenset({PassKind.VISITOR}),
+            tr("visitor codes of {name}", name=name),
+        )
+    )
+    if issuer:
+        key = generate_private_key()
+        save_private_key(home.private_key, key, passphrase)
+        keys.append(
+            TrustedKey(key_id_of(key.public_key()), key.public_key(), frozenset(PassKind), name)
+        )
+    db = connect(home.database, create=True)
+    try:
+        with write(db):
+            set_meta(db, "checkpoint_id", uuid7())
+            set_meta(db, "name", name)
+            set_meta(db, "created_at", to_db(utcnow()))
+            trust_keys(db, keys)
+            record_audit(db, actor, "checkpoint.init", {"name": name, "issuer": issuer})
+    finally:
+        db.close()

@@ -1,0 +1,68 @@
+"""The administrator's door from the main window: the PIN, then the settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtWidgets import QDialog
+
+from kiosk.ui.dialogs.common import open_once
+from kiosk.ui.dialogs.pin import PinDialog
+from kiosk.ui.dialogs.settings_dialog import SettingsDialog
+
+log = logging.getLogger("kiosk.ui")
+
+# Settings the running gate takes at once; the others apply at the next start.
+LIVE = {
+    "direction",
+    "fever_threshold",
+    "temperature_min",
+    "temperature_max",
+    "quota_enabled",
+    "quota_outings",
+    "quota_days",
+    "anti_passback",
+    "curfew_enabled",
+    "curfew_start",
+    "curfew_end",
+    "visitor_id_required",
+    "visitor_code_hours",
+    "visitor_overstay_hours",
+    "admin_pin_hash",
+}
+
+
+def apply_settings(window: Any, changed: list[str]) -> None:
+    """Hand changed settings to the running gate (in its worker thread)."""
+    settings = window.settings
+    rules = settings.rules()
+
+    def apply(gate: Any) -> None:
+        gate.rules = rules
+
+    window.worker.request(apply)
+    if "direction" in changed:
+        window.set_mode(settings.direction_mode())
+    later = sorted(set(changed) - LIVE)
+    if later:
+        log.info("settings %s apply when Gatepass starts again", ", ".join(later))
+
+
+def show_dialog(window: Any) -> None:
+    """PIN first; with the right one, the settings. "Exit Gatepass" closes the window."""
+
+    def settings_done(dialog: QDialog) -> None:
+        assert isinstance(dialog, SettingsDialog)
+        if dialog.exit_requested:
+            window.close()
+            return
+        if dialog.result() == QDialog.DialogCode.Accepted and dialog.changed:
+            apply_settings(window, dialog.changed)
+
+    def pin_done(dialog: QDialog) -> None:
+        if dialog.result() == QDialog.DialogCode.Accepted:
+            open_once("settings", lambda: SettingsDialog(window.settings, window), settings_done)
+
+    stored = str(window.settings["admin_pin_hash"])
+    open_once("pin", lambda: PinDialog(stored, window), pin_done)

@@ -1,0 +1,454 @@
+"""Registering a visitor at the gate (the amber case), and showing their visitor code.
+
+:class:`RegistrationDialog` collects and checks; it never writes. Validation is the
+CLI's (:func:`kiosk.store.visitors.validate_visitor`); a temperature outside the
+plausible range is refused ("measure again"), a fever is *not*: the dialog returns it
+(the field shown red) and the gate records the denial.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import segno
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QPainter, QPixmap
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlite_utils import Database
+
+from kiosk.core.clock import from_db
+from kiosk.core.i18n import tr
+from kiosk.core.identity import mask_id_number, mask_name, mask_phone
+from kiosk.core.keys import load_private_key
+from kiosk.core.rules import DirectionMode, Encounter, Level, Source
+from kiosk.gate import Gate
+from kiosk.home import Home
+from kiosk.settings import Settings
+from kiosk.store.db import connect
+from kiosk.store.register import find_household, household_label
+from kiosk.store.search import search_households
+from kiosk.store.visitors import (
+    ValidVisitor,
+    VisitorForm,
+    add_visitor,
+    issue_visitor_code,
+    validate_visitor,
+)
+from kiosk.store.visits import visitor_holder
+from kiosk.ui.dialogs.common import (
+    STYLE,
+    TOUCH_PX,
+    GloveDialog,
+    big_button,
+    error_label,
+    field_box,
+    open_once,
+    set_problem,
+)
+
+FIELDS = ("name", "phone", "id_number", "destination", "reason", "from_place", "plate")
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    visitor: ValidVisitor
+    temperature: float
+    visitor_id: str | None = None  # a returning visitor (prefilled from their code)
+
+
+def parse_temperature(text: str) -> float | None:
+    """``36.5``, ``36,5`` or ``36.5°C`` as a number; ``None`` if it is not one."""
+    clean = text.strip().replace(",", ".").replace("℃", "").replace("°C", "").replace("°", "")
+    try:
+        value = float(clean)
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+class RegistrationDialog(GloveDialog):
+    """Name, phone, ID, destination (searched), reason, from, plate, temperature.
+
+    ``prefill`` (a returning visitor: keys of :data:`FIELDS` and ``visitor_id``; the
+    destination may be ``destination_household_id``) fills the fields read-only: the
+    guard only takes the temperature. Accepted: :attr:`result_value`.
+    """
+
+    def __init__(
+        self,
+        home: Home,
+        settings: Settings,
+        prefill: dict[str, Any] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.home = home
+        self.settings = settings
+        self.prefill = dict(prefill or {})
+        self.visitor_id: str | None = self.prefill.get("visitor_id") or None
+        self.id_required = bool(settings["visitor_id_required"])
+        self.result_value: RegistrationResult | None = None
+        self._db: Database | None = None
+        self.setWindowTitle(tr("Register a visitor"))
+
+        self.edits: dict[str, QLineEdit] = {}
+        self.problems: dict[str, QLabel] = {}
+        form = QFormLayout()
+        labels = {
+            "name": tr("Name *"),
+            "phone": tr("Mobile phone *"),
+            "id_number": tr("ID number *") if self.id_required else tr("ID number"),
+            "destination": tr("Visiting (room or resident) *"),
+            "reason": tr("Reason"),
+            "from_place": tr("Coming from"),
+            "plate": tr("Vehicle plate"),
+            "temperature": tr("Temperature (°C) *"),
+        }
+        self.matches = QListWidget()
+        self.matches.setFixedHeight(TOUCH_PX * 3 + 8)
+        self.matches.hide()
+        self.matches.itemClicked.connect(self._pick)
+        for name in (*FIELDS, "temperature"):
+            edit = QLineEdit()
+            edit.setMinimumWidth(480)
+            self.edits[name] = edit
+            self.problems[name] = error_label()
+            self.add_field(edit)
+            box = field_box(edit, self.problems[name])
+            if name == "destination":
+                box_layout = box.layout()
+                assert box_layout is not None
+                box_layout.addWidget(self.matches)
+            form.addRow(labels[name], box)
+        self.edits["temperature"].setPlaceholderText("36.5")
+        self.edits["destination"].setPlaceholderText(tr("3-2-501 or a name"))
+        self.edits["phone"].setInputMethodHints(Qt.InputMethodHint.ImhDialableCharactersOnly)
+        self.edits["destination"].textEdited.connect(self._search)
+        self.edits["temperature"].textChanged.connect(self._temperature_changed)
+
+        layout = QVBoxLayout(self)
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        layout.addWidget(self.banner)
+        layout.addLayout(form)
+        row, self.ok_button, self.cancel_button = self.button_row(tr("Register"))
+        layout.addLayout(row)
+        if self.visitor_id:
+            self._fill_prefill()
+        else:
+            for name in FIELDS:
+                if name in self.prefill:
+                    self.edits[name].setText(str(self.prefill[name] or ""))
+        first = "temperature" if self.visitor_id else "name"
+        self.edits[first].setFocus()
+
+    # -- database (read only, this thread) ---------------------------------------
+
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = connect(self.home.database)
+        return self._db
+
+    def done(self, result: int) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        super().done(result)
+
+    # -- prefill -----------------------------------------------------------------
+
+    def _fill_prefill(self) -> None:
+        destination = str(
+            self.prefill.get("destination") or self.prefill.get("destination_household_id") or ""
+        )
+        household = find_household(self.db(), destination) if destination else None
+        if household is not None:
+            destination = household_label(
+                household["building"], household["unit"], household["room"]
+            )
+            self.prefill["destination"] = household["id"]
+        shown = {
+            "name": str(self.prefill.get("name") or ""),
+            "phone": mask_phone(self.prefill.get("phone")),
+            "id_number": mask_id_number(self.prefill.get("id_number")),
+            "destination": destination,
+        }
+        for name in FIELDS:
+            edit = self.edits[name]
+            edit.setText(shown.get(name, str(self.prefill.get(name) or "")))
+            edit.setReadOnly(True)
+        self.banner.setText(tr("Returning visitor: check the ID card, then take the temperature."))
+        self.banner.show()
+
+    def _value(self, name: str) -> str:
+        if self.visitor_id:
+            key = name
+            if name == "destination" and not self.prefill.get("destination"):
+                key = "destination_household_id"
+            return str(self.prefill.get(key) or "")
+        return self.edits[name].text()
+
+    # -- destination search --------------------------------------------------------
+
+    def _search(self, text: str) -> None:
+        self.matches.clear()
+        found = search_households(self.db(), text) if text.strip() else []
+        for household in found:
+            names = "、".join(mask_name(n) for n in household["names"][:4])
+            item = QListWidgetItem(f"{household['label']}   {names}".rstrip())
+            item.setData(Qt.ItemDataRole.UserRole, household["label"])
+            self.matches.addItem(item)
+        if found:
+            self.matches.setCurrentRow(0)
+        self.matches.setVisible(bool(found))
+
+    def _pick(self, item: QListWidgetItem) -> None:
+        self.edits["destination"].setText(str(item.data(Qt.ItemDataRole.UserRole)))
+        self.matches.hide()
+        set_problem(self.edits["destination"], self.problems["destination"], "")
+        self.edits["reason"].setFocus()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Up and Down in the destination field move through the matches."""
+        if (
+            watched is self.edits.get("destination")
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down)
+            and self.matches.count()
+        ):
+            step = 1 if event.key() == Qt.Key.Key_Down else -1
+            row = min(max(self.matches.currentRow() + step, 0), self.matches.count() - 1)
+            self.matches.setCurrentRow(row)
+            return True
+        return super().eventFilter(watched, event)
+
+    def enter_pressed(self, field: QWidget) -> None:
+        destination = self.edits["destination"]
+        if field is destination and not destination.isReadOnly():
+            text = destination.text().strip()
+            item = self.matches.currentItem()
+            if (
+                text
+                and item is not None
+                and self.matches.isVisible()
+                and find_household(self.db(), text) is None
+            ):
+                destination.setText(str(item.data(Qt.ItemDataRole.UserRole)))
+            self.matches.hide()
+        self.focus_next(field)
+
+    # -- temperature -----------------------------------------------------------------
+
+    def _temperature_problem(self, text: str) -> tuple[float | None, str]:
+        """(temperature, problem); a fever is a warning, not a problem."""
+        value = parse_temperature(text)
+        if value is None:
+            return None, tr("Type the temperature, e.g. 36.5")
+        low, high = self.settings["temperature_min"], self.settings["temperature_max"]
+        if not low <= value <= high:
+            return None, tr(
+                "Measure again: {value} °C is outside {low}–{high} °C.",
+                value=value,
+                low=low,
+                high=high,
+            )
+        return value, ""
+
+    def _temperature_changed(self, text: str) -> None:
+        value = parse_temperature(text)
+        edit, label = self.edits["temperature"], self.problems["temperature"]
+        if value is not None and self.is_fever(value) and not self._temperature_problem(text)[1]:
+            set_problem(
+                edit,
+                label,
+                tr("Fever: {value} °C. The gate will refuse entry and record it.", value=value),
+            )
+        else:
+            set_problem(edit, label, "")
+
+    def is_fever(self, value: float) -> bool:
+        return bool(value >= self.settings["fever_threshold"])
+
+    # -- submit ------------------------------------------------------------------------
+
+    def submit(self) -> None:
+        form = VisitorForm(**{name: self._value(name) for name in FIELDS})
+        visitor, problems = validate_visitor(
+            self.db(), form, today=date.today(), id_required=self.id_required
+        )
+        temperature, temperature_problem = self._temperature_problem(
+            self.edits["temperature"].text()
+        )
+        if temperature_problem:
+            problems["temperature"] = temperature_problem
+        for name in (*FIELDS, "temperature"):
+            if name == "temperature" and not temperature_problem:
+                self._temperature_changed(self.edits["temperature"].text())
+                continue
+            set_problem(self.edits[name], self.problems[name], problems.get(name, ""))
+        if problems or visitor is None or temperature is None:
+            for name in (*FIELDS, "temperature"):
+                if name in problems:
+                    self.edits[name].setFocus()
+                    self.edits[name].selectAll()
+                    break
+            return
+        self.result_value = RegistrationResult(visitor, temperature, self.visitor_id)
+        self.accept()
+
+
+def qr_pixmap(text: str, size: int) -> QPixmap:
+    """``text`` as a QR code about ``size`` pixels wide (with its quiet zone)."""
+    code = segno.make(text, error="m", micro=False)
+    modules = code.symbol_size(scale=1, border=4)[0]
+    buffer = io.BytesIO()
+    code.save(buffer, kind="png", scale=max(1, size // modules), border=4)
+    pixmap = QPixmap()
+    pixmap.loadFromData(buffer.getvalue(), "PNG")
+    return pixmap
+
+
+class VisitorCodeDialog(QDialog):
+    """The visitor's code, large, to photograph; Print and Close."""
+
+    def __init__(self, token: str, valid_until_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setStyleSheet(STYLE)
+        self.setWindowTitle(tr("Visitor code"))
+        self.token = token
+        self.valid_until_text = valid_until_text
+        self.printed = False
+        layout = QVBoxLayout(self)
+        title = QLabel(tr("Photograph this code: show it at the gate to come back in."))
+        title.setWordWrap(True)
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(title)
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setPixmap(qr_pixmap(token, 520))
+        layout.addWidget(self.image, 1)
+        self.until = QLabel(tr("Valid until {time}", time=valid_until_text))
+        self.until.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.until)
+        row = QHBoxLayout()
+        self.print_button = big_button(tr("Print"))
+        self.close_button = big_button(tr("Close"))
+        self.close_button.setDefault(True)
+        self.print_button.clicked.connect(lambda: self.print_code())
+        self.close_button.clicked.connect(self.accept)
+        row.addWidget(self.print_button)
+        row.addStretch(1)
+        row.addWidget(self.close_button)
+        layout.addLayout(row)
+        self.close_button.setFocus()
+
+    def print_code(self, printer: QPrinter | None = None) -> bool:
+        """Print the code; without ``printer`` ask with the print dialog first."""
+        if printer is None:
+            printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+            chooser = QPrintDialog(printer, self)
+            if chooser.exec() != QDialog.DialogCode.Accepted:
+                return False
+        painter = QPainter()
+        if not painter.begin(printer):
+            return False
+        try:
+            page = printer.pageLayout().paintRectPixels(printer.resolution())
+            side = min(page.width(), page.height()) * 0.7
+            pixmap = qr_pixmap(self.token, int(side))
+            target = QRectF((page.width() - side) / 2, page.height() * 0.1, side, side)
+            painter.drawPixmap(target, pixmap, QRectF(pixmap.rect()))
+            text_top = target.bottom() + page.height() * 0.03
+            painter.drawText(
+                QRectF(0, text_top, page.width(), page.height() * 0.1),
+                int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop),
+                tr("Valid until {time}", time=self.valid_until_text),
+            )
+        finally:
+            painter.end()
+        self.printed = True
+        return True
+
+
+class _CodeBridge(QObject):
+    """Carries an issued visitor code from the worker thread to the window's thread."""
+
+    issued = Signal(object)
+
+
+def _visitor_job(
+    window: Any, result: RegistrationResult, bridge: _CodeBridge
+) -> Callable[[Gate], None]:
+    home: Home = window.home
+    hours = int(window.settings["visitor_code_hours"])
+
+    def job(gate: Gate) -> None:  # the worker thread: the only place that writes
+        now = gate.clock()
+        visitor_id = result.visitor_id or add_visitor(
+            gate.db, result.visitor, now=now, checkpoint_id=gate.checkpoint_id
+        )
+        holder = visitor_holder(gate.db, visitor_id)
+        mode, gate.mode = gate.mode, DirectionMode.IN
+        try:
+            decision = gate.handle(
+                Encounter(Source.REGISTER, None, result.temperature),
+                holder=holder,
+                plate=result.visitor.plate,
+            )
+        finally:
+            gate.mode = mode
+        if decision is None:
+            return
+        window.worker.decided.emit(decision)
+        if decision.verdict.level is Level.PASS and result.visitor_id is None:
+            key = load_private_key(home.gate_key, None)
+            bridge.issued.emit(issue_visitor_code(gate.db, key, visitor_id, now=now, hours=hours))
+
+    return job
+
+
+def show_dialog(window: Any, prefill: dict[str, Any] | None = None) -> None:
+    """From the main window: register, then (in the worker) record the visitor, decide
+    and log the entry, and, if admitted, issue the code and show it large."""
+    bridge = getattr(window, "_visitor_code_bridge", None)
+    if bridge is None:
+        bridge = _CodeBridge(window)
+        bridge.issued.connect(lambda record: show_code(window, record))
+        window._visitor_code_bridge = bridge
+
+    def done(dialog: QDialog) -> None:
+        result = getattr(dialog, "result_value", None)
+        if dialog.result() == QDialog.DialogCode.Accepted and result is not None:
+            window.worker.request(_visitor_job(window, result, bridge))
+
+    open_once(
+        "registration",
+        lambda: RegistrationDialog(window.home, window.settings, prefill, window),
+        done,
+    )
+
+
+def show_code(window: Any, record: dict[str, Any]) -> None:
+    until = from_db(str(record["valid_until"])).astimezone().strftime("%Y-%m-%d %H:%M")
+    open_once(
+        "visitor_code",
+        lambda: VisitorCodeDialog(str(record["token"]), until, window),
+        lambda _dialog: None,
+    )

@@ -1,0 +1,208 @@
+"""The settings, behind the administrator PIN: one row per declared setting.
+
+Rows are built from :data:`kiosk.settings.SETTINGS` (bool: check box; choices: list;
+int/float: spin box within min..max; text: line edit), each with its translated help
+as label and tooltip. OK checks every value first and saves only if all are valid.
+
+The PIN is changed here (typed twice); while none is set it is ``1234`` and a red line
+at the top says to change it. "Exit Gatepass" sets :attr:`exit_requested` and closes
+the dialog without saving: the window then quits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.core.errors import UserError
+from kiosk.core.i18n import tr
+from kiosk.core.pin import hash_pin, is_default, is_valid_pin
+from kiosk.settings import SETTINGS, Setting, Settings, convert
+from kiosk.ui.dialogs.common import (
+    TOUCH_PX,
+    GloveDialog,
+    big_button,
+    error_label,
+    field_box,
+    set_problem,
+)
+
+HIDDEN = ("admin_pin_hash",)  # changed with the PIN fields, never shown
+
+
+def _choice_text(choice: str) -> str:
+    return choice if choice else tr("(automatic)")
+
+
+class SettingsDialog(GloveDialog):
+    """Edit ``settings`` and save them to its file on OK.
+
+    After ``exec()``: :attr:`changed` (names of the settings that changed, saved),
+    :attr:`pin_changed`, :attr:`exit_requested`.
+    """
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.changed: list[str] = []
+        self.pin_changed = False
+        self.exit_requested = False
+        self.setWindowTitle(tr("Settings"))
+        self.widgets: dict[str, QWidget] = {}
+        self.problems: dict[str, QLabel] = {}
+
+        outer = QVBoxLayout(self)
+        self.nag = QLabel(tr("The PIN is still 1234. Change it below."))
+        self.nag.setProperty("role", "error")
+        self.nag.setWordWrap(True)
+        self.nag.setVisible(is_default(settings["admin_pin_hash"]))
+        outer.addWidget(self.nag)
+
+        body = QWidget()
+        form = QFormLayout(body)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # help text above
+        for setting in SETTINGS:
+            if setting.name in HIDDEN:
+                continue
+            widget = self._editor(setting)
+            widget.setToolTip(tr(setting.help))
+            self.widgets[setting.name] = widget
+            self.problems[setting.name] = error_label()
+            self.add_field(widget)
+            label = QLabel(tr(setting.help))
+            label.setWordWrap(True)
+            label.setToolTip(setting.name)
+            form.addRow(label, field_box(widget, self.problems[setting.name]))
+
+        self.pin_new = self._pin_edit(tr("New PIN (4 to 12 digits)"))
+        self.pin_again = self._pin_edit(tr("The new PIN again"))
+        self.pin_problem = error_label()
+        form.addRow(QLabel(tr("Change PIN")), self.pin_new)
+        form.addRow(QLabel(""), field_box(self.pin_again, self.pin_problem))
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        outer.addWidget(scroll, 1)
+
+        self.save_problem = error_label()
+        outer.addWidget(self.save_problem)
+        row, self.ok_button, _ = self.button_row(tr("Save"))
+        self.exit_button = big_button(tr("Exit Gatepass"))
+        self.exit_button.clicked.connect(self.request_exit)
+        row.insertWidget(0, self.exit_button)
+        outer.addLayout(row)
+        self.resize(900, 700)
+
+    # -- building ----------------------------------------------------------------
+
+    def _editor(self, setting: Setting) -> QWidget:
+        value = self.settings[setting.name]
+        if setting.type is bool:
+            box = QCheckBox()
+            box.setChecked(bool(value))
+            return box
+        if setting.choices:
+            combo = QComboBox()
+            for choice in setting.choices:
+                combo.addItem(_choice_text(choice), choice)
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+            return combo
+        if setting.type is int:
+            spin = QSpinBox()
+            spin.setRange(int(setting.minimum or 0), int(setting.maximum or 1_000_000))
+            spin.setValue(int(value))
+            return spin
+        if setting.type is float:
+            dspin = QDoubleSpinBox()
+            dspin.setDecimals(1)
+            dspin.setSingleStep(0.1)
+            dspin.setRange(float(setting.minimum or 0), float(setting.maximum or 1e6))
+            dspin.setValue(float(value))
+            return dspin
+        edit = QLineEdit(str(value))
+        return edit
+
+    def _pin_edit(self, placeholder: str) -> QLineEdit:
+        edit = QLineEdit()
+        edit.setEchoMode(QLineEdit.EchoMode.Password)
+        edit.setMaxLength(12)
+        edit.setPlaceholderText(placeholder)
+        edit.setMinimumHeight(TOUCH_PX)
+        self.add_field(edit)
+        return edit
+
+    def value_of(self, name: str) -> Any:
+        """What the widget for setting ``name`` holds now (unchecked)."""
+        widget = self.widgets[name]
+        if isinstance(widget, QCheckBox):
+            return widget.isChecked()
+        if isinstance(widget, QComboBox):
+            return widget.currentData()
+        if isinstance(widget, QSpinBox | QDoubleSpinBox):
+            widget.interpretText()
+            return widget.value()
+        assert isinstance(widget, QLineEdit)
+        return widget.text()
+
+    # -- actions -----------------------------------------------------------------
+
+    def request_exit(self) -> None:
+        self.exit_requested = True
+        self.reject()
+
+    def _new_pin_hash(self) -> tuple[str | None, str]:
+        """(hash of the new PIN or None when unchanged, problem)."""
+        new, again = self.pin_new.text(), self.pin_again.text()
+        if not new and not again:
+            return None, ""
+        if not is_valid_pin(new):
+            return None, tr("A PIN is 4 to 12 digits.")
+        if new != again:
+            return None, tr("The two PINs differ.")
+        return hash_pin(new), ""
+
+    def submit(self) -> None:
+        values: dict[str, Any] = {}
+        bad = False
+        for setting in SETTINGS:
+            if setting.name in HIDDEN:
+                continue
+            raw = self.value_of(setting.name)
+            try:
+                values[setting.name] = convert(setting, raw)
+                problem = ""
+            except (ValueError, TypeError):
+                problem = tr("Not a valid value: {value}", value=raw)
+                bad = True
+            set_problem(self.widgets[setting.name], self.problems[setting.name], problem)
+        pin_hash, pin_problem = self._new_pin_hash()
+        set_problem(self.pin_again, self.pin_problem, pin_problem)
+        if bad or pin_problem:
+            return
+        changed = [n for n, v in values.items() if v != self.settings[n]]
+        try:
+            for name in changed:
+                self.settings.set(name, values[name])
+            if pin_hash is not None:
+                self.settings.set("admin_pin_hash", pin_hash)
+                changed.append("admin_pin_hash")
+            self.settings.save()
+        except (UserError, OSError) as exc:
+            set_problem(self.ok_button, self.save_problem, tr("Not saved: {error}", error=exc))
+            return
+        self.changed = changed
+        self.pin_changed = pin_hash is not None
+        self.accept()

@@ -1,0 +1,654 @@
+"""The kiosk's dialogs, driven by keyboard as a guard would (offscreen)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QLineEdit,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from kiosk.core.identity import make_id_number
+from kiosk.core.rules import DirectionMode, Encounter, Holder, Source
+from kiosk.gate import Decision, Gate
+from kiosk.home import Home
+from kiosk.settings import Settings
+from kiosk.store.db import connect
+from kiosk.ui.dialogs import (
+    ManualPassDialog,
+    ManualResult,
+    PinAttempts,
+    PinDialog,
+    SettingsDialog,
+    ShiftSummaryDialog,
+    SignInDialog,
+)
+from kiosk.ui.dialogs.common import open_dialog
+from kiosk.ui.dialogs.registration import (
+    RegistrationDialog,
+    RegistrationResult,
+    VisitorCodeDialog,
+    parse_temperature,
+)
+from tests.helpers import make_checkpoint, run
+
+pytestmark = pytest.mark.gui
+
+ID_OK = make_id_number("110101", datetime(1990, 5, 17).date(), 123)
+
+
+@pytest.fixture
+def home(home_dir: Path) -> Home:
+    make_checkpoint(home_dir)
+    return Home(home_dir)
+
+
+@pytest.fixture
+def settings(home: Home) -> Settings:
+    return Settings.load(home.settings_file)
+
+
+def type_text(widget: QWidget, text: str) -> None:
+    """Key presses carrying ``text`` (QTest's keyClicks takes ASCII only)."""
+    for char in text:
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            QApplication.sendEvent(
+                widget, QKeyEvent(kind, Qt.Key.Key_unknown, Qt.KeyboardModifier.NoModifier, char)
+            )
+
+
+def type_and_enter(qtbot: QtBot, widget: QWidget, text: str) -> None:
+    if text:
+        qtbot.keyClicks(widget, text)
+    qtbot.keyClick(widget, Qt.Key.Key_Return)
+
+
+def fill(qtbot: QtBot, dialog: RegistrationDialog, values: list[str]) -> None:
+    """Type each value into the focused field and press Enter, as a guard would."""
+    for value in values:
+        focused = dialog.focusWidget()
+        assert focused is not None
+        type_and_enter(qtbot, focused, value)
+
+
+def open_registration(
+    qtbot: QtBot, home: Home, settings: Settings, prefill: dict[str, str] | None = None
+) -> RegistrationDialog:
+    dialog = RegistrationDialog(home, settings, prefill)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    return dialog
+
+
+# -- registration -----------------------------------------------------------------------
+
+
+def test_registration_by_keyboard_only(qtbot: QtBot, home: Home, settings: Settings) -> None:
+    dialog = open_registration(qtbot, home, settings)
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        fill(
+            qtbot,
+            dialog,
+            ["Zhang San", "138 0013 9999", ID_OK, "3-2-501", "delivery", "Beijing", "jing a12345"],
+        )
+        fill(qtbot, dialog, ["36.6"])
+    result = dialog.result_value
+    assert isinstance(result, RegistrationResult)
+    assert result.temperature == pytest.approx(36.6)
+    assert result.visitor_id is None
+    assert result.visitor.name == "Zhang San"
+    assert result.visitor.phone == "13800139999"
+    assert result.visitor.id_number == ID_OK
+    assert result.visitor.plate == "JING A12345"
+    with connect(home.database) as db:
+        household = db.execute(
+            "SELECT id FROM households WHERE building='3' AND unit='2' AND room='501'"
+        ).fetchone()
+    assert result.visitor.household_id == household[0]
+
+
+def test_registration_refuses_bad_phone_and_id(
+    qtbot: QtBot, home: Home, settings: Settings
+) -> None:
+    dialog = open_registration(qtbot, home, settings)
+    fill(qtbot, dialog, ["Li Si", "12345", "110101199005171230", "9-9-999", "", "", "", "36.5"])
+    assert dialog.result_value is None
+    assert dialog.isVisible()
+    assert "mobile" in dialog.problems["phone"].text()
+    assert "ID number" in dialog.problems["id_number"].text()
+    assert "No household" in dialog.problems["destination"].text()
+    assert not dialog.problems["name"].isVisible()
+    assert dialog.focusWidget() is dialog.edits["phone"]
+
+
+def test_registration_id_required_setting(qtbot: QtBot, home: Home, settings: Settings) -> None:
+    settings.set("visitor_id_required", True)
+    dialog = open_registration(qtbot, home, settings)
+    fill(qtbot, dialog, ["Li Si", "13800139999", "", "3-2-502", "", "", "", "36.5"])
+    assert dialog.result_value is None
+    assert "required" in dialog.problems["id_number"].text()
+
+
+def test_registration_temperature(qtbot: QtBot, home: Home, settings: Settings) -> None:
+    dialog = open_registration(qtbot, home, settings)
+    fill(qtbot, dialog, ["Li Si", "13800139999", "", "3-2-502", "", "", ""])
+    temperature = dialog.edits["temperature"]
+    assert dialog.focusWidget() is temperature
+    type_and_enter(qtbot, temperature, "33")
+    assert "Measure again" in dialog.problems["temperature"].text()
+    assert dialog.result_value is None
+    temperature.clear()
+    qtbot.keyClicks(temperature, "38,2")
+    assert "Fever" in dialog.problems["temperature"].text()  # warned while typing
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.keyClick(temperature, Qt.Key.Key_Return)
+    assert dialog.result_value is not None
+    assert dialog.result_value.temperature == pytest.approx(38.2)
+
+
+def test_scan_during_registration_types_nothing(
+    qtbot: QtBot, home: Home, settings: Settings
+) -> None:
+    from kiosk.ui.scanner import ScannerFilter
+
+    ticks = iter(range(10_000))
+    scanner = ScannerFilter(clock=lambda: next(ticks) * 0.002)
+    scanner.install()
+    try:
+        dialog = open_registration(qtbot, home, settings)
+        with qtbot.waitSignal(scanner.scanned, timeout=2000) as scanned:
+            type_and_enter(qtbot, dialog.edits["name"], "GP1:ABCDEFGHIJKL")
+        assert scanned.args == ["GP1:ABCDEFGHIJKL"]
+        assert dialog.edits["name"].text() == ""
+        assert dialog.focusWidget() is dialog.edits["name"]  # Enter was the scanner's
+    finally:
+        scanner.uninstall()
+
+
+def test_registration_escape_cancels(qtbot: QtBot, home: Home, settings: Settings) -> None:
+    dialog = open_registration(qtbot, home, settings)
+    with qtbot.waitSignal(dialog.rejected, timeout=2000):
+        qtbot.keyClick(dialog.edits["name"], Qt.Key.Key_Escape)
+    assert dialog.result_value is None
+
+
+def test_destination_search_by_label_and_name(qtbot: QtBot, home: Home, settings: Settings) -> None:
+    from kiosk.store.search import search_households
+
+    with connect(home.database) as db:
+        by_label = search_households(db, "3-2-501")
+        by_name = search_households(db, "居民1")
+        by_prefix = search_households(db, "3-2")
+        chinese = search_households(db, "3号楼2单元502室")
+        nothing = search_households(db, "%")
+    assert [h["label"] for h in by_label] == ["3-2-501"]
+    assert sorted(by_label[0]["names"]) == ["居民0", "居民2"]
+    assert [h["label"] for h in by_name] == ["3-2-502"]
+    assert [h["label"] for h in by_prefix] == ["3-2-501", "3-2-502"]
+    assert [h["label"] for h in chinese] == ["3-2-502"]
+    assert nothing == []
+
+    dialog = open_registration(qtbot, home, settings)
+    fill(qtbot, dialog, ["Wang Wu", "13800139999", ""])
+    destination = dialog.edits["destination"]
+    type_text(destination, "居民1")
+    assert dialog.matches.count() == 1
+    assert dialog.matches.item(0).text().startswith("3-2-502")
+    qtbot.keyClick(destination, Qt.Key.Key_Return)  # takes the highlighted match
+    assert destination.text() == "3-2-502"
+    assert dialog.focusWidget() is dialog.edits["reason"]
+    destination.clear()
+    qtbot.keyClicks(destination, "3-2")
+    assert dialog.matches.count() == 2
+    qtbot.keyClick(destination, Qt.Key.Key_Down)
+    qtbot.keyClick(destination, Qt.Key.Key_Return)
+    assert destination.text() == "3-2-502"
+
+
+def test_returning_visitor_prefilled_read_only(
+    qtbot: QtBot, home: Home, settings: Settings
+) -> None:
+    prefill = {
+        "visitor_id": "v-1",
+        "name": "Zhao Liu",
+        "phone": "13800139999",
+        "id_number": ID_OK,
+        "destination_household_id": "",
+        "destination": "3-2-501",
+        "reason": "family",
+    }
+    dialog = open_registration(qtbot, home, settings, prefill)
+    assert dialog.edits["name"].isReadOnly()
+    assert dialog.edits["phone"].text() == "138****9999"
+    assert dialog.focusWidget() is dialog.edits["temperature"]
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        type_and_enter(qtbot, dialog.edits["temperature"], "36.4")
+    assert dialog.result_value is not None
+    assert dialog.result_value.visitor_id == "v-1"
+    assert dialog.result_value.visitor.id_number == ID_OK
+
+
+def test_dialogs_in_chinese(qtbot: QtBot, home: Home, settings: Settings) -> None:
+    from kiosk.core import i18n
+
+    i18n.set_language("zh_CN")
+    registration = open_registration(qtbot, home, settings)
+    assert registration.windowTitle() == "访客登记"
+    type_and_enter(qtbot, registration.edits["temperature"], "30")
+    assert "请重新测量" in registration.problems["temperature"].text()
+    pin = PinDialog("", attempts=PinAttempts(Clock()))
+    qtbot.addWidget(pin)
+    summary = ShiftSummaryDialog({"guard": "李", "since": datetime.now(UTC), "fevers": 1})
+    qtbot.addWidget(summary)
+    assert summary.values["fevers"].text() == "1"
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    assert dialog.nag.text() == "密码仍为 1234，请在下方修改。"
+
+
+def test_parse_temperature() -> None:
+    assert parse_temperature(" 36,5 ") == 36.5
+    assert parse_temperature("37.1°C") == 37.1
+    assert parse_temperature("abc") is None
+    assert parse_temperature("nan") is None
+
+
+def test_visitor_code_dialog(qtbot: QtBot, tmp_path: Path) -> None:
+    import cv2
+    import zxingcpp
+    from PySide6.QtPrintSupport import QPrinter
+
+    token = "GP1:" + "ABCDEFGH234567" * 9 + "ABCDEF"
+    dialog = VisitorCodeDialog(token, "2026-03-04 18:00")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    pixmap = dialog.image.pixmap()
+    assert pixmap.width() >= 400
+    assert pixmap.save(str(tmp_path / "code.png"))
+    found = zxingcpp.read_barcodes(cv2.imread(str(tmp_path / "code.png")))
+    assert [b.text for b in found] == [token]
+    assert "2026-03-04 18:00" in dialog.until.text()
+    printer = QPrinter()
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "code.pdf"))
+    assert dialog.print_code(printer)
+    assert (tmp_path / "code.pdf").stat().st_size > 1000
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.keyClick(dialog.close_button, Qt.Key.Key_Return)
+
+
+# -- PIN --------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def pin_hash() -> str:
+    from kiosk.core.pin import hash_pin
+
+    return hash_pin("2580")
+
+
+def open_pin(qtbot: QtBot, stored: str, attempts: PinAttempts) -> PinDialog:
+    dialog = PinDialog(stored, attempts=attempts)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def test_pin_right_by_keypad(qtbot: QtBot, pin_hash: str) -> None:
+    dialog = open_pin(qtbot, pin_hash, PinAttempts(Clock()))
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        for key in ("2", "5", "8", "9", "⌫", "0", "OK"):
+            qtbot.mouseClick(dialog.keys[key], Qt.MouseButton.LeftButton)
+
+
+def test_pin_by_keyboard_and_default(qtbot: QtBot) -> None:
+    dialog = open_pin(qtbot, "", PinAttempts(Clock()))
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.keyClicks(dialog, "1234")
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+
+
+def test_pin_wrong_then_locked(qtbot: QtBot, pin_hash: str) -> None:
+    clock = Clock()
+    attempts = PinAttempts(clock)
+    dialog = open_pin(qtbot, pin_hash, attempts)
+    rejected: list[bool] = []
+    dialog.accepted.connect(lambda: rejected.append(False))
+    qtbot.keyClicks(dialog, "1111")
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert dialog.digits == ""
+    assert "Wrong PIN" in dialog.message.text()
+    for _ in range(4):
+        qtbot.keyClicks(dialog, "1111")
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert "Locked for 60 s" in dialog.message.text()
+    assert not dialog.keys["5"].isEnabled()
+    qtbot.keyClicks(dialog, "2580")  # ignored while locked, even the right PIN
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert rejected == [] and dialog.digits == ""
+    # A new dialog shares the lock.
+    again = open_pin(qtbot, pin_hash, attempts)
+    assert not again.keys["OK"].isEnabled()
+    clock.now += 61
+    with qtbot.waitSignal(again.accepted, timeout=2000):
+        qtbot.keyClicks(again, "2580")
+        qtbot.keyClick(again, Qt.Key.Key_Return)
+    assert attempts.failures == 0
+
+
+def test_pin_escape_cancels(qtbot: QtBot) -> None:
+    dialog = open_pin(qtbot, "", PinAttempts(Clock()))
+    with qtbot.waitSignal(dialog.rejected, timeout=2000):
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+
+
+# -- shift ------------------------------------------------------------------------------
+
+
+def test_sign_in(qtbot: QtBot) -> None:
+    dialog = SignInDialog(["Wang", "Li", "Wang"])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.names.count() == 2
+    qtbot.keyClick(dialog.names.lineEdit(), Qt.Key.Key_Return)
+    assert dialog.guard_name is None
+    assert "missing" in dialog.problem.text()
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        line = dialog.names.lineEdit()
+        assert line is not None
+        type_and_enter(qtbot, line, "  Zhao   Min ")
+    assert dialog.guard_name == "Zhao Min"
+
+
+def test_shift_summary_of_real_visits(qtbot: QtBot, home: Home) -> None:
+    from kiosk.core.rules import Encounter, Source
+    from kiosk.gate import Gate
+    from kiosk.store.search import shift_summary
+
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    base = ["visitors", "register", "--phone", "13800139999", "--destination", "3-2-501"]
+    run(home.root, *base, "--name", "A", "--temperature", "36.5", "--guard", "Li")
+    run(home.root, *base, "--name", "B", "--temperature", "38.5", "--guard", "Li", ok=False)
+    run(home.root, *base, "--name", "C", "--temperature", "36.5", "--guard", "Wang")
+    with Gate(home, guard="Li") as gate:
+        gate.handle(Encounter(Source.CAMERA, "not a pass"))
+    db = connect(home.database)
+    try:
+        summary = shift_summary(db, "Li", since)
+        later = shift_summary(db, "Li", datetime.now(UTC) + timedelta(minutes=1))
+    finally:
+        db.close()
+    assert summary["visitors_registered"] == 2
+    assert summary["passes_in"] == 1
+    assert summary["fevers"] == 1
+    assert summary["denials"] == 1
+    assert summary["checks"] == 1  # not a pass: the guard looks
+    assert summary["total"] == 3
+    assert later["total"] == 0
+
+    dialog = ShiftSummaryDialog(summary)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.values["fevers"].text() == "1"
+    assert dialog.values["passes_in"].text() == "1"
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+
+
+# -- manual pass ------------------------------------------------------------------------
+
+
+def test_manual_pass(qtbot: QtBot, home: Home) -> None:
+    from kiosk.store.search import search_residents
+
+    db = connect(home.database)
+    try:
+        found = search_residents(db, "3-2-501")
+        by_name = search_residents(db, "居民1")
+    finally:
+        db.close()
+    assert [r["name"] for r in found] == ["居民0", "居民2"]
+    assert found[0]["id_masked"].startswith("1101****")
+    assert [r["household"] for r in by_name] == ["3-2-502"]
+
+    dialog = ManualPassDialog(home)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    type_and_enter(qtbot, dialog.search, "3-2-502")
+    assert dialog.results.count() == 1
+    assert dialog.focusWidget() is dialog.note
+    qtbot.keyClick(dialog.note, Qt.Key.Key_Return)  # no reason: refused
+    assert dialog.result_value is None
+    assert "reason" in dialog.note_problem.text()
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        type_and_enter(qtbot, dialog.note, "left pass at home")
+    assert dialog.result_value == ManualResult(by_name[0]["id"], "left pass at home")
+
+
+def test_manual_pass_nobody(qtbot: QtBot, home: Home) -> None:
+    dialog = ManualPassDialog(home)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    type_and_enter(qtbot, dialog.search, "9-9-909")
+    assert "Nobody" in dialog.search_problem.text()
+    assert dialog.focusWidget() is dialog.search
+
+
+# -- settings ---------------------------------------------------------------------------
+
+
+def test_settings_dialog_saves(qtbot: QtBot, home: Home, settings: Settings) -> None:
+    from kiosk.core.pin import verify_pin
+
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.nag.isVisible()
+    assert "admin_pin_hash" not in dialog.widgets
+    box = dialog.widgets["visitor_id_required"]
+    assert isinstance(box, QCheckBox)
+    box.setChecked(True)
+    spin = dialog.widgets["fever_threshold"]
+    assert isinstance(spin, QDoubleSpinBox)
+    spin.setValue(37.5)
+    qtbot.keyClicks(dialog.pin_new, "2468")
+    qtbot.keyClicks(dialog.pin_again, "2468")
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert dialog.pin_changed
+    assert set(dialog.changed) == {"visitor_id_required", "fever_threshold", "admin_pin_hash"}
+    reloaded = Settings.load(home.settings_file)
+    assert reloaded["visitor_id_required"] is True
+    assert reloaded["fever_threshold"] == 37.5
+    assert verify_pin("2468", reloaded["admin_pin_hash"])
+
+
+def test_settings_dialog_invalid_not_saved(qtbot: QtBot, home: Home, settings: Settings) -> None:
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    curfew = dialog.widgets["curfew_start"]
+    assert isinstance(curfew, QLineEdit)
+    curfew.setText("25:99")
+    qtbot.keyClicks(dialog.pin_new, "12")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert dialog.result() != QDialog.DialogCode.Accepted
+    assert dialog.problems["curfew_start"].text()
+    assert "4 to 12" in dialog.pin_problem.text()
+    assert not home.settings_file.exists()
+    assert settings["curfew_start"] == "22:00"
+
+
+def test_settings_exit(qtbot: QtBot, settings: Settings) -> None:
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    with qtbot.waitSignal(dialog.rejected, timeout=2000):
+        qtbot.mouseClick(dialog.exit_button, Qt.MouseButton.LeftButton)
+    assert dialog.exit_requested
+
+
+# -- opening from the main window (show_dialog hooks) --------------------------------------
+
+
+class FakeWorker(QObject):
+    """The window's worker, run in the test's thread on a real Gate."""
+
+    decided = Signal(object)
+
+    def __init__(self, home: Home) -> None:
+        super().__init__()
+        self.gate = Gate(home)
+        self.decisions: list[Decision] = []
+        self.decided.connect(self.decisions.append)
+
+    def request(self, job: Callable[[Gate], None]) -> None:
+        job(self.gate)
+
+    def submit_encounter(
+        self, encounter: Encounter, *, holder: Holder | None = None, plate: str = ""
+    ) -> None:
+        decision = self.gate.handle(encounter, holder=holder, plate=plate)
+        if decision is not None:
+            self.decided.emit(decision)
+
+    def set_guard(self, guard: str) -> None:
+        self.gate.guard = guard
+
+
+class FakeWindow(QWidget):
+    def __init__(self, home: Home, settings: Settings) -> None:
+        super().__init__()
+        self.home = home
+        self.settings = settings
+        self.worker = FakeWorker(home)
+        self.modes: list[DirectionMode] = []
+        self.closed = False
+
+    def set_mode(self, mode: DirectionMode) -> None:
+        self.modes.append(mode)
+
+    def close(self) -> bool:
+        self.closed = True
+        return True
+
+
+@pytest.fixture
+def window(qtbot: QtBot, home: Home, settings: Settings) -> Iterator[FakeWindow]:
+    found = FakeWindow(home, settings)
+    qtbot.addWidget(found)
+    found.show()
+    yield found
+    found.worker.gate.close()
+
+
+def test_hook_registration_issues_and_shows_code(qtbot: QtBot, window: FakeWindow) -> None:
+    from kiosk.ui.dialogs import registration
+
+    registration.show_dialog(window)
+    dialog = open_dialog("registration")
+    assert isinstance(dialog, RegistrationDialog)
+    registration.show_dialog(window)  # a second press: the same dialog, not another
+    assert open_dialog("registration") is dialog
+    fill(qtbot, dialog, ["Zhang San", "13800139999", "", "3-2-501", "", "", "", "36.6"])
+    assert open_dialog("registration") is None
+    [decision] = window.worker.decisions
+    assert decision.verdict.level.value == "pass"
+    code = open_dialog("visitor_code")
+    assert isinstance(code, VisitorCodeDialog)
+    assert code.token.startswith("GP1:")
+    code.accept()
+    assert open_dialog("visitor_code") is None
+
+
+def test_hook_manual_pass(qtbot: QtBot, window: FakeWindow) -> None:
+    from kiosk.ui.dialogs import manual
+
+    manual.show_dialog(window)
+    dialog = open_dialog("manual")
+    assert isinstance(dialog, ManualPassDialog)
+    type_and_enter(qtbot, dialog.search, "3-2-502")
+    type_and_enter(qtbot, dialog.note, "forgot pass")
+    [decision] = window.worker.decisions
+    assert decision.encounter.source is Source.MANUAL
+    assert decision.encounter.note == "forgot pass"
+
+
+def test_hook_shift_sign_in_and_out(qtbot: QtBot, window: FakeWindow) -> None:
+    from kiosk.ui.dialogs import manual, shift
+
+    shift.show_dialog(window)
+    sign_in = open_dialog("shift")
+    assert isinstance(sign_in, SignInDialog)
+    line = sign_in.names.lineEdit()
+    assert line is not None
+    type_and_enter(qtbot, line, "Li")
+    assert window.guard_name == "Li"  # type: ignore[attr-defined]
+    manual.show_dialog(window)
+    dialog = open_dialog("manual")
+    assert isinstance(dialog, ManualPassDialog)
+    type_and_enter(qtbot, dialog.search, "3-2-502")
+    type_and_enter(qtbot, dialog.note, "forgot pass")
+    shift.show_dialog(window)
+    summary = open_dialog("shift")
+    assert isinstance(summary, ShiftSummaryDialog)
+    assert summary.values["manual"].text() == "1"
+    summary.accept()
+    assert window.guard_name == ""  # type: ignore[attr-defined]
+    shift.show_dialog(window)
+    again = open_dialog("shift")
+    assert isinstance(again, SignInDialog)
+    assert again.names.itemText(0) == "Li"  # recent guards offered
+    again.reject()
+
+
+def test_hook_admin_pin_then_settings(qtbot: QtBot, window: FakeWindow) -> None:
+    from kiosk.ui.dialogs import admin
+
+    admin.show_dialog(window)
+    pin = open_dialog("pin")
+    assert isinstance(pin, PinDialog)
+    qtbot.keyClicks(pin, "1234")
+    qtbot.keyClick(pin, Qt.Key.Key_Return)
+    dialog = open_dialog("settings")
+    assert isinstance(dialog, SettingsDialog)
+    combo = dialog.widgets["direction"]
+    assert isinstance(combo, QComboBox)
+    combo.setCurrentIndex(combo.findData("in"))
+    spin = dialog.widgets["fever_threshold"]
+    assert isinstance(spin, QDoubleSpinBox)
+    spin.setValue(37.0)
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert window.modes == [DirectionMode.IN]
+    assert window.worker.gate.rules.fever_threshold == 37.0
+    admin.show_dialog(window)
+    pin = open_dialog("pin")
+    assert isinstance(pin, PinDialog)
+    qtbot.keyClicks(pin, "1234")
+    qtbot.keyClick(pin, Qt.Key.Key_Return)
+    dialog = open_dialog("settings")
+    assert isinstance(dialog, SettingsDialog)
+    qtbot.mouseClick(dialog.exit_button, Qt.MouseButton.LeftButton)
+    assert window.closed
