@@ -1,0 +1,41 @@
+"""``kiosk run``: the gate window on this checkpoint's camera."""
+
+from __future__ import annotations
+
+import click
+
+from kiosk.cli.context import Context, pass_ctx
+from kiosk.core.errors import UserError
+from kiosk.core.i18n import tr
+
+
+@click.command("run")
+@click.option(
+    "--camera",
+    default=None,
+    metavar="INDEX|PATH",
+    help="Webcam index, video file or image folder. Default: the camera setting.",
+)
+@click.option("--windowed", is_flag=True, help="A normal window instead of full screen.")
+@click.option(
+    "--lang",
+    "window_lang",
+    type=click.Choice(["zh_CN", "en"]),
+    default=None,
+    help="Language of the window. Default: the language setting, else the system's.",
+)
+@pass_ctx
+def run(ctx: Context, camera: str | None, windowed: bool, window_lang: str | None) -> None:
+    """Open the gate window: camera, verdicts, today's counts."""
+    if not ctx.home.is_initialised():
+        raise UserError(tr("No checkpoint in {path}: run 'kiosk init' first.", path=ctx.home.root))
+    from kiosk.ui.app import run_window
+
+    lang = window_lang or click.get_current_context().find_root().params.get("lang")
+    code = run_window(ctx.home, camera=camera, windowed=windowed, lang=lang)
+    if code:
+        raise SystemExit(code)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(run)

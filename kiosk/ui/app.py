@@ -1,0 +1,110 @@
+"""Starting the kiosk window: ``run_window()`` (``kiosk run``, ``kiosk demo``)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from types import TracebackType
+
+from PySide6.QtCore import QEvent, QMessageLogContext, QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from kiosk.core.i18n import set_language, tr
+from kiosk.home import Home
+from kiosk.logs import log_file
+from kiosk.settings import Settings
+from kiosk.ui.main_window import MainWindow
+from kiosk.ui.theme import apply_theme, theme_for
+
+log = logging.getLogger("kiosk.ui")
+qt_log = logging.getLogger("kiosk.qt")
+
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    qt_log.log(_QT_LEVELS.get(kind, logging.WARNING), "%s (%s)", message, context.category)
+
+
+def install_qt_logging() -> None:
+    """Route Qt's own messages into Python logging (``kiosk.qt``)."""
+    qInstallMessageHandler(_qt_message)
+
+
+def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    log.critical("unexpected error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
+    app = QApplication.instance()
+    if app is None or QApplication.platformName() == "offscreen":
+        return
+    QMessageBox.critical(
+        None,
+        tr("Gatepass"),
+        tr(
+            "Something went wrong inside Gatepass (our fault). The gate keeps running. "
+            "Details are in {log}.",
+            log=log_file(),
+        ),
+    )
+
+
+def build_window(
+    home: Home,
+    *,
+    camera: str | None = None,
+    demo: bool = False,
+    sound: bool = True,
+    theme: str | None = None,
+) -> MainWindow:
+    """The main window on ``home`` (not yet started); needs a QApplication."""
+    settings = Settings.load(home.settings_file)
+    return MainWindow(
+        home,
+        settings,
+        camera=camera if camera is not None else settings["camera"],
+        demo=demo,
+        sound=sound,
+        theme=theme,
+    )
+
+
+def run_window(
+    home: Home,
+    *,
+    camera: str | None = None,
+    demo: bool = False,
+    windowed: bool = False,
+    lang: str | None = None,
+) -> int:
+    """Show the gate window until it is closed; the exit code of the Qt event loop."""
+    settings = Settings.load(home.settings_file)
+    set_language(lang or settings["language"] or None)
+    install_qt_logging()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Gatepass")
+    theme = theme_for()
+    apply_theme(app, theme)
+    previous_hook = sys.excepthook
+    sys.excepthook = _excepthook
+    window = build_window(home, camera=camera, demo=demo, theme=theme)
+    window.install_scanner()
+    if windowed:
+        window.resize(1366, 768)
+        window.show()
+    else:
+        window.showFullScreen()
+    window.start()
+    try:
+        return int(app.exec())
+    finally:
+        window.stop()
+        window.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        sys.excepthook = previous_hook

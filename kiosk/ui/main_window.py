@@ -1,0 +1,383 @@
+"""The guard's screen: preview, verdict, today's counts, direction, status.
+
+The window only draws and reacts; all gate work happens in the
+:class:`~kiosk.ui.worker.GateWorker` thread and comes back by signals.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections import deque
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QButtonGroup,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.core.clock import from_db
+from kiosk.core.i18n import tr
+from kiosk.core.identity import mask_name
+from kiosk.core.rules import Direction, DirectionMode, Level
+from kiosk.gate import Decision
+from kiosk.home import Home
+from kiosk.settings import Settings
+from kiosk.ui.preview import Preview
+from kiosk.ui.sounds import Sounds
+from kiosk.ui.theme import THEMES, style_sheet, theme_for, ui_font
+from kiosk.ui.verdict_panel import VerdictPanel, direction_text, headline, level_pixmap
+from kiosk.ui.worker import GateService, GateWorker, Stats
+from kiosk.vision.health import CameraEvent, HealthPolicy
+from kiosk.vision.scanloop import DiagnosticEvent
+from kiosk.vision.sources import FrameSource
+
+log = logging.getLogger("kiosk.ui")
+
+HISTORY = 100
+
+MODE_KEYS = {
+    Qt.Key.Key_F1: DirectionMode.IN,
+    Qt.Key.Key_F2: DirectionMode.OUT,
+    Qt.Key.Key_F3: DirectionMode.AUTO,
+}
+# module in kiosk.ui.dialogs -> each exposes ``show_dialog(window: MainWindow) -> None``
+DIALOGS = {
+    "registration": "kiosk.ui.dialogs.registration",
+    "manual": "kiosk.ui.dialogs.manual",
+    "shift": "kiosk.ui.dialogs.shift",
+    "admin": "kiosk.ui.dialogs.admin",
+}
+
+
+def mode_text(mode: DirectionMode) -> str:
+    return {
+        DirectionMode.IN: tr("IN (F1)"),
+        DirectionMode.OUT: tr("OUT (F2)"),
+        DirectionMode.AUTO: tr("AUTO (F3)"),
+    }[mode]
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        home: Home,
+        settings: Settings,
+        *,
+        camera: str,
+        demo: bool = False,
+        source: FrameSource | None = None,
+        health: HealthPolicy | None = None,
+        sound: bool = True,
+        theme: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.home = home
+        self.settings = settings
+        self.demo = demo
+        self.mode = settings.direction_mode()
+        self.decisions: deque[Decision] = deque(maxlen=HISTORY)  # the latest, for tests
+        self.camera_state = "starting"
+        self.decoder_name = "-"
+        self.database_ok = True
+        self.stats: Stats | None = None
+        self.theme = theme or theme_for()
+        self.worker = GateWorker(
+            home, settings, camera=camera, demo=demo, source=source, health=health
+        )
+        self.service = GateService(self.worker)
+        self.sounds = Sounds(self, enabled=sound)
+        self.setWindowTitle(tr("Gatepass gate"))
+        self.setFont(ui_font(14))
+        self._build()
+        self._connect()
+        self.set_theme(self.theme)
+        self._tick()
+
+    # ------------------------------------------------------------ building
+
+    def _build(self) -> None:
+        central = QWidget()
+        central.setObjectName("central")
+        self.setCentralWidget(central)
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.preview = Preview(self.worker.latest_frame)
+        self.hint = QLabel()
+        self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
+        self.verdict = VerdictPanel(theme=self.theme)
+        self.verdict.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+        side = QFrame()
+        side.setObjectName("sidePanel")
+        self.counts = QLabel()
+        self.counts.setObjectName("counts")
+        self.counts.setWordWrap(True)
+        self.recent = QListWidget()
+        self.recent.setObjectName("recent")
+        self.recent.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(10, 8, 10, 8)
+        side_layout.addWidget(self.counts)
+        side_layout.addWidget(self.recent, 1)
+
+        left = QVBoxLayout()
+        left.addWidget(self.preview, 5)
+        left.addWidget(self.hint)
+        left.addWidget(side, 4)
+
+        self.mode_buttons: dict[DirectionMode, QPushButton] = {}
+        self.mode_group = QButtonGroup(self)
+        modes = QHBoxLayout()
+        for mode in DirectionMode:
+            button = QPushButton(mode_text(mode))
+            button.setObjectName("direction")
+            button.setCheckable(True)
+            button.setMinimumHeight(72)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(lambda _=False, m=mode: self.set_mode(m))
+            self.mode_group.addButton(button)
+            self.mode_buttons[mode] = button
+            modes.addWidget(button)
+
+        actions = QHBoxLayout()
+        self.action_buttons: list[QPushButton] = []
+        for text, slot in (
+            (tr("Register visitor"), self.open_registration),
+            (tr("Resident without pass"), self.open_manual),
+            (tr("Sign in/out"), self.open_shift),
+            (tr("Settings (PIN)"), self.open_admin),
+        ):
+            button = QPushButton(text)
+            button.setMinimumHeight(56)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(slot)
+            actions.addWidget(button)
+            self.action_buttons.append(button)
+
+        right = QVBoxLayout()
+        right.addWidget(self.verdict, 1)
+        right.addLayout(modes)
+        right.addLayout(actions)
+
+        body = QHBoxLayout()
+        body.addLayout(left, 2)
+        body.addLayout(right, 3)
+
+        self.status = QLabel()
+        self.status.setObjectName("status")
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(10, 8, 10, 6)
+        layout.setSpacing(8)
+        layout.addWidget(self.banner)
+        layout.addLayout(body, 1)
+        layout.addWidget(self.status)
+
+        self.clock = QTimer(self)
+        self.clock.setInterval(1000)
+        self.clock.timeout.connect(self._tick)
+        self.clock.start()
+        self._mark_mode(self.mode)
+
+    def _connect(self) -> None:
+        w = self.worker
+        w.decided.connect(self.show_decision)
+        w.cameraChanged.connect(self.on_camera)
+        w.diagnosed.connect(self.on_diagnostics)
+        w.outlined.connect(self.preview.show_outline)
+        w.statsChanged.connect(self.on_stats)
+        w.modeChanged.connect(self.on_mode)
+        w.ready.connect(self.on_ready)
+        w.failed.connect(self.on_failed)
+
+    # ------------------------------------------------------------ life
+
+    def start(self) -> None:
+        self.service.start()
+
+    def stop(self) -> bool:
+        self.preview.stop()
+        self.clock.stop()
+        return self.service.stop()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.stop()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------ public slots
+
+    @Slot(str)
+    def handle_scanned_text(self, text: str) -> None:
+        """A handheld scanner's text (from the scanner filter): decided in the worker."""
+        text = text.strip()
+        if text:
+            self.worker.submit_scan(text)
+
+    @Slot(object)
+    def show_decision(self, decision: Decision) -> None:
+        self.decisions.append(decision)
+        self.verdict.show_decision(decision)
+        self.sounds.play(decision.verdict.level)
+        self.sounds.say(headline(decision.verdict.level))
+
+    def set_mode(self, mode: DirectionMode) -> None:
+        """Ask the worker to change the direction; the buttons follow when it has."""
+        self._mark_mode(mode)
+        self.worker.set_mode(mode.value)
+
+    def set_theme(self, theme: str) -> None:
+        self.theme = theme if theme in THEMES else "day"
+        self.setStyleSheet(style_sheet(self.theme))
+        self.verdict.set_theme(self.theme)
+
+    # ------------------------------------------------------------ from the worker
+
+    @Slot(str)
+    def on_mode(self, value: str) -> None:
+        self.mode = DirectionMode(value)
+        self._mark_mode(self.mode)
+
+    def _mark_mode(self, mode: DirectionMode) -> None:
+        self.mode_buttons[mode].setChecked(True)
+
+    @Slot(object)
+    def on_camera(self, event: CameraEvent) -> None:
+        self.camera_state = event.state
+        if event.state == "lost":
+            self.banner.setText(event.message)
+            self.banner.show()
+        elif event.state in ("opened", "reopened"):
+            self.banner.hide()
+        self._tick()
+
+    @Slot(object)
+    def on_diagnostics(self, event: DiagnosticEvent) -> None:
+        self.hint.setText("  ".join(event.messages))
+
+    @Slot(object)
+    def on_stats(self, stats: Stats) -> None:
+        self.stats = stats
+        occ = stats.occupancy
+        self.counts.setText(
+            tr("In today: {n_in}   Out today: {n_out}", n_in=occ.today_in, n_out=occ.today_out)
+            + "\n"
+            + tr(
+                "Inside now: {inside}   Visitors inside: {visitors}",
+                inside=len(occ.inside),
+                visitors=stats.visitors_inside,
+            )
+        )
+        self.recent.clear()
+        for row in reversed(stats.recent):
+            self.recent.addItem(self._recent_item(row))
+
+    def _recent_item(self, row: dict[str, object]) -> QListWidgetItem:
+        at = from_db(str(row["at"])).astimezone().strftime("%H:%M:%S")
+        level = Level(str(row["level"]))
+        name = mask_name(str(row["name"])) if row.get("name") else tr("unknown")
+        direction = direction_text(Direction(str(row["direction"])))
+        item = QListWidgetItem(f"{at}  {headline(level)}  {name}  {direction}")
+        item.setIcon(QIcon(level_pixmap(level, 28)))
+        return item
+
+    @Slot(str)
+    def on_ready(self, decoder: str) -> None:
+        self.decoder_name = decoder
+        self._tick()
+
+    @Slot(str)
+    def on_failed(self, message: str) -> None:
+        self.database_ok = self.database_ok and "database" not in message.lower()
+        self.banner.setText(message)
+        self.banner.show()
+
+    def _tick(self) -> None:
+        camera = {
+            "starting": tr("starting"),
+            "opened": tr("ok"),
+            "reopened": tr("reopened"),
+            "lost": tr("LOST"),
+            "ended": tr("video ended"),
+        }.get(self.camera_state, self.camera_state)
+        self.status.setText(
+            "   ".join(
+                [
+                    tr("Camera: {state}", state=camera),
+                    tr("Decoder: {name}", name=self.decoder_name),
+                    tr("Database: {state}", state=tr("ok") if self.database_ok else tr("error")),
+                    tr("Mode: {mode}", mode=mode_text(self.mode)),
+                    datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+                ]
+            )
+        )
+
+    # ------------------------------------------------------------ keys
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = Qt.Key(event.key())
+        if key in MODE_KEYS:
+            self.set_mode(MODE_KEYS[key])
+            return
+        if key == Qt.Key.Key_F12:
+            self.set_theme("night" if self.theme == "day" else "day")
+            return
+        super().keyPressEvent(event)
+
+    # ------------------------------------------------------------ dialogs (lazy)
+
+    def _open(self, which: str) -> None:
+        name = DIALOGS[which]
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            log.info("%s is not available yet", name)
+            return
+        show = getattr(module, "show_dialog", None)
+        if show is None:
+            log.warning("%s has no show_dialog(window)", name)
+            return
+        show(self)
+
+    @Slot()
+    def open_registration(self) -> None:
+        self._open("registration")
+
+    @Slot()
+    def open_manual(self) -> None:
+        self._open("manual")
+
+    @Slot()
+    def open_shift(self) -> None:
+        self._open("shift")
+
+    @Slot()
+    def open_admin(self) -> None:
+        self._open("admin")
+
+    def install_scanner(self) -> None:
+        """Connect the keyboard-wedge scanner filter (kiosk.ui.scanner) if it exists."""
+        try:
+            module = importlib.import_module("kiosk.ui.scanner")
+            scanner = module.ScannerFilter(self)
+            app = QApplication.instance()
+            (app if app is not None else self).installEventFilter(scanner)
+            scanner.scanned.connect(self.handle_scanned_text)
+        except (ImportError, AttributeError, TypeError) as exc:
+            log.info("no keyboard-wedge scanner filter: %s", exc)
+            return
+        self._scanner = scanner

@@ -1,0 +1,321 @@
+"""The gate's worker thread: camera, decoding, decisions and the database.
+
+The Qt main thread only draws. A :class:`GateWorker` lives in its own ``QThread``;
+there it opens the :class:`~kiosk.gate.Gate` (its SQLite connection belongs to that
+thread) and a :class:`~kiosk.vision.scanloop.ScanLoop`, and runs
+:func:`kiosk.gate.drive`. Decisions, camera and diagnostic events and the day's
+counts go back to the window by signals (queued into the UI thread).
+
+Requests that write (a scanner's text, a manual pass, a visitor, a direction change)
+may be called from the UI thread: they only put a job in the worker's inbox and wake
+it; the job runs in the worker thread, between two scan events, so the database is
+never touched from the UI thread. :class:`GateService` owns the thread and stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, cast
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from kiosk.core.clock import utcnow
+from kiosk.core.errors import KioskError
+from kiosk.core.i18n import tr
+from kiosk.core.rules import DirectionMode, Encounter, Holder, Source
+from kiosk.gate import Decision, Gate, drive
+from kiosk.home import Home
+from kiosk.settings import Settings
+from kiosk.store.visits import Occupancy, list_visits, occupancy
+from kiosk.vision.decoders import Quad, get_decoder
+from kiosk.vision.health import CameraEvent, HealthPolicy
+from kiosk.vision.pipeline import Pipeline
+from kiosk.vision.scanloop import DiagnosticEvent, Event, FrameEvent, ScanLoop
+from kiosk.vision.sources import Frame, FrameSource, open_source
+
+log = logging.getLogger("kiosk.ui")
+
+RECENT = 8
+
+
+@dataclass(frozen=True)
+class Outline:
+    """Where codes were seen on a frame (unmirrored pixel corners)."""
+
+    quads: tuple[Quad, ...]
+    width: int
+    height: int
+    at: float
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Today's counts and the last passages, read in the worker after a decision."""
+
+    occupancy: Occupancy
+    recent: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def visitors_inside(self) -> int:
+        return sum(1 for r in self.occupancy.inside if r["kind"] == "visitor")
+
+
+class _Wake:
+    """Put into the scan loop's event queue to make ``drive`` hand control back."""
+
+
+_WAKE = _Wake()
+
+
+class GateWorker(QObject):
+    decided = Signal(object)  # Decision, committed
+    repeated = Signal(str)  # a scanner text ignored as a repeat
+    cameraChanged = Signal(object)  # CameraEvent
+    diagnosed = Signal(object)  # DiagnosticEvent
+    outlined = Signal(object)  # Outline
+    statsChanged = Signal(object)  # Stats
+    modeChanged = Signal(str)  # DirectionMode value
+    ready = Signal(str)  # decoder name: the gate and the camera are set up
+    failed = Signal(str)  # a message for the guard
+
+    def __init__(
+        self,
+        home: Home,
+        settings: Settings,
+        *,
+        camera: str,
+        demo: bool = False,
+        source: FrameSource | None = None,
+        health: HealthPolicy | None = None,
+        guard: str = "",
+    ) -> None:
+        super().__init__()
+        self.home = home
+        self.settings = settings
+        self.camera = camera
+        self.demo = demo
+        self.guard = guard
+        self._source = source
+        self._health = health
+        self._stop = threading.Event()
+        self._inbox: queue.Queue[Callable[[Gate], None]] = queue.Queue()
+        self._lock = threading.Lock()
+        self._loop: ScanLoop | None = None
+        self._driving = False
+        self._gate: Gate | None = None
+        self.decided_at: dict[str, float] = {}  # visit id -> monotonic time sent (bench)
+
+    # ------------------------------------------------------------ any thread
+
+    def latest_frame(self) -> Frame | None:
+        """The newest camera frame (thread-safe; None before the camera is open)."""
+        with self._lock:
+            loop = self._loop
+        return loop.latest_frame() if loop is not None else None
+
+    @property
+    def loop(self) -> ScanLoop | None:
+        with self._lock:
+            return self._loop
+
+    def request(self, job: Callable[[Gate], None]) -> None:
+        """Run ``job(gate)`` in the worker thread, soon. Safe from any thread."""
+        self._inbox.put(job)
+        with self._lock:
+            loop = self._loop if self._driving else None
+        if loop is not None:
+            loop.events.put(cast(Event, _WAKE))
+        else:
+            self._poked.emit()
+
+    _poked = Signal()
+
+    @Slot(str)
+    def submit_scan(self, text: str) -> None:
+        """A handheld scanner's text: decided and logged like a camera scan."""
+        self.request(lambda gate: self._handle(gate, Encounter(Source.SCANNER, text)))
+
+    def submit_encounter(
+        self, encounter: Encounter, *, holder: Holder | None = None, plate: str = ""
+    ) -> None:
+        """A manual pass or a registered visitor (for the dialogs)."""
+        self.request(lambda gate: self._handle(gate, encounter, holder=holder, plate=plate))
+
+    @Slot(str)
+    def set_mode(self, mode: str) -> None:
+        wanted = DirectionMode(mode)
+
+        def apply(gate: Gate) -> None:
+            gate.mode = wanted
+            log.info("direction mode %s", wanted.value)
+            self.modeChanged.emit(wanted.value)
+
+        self.request(apply)
+
+    def set_guard(self, guard: str) -> None:
+        def apply(gate: Gate) -> None:
+            gate.guard = guard
+
+        self.request(apply)
+
+    def reload_keys(self) -> None:
+        self.request(lambda gate: gate.reload_keys())
+
+    def request_stop(self) -> None:
+        """Stop the scan path (from the UI thread). ``drive`` sees the flag within
+        0.1 s; the worker thread then stops the loop (joins its threads, releases the
+        camera) and, as the thread ends, closes the gate."""
+        self._stop.set()
+
+    # ------------------------------------------------------------ worker thread
+
+    @Slot()
+    def run(self) -> None:
+        self._poked.connect(self._drain, Qt.ConnectionType.QueuedConnection)
+        try:
+            gate = Gate(
+                self.home,
+                mode=self.settings.direction_mode(),
+                rules=self.settings.rules(),
+                repeat_window_s=self.settings["repeat_window_s"],
+                guard=self.guard,
+            )
+        except KioskError as exc:
+            log.error("gate could not start: %s", exc)
+            self.failed.emit(str(exc))
+            return
+        self._gate = gate
+        self.modeChanged.emit(gate.mode.value)
+        try:
+            source = self._source or open_source(self.camera, realtime=True, loop=self.demo)
+            pipeline = Pipeline(get_decoder(self.settings["decoder"]))
+        except KioskError as exc:
+            log.error("camera could not start: %s", exc)
+            self.failed.emit(str(exc))
+            self._publish_stats(gate)
+            return
+        loop = ScanLoop(
+            source,
+            pipeline,
+            on_frame=self._on_frame,
+            repeat_window=self.settings["repeat_window_s"],
+            drop_stale=True,
+            health=self._health,
+        )
+        with self._lock:
+            self._loop = loop
+            self._driving = True
+        self.ready.emit(pipeline.name)
+        self._publish_stats(gate)
+        self._drain()
+        try:
+            if not self._stop.is_set():
+                drive(gate, loop, self._stop, self._on_decision, self._on_event)
+        except Exception:
+            log.exception("the scan path failed")
+            self.failed.emit(tr("The camera reader stopped. Details are in the log."))
+        finally:
+            with self._lock:
+                self._driving = False
+            loop.stop()
+        self._drain()  # jobs from here on arrive through the thread's event loop
+
+    @Slot()
+    def _drain(self) -> None:
+        gate = self._gate
+        if gate is None:
+            return
+        while True:
+            try:
+                job = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                job(gate)
+            except KioskError as exc:
+                self.failed.emit(str(exc))
+            except Exception:
+                log.exception("a request to the gate failed")
+
+    def _handle(
+        self, gate: Gate, encounter: Encounter, *, holder: Holder | None = None, plate: str = ""
+    ) -> None:
+        decision = gate.handle(encounter, holder=holder, captured_at=time.monotonic(), plate=plate)
+        if decision is None:
+            self.repeated.emit(encounter.text or "")
+            return
+        self._on_decision(decision)
+
+    def _on_decision(self, decision: Decision) -> None:
+        self.decided_at[decision.visit.id] = time.monotonic()
+        if len(self.decided_at) > 200:  # keep the latest only (a kiosk runs for weeks)
+            del self.decided_at[next(iter(self.decided_at))]
+        self.decided.emit(decision)
+        if self._gate is not None:
+            self._publish_stats(self._gate)
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, _Wake):
+            self._drain()
+        elif isinstance(event, CameraEvent):
+            self.cameraChanged.emit(event)
+        elif isinstance(event, DiagnosticEvent):
+            self.diagnosed.emit(event)
+
+    def _on_frame(self, event: FrameEvent) -> None:  # the decode thread
+        quads = tuple(code.corners for code in event.codes)
+        if quads:
+            height, width = event.frame.image.shape[:2]
+            self.outlined.emit(Outline(quads, width, height, time.monotonic()))
+
+    def _publish_stats(self, gate: Gate) -> None:
+        try:
+            occ = occupancy(gate.db, gate.checkpoint_id, now=utcnow())
+            recent = list_visits(gate.db, limit=RECENT)
+        except Exception:
+            log.exception("reading today's counts failed")
+            return
+        self.statsChanged.emit(Stats(occ, recent))
+
+    @Slot()
+    def close(self) -> None:
+        """Close the gate's database (runs in the worker thread as it finishes)."""
+        if self._gate is not None:
+            self._drain()
+            self._gate.close()
+            self._gate = None
+
+
+class GateService:
+    """Owns the worker's thread: ``start()``, ``stop()``."""
+
+    instances: ClassVar[weakref.WeakSet[GateService]] = weakref.WeakSet()  # for leak checks
+
+    def __init__(self, worker: GateWorker) -> None:
+        GateService.instances.add(self)
+        self.worker = worker
+        self.thread = QThread()
+        self.thread.setObjectName("kiosk-gate")
+        worker.moveToThread(self.thread)
+        self.thread.started.connect(worker.run)
+        self.thread.finished.connect(worker.close, Qt.ConnectionType.DirectConnection)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop scanning, end the thread and wait for it. False if it did not end."""
+        if not self.thread.isRunning():
+            return True
+        self.worker.request_stop()
+        self.thread.quit()
+        done = self.thread.wait(int(timeout * 1000))
+        if not done:
+            log.warning("the gate thread did not end within %.1f s", timeout)
+        return bool(done)

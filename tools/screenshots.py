@@ -1,0 +1,100 @@
+"""Screenshots of the gate window for the docs: docs/screenshots/<lang>-<size>-<state>.png.
+
+Offscreen, on the demo checkpoint; the camera shows a still from the demo video, and
+real decisions are fed through the scanner path (``handle_scanned_text``) with the
+demo's tokens: a pass, a visitor code (check) and a revoked pass (stop).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tools/screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import cv2
+from PySide6.QtWidgets import QApplication
+
+from kiosk.core.i18n import set_language
+from kiosk.core.rules import Level
+from kiosk.demo import build_demo
+from kiosk.home import Home
+from kiosk.ui.app import build_window
+from kiosk.ui.main_window import MainWindow
+from kiosk.ui.theme import apply_theme
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SIZES = ((1366, 768), (1920, 1080))
+STATES: tuple[tuple[str, str, Level], ...] = (
+    ("pass", "valid", Level.PASS),
+    ("check", "visitor", Level.CHECK),
+    ("stop", "revoked", Level.DENY),
+)
+
+
+def wait_for(app: QApplication, done: object, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:  # type: ignore[operator]
+        app.processEvents()
+        time.sleep(0.01)
+    if not done():  # type: ignore[operator]
+        raise SystemExit("timed out waiting for the window")
+
+
+def still_frame(video: Path, folder: Path) -> Path:
+    """A frame of the demo video without a code (the first half second)."""
+    capture = cv2.VideoCapture(str(video))
+    ok, image = capture.read()
+    capture.release()
+    if not ok:
+        raise SystemExit(f"cannot read {video}")
+    path = folder / "still.png"
+    cv2.imwrite(str(path), image)
+    return path
+
+
+def shoot(app: QApplication, window: MainWindow, name: str) -> None:
+    for _ in range(5):
+        app.processEvents()
+        time.sleep(0.02)
+    path = OUT / f"{name}.png"
+    window.grab().save(str(path))
+    print(path)
+
+
+def main() -> None:
+    app = QApplication(sys.argv[:1])
+    apply_theme(app, "day")
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="gatepass-shots-") as tmp:
+        demo = build_demo(Home(Path(tmp) / "home"))
+        still = still_frame(demo.video, Path(tmp))
+        for lang in ("en", "zh_CN"):
+            set_language(lang)
+            for width, height in SIZES:
+                window = build_window(
+                    demo.home, camera=str(still), demo=True, sound=False, theme="day"
+                )
+                window.resize(width, height)
+                window.show()
+                window.start()
+                try:
+                    wait_for(app, lambda w=window: w.preview.first_paint_at is not None)
+                    stem = f"{lang}-{width}x{height}"
+                    shoot(app, window, f"{stem}-idle")
+                    for state, token, level in STATES:
+                        window.handle_scanned_text(demo.tokens[token])
+                        wait_for(app, lambda w=window, lv=level: list(w.verdict.shown)[-1:] == [lv])
+                        shoot(app, window, f"{stem}-{state}")
+                finally:
+                    window.close()
+    set_language(None)
+
+
+if __name__ == "__main__":
+    main()
