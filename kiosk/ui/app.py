@@ -99,6 +99,7 @@ def run_window(
         window.resize(1366, 768)
         window.show()
     else:
+        window.kiosk_mode = True
         window.showFullScreen()
     window.start()
     try:

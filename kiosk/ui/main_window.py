@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from kiosk.core.clock import from_db
 from kiosk.core.i18n import tr
 from kiosk.core.identity import mask_name
-from kiosk.core.rules import Direction, DirectionMode, Level
+from kiosk.core.rules import Direction, DirectionMode, Level, Reason
 from kiosk.gate import Decision
 from kiosk.home import Home
 from kiosk.settings import Settings
@@ -93,6 +93,11 @@ class MainWindow(QMainWindow):
         self.decoder_name = "-"
         self.database_ok = True
         self.stats: Stats | None = None
+        self.kiosk_mode = False  # full screen at a gate: closing needs the admin PIN
+        # The amber cases open registration by themselves; not in the unattended demo,
+        # where nobody would close the dialog.
+        self.auto_registration = not demo
+        self.exit_allowed = False
         self.theme = theme or theme_for()
         self.worker = GateWorker(
             home, settings, camera=camera, demo=demo, source=source, health=health
@@ -216,8 +221,16 @@ class MainWindow(QMainWindow):
         return self.service.stop()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.kiosk_mode and not self.exit_allowed:
+            event.ignore()  # Alt+F4 or a stray click: the kiosk stays; the PIN lets out
+            self.open_admin()
+            return
         self.stop()
         super().closeEvent(event)
+
+    def allow_exit(self) -> None:
+        """Called once the admin PIN was given and "Exit Gatepass" chosen."""
+        self.exit_allowed = True
 
     # ------------------------------------------------------------ public slots
 
@@ -234,6 +247,36 @@ class MainWindow(QMainWindow):
         self.verdict.show_decision(decision)
         self.sounds.play(decision.verdict.level)
         self.sounds.say(headline(decision.verdict.level))
+        if self.auto_registration:
+            self._offer_registration(decision)
+
+    def _offer_registration(self, decision: Decision) -> None:
+        """The amber cases open registration by themselves: a returning visitor's code
+        prefilled (the guard confirms and takes the temperature), an unknown code empty."""
+        verdict = decision.verdict
+        if verdict.reason is Reason.VISITOR_CODE and verdict.holder is not None:
+            self.open_returning_visitor(verdict.holder.id)
+        elif verdict.reason is Reason.NOT_A_PASS:
+            self.open_registration()
+
+    def open_returning_visitor(self, visitor_id: str) -> None:
+        from kiosk.store.db import connect
+        from kiosk.store.visitors import get_visitor
+
+        db = connect(self.home.database)  # a short read on this thread's own connection
+        try:
+            found = get_visitor(db, visitor_id)
+        finally:
+            db.close()
+        if found is None:
+            self.open_registration()
+            return
+        prefill = {
+            **found,
+            "visitor_id": visitor_id,
+            "destination": found.get("destination_household_id") or "",
+        }
+        self._open("registration", prefill=prefill)
 
     def set_mode(self, mode: DirectionMode) -> None:
         """Ask the worker to change the direction; the buttons follow when it has."""
@@ -340,7 +383,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ dialogs (lazy)
 
-    def _open(self, which: str) -> None:
+    def _open(self, which: str, **options: object) -> None:
         name = DIALOGS[which]
         try:
             module = importlib.import_module(name)
@@ -351,7 +394,7 @@ class MainWindow(QMainWindow):
         if show is None:
             log.warning("%s has no show_dialog(window)", name)
             return
-        show(self)
+        show(self, **options)
 
     @Slot()
     def open_registration(self) -> None:

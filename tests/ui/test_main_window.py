@@ -146,3 +146,56 @@ def test_sounds_degrade_to_silence(qapp: object) -> None:
     for level in Level:
         sounds.play(level)  # silent without an audio device, never raises
     sounds.say("PASS")
+
+
+def test_kiosk_mode_cannot_be_closed_by_accident(qtbot: QtBot, make_window: WindowFactory) -> None:
+    from kiosk.ui.dialogs import common
+
+    window = make_window(source=FakeCamera(), camera="fake")
+    window.kiosk_mode = True
+    window.close()  # Alt+F4, a stray click: refused, and the PIN dialog offered
+    assert window.isVisible()
+    qtbot.waitUntil(
+        lambda: common._OPEN.get("pin") is not None and common._OPEN["pin"].isVisible(),
+        timeout=5_000,
+    )
+    common._OPEN["pin"].reject()
+    window.allow_exit()  # what "Exit Gatepass" does after the right PIN
+    window.close()
+    assert not window.isVisible()
+
+
+def test_check_opens_registration_prefilled_for_a_returning_visitor(
+    qtbot: QtBot, make_window: WindowFactory, demo: Demo
+) -> None:
+    from kiosk.ui.dialogs import common
+    from kiosk.ui.dialogs.registration import RegistrationDialog
+
+    window = make_window(source=FakeCamera(), camera="fake", demo=False)
+    assert window.auto_registration  # at a real gate; not in the unattended demo
+    qtbot.waitUntil(lambda: window.decoder_name != "-", timeout=10_000)
+    window.handle_scanned_text(demo.tokens["visitor"])
+    qtbot.waitUntil(lambda: list(window.verdict.shown) == [Level.CHECK], timeout=10_000)
+    qtbot.waitUntil(lambda: common._OPEN.get("registration") is not None, timeout=5_000)
+    dialog = common._OPEN["registration"]
+    assert isinstance(dialog, RegistrationDialog)
+    assert dialog.visitor_id is not None
+    assert dialog.edits["name"].text() == "周敏"
+    assert dialog.edits["name"].isReadOnly()
+    dialog.reject()
+    window.handle_scanned_text("https://pay.example.cn/qr/1")
+    qtbot.waitUntil(
+        lambda: list(window.verdict.shown)[-1:] == [Level.CHECK] and len(window.decisions) == 2,
+        timeout=10_000,
+    )
+    qtbot.waitUntil(
+        lambda: (
+            common._OPEN.get("registration") is not None
+            and common._OPEN["registration"].isVisible()
+        ),
+        timeout=5_000,
+    )
+    fresh = common._OPEN["registration"]
+    assert isinstance(fresh, RegistrationDialog) and fresh.visitor_id is None
+    fresh.reject()
+    window.close()

@@ -55,6 +55,9 @@ def show_dialog(window: Any) -> None:
     def settings_done(dialog: QDialog) -> None:
         assert isinstance(dialog, SettingsDialog)
         if dialog.exit_requested:
+            allow = getattr(window, "allow_exit", None)
+            if allow is not None:
+                allow()
             window.close()
             return
         if dialog.result() == QDialog.DialogCode.Accepted and dialog.changed:
