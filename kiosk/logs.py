@@ -12,6 +12,7 @@ from pathlib import Path
 from kiosk.home import Home
 
 _log_path: Path | None = None
+_handler: logging.Handler | None = None
 
 
 def log_file() -> Path | str:
@@ -19,26 +20,29 @@ def log_file() -> Path | str:
 
 
 def setup_logging(home: Home, *, verbose: bool = False) -> None:
-    """Send logs to ``<home>/logs/kiosk.log`` when the home exists, else to stderr."""
-    global _log_path
+    """Send logs to ``<home>/logs/kiosk.log`` when the home exists, else warnings to
+    stderr. Called again for another home (tests, the demo), it moves the one handler."""
+    global _log_path, _handler
     root = logging.getLogger("kiosk")
-    if getattr(root, "_kiosk_configured", False):
-        return
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    path = home.logs_dir / "kiosk.log" if home.root.is_dir() else None
+    if _handler is not None:
+        if path == _log_path:
+            return
+        root.removeHandler(_handler)
+        _handler.close()
     handler: logging.Handler
-    if home.root.is_dir():
-        home.logs_dir.mkdir(exist_ok=True)
-        _log_path = home.logs_dir / "kiosk.log"
+    if path is not None:
+        path.parent.mkdir(exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(
-            _log_path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+            path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
         )
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setLevel(logging.WARNING)
-    handler.setFormatter(fmt)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
-    root._kiosk_configured = True  # type: ignore[attr-defined]
+    _handler, _log_path = handler, path
     if sys.stderr is not None and hasattr(sys.stderr, "fileno"):
         with contextlib.suppress(ValueError, OSError):  # stderr without a file
             faulthandler.enable()

@@ -86,3 +86,28 @@ def test_import_public_junk_file(home_dir: Path, tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     missing = run(home_dir, "keys", "import-public", str(tmp_path / "nope.json"), ok=False)
     assert missing.exit_code == 2
+
+
+def test_a_bug_is_logged_with_its_traceback_and_shown_in_one_line(
+    home_dir: Path, monkeypatch
+) -> None:
+    import kiosk.cli.passes
+
+    run(home_dir, "init")
+
+    def broken(*_a, **_k):
+        raise RuntimeError("boom inside")
+
+    monkeypatch.setattr(kiosk.cli.passes, "list_passes", broken)
+    result = run(home_dir, "passes", "list", ok=False)
+    assert result.exit_code == 70
+    assert "our fault" in result.stderr
+    assert "Traceback" not in result.output
+    log = (home_dir / "logs" / "kiosk.log").read_text(encoding="utf-8")
+    assert "Traceback" in log and "boom inside" in log
+
+
+def test_messages_in_chinese(home_dir: Path) -> None:
+    result = run(home_dir, "--lang", "zh_CN", "passes", "list", ok=False)
+    assert result.exit_code == 2
+    assert "没有卡口数据" in result.stderr
