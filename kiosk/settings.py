@@ -131,6 +131,8 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=72,
     ),
     Setting("visitor_id_required", bool, False, N_("Visitors must give an ID number.")),
+    Setting("sounds", bool, True, N_("A tone for each verdict (pass, check, stop).")),
+    Setting("speech", bool, False, N_("Speak the verdict aloud where the computer has a voice.")),
     Setting(
         "admin_pin_hash",
         str,

@@ -103,7 +103,9 @@ class MainWindow(QMainWindow):
             home, settings, camera=camera, demo=demo, source=source, health=health
         )
         self.service = GateService(self.worker)
-        self.sounds = Sounds(self, enabled=sound)
+        self.sounds = Sounds(
+            self, enabled=sound and bool(settings["sounds"]), speak=bool(settings["speech"])
+        )
         self.setWindowTitle(tr("Gatepass gate"))
         self.setFont(ui_font(14))
         self._build()
