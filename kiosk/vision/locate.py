@@ -151,14 +151,17 @@ def noise_level(gray: np.ndarray) -> float:
     return float(np.median(np.abs(left - right))) * 1.4826 / math.sqrt(2)
 
 
-def locate(gray: np.ndarray, max_codes: int = 3) -> list[Located]:
+def locate(gray: np.ndarray, max_codes: int = 3, *, stretched: bool = False) -> list[Located]:
     """Probable QR codes in ``gray``, biggest first (at most ``max_codes``).
 
     Two threshold windows: 15 px first (far, small codes), then 31 px when that
     finds no code (a phone's pixel grid breaks the small window's rings).
     """
     sigma = noise_level(gray)
-    if sigma > 6.0:  # a grainy picture: speckles would make a million tiny contours
+    if stretched:  # a contrast-stretched dark frame: a few grey levels spread apart
+        gray = cv2.GaussianBlur(gray, (0, 0), 1.5)
+    elif 6.0 < sigma < 60.0:  # a grainy picture: speckles would make a million tiny contours
+        # (60 and more is no sensor's noise but 1-px detail: a dense code's modules)
         gray = cv2.GaussianBlur(gray, (0, 0), min(2.0, max(1.0, sigma / 10)))
     for block in (15, 31):
         found = _group(find_finders(gray, block=block), max_codes)

@@ -8,13 +8,16 @@
 4. A code located but not read (zxing-cpp reports these; for ZBar and OpenCV a
    cheap finder-pattern locator runs): that region alone is cropped with a margin,
    upscaled, and retried with the variants that measurably lift the read rate
-   (see ``docs/vision.md``), stopping at the first that reads.
+   (see ``docs/vision.md``), stopping at the first that reads. For ZBar, a region
+   still unread is then reshaped (upscaled, dewarped to a square, unbent from a
+   cylinder) and retried: the geometry retries.
 5. Diagnostics from the same frame; codes deduplicated by text.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +76,10 @@ def _dilate(gray: np.ndarray) -> np.ndarray:
     return cv2.dilate(gray, np.ones((2, 2), np.uint8))
 
 
+def _otsu(gray: np.ndarray) -> np.ndarray:
+    return cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
+
+
 def _shrink(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(gray, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
 
@@ -107,6 +114,101 @@ DEFAULT_PLANS: dict[str, tuple[str, ...]] = {
     "zxing": ("sharpen", "clahe", "erode"),
     "zbar": ("sharpen", "median", "erode", "dilate", "clahe"),
     "opencv": ("sharpen", "clahe", "dilate", "shrink"),
+}
+
+
+def _dewarp(gray: np.ndarray, corners: Quad, side: int, margin: float) -> np.ndarray:
+    """The region seen straight on: its quad mapped to a ``side`` px square, the code
+    filling all but ``margin`` of it on each edge (tilt and perspective undone)."""
+    m = side * margin
+    dst = np.array([[m, m], [side - m, m], [side - m, side - m], [m, side - m]], np.float32)
+    matrix = cv2.getPerspectiveTransform(np.array(corners, np.float32), dst)
+    return cv2.warpPerspective(
+        gray, matrix, (side, side), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def _unbend(square: np.ndarray, angle: float, margin: float, vertical: bool) -> np.ndarray:
+    """A dewarped square flattened as if the code were printed on a cylinder (a card
+    flexed in the hand, a bottle label) whose half-width subtends ``angle`` radians:
+    modules near the edges, foreshortened by the bend, are stretched back out."""
+    side = square.shape[0]
+    half = side / 2 - side * margin
+    flat = (np.arange(side, dtype=np.float32) - side / 2) / half
+    source = (side / 2 + half * np.sin(flat * angle) / math.sin(angle)).astype(np.float32)
+    along = np.broadcast_to(source[None, :], (side, side))
+    across = np.broadcast_to(np.arange(side, dtype=np.float32)[:, None], (side, side))
+    map_x, map_y = (across.T, along.T) if vertical else (along, across)
+    return cv2.remap(
+        square,
+        np.ascontiguousarray(map_x),
+        np.ascontiguousarray(map_y),
+        cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
+Reshape = Callable[[np.ndarray, Quad], np.ndarray]
+
+
+def _crop(gray: np.ndarray, corners: Quad, margin: float = 0.2) -> np.ndarray:
+    box = crop_box(corners, gray.shape, margin)
+    return gray[box[1] : box[3], box[0] : box[2]]
+
+
+def _upscaled(factor: float, max_side: int = 1200) -> Reshape:
+    def reshape(gray: np.ndarray, corners: Quad) -> np.ndarray:
+        crop = _crop(gray, corners)
+        scale = min(factor, max_side / max(crop.shape[:2], default=1))
+        if scale <= 1.0:
+            return crop
+        return cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+
+    return reshape
+
+
+def _dewarped(side: int, then: Transform = lambda g: g) -> Reshape:
+    return lambda gray, corners: then(_dewarp(gray, corners, side, 0.12))
+
+
+def _unbent(side: int, angle: float, vertical: bool, then: Transform = lambda g: g) -> Reshape:
+    return lambda gray, corners: then(
+        _unbend(_dewarp(gray, corners, side, 0.12), angle, 0.12, vertical)
+    )
+
+
+#: Region retries that change the geometry, not the grey levels, tried (for the
+#: backends that list them) when the plan's variants all fail. ZBar samples a code on
+#: a regular grid from its finder patterns: it wants ~3+ px per module and modules of
+#: one size, which a plain upscale to 360 px does not give a tilted, curved or far code.
+GEOMETRY_RETRIES: dict[str, Reshape] = {
+    "upscale3": _upscaled(3.0),
+    "dewarp300": _dewarped(300),
+    "dewarp600": _dewarped(600),
+    "dewarp300-otsu": _dewarped(300, _otsu),
+    "dewarp300-soften": _dewarped(300, _soften),
+    "dewarp500-erode": _dewarped(500, _erode),
+    "unbend-h": _unbent(600, 0.6, False),
+    "unbend-v": _unbent(600, 0.6, True),
+    "unbend-h-clahe": _unbent(600, 0.5, False, _clahe),
+    "unbend-h-sharpen": _unbent(600, 0.7, False, _unsharp),
+    "unbend-v-clahe": _unbent(600, 0.5, True, _clahe),
+    "unbend-h-otsu": _unbent(600, 0.6, False, _otsu),
+    "unbend-v-otsu": _unbent(600, 0.6, True, _otsu),
+}
+
+#: The geometry retries kept, in the order tried (a greedy choice over the generated
+#: set, a held-out generated set and the photos; docs/vision.md has the figures).
+DEFAULT_GEOMETRY: dict[str, tuple[str, ...]] = {
+    "zbar": (
+        "dewarp300-otsu",
+        "upscale3",
+        "unbend-h-clahe",
+        "unbend-v-clahe",
+        "unbend-h-otsu",
+        "dewarp300-soften",
+        "dewarp500-erode",
+    ),
 }
 
 
@@ -202,6 +304,7 @@ class Pipeline:
         margin: float = 0.2,
         max_regions: int = 3,
         thresholds: diag.Thresholds = diag.DEFAULT_THRESHOLDS,
+        geometry: Sequence[str] | None = None,
     ) -> None:
         self.decoder: Decoder = decoder if decoder is not None else get_decoder("auto")
         chosen = plan if plan is not None else DEFAULT_PLANS.get(self.decoder.name, ("plain",))
@@ -215,6 +318,17 @@ class Pipeline:
                 )
             )
         self.plan = tuple(chosen)
+        shapes = geometry if geometry is not None else DEFAULT_GEOMETRY.get(self.decoder.name, ())
+        unknown = [name for name in shapes if name not in GEOMETRY_RETRIES]
+        if unknown:
+            raise UserError(
+                tr(
+                    "Unknown retry {names}; known: {known}.",
+                    names=", ".join(unknown),
+                    known=", ".join(GEOMETRY_RETRIES),
+                )
+            )
+        self.geometry = tuple(shapes)
         self.stretch = stretch
         self.target_side = target_side
         self.margin = margin
@@ -236,19 +350,24 @@ class Pipeline:
             return DecodeResult(dedupe(codes), (), (time.perf_counter() - start) * 1000)
         stats = diag.frame_stats(gray, self.thresholds)
         regions = [Located(q, False) for q in first.unread]
+        source = gray  # what the regions are cut from
         if not codes and self.stretch and diag.needs_stretch(stats, self.thresholds):
-            again = self.decoder.scan(cv2.LUT(gray, diag.stretch_table(stats)))
+            stretched = cv2.LUT(gray, diag.stretch_table(stats))
+            again = self.decoder.scan(stretched)
             codes.extend(again.codes)
             regions = regions or [Located(q, False) for q in again.unread]
+            if not self._native_unread:
+                source = stretched
         if not codes and not regions and not self._native_unread:
-            regions = locate(gray, self.max_regions)
+            regions = locate(source, self.max_regions, stretched=source is not gray)
         regions = _distinct([r for r in regions if not _overlaps(r.corners, codes)])
         crops = []
         for region in regions[: self.max_regions]:
             box = crop_box(region.corners, gray.shape, self.margin)
-            crop = gray[box[1] : box[3], box[0] : box[2]]
-            crops.append(crop)
-            codes.extend(self._retry(_invert(crop) if region.inverted else crop, box))
+            crop = source[box[1] : box[3], box[0] : box[2]]
+            crops.append(gray[box[1] : box[3], box[0] : box[2]])
+            retried = self._retry(_invert(crop) if region.inverted else crop, box)
+            codes.extend(retried or self._reshape(source, region))
         still = tuple(
             r.corners for r in regions[: self.max_regions] if not _overlaps(r.corners, codes)
         )
@@ -274,6 +393,19 @@ class Pipeline:
                     Code(c.text, c.raw, shift(c.corners, box[0], box[1], scale * sx), c.backend)
                     for c, sx in found
                 ]
+        return []
+
+    def _reshape(self, source: np.ndarray, region: Located) -> list[Code]:
+        """Retry one region with each geometry retry until one reads; the codes get the
+        region's corners (the reshaped image has no simple map back to the frame)."""
+        for name in self.geometry:
+            image = GEOMETRY_RETRIES[name](source, region.corners)
+            if region.inverted:
+                image = _invert(image)
+            found = self.decoder.decode(image)
+            if found:
+                log.debug("geometry retry %s read %d code(s)", name, len(found))
+                return [Code(c.text, c.raw, region.corners, c.backend) for c in found]
         return []
 
     def _read(self, image: np.ndarray, variant: RegionVariant) -> list[tuple[Code, float]]:

@@ -9,8 +9,9 @@ import pytest
 from kiosk.core.errors import UserError
 from kiosk.vision import synth
 from kiosk.vision.decoders import ZBarDecoder, ZXingDecoder
-from kiosk.vision.diagnostics import Diagnostic, region_sharpness
-from kiosk.vision.pipeline import Pipeline, to_gray
+from kiosk.vision.diagnostics import Diagnostic, frame_stats, region_sharpness, stretch_table
+from kiosk.vision.locate import locate, noise_level
+from kiosk.vision.pipeline import GEOMETRY_RETRIES, Pipeline, to_gray
 from kiosk.vision.samples import labelled_images, matches
 from tests.conftest import QR_PHOTOS
 
@@ -206,3 +207,104 @@ def test_real_photos_read_at_least_what_raw_zxing_reads() -> None:
             lost.append(sample.path.name)
     assert not lost
     assert piped_ok > raw_ok
+
+
+def _zbar() -> ZBarDecoder:
+    zbar = ZBarDecoder()
+    if not zbar.available():
+        pytest.skip(zbar.unavailable_reason())
+    return zbar
+
+
+@pytest.mark.parametrize("seed", [623, 637])
+def test_zbar_geometry_retries_read_curved_cards_the_plan_misses(seed: int) -> None:
+    zbar = _zbar()
+    frame = synth.make_frame("curved", seed)
+    flat_only = Pipeline(zbar, geometry=())
+    assert not matches([c.text for c in flat_only.decode(frame.image).codes], frame.text)
+    result = Pipeline(zbar).decode(frame.image)
+    assert matches([c.text for c in result.codes], frame.text)
+    assert frame.corners is not None  # the code is outlined where it is in the frame
+    found = np.array(result.codes[0].corners).mean(axis=0)
+    assert np.abs(found - np.array(frame.corners).mean(axis=0)).max() < 40
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("upscale3", (867, 867)), ("dewarp300-otsu", (300, 300)), ("unbend-h-clahe", (600, 600))],
+)
+def test_geometry_retries_shape_the_region(name: str, expected: tuple[int, int]) -> None:
+    gray = to_gray(_canvas(_printed("GP-SHAPE")))
+    corners = ((100.0, 100.0), (300.0, 100.0), (300.0, 300.0), (100.0, 300.0))
+    image = GEOMETRY_RETRIES[name](gray, corners)
+    assert image.shape == expected
+    assert image.dtype == np.uint8
+
+
+def test_unknown_geometry_retry_is_refused() -> None:
+    with pytest.raises(UserError):
+        Pipeline(ZXingDecoder(), geometry=("bogus",))
+
+
+def test_the_zxing_pipeline_has_no_geometry_retries() -> None:
+    assert ZXING.geometry == ()
+
+
+def test_a_dark_frame_is_located_on_its_stretched_copy() -> None:
+    zbar = _zbar()
+    frame = synth.make_frame("dark", 2024 * 100_003 + 5)
+    gray = to_gray(frame.image)
+    stretched = cv2.LUT(gray, stretch_table(frame_stats(gray)))
+    assert not locate(stretched)  # the stretch's coarse grey steps break the rings
+    assert locate(stretched, stretched=True)  # smoothed first: found
+    assert not matches(raw_texts(frame.image, zbar), frame.text)
+    assert matches([c.text for c in Pipeline(zbar).decode(frame.image).codes], frame.text)
+
+
+@pytest.mark.skipif(not QR_PHOTOS.is_dir(), reason="no qr-photos folder next to the repo")
+def test_one_pixel_modules_are_not_mistaken_for_sensor_noise() -> None:
+    zbar = _zbar()
+    path = QR_PHOTOS / "qrcode-5" / "16.png"  # a version-40 code at 1 px per module
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    text = path.with_suffix(".txt").read_text(encoding="utf-8")
+    gray = to_gray(image)
+    assert noise_level(gray) > 60  # what made the locator blur the code away
+    assert locate(gray)
+    assert not matches(raw_texts(image, zbar), text)
+    assert matches([c.text for c in Pipeline(zbar).decode(image).codes], text)
+
+
+_DARK_SEED = 2024 * 100_003 + 5  # the bench's dark-0165: a code in near darkness
+
+
+@pytest.mark.parametrize(
+    ("retry", "category", "seed"),
+    [
+        ("dewarp300-otsu", "dark", _DARK_SEED),
+        ("upscale3", "curved", 637),
+        ("unbend-h-clahe", "curved", 637),
+        ("unbend-v-clahe", "curved", 623),
+        ("unbend-h-otsu", "curved", 637),
+        ("dewarp300-soften", "dark", _DARK_SEED),
+    ],
+)
+def test_each_geometry_retry_alone_reads_a_frame_the_plan_misses(
+    retry: str, category: str, seed: int
+) -> None:
+    zbar = _zbar()
+    frame = synth.make_frame(category, seed)
+    without = Pipeline(zbar, geometry=()).decode(frame.image).codes
+    assert not matches([c.text for c in without], frame.text)
+    alone = Pipeline(zbar, geometry=(retry,)).decode(frame.image).codes
+    assert matches([c.text for c in alone], frame.text)
+
+
+@pytest.mark.skipif(not QR_PHOTOS.is_dir(), reason="no qr-photos folder next to the repo")
+def test_the_eroded_dewarp_reads_a_photo_the_rest_miss() -> None:
+    zbar = _zbar()
+    path = QR_PHOTOS / "qrcode-4" / "41.webp"
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    text = path.with_suffix(".txt").read_text(encoding="utf-8")
+    others = tuple(g for g in Pipeline(zbar).geometry if g != "dewarp500-erode")
+    assert not matches([c.text for c in Pipeline(zbar, geometry=others).decode(image).codes], text)
+    assert matches([c.text for c in Pipeline(zbar).decode(image).codes], text)
