@@ -25,21 +25,13 @@ from PySide6.QtGui import (
 from kiosk.core.errors import EnvironmentFault
 from kiosk.core.i18n import N_, tr, tr_in
 from kiosk.ui.qt_app import ensure_gui_app
+from kiosk.ui.theme import FONT_FAMILIES
 
 CARD_W_MM = 85.6
 CARD_H_MM = 54.0
 COLUMNS, ROWS = 2, 4
 GAP_MM = 6.0
 DPI = 600
-FONT_FAMILIES = [
-    "Microsoft YaHei",
-    "PingFang SC",
-    "Noto Sans CJK SC",
-    "Source Han Sans SC",
-    "WenQuanYi Micro Hei",
-    "Droid Sans Fallback",
-    "Sans Serif",
-]
 
 
 @dataclass(frozen=True)
