@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import cv2
@@ -53,3 +54,17 @@ def test_demo_builds_and_the_gate_passes_checks_and_stops(
         ("pass", "valid_pass"),  # the quarantined household may come home
     ]
     assert build_demo(home).video == demo.video  # made once, reused with --home
+
+
+def test_demo_without_a_screen_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from kiosk.cli import cli
+
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr("kiosk.demo.build_demo", lambda home: pytest.fail("built first"))
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path / "h"), "demo"])
+    if sys.platform.startswith("linux"):
+        assert result.exit_code == 3, result.output
+        assert "--headless" in result.stderr

@@ -26,6 +26,10 @@ def demo(ctx: Context, headless: bool, as_json: bool) -> None:
     """
     from kiosk.demo import build_demo
 
+    if not headless:
+        from kiosk.ui.app import require_screen
+
+        require_screen()  # before minutes of set-up, not after
     explicit = click.get_current_context().find_root().params.get("home")
     with tempfile.TemporaryDirectory(prefix="gatepass-demo-") as tmp:
         home = ctx.home if explicit else Home(Path(tmp) / "home")

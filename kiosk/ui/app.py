@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from types import TracebackType
@@ -10,6 +11,7 @@ from types import TracebackType
 from PySide6.QtCore import QEvent, QMessageLogContext, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from kiosk.core.errors import EnvironmentFault
 from kiosk.core.i18n import set_language, tr
 from kiosk.home import Home
 from kiosk.logs import log_file
@@ -74,6 +76,20 @@ def build_window(
     )
 
 
+def require_screen() -> None:
+    """A clear error, not Qt's abort, on a Linux machine with no display at all."""
+    if not sys.platform.startswith("linux") or QApplication.instance() is not None:
+        return
+    if any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        return
+    raise EnvironmentFault(
+        tr(
+            "No screen found (DISPLAY is not set). Run on the laptop's desktop, or use "
+            "'kiosk demo --headless' / 'kiosk gate' without a window."
+        )
+    )
+
+
 def run_window(
     home: Home,
     *,
@@ -83,6 +99,7 @@ def run_window(
     lang: str | None = None,
 ) -> int:
     """Show the gate window until it is closed; the exit code of the Qt event loop."""
+    require_screen()
     settings = Settings.load(home.settings_file)
     set_language(lang or settings["language"] or None)
     install_qt_logging()
