@@ -64,6 +64,13 @@ def test_demo_without_a_screen_says_so(tmp_path: Path, monkeypatch: pytest.Monke
     for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr("kiosk.demo.build_demo", lambda home: pytest.fail("built first"))
+
+    class NoApp:  # as in a fresh process: no Qt application made yet
+        @staticmethod
+        def instance() -> None:
+            return None
+
+    monkeypatch.setattr("kiosk.ui.app.QApplication", NoApp)
     result = CliRunner().invoke(cli, ["--home", str(tmp_path / "h"), "demo"])
     if sys.platform.startswith("linux"):
         assert result.exit_code == 3, result.output
