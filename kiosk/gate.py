@@ -29,6 +29,7 @@ from kiosk.core.rules import (
 from kiosk.home import Home
 from kiosk.store.checkpoint import checkpoint_id, load_keyring
 from kiosk.store.db import connect
+from kiosk.store.retention import purge_if_due
 from kiosk.store.visits import LoggedVisit, load_facts, log_visit
 from kiosk.vision.repeat import RepeatFilter
 from kiosk.vision.scanloop import Event, ScanEvent, ScanLoop
@@ -61,6 +62,7 @@ class Gate:
         guard: str = "",
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
+        retention_days: int | None = None,
     ) -> None:
         self.db = connect(home.database)
         self.keyring = load_keyring(self.db)
@@ -71,6 +73,22 @@ class Gate:
         self.clock = clock
         self.monotonic = monotonic
         self.repeats = RepeatFilter(repeat_window_s, clock=monotonic)
+        self.retention_days = retention_days
+        self._purged_on: str | None = None
+        self._purge_if_due()
+
+    def _purge_if_due(self) -> None:
+        """Retention: at start-up if a day was missed, then once a day."""
+        if self.retention_days is None:
+            return
+        now = self.clock()
+        today = now.astimezone().date().isoformat()
+        if today == self._purged_on:
+            return
+        report = purge_if_due(self.db, older_than_days=self.retention_days, now=now)
+        self._purged_on = today
+        if report is not None:
+            log.info("retention: %d visits, %d visitors deleted", report.visits, report.visitors)
 
     def reload_keys(self) -> None:
         self.keyring = load_keyring(self.db)
@@ -99,6 +117,7 @@ class Gate:
             and not self.repeats.accept(encounter.text)
         ):
             return None
+        self._purge_if_due()
         now = self.clock()
         facts = load_facts(
             self.db,

@@ -131,6 +131,14 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=72,
     ),
     Setting("visitor_id_required", bool, False, N_("Visitors must give an ID number.")),
+    Setting(
+        "retention_days",
+        int,
+        28,
+        N_("Visit and visitor records older than this many days are deleted, daily."),
+        minimum=1,
+        maximum=366,
+    ),
     Setting("sounds", bool, True, N_("A tone for each verdict (pass, check, stop).")),
     Setting("speech", bool, False, N_("Speak the verdict aloud where the computer has a voice.")),
     Setting(

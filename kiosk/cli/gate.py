@@ -7,6 +7,7 @@ import json
 import signal
 import threading
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import click
@@ -97,6 +98,7 @@ def run_gate(
     pipeline = Pipeline(get_decoder(decoder or settings["decoder"]))
     with Gate(
         home,
+        retention_days=settings["retention_days"],
         mode=mode,
         rules=settings.rules(),
         guard=guard,
@@ -218,6 +220,62 @@ def visit_json(r: dict[str, Any]) -> dict[str, Any]:
         "source": r["source"],
         "corrects": r["corrects"],
     }
+
+
+@visits.command("export")
+@click.option("--from", "from_", required=True, help="From (YYYY-MM-DD or YYYY-MM-DD HH:MM).")
+@click.option("--to", "to", required=True, help="Up to (a date: to the end of that day).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="xlsx", show_default=True
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--unmasked",
+    is_flag=True,
+    help="ID numbers and phones in full (needs the issuer's private key; audited).",
+)
+@pass_ctx
+def visits_export(ctx: Context, from_: str, to: str, fmt: str, out: Path, unmasked: bool) -> None:
+    """The visit log for the street office, as CSV or XLSX (streamed)."""
+    from kiosk.cli.residents import require_unmasking_allowed
+    from kiosk.store.export import export_visits
+
+    if unmasked:
+        require_unmasking_allowed(ctx)
+    count = export_visits(
+        ctx.db,
+        out,
+        start=parse_user_time(from_),
+        end=parse_user_time(to, end_of_day=True),
+        fmt=fmt,
+        unmasked=unmasked,
+    )
+    click.echo(tr("Wrote {count} visit(s) to {path}.", count=count, path=out))
+
+
+@click.command()
+@click.option(
+    "--older-than",
+    "days",
+    type=int,
+    default=None,
+    help="Days to keep (default: the retention_days setting).",
+)
+@pass_ctx
+def purge(ctx: Context, days: int | None) -> None:
+    """Delete visit and visitor records older than the retention period, for good."""
+    from kiosk.store.retention import purge as purge_records
+
+    keep = days if days is not None else settings_of(ctx)["retention_days"]
+    report = purge_records(ctx.db, older_than_days=keep, now=utcnow())
+    click.echo(
+        tr(
+            "{visits} visit(s) and {visitors} visitor(s) older than {days} days deleted.",
+            visits=report.visits,
+            visitors=report.visitors,
+            days=keep,
+        )
+    )
 
 
 @click.group()
@@ -420,5 +478,5 @@ def settings_set(ctx: Context, name: str, value: str) -> None:
 
 
 def register(cli: click.Group) -> None:
-    for command in (gate, visits, holds, visitors, settings_group):
+    for command in (gate, visits, holds, visitors, settings_group, purge):
         cli.add_command(command)

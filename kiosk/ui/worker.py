@@ -185,6 +185,7 @@ class GateWorker(QObject):
                 rules=self.settings.rules(),
                 repeat_window_s=self.settings["repeat_window_s"],
                 guard=self.guard,
+                retention_days=self.settings["retention_days"],
             )
         except KioskError as exc:
             log.error("gate could not start: %s", exc)

@@ -1,0 +1,80 @@
+"""Retention: visit and visitor records older than a set number of days are deleted,
+and gone from the file too.
+
+``secure_delete`` is on (set and checked when the database opens), so deleted rows are
+overwritten with zeros; a WAL checkpoint (TRUNCATE) afterwards folds the WAL back into
+the main file and empties it, so no old copy of a page survives there either.
+A visit that a newer, kept correction points to is kept until that correction goes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from kiosk.core.clock import to_db
+from kiosk.core.errors import UserError
+from kiosk.core.i18n import tr
+from kiosk.store.checkpoint import get_meta, record_audit, set_meta
+from kiosk.store.db import write
+
+LAST_PURGE = "last_purge"
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    cutoff: datetime
+    visits: int
+    visitors: int
+    passes: int
+
+
+def purge(db: Database, *, older_than_days: int, now: datetime, actor: str = "cli") -> PurgeReport:
+    """Delete visits, visitors and visitor codes older than ``older_than_days``."""
+    if older_than_days < 1:
+        raise UserError(tr("Keep at least one day of records."))
+    cutoff = now - timedelta(days=older_than_days)
+    stamp = to_db(cutoff)
+    with write(db):
+        visits = db.execute(
+            "DELETE FROM visits WHERE at < ? AND id NOT IN "
+            "(SELECT corrects FROM visits WHERE corrects IS NOT NULL AND at >= ?)",
+            [stamp, stamp],
+        ).rowcount
+        old_visitors = (
+            "SELECT id FROM visitors WHERE created_at < ? AND id NOT IN "
+            "(SELECT visitor_id FROM visits WHERE visitor_id IS NOT NULL)"
+        )
+        passes = db.execute(
+            f"DELETE FROM passes WHERE visitor_id IN ({old_visitors})", [stamp]
+        ).rowcount
+        visitors = db.execute(
+            f"DELETE FROM visitors WHERE id IN ({old_visitors})", [stamp]
+        ).rowcount
+        set_meta(db, LAST_PURGE, to_db(now))
+        record_audit(
+            db,
+            actor,
+            "retention.purge",
+            {
+                "older_than_days": older_than_days,
+                "cutoff": stamp,
+                "visits": visits,
+                "visitors": visitors,
+                "passes": passes,
+            },
+        )
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return PurgeReport(cutoff, visits, visitors, passes)
+
+
+def purge_if_due(
+    db: Database, *, older_than_days: int, now: datetime, actor: str = "retention"
+) -> PurgeReport | None:
+    """Purge once a day: at start-up when a day was missed, and daily after."""
+    last = get_meta(db, LAST_PURGE)
+    if last is not None and last[:10] == to_db(now)[:10]:
+        return None
+    return purge(db, older_than_days=older_than_days, now=now, actor=actor)

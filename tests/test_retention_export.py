@@ -1,0 +1,142 @@
+"""Retention (records really gone from the file) and the street office's export."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from kiosk.core.identity import make_id_number
+from kiosk.core.rules import DirectionMode, Encounter, Source
+from kiosk.gate import Gate
+from kiosk.home import Home
+from tests.helpers import make_checkpoint, run, run_json
+
+SECRET_ID = make_id_number("370203", date(1966, 6, 6), 66)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def visitor_visit(home: Path, when: datetime) -> None:
+    """A visitor with a known ID number, registered and logged at ``when``."""
+    from kiosk.store.visitors import VisitorForm, add_visitor, validate_visitor
+    from kiosk.store.visits import visitor_holder
+
+    with Gate(Home(home), clock=Clock(when), mode=DirectionMode.IN) as gate:
+        valid, problems = validate_visitor(
+            gate.db, VisitorForm("老访客", "13912345678", "3-2-501", SECRET_ID), today=date.today()
+        )
+        assert valid is not None, problems
+        visitor_id = add_visitor(gate.db, valid, now=when, checkpoint_id=gate.checkpoint_id)
+        gate.handle(
+            Encounter(Source.REGISTER, None, 36.5), holder=visitor_holder(gate.db, visitor_id)
+        )
+
+
+def raw_bytes(home: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(home.glob("gatepass.db*")))
+
+
+def test_purge_removes_old_records_from_the_file(home_dir: Path) -> None:
+    make_checkpoint(home_dir)
+    old = datetime.now(UTC) - timedelta(days=40)
+    visitor_visit(home_dir, old)
+    run(home_dir, "passes", "issue", "--all")
+    token = run_json(home_dir, "passes", "list", "--json")[0]["token"]
+    with Gate(Home(home_dir)) as gate:  # a recent passage that must stay
+        gate.handle(Encounter(Source.CAMERA, token))
+    assert SECRET_ID.encode() in raw_bytes(home_dir)
+    out = run(home_dir, "purge").stdout
+    assert "1 visit(s) and 1 visitor(s)" in out
+    with sqlite3.connect(home_dir / "gatepass.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == 1
+        assert conn.execute("SELECT COUNT(*) FROM visitors").fetchone()[0] == 0
+        actions = [r[0] for r in conn.execute("SELECT action FROM audit")]
+    assert "retention.purge" in actions
+    assert SECRET_ID.encode() not in raw_bytes(home_dir)  # gone from the db and the WAL
+
+
+def test_gate_purges_at_start_when_a_day_was_missed(home_dir: Path) -> None:
+    make_checkpoint(home_dir)
+    visitor_visit(home_dir, datetime.now(UTC) - timedelta(days=30))
+    with Gate(Home(home_dir), retention_days=28):
+        pass
+    with sqlite3.connect(home_dir / "gatepass.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == 0
+
+
+def test_export_masks_by_default_and_audits_unmasked(home_dir: Path, tmp_path: Path) -> None:
+    make_checkpoint(home_dir)
+    visitor_visit(home_dir, datetime.now(UTC) - timedelta(hours=1))
+    today = date.today().isoformat()
+    masked = tmp_path / "v.csv"
+    run(
+        home_dir,
+        "visits",
+        "export",
+        "--from",
+        "2000-01-01",
+        "--to",
+        today,
+        "--format",
+        "csv",
+        "--out",
+        str(masked),
+    )
+    with masked.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][0] == "Time" and len(rows) == 2
+    assert SECRET_ID not in masked.read_text(encoding="utf-8-sig")
+    assert "13912345678" not in masked.read_text(encoding="utf-8-sig")
+    full = tmp_path / "v.xlsx"
+    run(
+        home_dir,
+        "visits",
+        "export",
+        "--from",
+        "2000-01-01",
+        "--to",
+        today,
+        "--out",
+        str(full),
+        "--unmasked",
+    )
+    book = load_workbook(full, read_only=True)
+    values = [list(r) for r in book.active.iter_rows(values_only=True)]
+    book.close()
+    assert SECRET_ID in values[1]
+    with sqlite3.connect(home_dir / "gatepass.db") as conn:
+        assert (
+            conn.execute(
+                "SELECT COUNT(*) FROM audit WHERE action = 'visits.export.unmasked'"
+            ).fetchone()[0]
+            == 1
+        )
+
+
+def test_unmasked_export_needs_the_private_key(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    run(gate, "init", "--public-only")
+    result = run(
+        gate,
+        "visits",
+        "export",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2000-01-02",
+        "--out",
+        str(tmp_path / "x.csv"),
+        "--unmasked",
+        ok=False,
+    )
+    assert result.exit_code == 2 and "private key" in result.stderr
