@@ -140,3 +140,52 @@ def test_unmasked_export_needs_the_private_key(tmp_path: Path) -> None:
         ok=False,
     )
     assert result.exit_code == 2 and "private key" in result.stderr
+
+
+def test_trace_between_times_and_contacts_of_a_person(home_dir: Path, tmp_path: Path) -> None:
+    make_checkpoint(home_dir, residents=3)
+    run(home_dir, "passes", "issue", "--all")
+    passes = run_json(home_dir, "passes", "list", "--json")
+    base = datetime.now(UTC) - timedelta(hours=5)
+    clock = Clock(base)
+    with Gate(Home(home_dir), clock=clock, mode=DirectionMode.IN) as gate:
+        ids = []
+        for minutes, p in ((0, passes[0]), (10, passes[1]), (120, passes[2])):
+            clock.now = base + timedelta(minutes=minutes)
+            decision = gate.handle(Encounter(Source.CAMERA, p["token"]))
+            assert decision is not None and decision.verdict.holder is not None
+            ids.append(decision.verdict.holder.id)
+    everyone = run_json(
+        home_dir,
+        "trace",
+        "--from",
+        "2000-01-01",
+        "--to",
+        date.today().isoformat(),
+        "--format",
+        "json",
+    )
+    assert [r["name"] for r in everyone] == [p["holder"] for p in passes]
+    assert all("*" in r["phone"] for r in everyone)  # masked
+    near = run_json(home_dir, "trace", "--subject", ids[0], "--window", "15", "--format", "json")
+    assert [r["name"] for r in near] == [passes[1]["holder"]]  # 10 min after; not 120
+    out = tmp_path / "trace.xlsx"
+    run(
+        home_dir,
+        "trace",
+        "--subject",
+        ids[0],
+        "--window",
+        "180",
+        "--format",
+        "xlsx",
+        "--out",
+        str(out),
+    )
+    book = load_workbook(out, read_only=True)
+    assert len(list(book.active.iter_rows(values_only=True))) == 3  # header + 2 contacts
+    book.close()
+    nobody = run(home_dir, "trace", "--subject", "no-such-id", ok=False)
+    assert nobody.exit_code == 2
+    neither = run(home_dir, "trace", ok=False)
+    assert neither.exit_code == 2

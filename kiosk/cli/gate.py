@@ -16,8 +16,8 @@ from kiosk.cli.checkpoint import gate_key
 from kiosk.cli.context import Context, pass_ctx
 from kiosk.core.clock import from_db, parse_user_time, utcnow
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import tr
-from kiosk.core.identity import mask_name
+from kiosk.core.i18n import N_, tr
+from kiosk.core.identity import mask_id_number, mask_name, mask_phone
 from kiosk.core.rules import DirectionMode, Encounter, Source
 from kiosk.gate import Decision, Gate, drive
 from kiosk.home import Home
@@ -254,6 +254,112 @@ def visits_export(ctx: Context, from_: str, to: str, fmt: str, out: Path, unmask
 
 
 @click.command()
+@click.option("--from", "from_", help="Who passed from this time ...")
+@click.option("--to", "to", help="... up to this time (a date: to the end of that day).")
+@click.option("--subject", metavar="ID", help="A resident's or visitor's id: their contacts.")
+@click.option(
+    "--window",
+    "minutes",
+    type=int,
+    default=15,
+    show_default=True,
+    help="With --subject: minutes before and after each of their passages.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "xlsx"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="The file for --format xlsx."
+)
+@pass_ctx
+def trace(
+    ctx: Context,
+    from_: str | None,
+    to: str | None,
+    subject: str | None,
+    minutes: int,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Contact tracing: who passed between two times, or near one person's passages.
+
+    Names are shown; ID numbers and phones masked.
+    """
+    from datetime import timedelta
+
+    from kiosk.store.trace import contacts_of, passed_between
+
+    if subject:
+        if minutes < 1:
+            raise UserError(tr("--window must be at least one minute."))
+        rows = contacts_of(ctx.db, subject, timedelta(minutes=minutes))
+    elif from_ and to:
+        rows = passed_between(ctx.db, parse_user_time(from_), parse_user_time(to, end_of_day=True))
+    else:
+        raise UserError(tr("Give --from and --to, or --subject."))
+    shown = [trace_json(r) for r in rows]
+    if fmt == "xlsx":
+        if out is None:
+            raise UserError(tr("--format xlsx needs --out FILE."))
+        write_trace_xlsx(out, shown)
+        click.echo(tr("Wrote {count} passage(s) to {path}.", count=len(shown), path=out))
+    elif fmt == "json":
+        click.echo(json.dumps(shown, ensure_ascii=False, indent=1))
+    else:
+        for r in shown:
+            click.echo(
+                f"{r['time']}  {r['direction']:3} {r['level']:5} {r['name'] or '-'}  "
+                f"{r['household']}  {r['phone']}"
+            )
+
+
+def trace_json(r: dict[str, Any]) -> dict[str, Any]:
+    """The stable ``kiosk trace --format json`` shape (docs/cli.md)."""
+    return {
+        "time": from_db(r["at"]).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        "direction": r["direction"],
+        "level": r["level"],
+        "kind": r["subject_kind"],
+        "subject": r["subject"],
+        "name": r["name"],
+        "household": household_label(r["building"], r["unit"], r["room"]),
+        "phone": mask_phone(r["phone"]),
+        "id_number": mask_id_number(r["id_number"]),
+        "near": from_db(r["near"]).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        if r.get("near")
+        else None,
+    }
+
+
+TRACE_COLUMNS = (
+    ("time", N_("Time")),
+    ("direction", N_("Direction")),
+    ("level", N_("Verdict")),
+    ("kind", N_("Kind")),
+    ("name", N_("Name")),
+    ("household", N_("Household")),
+    ("phone", N_("Phone")),
+    ("id_number", N_("ID number")),
+    ("near", N_("Near the passage at")),
+)
+
+
+def write_trace_xlsx(out: Path, rows: list[dict[str, Any]]) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(tr("Contact tracing"))
+    sheet.append([tr(title) for _key, title in TRACE_COLUMNS])
+    for r in rows:
+        sheet.append([r[key] or "" for key, _title in TRACE_COLUMNS])
+    book.save(out)
+
+
+@click.command()
 @click.option(
     "--older-than",
     "days",
@@ -478,5 +584,5 @@ def settings_set(ctx: Context, name: str, value: str) -> None:
 
 
 def register(cli: click.Group) -> None:
-    for command in (gate, visits, holds, visitors, settings_group, purge):
+    for command in (gate, visits, holds, visitors, settings_group, purge, trace):
         cli.add_command(command)
