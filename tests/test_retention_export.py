@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import sqlite3
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from kiosk.core.identity import make_id_number
@@ -189,3 +192,39 @@ def test_trace_between_times_and_contacts_of_a_person(home_dir: Path, tmp_path: 
     assert nobody.exit_code == 2
     neither = run(home_dir, "trace", ok=False)
     assert neither.exit_code == 2
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_daily_report_pdf(home_dir: Path, tmp_path: Path) -> None:
+    make_checkpoint(home_dir, residents=2, name="幸福里 2号门")
+    run(home_dir, "passes", "issue", "--all")
+    passes = run_json(home_dir, "passes", "list", "--json")
+    run(home_dir, "passes", "revoke", passes[1]["serial"], "--reason", "lost")
+    with Gate(Home(home_dir), mode=DirectionMode.IN, guard="李师傅") as gate:
+        gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))
+        gate.handle(Encounter(Source.CAMERA, passes[1]["token"]))
+    visitor_visit(home_dir, datetime.now(UTC))
+    out = tmp_path / "daily.pdf"
+    assert "1 page(s)" in run(home_dir, "report", "daily", "--out", str(out)).stdout
+    text = subprocess.run(
+        ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for expected in (
+        "卡口每日报表",
+        "幸福里 2号门",
+        "进：2",
+        "已吊销的通行证",
+        "李师傅",
+        "每小时通行人次",
+    ):
+        assert expected in text, expected
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True).stdout
+    assert "yes" in fonts
+    english = tmp_path / "daily-en.pdf"
+    run(home_dir, "report", "daily", "--out", str(english), "--lang", "en")
+    assert (
+        "Daily gate report"
+        in subprocess.run(
+            ["pdftotext", str(english), "-"], capture_output=True, text=True, check=True
+        ).stdout
+    )

@@ -253,6 +253,40 @@ def visits_export(ctx: Context, from_: str, to: str, fmt: str, out: Path, unmask
     click.echo(tr("Wrote {count} visit(s) to {path}.", count=count, path=out))
 
 
+@click.group()
+def report() -> None:
+    """Reports for the street office."""
+
+
+@report.command("daily")
+@click.option("--date", "day", default=None, help="The day (YYYY-MM-DD); default today.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--lang",
+    "report_lang",
+    type=click.Choice(["zh_CN", "en"]),
+    default="zh_CN",
+    show_default=True,
+    help="Language of the report.",
+)
+@pass_ctx
+def report_daily(ctx: Context, day: str | None, out: Path, report_lang: str) -> None:
+    """A one-to-two page PDF: counts, passages per hour, stops and fevers, guards."""
+    from datetime import date as date_type
+
+    from kiosk.store.reports import daily_summary
+    from kiosk.ui.report_pdf import write_daily_pdf
+
+    try:
+        the_day = date_type.fromisoformat(day) if day else date_type.today()
+    except ValueError:
+        raise UserError(
+            tr("cannot read the time {text!r}: use YYYY-MM-DD or YYYY-MM-DD HH:MM", text=day)
+        ) from None
+    pages = write_daily_pdf(daily_summary(ctx.db, the_day), out, lang=report_lang)
+    click.echo(tr("Wrote the report ({pages} page(s)) to {path}.", pages=pages, path=out))
+
+
 @click.command()
 @click.option("--from", "from_", help="Who passed from this time ...")
 @click.option("--to", "to", help="... up to this time (a date: to the end of that day).")
@@ -584,5 +618,5 @@ def settings_set(ctx: Context, name: str, value: str) -> None:
 
 
 def register(cli: click.Group) -> None:
-    for command in (gate, visits, holds, visitors, settings_group, purge, trace):
+    for command in (gate, visits, holds, visitors, settings_group, purge, trace, report):
         cli.add_command(command)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from kiosk.core.i18n import N_, tr
+from kiosk.core.i18n import N_, tr, tr_in
 from kiosk.core.passes import PassClaims, PassKind
 
 
@@ -464,3 +464,33 @@ def _todo(encounter: Encounter, findings: list[Finding], facts: Facts) -> frozen
     if Reason.ALREADY_INSIDE in reasons:
         todo.add(Todo.CHECK_FACE)
     return frozenset(todo)
+
+
+REASON_LABELS: dict[Reason, str] = {
+    Reason.VALID_PASS: N_("Valid pass"),
+    Reason.MANUAL_PASS: N_("Let through by hand"),
+    Reason.VISITOR_ADMITTED: N_("Visitor admitted"),
+    Reason.VISITOR_CODE: N_("Visitor code"),
+    Reason.NOT_A_PASS: N_("Not a Gatepass pass"),
+    Reason.FORGED: N_("Forged pass"),
+    Reason.REVOKED: N_("Revoked pass"),
+    Reason.EXPIRED: N_("Expired pass"),
+    Reason.NOT_YET_VALID: N_("Pass not yet valid"),
+    Reason.HOLDER_INACTIVE: N_("No longer on the register"),
+    Reason.HELD: N_("Home quarantine"),
+    Reason.QUOTA: N_("Outing quota used"),
+    Reason.ALREADY_INSIDE: N_("Already inside"),
+    Reason.CURFEW: N_("Curfew hours"),
+    Reason.FEVER: N_("Fever"),
+    Reason.TEMPERATURE_MISREAD: N_("Temperature misread"),
+    Reason.UNKNOWN_PERSON: N_("Unknown person"),
+}
+
+
+def reason_label(code: str, lang: str | None = None) -> str:
+    """A short name for a reason code (reports, tables), in ``lang`` or the current one."""
+    try:
+        label = REASON_LABELS[Reason(code)]
+    except ValueError:
+        return code
+    return tr_in(lang, label) if lang else tr(label)

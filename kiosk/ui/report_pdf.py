@@ -1,0 +1,177 @@
+"""The daily report for the street office: one or two A4 pages, drawn with Qt's PDF
+writer (text embedded in a CJK font), with the passages per hour as a bar chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
+
+from kiosk.core.errors import EnvironmentFault
+from kiosk.core.i18n import tr, tr_in
+from kiosk.core.rules import reason_label
+from kiosk.store.reports import DailySummary
+from kiosk.ui.qt_app import ensure_gui_app
+from kiosk.ui.theme import FONT_FAMILIES
+
+DPI = 300
+IN_COLOUR, OUT_COLOUR = QColor("#1b6fb5"), QColor("#e08a1e")
+
+
+def _font(points: float, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setFamilies(FONT_FAMILIES)
+    font.setPointSizeF(points)
+    font.setBold(bold)
+    return font
+
+
+class _Page:
+    """A cursor down an A4 page; starts a new page when the next block will not fit."""
+
+    def __init__(self, writer: QPdfWriter, painter: QPainter) -> None:
+        self.writer, self.painter = writer, painter
+        rect = writer.pageLayout().paintRectPixels(DPI)
+        self.left, self.width, self.bottom = rect.left(), rect.width(), rect.bottom()
+        self.top = rect.top()
+        self.y = float(self.top)
+        self.pages = 1
+
+    def need(self, height: float) -> None:
+        if self.y + height > self.bottom:
+            self.writer.newPage()
+            self.pages += 1
+            self.y = float(self.top)
+
+    def text(self, line: str, points: float = 10, bold: bool = False) -> None:
+        self.painter.setFont(_font(points, bold))
+        height = self.painter.fontMetrics().height() * 1.25
+        self.need(height)
+        self.painter.setPen(QColor("black"))
+        self.painter.drawText(
+            QRectF(self.left, self.y, self.width, height),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            line,
+        )
+        self.y += height
+
+    def gap(self, points: float = 6) -> None:
+        self.y += points / 72 * DPI
+
+
+def _chart(page: _Page, summary: DailySummary, lang: str) -> None:
+    """Passages per hour: two bars an hour (in, out), hours 0-23 along the bottom."""
+    painter = page.painter
+    height = 2.2 * DPI
+    page.need(height + DPI * 0.5)
+    top, left, width = page.y, page.left + DPI * 0.35, page.width - DPI * 0.35
+    peak = max([1, *summary.hourly_in, *summary.hourly_out])
+    slot = width / 24
+    painter.setFont(_font(7))
+    painter.setPen(QPen(QColor("#888888"), 2))
+    painter.drawLine(int(left), int(top + height), int(left + width), int(top + height))
+    painter.drawText(
+        QRectF(page.left, top - 20, DPI * 0.33, 60), int(Qt.AlignmentFlag.AlignRight), str(peak)
+    )
+    for hour in range(24):
+        x = left + hour * slot
+        for k, (value, colour) in enumerate(
+            ((summary.hourly_in[hour], IN_COLOUR), (summary.hourly_out[hour], OUT_COLOUR))
+        ):
+            bar = height * value / peak
+            painter.fillRect(
+                QRectF(x + slot * (0.1 + 0.4 * k), top + height - bar, slot * 0.38, bar), colour
+            )
+        if hour % 3 == 0:
+            painter.setPen(QColor("black"))
+            painter.drawText(
+                QRectF(x, top + height + 8, slot * 3, 70),
+                int(Qt.AlignmentFlag.AlignLeft),
+                f"{hour:02d}:00",
+            )
+    legend_y = top + height + 90
+    for k, (label, colour) in enumerate(
+        ((tr_in(lang, "In"), IN_COLOUR), (tr_in(lang, "Out"), OUT_COLOUR))
+    ):
+        x = left + k * DPI * 0.8
+        painter.fillRect(QRectF(x, legend_y + 10, 40, 40), colour)
+        painter.setPen(QColor("black"))
+        painter.drawText(
+            QRectF(x + 55, legend_y, DPI * 0.6, 60), int(Qt.AlignmentFlag.AlignVCenter), label
+        )
+    page.y = legend_y + 80
+
+
+def write_daily_pdf(summary: DailySummary, out: Path, *, lang: str = "zh_CN") -> int:
+    """Write the report; returns the number of pages."""
+    ensure_gui_app()
+    writer = QPdfWriter(str(out))
+    writer.setResolution(DPI)
+    writer.setTitle(tr_in(lang, "Daily gate report"))
+    writer.setCreator("Gatepass")
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(18, 16, 18, 16),
+        )
+    )
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise EnvironmentFault(tr("Cannot write the PDF {path}: is the folder writable?", path=out))
+    try:
+        page = _Page(writer, painter)
+
+        page.text(tr_in(lang, "Daily gate report"), 18, bold=True)
+        page.text(f"{summary.checkpoint}    {summary.day.isoformat()}", 12)
+        page.gap(8)
+        page.text(
+            tr_in(
+                lang,
+                "In: {n_in}    Out: {n_out}    (residents {res}, visitors {vis})",
+                n_in=summary.passed_in,
+                n_out=summary.passed_out,
+                res=summary.residents,
+                vis=summary.visitors,
+            ),
+            11,
+            bold=True,
+        )
+        page.text(
+            tr_in(
+                lang,
+                "Checks: {checks}    Stopped: {denied}",
+                checks=summary.checks,
+                denied=sum(summary.denials.values()),
+            ),
+            11,
+        )
+        page.gap(10)
+        page.text(tr_in(lang, "Passages per hour"), 12, bold=True)
+        page.gap(4)
+        _chart(page, summary, lang)
+        page.gap(10)
+        page.text(tr_in(lang, "Stopped, by reason"), 12, bold=True)
+        if not summary.denials:
+            page.text(tr_in(lang, "None."), 10)
+        for reason, count in sorted(summary.denials.items(), key=lambda kv: -kv[1]):
+            page.text(f"  {reason_label(reason, lang)}: {count}", 10)
+        page.gap(10)
+        page.text(tr_in(lang, "Stops and fevers"), 12, bold=True)
+        if not summary.notable:
+            page.text(tr_in(lang, "None."), 10)
+        for row in summary.notable:
+            temp = f"  {row['temperature']:.1f} °C" if row["temperature"] is not None else ""
+            page.text(
+                f"  {row['time']}  {reason_label(row['reason'], lang)}  {row['name']}  "
+                f"{row['household']}  {row['id_number']}{temp}",
+                9,
+            )
+        page.gap(10)
+        page.text(
+            tr_in(lang, "Guards on duty: {names}", names="、".join(summary.guards) or "-"), 10
+        )
+        return page.pages
+    finally:
+        painter.end()
