@@ -11,20 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import segno
-from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
+from PySide6.QtCore import QRectF, QSizeF, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
-    QPageLayout,
-    QPageSize,
     QPainter,
-    QPdfWriter,
     QPen,
 )
 
 from kiosk.core.errors import EnvironmentFault
 from kiosk.core.i18n import N_, tr, tr_in
-from kiosk.ui.qt_app import ensure_gui_app
+from kiosk.ui.pdf import a4_pdf
 from kiosk.ui.theme import FONT_FAMILIES
 
 CARD_W_MM = 85.6
@@ -137,31 +134,15 @@ def write_cards_pdf(cards: Sequence[Card], out: Path, *, compound: str, lang: st
     """Write the cards to ``out`` (A4, 2 x 4 per page). Returns the number of pages."""
     if not cards:
         raise EnvironmentFault(tr("There are no active passes to print."))
-    ensure_gui_app()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    writer = QPdfWriter(str(out))
-    writer.setResolution(DPI)
-    writer.setTitle(tr_in(lang, "Pass cards"))
-    writer.setCreator("Gatepass")
-    writer.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4),
-            QPageLayout.Orientation.Portrait,
-            QMarginsF(0, 0, 0, 0),
+    with a4_pdf(out, title=tr_in(lang, "Pass cards"), dpi=DPI) as (writer, painter):
+        page = writer.pageLayout().fullRectPixels(DPI)
+        block = QSizeF(
+            _mm(COLUMNS * CARD_W_MM + (COLUMNS - 1) * GAP_MM),
+            _mm(ROWS * CARD_H_MM + (ROWS - 1) * GAP_MM),
         )
-    )
-    page = writer.pageLayout().fullRectPixels(DPI)
-    block = QSizeF(
-        _mm(COLUMNS * CARD_W_MM + (COLUMNS - 1) * GAP_MM),
-        _mm(ROWS * CARD_H_MM + (ROWS - 1) * GAP_MM),
-    )
-    left = (page.width() - block.width()) / 2
-    top = (page.height() - block.height()) / 2
-    painter = QPainter()
-    if not painter.begin(writer):
-        raise EnvironmentFault(tr("Cannot write the PDF {path}: is the folder writable?", path=out))
-    per_page = COLUMNS * ROWS
-    try:
+        left = (page.width() - block.width()) / 2
+        top = (page.height() - block.height()) / 2
+        per_page = COLUMNS * ROWS
         for index, card in enumerate(cards):
             if index and index % per_page == 0:
                 writer.newPage()
@@ -174,6 +155,4 @@ def write_cards_pdf(cards: Sequence[Card], out: Path, *, compound: str, lang: st
                 _mm(CARD_H_MM),
             )
             _draw_card(painter, card, box, compound, lang)
-    finally:
-        painter.end()
     return (len(cards) + per_page - 1) // per_page

@@ -6,13 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPdfWriter, QPen
 
-from kiosk.core.errors import EnvironmentFault
-from kiosk.core.i18n import tr, tr_in
+from kiosk.core.i18n import tr_in
 from kiosk.core.rules import reason_label
 from kiosk.store.reports import DailySummary
-from kiosk.ui.qt_app import ensure_gui_app
+from kiosk.ui.pdf import a4_pdf
 from kiosk.ui.theme import FONT_FAMILIES
 
 DPI = 300
@@ -105,22 +104,9 @@ def _chart(page: _Page, summary: DailySummary, lang: str) -> None:
 
 def write_daily_pdf(summary: DailySummary, out: Path, *, lang: str = "zh_CN") -> int:
     """Write the report; returns the number of pages."""
-    ensure_gui_app()
-    writer = QPdfWriter(str(out))
-    writer.setResolution(DPI)
-    writer.setTitle(tr_in(lang, "Daily gate report"))
-    writer.setCreator("Gatepass")
-    writer.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4),
-            QPageLayout.Orientation.Portrait,
-            QMarginsF(18, 16, 18, 16),
-        )
-    )
-    painter = QPainter()
-    if not painter.begin(writer):
-        raise EnvironmentFault(tr("Cannot write the PDF {path}: is the folder writable?", path=out))
-    try:
+    margins = QMarginsF(18, 16, 18, 16)
+    title = tr_in(lang, "Daily gate report")
+    with a4_pdf(out, title=title, dpi=DPI, margins_mm=margins) as (writer, painter):
         page = _Page(writer, painter)
 
         page.text(tr_in(lang, "Daily gate report"), 18, bold=True)
@@ -173,5 +159,3 @@ def write_daily_pdf(summary: DailySummary, out: Path, *, lang: str = "zh_CN") ->
             tr_in(lang, "Guards on duty: {names}", names="、".join(summary.guards) or "-"), 10
         )
         return page.pages
-    finally:
-        painter.end()

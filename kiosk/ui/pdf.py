@@ -1,0 +1,41 @@
+"""Writing an A4 PDF with Qt: the one place that sets up the writer and the painter."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF
+from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
+
+from kiosk.core.errors import EnvironmentFault
+from kiosk.core.i18n import tr
+from kiosk.ui.qt_app import ensure_gui_app
+
+
+@contextlib.contextmanager
+def a4_pdf(
+    out: Path, *, title: str, dpi: int, margins_mm: QMarginsF | None = None
+) -> Iterator[tuple[QPdfWriter, QPainter]]:
+    """A portrait A4 PDF at ``dpi``, painted inside the block; finished when it ends."""
+    ensure_gui_app()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writer = QPdfWriter(str(out))
+    writer.setResolution(dpi)
+    writer.setTitle(title)
+    writer.setCreator("Gatepass")
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            margins_mm if margins_mm is not None else QMarginsF(0, 0, 0, 0),
+        )
+    )
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise EnvironmentFault(tr("Cannot write the PDF {path}: is the folder writable?", path=out))
+    try:
+        yield writer, painter
+    finally:
+        painter.end()
