@@ -1,0 +1,72 @@
+"""What every office tab is given: the checkpoint, a read connection, the jobs thread,
+who is at the keyboard, and whether personal data may be shown in full."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from PySide6.QtCore import QObject, Signal
+from sqlite_utils import Database
+
+from kiosk.core.clock import from_db
+from kiosk.core.identity import mask_id_number, mask_phone
+from kiosk.home import Home
+from kiosk.settings import Settings
+from kiosk.store.checkpoint import record_audit
+from kiosk.ui.office.jobs import OfficeJobs
+
+
+class OfficeSignals(QObject):
+    """Told to every tab: the data changed (reload what you show), or unmasking did."""
+
+    dataChanged = Signal(str)  # what changed: "residents", "passes", "holds", "visitors"
+    unmaskedChanged = Signal(bool)
+
+
+@dataclass
+class OfficeContext:
+    """The office's shared state. ``db`` is for reads on the UI thread (WAL: readers
+    never wait for the gate); every write goes through ``jobs``."""
+
+    home: Home
+    settings: Settings
+    db: Database
+    jobs: OfficeJobs
+    actor: str = "office"
+    signals: OfficeSignals = field(default_factory=OfficeSignals)
+    unmasked: bool = False
+    now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+
+    def id_text(self, id_number: str | None) -> str:
+        """An ID number as the office shows it: masked unless unmasking was granted."""
+        if not id_number:
+            return ""
+        return id_number if self.unmasked else mask_id_number(id_number)
+
+    def phone_text(self, phone: str | None) -> str:
+        if not phone:
+            return ""
+        return phone if self.unmasked else mask_phone(phone)
+
+    def set_unmasked(self, on: bool, reason: str = "") -> None:
+        """Show ID numbers and phones in full (after the admin PIN); written to the
+        audit log, with who and why, each time it is switched on."""
+        if on == self.unmasked:
+            return
+        if on:
+            detail = {"reason": reason} if reason else {}
+            self.jobs.submit(lambda db: record_audit(db, self.actor, "office.unmask", detail))
+        self.unmasked = on
+        self.signals.unmaskedChanged.emit(on)
+
+    def changed(self, what: str) -> None:
+        self.signals.dataChanged.emit(what)
+
+
+def local_time(text: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as this machine's local time ("" for none)."""
+    if not text:
+        return ""
+    return from_db(text).astimezone().strftime(fmt)

@@ -1,0 +1,214 @@
+"""The one table the office uses for every list: a model over a query, with a search
+box and sortable columns, fetched a page at a time.
+
+A tab describes its columns and gives a ``fetch(search, order_by, limit, offset)`` that
+runs one indexed query and returns rows as dicts; the model asks for the next page
+only when the view scrolls near the end (``canFetchMore``/``fetchMore``), so ten
+thousand residents cost what one screenful costs. Sorting by a column reruns the query
+with that column's SQL in ``ORDER BY``; searching reruns it 250 ms after the last key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.core.i18n import tr
+
+PAGE = 200
+SEARCH_DELAY_MS = 250
+
+Row = dict[str, Any]
+Fetch = Callable[[str, str, int, int], list[Row]]
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its title (already translated), how to show a row's value, and the
+    SQL to sort by (``None``: not sortable)."""
+
+    title: str
+    text: Callable[[Row], str]
+    sort_sql: str | None = None
+    numeric: bool = False
+
+
+class QueryModel(QAbstractTableModel):
+    """Rows of one query, loaded a page at a time."""
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        fetch: Fetch,
+        *,
+        default_order: str,
+        muted: Callable[[Row], bool] | None = None,
+        page: int = PAGE,
+    ) -> None:
+        super().__init__()
+        self.columns = list(columns)
+        self._fetch = fetch
+        self._default_order = default_order
+        self._order = default_order
+        self._muted = muted
+        self._page = page
+        self._search = ""
+        self._rows: list[Row] = []
+        self._more = True
+
+    # ------------------------------------------------------------ what a tab calls
+
+    def row_at(self, row: int) -> Row:
+        return self._rows[row]
+
+    @property
+    def loaded(self) -> int:
+        return len(self._rows)
+
+    def set_search(self, text: str) -> None:
+        self._search = text.strip()
+        self.reload()
+
+    def reload(self) -> None:
+        """Run the query again (after a change), keeping as many rows as were loaded."""
+        want = max(self._page, len(self._rows))
+        self.beginResetModel()
+        self._rows = self._fetch(self._search, self._order, want, 0)
+        self._more = len(self._rows) == want
+        self.endResetModel()
+
+    # ------------------------------------------------------------ Qt's side
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self._more
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or not self._more:
+            return
+        rows = self._fetch(self._search, self._order, self._page, len(self._rows))
+        self._more = len(rows) == self._page
+        if rows:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        column = self.columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.text(self._rows[index.row()])
+        if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        muted = self._muted
+        if role == Qt.ItemDataRole.ForegroundRole and muted and muted(self._rows[index.row()]):
+            return QBrush(QColor("#8a8a8a"))
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[section].title
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        sql = self.columns[column].sort_sql if 0 <= column < len(self.columns) else None
+        if sql is None:
+            self._order = self._default_order
+        else:
+            way = "DESC" if order == Qt.SortOrder.DescendingOrder else "ASC"
+            self._order = f"{sql} {way}, {self._default_order}"
+        self.reload()
+
+
+class SearchTable(QWidget):
+    """A search box over a sortable table of one :class:`QueryModel`."""
+
+    activated = Signal(dict)  # a row double-clicked or Enter pressed
+    selectionChanged = Signal()
+
+    def __init__(self, model: QueryModel, *, placeholder: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(placeholder)
+        self.search.setClearButtonEnabled(True)
+        self.count = QLabel()
+        self.view = QTableView()
+        self.view.setModel(model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setAlternatingRowColors(True)
+        self.view.verticalHeader().setVisible(False)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        sortable = [i for i, c in enumerate(model.columns) if c.sort_sql is not None]
+        self.view.setSortingEnabled(bool(sortable))
+        self.view.horizontalHeader().setSortIndicatorShown(bool(sortable))
+        self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SEARCH_DELAY_MS)
+        self._timer.timeout.connect(self._search_now)
+        self.search.textChanged.connect(lambda _t: self._timer.start())
+        self.search.returnPressed.connect(self._search_now)
+        self.view.doubleClicked.connect(self._activated)
+        self.view.selectionModel().selectionChanged.connect(lambda *_: self.selectionChanged.emit())
+        model.modelReset.connect(self._show_count)
+        model.rowsInserted.connect(self._show_count)
+
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.count)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        self.model.reload()
+
+    def selected(self) -> Row | None:
+        rows = self.view.selectionModel().selectedRows()
+        return self.model.row_at(rows[0].row()) if rows else None
+
+    def _search_now(self) -> None:
+        self._timer.stop()
+        self.model.set_search(self.search.text())
+
+    def _activated(self, index: QModelIndex) -> None:
+        self.activated.emit(self.model.row_at(index.row()))
+
+    def _show_count(self, *_args: Any) -> None:
+        shown = self.model.loaded
+        more = "+" if self.model.canFetchMore() else ""
+        self.count.setText(tr("{count} shown", count=f"{shown}{more}"))

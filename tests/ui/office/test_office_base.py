@@ -1,0 +1,97 @@
+"""The office's base parts: the jobs thread and the paged, sortable query table."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from sqlite_utils import Database
+
+from kiosk.core.errors import UserError
+from kiosk.store.register import add_resident
+from kiosk.ui.office.context import OfficeContext
+from kiosk.ui.office.table import Column, QueryModel, SearchTable
+
+
+def test_jobs_run_in_order_off_the_ui_thread_and_report_back(office: OfficeContext) -> None:
+    import threading
+
+    seen: list[Any] = []
+    ui = threading.get_ident()
+
+    def job(n: int) -> Any:
+        def run(db: Database) -> Any:
+            assert threading.get_ident() != ui
+            return n, db.execute("SELECT count(*) FROM residents").fetchone()[0]
+
+        return run
+
+    for n in range(5):
+        office.jobs.submit(job(n), seen.append)
+    assert office.jobs.wait_idle()
+    assert [n for n, _ in seen] == [0, 1, 2, 3, 4]
+    assert all(count > 0 for _, count in seen)
+
+
+def test_job_errors_reach_the_clerk_in_words(office: OfficeContext) -> None:
+    errors: list[str] = []
+
+    def refused(db: Database) -> None:
+        raise UserError("That ID number already belongs to someone.")
+
+    def locked(db: Database) -> None:
+        exc = sqlite3.OperationalError("database is locked")
+        exc.sqlite_errorcode = 5  # type: ignore[attr-defined]
+        raise exc
+
+    def bug(db: Database) -> None:
+        raise ZeroDivisionError
+
+    for job in (refused, locked, bug):
+        office.jobs.submit(job, on_error=errors.append)
+    assert office.jobs.wait_idle()
+    assert errors[0] == "That ID number already belongs to someone."
+    assert "busy" in errors[1]
+    assert "ZeroDivisionError" in errors[2] and "log" in errors[2]
+
+
+def _residents(db: Database):  # type: ignore[no-untyped-def]
+    def fetch(search: str, order: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        return [
+            dict(r)
+            for r in db.query(
+                f"SELECT id, name FROM residents WHERE name LIKE ? ORDER BY {order} "
+                "LIMIT ? OFFSET ?",
+                [f"%{search}%", limit, offset],
+            )
+        ]
+
+    return fetch
+
+
+def test_table_pages_sorts_and_searches(qtbot: QtBot, office: OfficeContext) -> None:
+    for i in range(450):
+        add_resident(office.db, building="9", unit="1", room=f"{100 + i}", name=f"测试{i:03d}")
+    model = QueryModel(
+        [Column("Name", lambda r: r["name"], sort_sql="name")],
+        _residents(office.db),
+        default_order="id",
+        page=200,
+    )
+    table = SearchTable(model, placeholder="search")
+    qtbot.addWidget(table)
+    assert model.loaded == 200 and model.canFetchMore()
+    model.fetchMore()
+    model.fetchMore()
+    assert model.loaded > 450 and not model.canFetchMore()
+
+    model.sort(0, Qt.SortOrder.DescendingOrder)
+    names = [model.row_at(i)["name"] for i in range(model.rowCount())]
+    assert names == sorted(names, reverse=True)
+    assert model.loaded == model.rowCount() > 450  # a reload keeps what was loaded
+
+    table.search.setText("测试12")
+    qtbot.waitUntil(lambda: model.rowCount() == 10)  # 测试120..129
+    assert "10" in table.count.text()
