@@ -37,5 +37,27 @@ def run(ctx: Context, camera: str | None, windowed: bool, window_lang: str | Non
         raise SystemExit(code)
 
 
+@click.command("office")
+@click.option(
+    "--lang",
+    "window_lang",
+    type=click.Choice(["zh_CN", "en"]),
+    default=None,
+    help="Language of the window. Default: the language setting, else the system's.",
+)
+@pass_ctx
+def office(ctx: Context, window_lang: str | None) -> None:
+    """Open the office (admin PIN): register, passes, holds, visitors, reports, tracing."""
+    if not ctx.home.is_initialised():
+        raise UserError(tr("No checkpoint in {path}: run 'kiosk init' first.", path=ctx.home.root))
+    from kiosk.ui.app import run_office
+
+    lang = window_lang or click.get_current_context().find_root().params.get("lang")
+    code = run_office(ctx.home, lang=lang)
+    if code:
+        raise SystemExit(code)
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(run)
+    cli.add_command(office)

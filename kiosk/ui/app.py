@@ -90,6 +90,36 @@ def require_screen() -> None:
     )
 
 
+def _application(lang: str | None, settings: Settings) -> QApplication:
+    set_language(lang or settings["language"] or None)
+    install_qt_logging()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Gatepass")
+    return app
+
+
+def run_office(home: Home, *, lang: str | None = None) -> int:
+    """The office window on its own (``kiosk office``), after the admin PIN."""
+    from kiosk.ui.dialogs.pin import PinDialog
+    from kiosk.ui.office.window import OfficeWindow
+
+    require_screen()
+    settings = Settings.load(home.settings_file)
+    app = _application(lang, settings)
+    apply_theme(app, "day")
+    pin = PinDialog(str(settings["admin_pin_hash"]))
+    if pin.exec() != PinDialog.DialogCode.Accepted:
+        return 1
+    window = OfficeWindow(home, settings)
+    window.resize(1366, 768)
+    window.show()
+    try:
+        return int(app.exec())
+    finally:
+        window.shut()
+
+
 def run_window(
     home: Home,
     *,
@@ -101,11 +131,7 @@ def run_window(
     """Show the gate window until it is closed; the exit code of the Qt event loop."""
     require_screen()
     settings = Settings.load(home.settings_file)
-    set_language(lang or settings["language"] or None)
-    install_qt_logging()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("Gatepass")
+    app = _application(lang, settings)
     theme = theme_for()
     apply_theme(app, theme)
     previous_hook = sys.excepthook

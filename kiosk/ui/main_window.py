@@ -218,6 +218,10 @@ class MainWindow(QMainWindow):
         self.service.start()
 
     def stop(self) -> bool:
+        office = getattr(self, "office", None)
+        if office is not None:
+            office.close()
+            self.office = None
         self.preview.stop()
         self.clock.stop()
         return self.service.stop()

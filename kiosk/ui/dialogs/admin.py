@@ -49,8 +49,24 @@ def apply_settings(window: Any, changed: list[str]) -> None:
         log.info("settings %s apply when Gatepass starts again", ", ".join(later))
 
 
+def open_office(window: Any) -> None:
+    """The office window beside the gate (one at a time); the gate keeps running."""
+    from kiosk.ui.office.window import OfficeWindow
+
+    office = getattr(window, "office", None)
+    if office is not None and office.isVisible():
+        office.raise_()
+        office.activateWindow()
+        return
+    office = OfficeWindow(window.home, window.settings)
+    window.office = office
+    office.resize(1366, 768)
+    office.show()
+
+
 def show_dialog(window: Any) -> None:
-    """PIN first; with the right one, the settings. "Exit Gatepass" closes the window."""
+    """PIN first; with the right one, the settings. "Exit Gatepass" closes the window;
+    "Office…" opens the office."""
 
     def settings_done(dialog: QDialog) -> None:
         assert isinstance(dialog, SettingsDialog)
@@ -59,6 +75,9 @@ def show_dialog(window: Any) -> None:
             if allow is not None:
                 allow()
             window.close()
+            return
+        if dialog.office_requested:
+            open_office(window)
             return
         if dialog.result() == QDialog.DialogCode.Accepted and dialog.changed:
             apply_settings(window, dialog.changed)

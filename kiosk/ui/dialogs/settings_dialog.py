@@ -50,7 +50,7 @@ class SettingsDialog(GloveDialog):
     """Edit ``settings`` and save them to its file on OK.
 
     After ``exec()``: :attr:`changed` (names of the settings that changed, saved),
-    :attr:`pin_changed`, :attr:`exit_requested`.
+    :attr:`pin_changed`, :attr:`exit_requested`, :attr:`office_requested`.
     """
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
@@ -59,6 +59,7 @@ class SettingsDialog(GloveDialog):
         self.changed: list[str] = []
         self.pin_changed = False
         self.exit_requested = False
+        self.office_requested = False
         self.setWindowTitle(tr("Settings"))
         self.widgets: dict[str, QWidget] = {}
         self.problems: dict[str, QLabel] = {}
@@ -103,6 +104,12 @@ class SettingsDialog(GloveDialog):
         self.exit_button = big_button(tr("Exit Gatepass"))
         self.exit_button.clicked.connect(self.request_exit)
         row.insertWidget(0, self.exit_button)
+        self.office_button = big_button(tr("Office…"))
+        self.office_button.setToolTip(
+            tr("Register, passes, home quarantine, visitors, reports and tracing")
+        )
+        self.office_button.clicked.connect(self.request_office)
+        row.insertWidget(1, self.office_button)
         outer.addLayout(row)
         self.resize(900, 700)
 
@@ -161,6 +168,10 @@ class SettingsDialog(GloveDialog):
 
     def request_exit(self) -> None:
         self.exit_requested = True
+        self.reject()
+
+    def request_office(self) -> None:
+        self.office_requested = True
         self.reject()
 
     def _new_pin_hash(self) -> tuple[str | None, str]:

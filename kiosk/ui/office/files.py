@@ -1,0 +1,19 @@
+"""Where the office saves a file: one save dialog for every tab (replaced in tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+
+def ask_save_path(parent: QWidget, title: str, suggested: str, filters: str) -> Path | None:
+    """The file the clerk chose to save to, or None when they cancelled."""
+    path, _chosen = QFileDialog.getSaveFileName(parent, title, suggested, filters)
+    return Path(path) if path else None
+
+
+def ask_open_path(parent: QWidget, title: str, filters: str) -> Path | None:
+    """The file the clerk chose to open, or None when they cancelled."""
+    path, _chosen = QFileDialog.getOpenFileName(parent, title, "", filters)
+    return Path(path) if path else None

@@ -1,0 +1,163 @@
+"""The office window: tabs for today, the register, passes, holds, visitors, tracing
+and records, over one checkpoint. Opened after the admin PIN, from the gate window's
+settings ("Office…") or on its own with ``kiosk office``.
+
+ID numbers and phones are masked everywhere until "Show full ID numbers" is switched
+on with the admin PIN (audited); they are masked again after :data:`UNMASK_MINUTES`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.core.i18n import tr
+from kiosk.home import Home
+from kiosk.settings import Settings
+from kiosk.store.checkpoint import checkpoint_name
+from kiosk.store.db import connect
+from kiosk.ui.dialogs.common import open_once
+from kiosk.ui.dialogs.pin import PinDialog
+from kiosk.ui.office.context import OfficeContext
+from kiosk.ui.office.dashboard import DashboardTab
+from kiosk.ui.office.holds_tab import HoldsTab
+from kiosk.ui.office.jobs import OfficeJobs
+from kiosk.ui.office.passes_tab import PassesTab
+from kiosk.ui.office.records_tab import RecordsTab
+from kiosk.ui.office.resident_history import ResidentHistoryDialog
+from kiosk.ui.office.residents import ResidentsTab
+from kiosk.ui.office.trace_tab import TraceTab
+from kiosk.ui.office.visitors_tab import VisitorsTab
+
+log = logging.getLogger("kiosk.ui")
+
+UNMASK_MINUTES = 5
+
+
+class OfficeWindow(QMainWindow):
+    """The office over ``home``: owns its read connection and its jobs thread."""
+
+    def __init__(
+        self,
+        home: Home,
+        settings: Settings,
+        *,
+        actor: str = "office",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        db = connect(home.database)
+        jobs = OfficeJobs(home.database, self)
+        self.ctx = OfficeContext(home, settings, db, jobs, actor=actor)
+        self._closed = False
+        self.setWindowTitle(tr("Gatepass office: {name}", name=checkpoint_name(db)))
+
+        self.tabs = QTabWidget()
+        self.today = DashboardTab(self.ctx)
+        self.residents = ResidentsTab(self.ctx)
+        self.passes = PassesTab(self.ctx)
+        self.holds = HoldsTab(self.ctx)
+        self.visitors = VisitorsTab(self.ctx)
+        self.trace = TraceTab(self.ctx)
+        self.records = RecordsTab(self.ctx)
+        for widget, title in (
+            (self.today, tr("Today")),
+            (self.residents, tr("Residents")),
+            (self.passes, tr("Passes")),
+            (self.holds, tr("Home quarantine")),
+            (self.visitors, tr("Visitors")),
+            (self.trace, tr("Contact tracing")),
+            (self.records, tr("Records")),
+        ):
+            self.tabs.addTab(widget, title)
+        self.residents.openResident.connect(self.open_resident)
+
+        self.unmask_button = QPushButton(tr("Show full ID numbers"))
+        self.unmask_button.setCheckable(True)
+        self.unmask_button.clicked.connect(self._unmask_clicked)
+        self.busy = QLabel()
+        jobs.busyChanged.connect(lambda on: self.busy.setText(tr("Working…") if on else ""))
+        close = QPushButton(tr("Close the office"))
+        close.clicked.connect(self.close)
+        top = QHBoxLayout()
+        top.addWidget(self.unmask_button)
+        top.addStretch(1)
+        top.addWidget(self.busy)
+        top.addWidget(close)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.addLayout(top)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(body)
+        QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self._refresh)
+
+        self._remask = QTimer(self)
+        self._remask.setSingleShot(True)
+        self._remask.setInterval(UNMASK_MINUTES * 60_000)
+        self._remask.timeout.connect(lambda: self.set_unmasked(False))
+
+    # ------------------------------------------------------------ personal data
+
+    def _unmask_clicked(self, checked: bool) -> None:
+        self.unmask_button.setChecked(self.ctx.unmasked)  # until the PIN says otherwise
+        if not checked:
+            self.set_unmasked(False)
+            return
+
+        def done(dialog: QDialog) -> None:
+            if dialog.result() == QDialog.DialogCode.Accepted:
+                self.set_unmasked(True)
+
+        stored = str(self.ctx.settings["admin_pin_hash"])
+        open_once(
+            "pin",
+            lambda: PinDialog(stored, self, title=tr("PIN to show full ID numbers")),
+            done,
+        )
+
+    def set_unmasked(self, on: bool) -> None:
+        self.ctx.set_unmasked(on, reason="office window")
+        self.unmask_button.setChecked(on)
+        if on:
+            self._remask.start()
+        else:
+            self._remask.stop()
+
+    # ------------------------------------------------------------ the rest
+
+    def open_resident(self, resident_id: str) -> None:
+        dialog = ResidentHistoryDialog(self.ctx, resident_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def _refresh(self) -> None:
+        for what in ("residents", "passes", "holds", "visitors", "visits"):
+            self.ctx.changed(what)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shut()
+        super().closeEvent(event)
+
+    def shut(self) -> None:
+        """Finish queued jobs, then close the jobs thread and the read connection."""
+        if self._closed:
+            return
+        self._closed = True
+        self.ctx.set_unmasked(False)
+        self.ctx.jobs.wait_idle(30.0)
+        self.ctx.jobs.close()
+        self.ctx.db.close()
+        log.info("office closed")
