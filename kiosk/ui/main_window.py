@@ -211,6 +211,7 @@ class MainWindow(QMainWindow):
         w.modeChanged.connect(self.on_mode)
         w.ready.connect(self.on_ready)
         w.failed.connect(self.on_failed)
+        w.visitorCodeIssued.connect(self.show_visitor_code)
 
     # ------------------------------------------------------------ life
 
@@ -239,6 +240,13 @@ class MainWindow(QMainWindow):
         self.exit_allowed = True
 
     # ------------------------------------------------------------ public slots
+
+    @Slot(object)
+    def show_visitor_code(self, record: dict[str, object]) -> None:
+        """A new visitor's code, large on screen to photograph or print."""
+        from kiosk.ui.dialogs.registration import show_code
+
+        show_code(self, record)
 
     @Slot(str)
     def handle_scanned_text(self, text: str) -> None:

@@ -28,11 +28,13 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from kiosk.core.clock import utcnow
 from kiosk.core.errors import KioskError
 from kiosk.core.i18n import tr
-from kiosk.core.rules import DirectionMode, Encounter, Holder, Source
+from kiosk.core.keys import load_private_key
+from kiosk.core.rules import DirectionMode, Encounter, Holder, Level, Source
 from kiosk.gate import Decision, Gate, drive
 from kiosk.home import Home
 from kiosk.settings import Settings
-from kiosk.store.visits import Occupancy, list_visits, occupancy
+from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
+from kiosk.store.visits import Occupancy, list_visits, occupancy, visitor_holder
 from kiosk.vision.decoders import Quad, get_decoder
 from kiosk.vision.health import CameraEvent, HealthPolicy
 from kiosk.vision.pipeline import Pipeline
@@ -83,6 +85,7 @@ class GateWorker(QObject):
     modeChanged = Signal(str)  # DirectionMode value
     ready = Signal(str)  # decoder name: the gate and the camera are set up
     failed = Signal(str)  # a message for the guard
+    visitorCodeIssued = Signal(object)  # the pass record of a new visitor's code
 
     def __init__(
         self,
@@ -146,6 +149,22 @@ class GateWorker(QObject):
     ) -> None:
         """A manual pass or a registered visitor (for the dialogs)."""
         self.request(lambda gate: self._handle(gate, encounter, holder=holder, plate=plate))
+
+    def register_visitor(
+        self,
+        visitor: ValidVisitor,
+        temperature: float,
+        *,
+        visitor_id: str | None = None,
+        code_hours: int,
+    ) -> None:
+        """A registered visitor at the gate (the registration dialog): record them (a
+        returning visitor has ``visitor_id``), decide and log the entry, and, when a new
+        visitor is admitted, sign their visitor code with the gate key and emit
+        :attr:`visitorCodeIssued`."""
+        self.request(
+            lambda gate: self._register_visitor(gate, visitor, temperature, visitor_id, code_hours)
+        )
 
     @Slot(str)
     def set_mode(self, mode: str) -> None:
@@ -252,6 +271,35 @@ class GateWorker(QObject):
             self.repeated.emit(encounter.text or "")
             return
         self._on_decision(decision)
+
+    def _register_visitor(
+        self,
+        gate: Gate,
+        visitor: ValidVisitor,
+        temperature: float,
+        visitor_id: str | None,
+        code_hours: int,
+    ) -> None:
+        now = gate.clock()
+        known = visitor_id or add_visitor(
+            gate.db, visitor, now=now, checkpoint_id=gate.checkpoint_id
+        )
+        mode, gate.mode = gate.mode, DirectionMode.IN  # registering is coming in
+        try:
+            decision = gate.handle(
+                Encounter(Source.REGISTER, None, temperature),
+                holder=visitor_holder(gate.db, known),
+                plate=visitor.plate,
+            )
+        finally:
+            gate.mode = mode
+        if decision is None:
+            return
+        self._on_decision(decision)
+        if decision.verdict.level is Level.PASS and visitor_id is None:
+            key = load_private_key(self.home.gate_key, None)
+            record = issue_visitor_code(gate.db, key, known, now=now, hours=code_hours)
+            self.visitorCodeIssued.emit(record)
 
     def _on_decision(self, decision: Decision) -> None:
         self.decided_at[decision.visit.id] = time.monotonic()

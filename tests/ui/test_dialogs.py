@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -564,18 +565,29 @@ def window(qtbot: QtBot, home: Home, settings: Settings) -> Iterator[FakeWindow]
     found.worker.gate.close()
 
 
-def test_hook_registration_issues_and_shows_code(qtbot: QtBot, window: FakeWindow) -> None:
+def test_hook_registration_issues_and_shows_code(qtbot: QtBot, make_window: Any) -> None:
+    """Through the real window and its worker thread: the entry is decided and logged,
+    the counts refresh, and the new visitor's code opens large."""
     from kiosk.ui.dialogs import registration
 
-    registration.show_dialog(window)
+    real = make_window()
+    decided: list[Decision] = []
+    real.worker.decided.connect(
+        lambda d: decided.append(d) if d.encounter.source is Source.REGISTER else None
+    )
+    inside: list[int] = []
+    real.worker.statsChanged.connect(lambda stats: inside.append(stats.visitors_inside))
+    registration.show_dialog(real)
     dialog = open_dialog("registration")
     assert isinstance(dialog, RegistrationDialog)
-    registration.show_dialog(window)  # a second press: the same dialog, not another
+    registration.show_dialog(real)  # a second press: the same dialog, not another
     assert open_dialog("registration") is dialog
     fill(qtbot, dialog, ["Zhang San", "13800139999", "", "3-2-501", "", "", "", "36.6"])
     assert open_dialog("registration") is None
-    [decision] = window.worker.decisions
+    qtbot.waitUntil(lambda: open_dialog("visitor_code") is not None, timeout=10000)
+    [decision] = decided
     assert decision.verdict.level.value == "pass"
+    qtbot.waitUntil(lambda: bool(inside) and inside[-1] >= 1)  # the counts follow the entry
     code = open_dialog("visitor_code")
     assert isinstance(code, VisitorCodeDialog)
     assert code.token.startswith("GP1:")

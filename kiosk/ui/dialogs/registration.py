@@ -9,13 +9,12 @@ plausible range is refused ("measure again"), a fever is *not*: the dialog retur
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import segno
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt
 from PySide6.QtGui import QKeyEvent, QPainter, QPixmap
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
@@ -34,9 +33,6 @@ from sqlite_utils import Database
 from kiosk.core.clock import from_db
 from kiosk.core.i18n import tr
 from kiosk.core.identity import mask_id_number, mask_name, mask_phone
-from kiosk.core.keys import load_private_key
-from kiosk.core.rules import DirectionMode, Encounter, Level, Source
-from kiosk.gate import Gate
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.db import connect
@@ -45,11 +41,8 @@ from kiosk.store.search import search_households
 from kiosk.store.visitors import (
     ValidVisitor,
     VisitorForm,
-    add_visitor,
-    issue_visitor_code,
     validate_visitor,
 )
-from kiosk.store.visits import visitor_holder
 from kiosk.ui.dialogs.common import (
     STYLE,
     TOUCH_PX,
@@ -387,56 +380,20 @@ class VisitorCodeDialog(QDialog):
         return True
 
 
-class _CodeBridge(QObject):
-    """Carries an issued visitor code from the worker thread to the window's thread."""
-
-    issued = Signal(object)
-
-
-def _visitor_job(
-    window: Any, result: RegistrationResult, bridge: _CodeBridge
-) -> Callable[[Gate], None]:
-    home: Home = window.home
-    hours = int(window.settings["visitor_code_hours"])
-
-    def job(gate: Gate) -> None:  # the worker thread: the only place that writes
-        now = gate.clock()
-        visitor_id = result.visitor_id or add_visitor(
-            gate.db, result.visitor, now=now, checkpoint_id=gate.checkpoint_id
-        )
-        holder = visitor_holder(gate.db, visitor_id)
-        mode, gate.mode = gate.mode, DirectionMode.IN
-        try:
-            decision = gate.handle(
-                Encounter(Source.REGISTER, None, result.temperature),
-                holder=holder,
-                plate=result.visitor.plate,
-            )
-        finally:
-            gate.mode = mode
-        if decision is None:
-            return
-        window.worker.decided.emit(decision)
-        if decision.verdict.level is Level.PASS and result.visitor_id is None:
-            key = load_private_key(home.gate_key, None)
-            bridge.issued.emit(issue_visitor_code(gate.db, key, visitor_id, now=now, hours=hours))
-
-    return job
-
-
 def show_dialog(window: Any, prefill: dict[str, Any] | None = None) -> None:
     """From the main window: register, then (in the worker) record the visitor, decide
-    and log the entry, and, if admitted, issue the code and show it large."""
-    bridge = getattr(window, "_visitor_code_bridge", None)
-    if bridge is None:
-        bridge = _CodeBridge(window)
-        bridge.issued.connect(lambda record: show_code(window, record))
-        window._visitor_code_bridge = bridge
+    and log the entry, and, if admitted, issue the code; the window shows it large
+    (:func:`show_code`, on the worker's ``visitorCodeIssued``)."""
 
     def done(dialog: QDialog) -> None:
         result = getattr(dialog, "result_value", None)
         if dialog.result() == QDialog.DialogCode.Accepted and result is not None:
-            window.worker.request(_visitor_job(window, result, bridge))
+            window.worker.register_visitor(
+                result.visitor,
+                result.temperature,
+                visitor_id=result.visitor_id,
+                code_hours=int(window.settings["visitor_code_hours"]),
+            )
 
     open_once(
         "registration",
