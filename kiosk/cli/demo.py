@@ -35,6 +35,10 @@ def demo(ctx: Context, headless: bool, as_json: bool) -> None:
         home = ctx.home if explicit else Home(Path(tmp) / "home")
         click.echo(tr("Making the demo checkpoint in {path} ...", path=home.root), err=True)
         made = build_demo(home)
+        if not explicit:
+            from kiosk.logs import setup_logging
+
+            setup_logging(home)  # the demo's log goes with its checkpoint, not to stderr
         if headless:
             from kiosk.cli.gate import run_gate
 
