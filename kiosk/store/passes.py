@@ -34,7 +34,8 @@ from kiosk.core.passes import (
 from kiosk.core.rules import TokenStatus
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import write
-from kiosk.store.register import find_household
+from kiosk.store.order import like_pattern, order_by
+from kiosk.store.register import find_household, parse_address
 
 MAX_DAYS = 366
 
@@ -270,3 +271,141 @@ def list_passes(db: Database, *, status: str | None = None) -> list[dict[str, An
     )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+# --- the office's pass table ------------------------------------------------------------
+
+PASS_SORT_SERIAL = "p.serial"
+PASS_SORT_HOLDER = "COALESCE(r.name, v.name)"
+PASS_SORT_HOUSEHOLD = "printf('%10s|%10s|%10s', h.building, h.unit, h.room)"
+PASS_SORT_KIND = "p.kind"
+PASS_SORT_STATUS = "p.status"
+PASS_SORT_FROM = "p.valid_from"
+PASS_SORT_UNTIL = "p.valid_until"
+PASS_SORT_ISSUED = "p.rowid"  # the order of issue, and free: the table's own order
+PASS_DEFAULT_ORDER = f"{PASS_SORT_ISSUED} DESC"
+PASS_SORTS = frozenset(
+    {
+        PASS_SORT_SERIAL,
+        PASS_SORT_HOLDER,
+        PASS_SORT_HOUSEHOLD,
+        PASS_SORT_KIND,
+        PASS_SORT_STATUS,
+        PASS_SORT_FROM,
+        PASS_SORT_UNTIL,
+        PASS_SORT_ISSUED,
+    }
+)
+PASS_SHOWS = ("all", "active", "revoked", "expired")
+
+
+def pass_state(row: dict[str, Any], now: datetime) -> str:
+    """``active``, ``revoked`` or ``expired`` (active but past its end)."""
+    if row["status"] == "revoked":
+        return "revoked"
+    return "expired" if from_db(row["valid_until"]) <= now else "active"
+
+
+def _serial_prefix(text: str) -> str | None:
+    """The start of a serial as stored (``ABCD-12``) if ``text`` could be one."""
+    clean = text.upper().replace(" ", "")
+    if not clean.isascii() or not clean.replace("-", "").isalnum() or len(clean) < 2:
+        return None
+    if "-" not in clean and len(clean) > 4:
+        clean = clean[:4] + "-" + clean[4:]
+    return clean
+
+
+def _pass_search(db: Database, text: str) -> tuple[str, list[Any]]:
+    """The WHERE term for a search box: a serial (or its start), a household label,
+    part of a holder's name. Each is looked up by an index or in the register, never
+    by reading every pass with its holder."""
+    terms = [
+        "p.resident_id IN (SELECT id FROM residents WHERE name LIKE ? ESCAPE '\\')",
+        "p.visitor_id IN (SELECT id FROM visitors WHERE name LIKE ? ESCAPE '\\')",
+    ]
+    args: list[Any] = [like_pattern(text), like_pattern(text)]
+    try:
+        serial: str | None = serial_from_int(serial_to_int(text))
+    except ValueError:
+        serial = None
+    if serial is not None:
+        terms.append("p.serial = ?")
+        args.append(serial)
+    else:
+        prefix = _serial_prefix(text)
+        if prefix is not None:
+            terms.append("(p.serial >= ? AND p.serial < ?)")
+            args += [prefix, prefix + "~"]  # "~" sorts after every serial character
+    household = find_household(db, text) if parse_address(text) else None
+    if household is not None:
+        terms.append("p.resident_id IN (SELECT id FROM residents WHERE household_id = ?)")
+        args.append(household["id"])
+    return "(" + " OR ".join(terms) + ")", args
+
+
+def search_passes(
+    db: Database,
+    *,
+    now: datetime,
+    search: str = "",
+    show: str = "all",
+    resident_id: str | None = None,
+    order: str = PASS_DEFAULT_ORDER,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """One page of passes, with holder and household, for the office's table.
+
+    ``show``: all, active (good now), revoked, or expired. ``search``: a serial, a
+    household label (``3-2-501``) or part of a holder's name. ``order`` is checked
+    against :data:`PASS_SORTS`. Each row also has ``state`` (see :func:`pass_state`).
+    """
+    if show not in PASS_SHOWS:
+        raise ValueError(f"unknown pass filter {show!r}")
+    where: list[str] = []
+    args: list[Any] = []
+    if resident_id is not None:
+        where.append("p.resident_id = ?")
+        args.append(resident_id)
+    if show == "active":
+        where.append("p.status = 'active' AND p.valid_until > ?")
+        args.append(to_db(now))
+    elif show == "expired":
+        where.append("p.status = 'active' AND p.valid_until <= ?")
+        args.append(to_db(now))
+    elif show == "revoked":
+        where.append("p.status = 'revoked'")
+    text = search.strip()
+    if text:
+        term, term_args = _pass_search(db, text)
+        where.append(term)
+        args += term_args
+    # The page's rows are picked first (sorting row ids and sort keys only; SQLite
+    # leaves out the joins neither the filter nor the order uses), then read whole.
+    checked = order_by(order, PASS_SORTS)
+    pick = (
+        f"SELECT p.rowid {PASS_FROM}"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY {checked} LIMIT ? OFFSET ?"
+    )
+    cursor = db.execute(
+        f"SELECT {PASS_COLUMNS} {PASS_FROM} WHERE p.rowid IN ({pick}) ORDER BY {checked}",
+        [*args, int(limit), int(offset)],
+    )
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor]
+    for row in rows:
+        row["state"] = pass_state(row, now)
+    return rows
+
+
+def good_pass_count(db: Database, resident_id: str, now: datetime) -> int:
+    """How many active passes valid for at least another day the resident holds (the
+    ones :func:`issue_passes` skips, or revokes when reissuing)."""
+    row = db.execute(
+        "SELECT count(*) FROM passes WHERE resident_id = ? AND status = 'active' "
+        "AND valid_until > ?",
+        [resident_id, to_db(now + timedelta(days=1))],
+    ).fetchone()
+    return int(row[0])

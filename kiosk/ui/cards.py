@@ -1,26 +1,35 @@
-"""Printable pass cards: wallet-size (ID-1, 85.6 x 54 mm), eight to an A4 page, as PDF.
+"""Printable pass cards: wallet-size (ID-1, 85.6 x 54 mm), eight to an A4 page, as PDF
+or on a printer.
 
-Drawn with Qt's vector PDF writer: the QR modules are exact rectangles (crisp at any
-printer resolution) and the Chinese text is embedded in the PDF.
+One painting function (:func:`paint_cards`) draws onto any paged device: Qt's vector
+PDF writer (:func:`write_cards_pdf`) or a printer (:func:`print_cards`). The QR
+modules are exact rectangles (crisp at any printer resolution) and the Chinese text is
+embedded in the PDF.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import segno
 from PySide6.QtCore import QRectF, QSizeF, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QPagedPaintDevice,
     QPainter,
     QPen,
 )
+from PySide6.QtPrintSupport import QPrinter
 
+from kiosk.core.clock import from_db
 from kiosk.core.errors import EnvironmentFault
 from kiosk.core.i18n import N_, tr, tr_in
+from kiosk.store.passes import household_address_zh
+from kiosk.store.register import household_label
 from kiosk.ui.pdf import a4_pdf
 from kiosk.ui.theme import FONT_FAMILIES
 
@@ -42,8 +51,8 @@ class Card:
     valid_until: str
 
 
-def _mm(value: float) -> float:
-    return value / 25.4 * DPI
+def _mm(value: float, dpi: float = DPI) -> float:
+    return value / 25.4 * dpi
 
 
 def _font(size_pt: float, bold: bool = False) -> QFont:
@@ -87,11 +96,13 @@ _KIND_TITLES = {
 }
 
 
-def _draw_card(painter: QPainter, card: Card, box: QRectF, compound: str, lang: str) -> None:
-    painter.setPen(QPen(QColor("#9a9a9a"), _mm(0.2), Qt.PenStyle.DashLine))
+def _draw_card(
+    painter: QPainter, card: Card, box: QRectF, compound: str, lang: str, dpi: float = DPI
+) -> None:
+    painter.setPen(QPen(QColor("#9a9a9a"), _mm(0.2, dpi), Qt.PenStyle.DashLine))
     painter.setBrush(Qt.BrushStyle.NoBrush)
-    painter.drawRoundedRect(box, _mm(3), _mm(3))  # the cutting line
-    pad = _mm(3)
+    painter.drawRoundedRect(box, _mm(3, dpi), _mm(3, dpi))  # the cutting line
+    pad = _mm(3, dpi)
     qr_side = box.height() - 2 * pad
     _draw_qr(painter, card.token, QRectF(box.x() + pad, box.y() + pad, qr_side, qr_side))
     text = QRectF(
@@ -130,29 +141,84 @@ def _kind_title(kind: str) -> str:
     return _KIND_TITLES.get(kind, _KIND_TITLES["resident"])
 
 
+def card_from_pass(row: Mapping[str, Any], lang: str = "zh_CN") -> Card:
+    """The card of a pass row (as :func:`kiosk.store.passes.search_passes` returns it)."""
+
+    def day(text: str | None) -> str:
+        return from_db(text).astimezone().strftime("%Y-%m-%d") if text else ""
+
+    building, unit, room = row.get("building"), row.get("unit"), row.get("room")
+    return Card(
+        token=row["token"],
+        serial=row["serial"],
+        holder=row.get("holder") or "",
+        address=household_address_zh(building, unit, room)
+        if lang == "zh_CN"
+        else household_label(building, unit, room),
+        kind=row["kind"],
+        valid_from=day(row.get("valid_from")),
+        valid_until=day(row.get("valid_until")),
+    )
+
+
+def paint_cards(
+    painter: QPainter,
+    device: QPagedPaintDevice,
+    cards: Sequence[Card],
+    *,
+    compound: str,
+    lang: str = "zh_CN",
+) -> int:
+    """Paint the cards, 2 x 4 to a page, centred on each page of ``device`` (a
+    :class:`QPdfWriter` or a :class:`QPrinter` set to the full page), with ``painter``
+    already begun on it. Returns the number of pages."""
+    if not cards:
+        raise EnvironmentFault(tr("There are no active passes to print."))
+    dpi = device.logicalDpiX()
+    page = device.pageLayout().fullRectPixels(dpi)
+    block = QSizeF(
+        _mm(COLUMNS * CARD_W_MM + (COLUMNS - 1) * GAP_MM, dpi),
+        _mm(ROWS * CARD_H_MM + (ROWS - 1) * GAP_MM, dpi),
+    )
+    left = (page.width() - block.width()) / 2
+    top = (page.height() - block.height()) / 2
+    per_page = COLUMNS * ROWS
+    for index, card in enumerate(cards):
+        if index and index % per_page == 0:
+            device.newPage()
+        slot = index % per_page
+        col, row = slot % COLUMNS, slot // COLUMNS
+        box = QRectF(
+            left + _mm(col * (CARD_W_MM + GAP_MM), dpi),
+            top + _mm(row * (CARD_H_MM + GAP_MM), dpi),
+            _mm(CARD_W_MM, dpi),
+            _mm(CARD_H_MM, dpi),
+        )
+        _draw_card(painter, card, box, compound, lang, dpi)
+    return (len(cards) + per_page - 1) // per_page
+
+
+def print_cards(
+    printer: QPrinter, cards: Sequence[Card], *, compound: str, lang: str = "zh_CN"
+) -> int:
+    """Print the cards on ``printer`` (as the print dialog left it: a printer, or a
+    PDF file). Returns the number of pages."""
+    if not cards:
+        raise EnvironmentFault(tr("There are no active passes to print."))
+    printer.setFullPage(True)  # the cards are placed on the paper, not the margins
+    printer.setDocName(tr_in(lang, "Pass cards"))
+    painter = QPainter()
+    if not painter.begin(printer):
+        raise EnvironmentFault(tr("The printer could not be started."))
+    try:
+        return paint_cards(painter, printer, cards, compound=compound, lang=lang)
+    finally:
+        painter.end()
+
+
 def write_cards_pdf(cards: Sequence[Card], out: Path, *, compound: str, lang: str = "zh_CN") -> int:
     """Write the cards to ``out`` (A4, 2 x 4 per page). Returns the number of pages."""
     if not cards:
         raise EnvironmentFault(tr("There are no active passes to print."))
     with a4_pdf(out, title=tr_in(lang, "Pass cards"), dpi=DPI) as (writer, painter):
-        page = writer.pageLayout().fullRectPixels(DPI)
-        block = QSizeF(
-            _mm(COLUMNS * CARD_W_MM + (COLUMNS - 1) * GAP_MM),
-            _mm(ROWS * CARD_H_MM + (ROWS - 1) * GAP_MM),
-        )
-        left = (page.width() - block.width()) / 2
-        top = (page.height() - block.height()) / 2
-        per_page = COLUMNS * ROWS
-        for index, card in enumerate(cards):
-            if index and index % per_page == 0:
-                writer.newPage()
-            slot = index % per_page
-            col, row = slot % COLUMNS, slot // COLUMNS
-            box = QRectF(
-                left + _mm(col * (CARD_W_MM + GAP_MM)),
-                top + _mm(row * (CARD_H_MM + GAP_MM)),
-                _mm(CARD_W_MM),
-                _mm(CARD_H_MM),
-            )
-            _draw_card(painter, card, box, compound, lang)
-    return (len(cards) + per_page - 1) // per_page
+        return paint_cards(painter, writer, cards, compound=compound, lang=lang)

@@ -1,0 +1,157 @@
+"""One resident in the office: who they are, their household, their passes (with the
+Passes tab's revoke, reissue and print), their holds and their passages through the
+gate, newest first, a page at a time.
+
+Opened by the office window when the Residents tab emits ``openResident(id)``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.core.i18n import N_, tr
+from kiosk.core.rules import reason_label
+from kiosk.store.history import (
+    PASSAGE_DEFAULT_ORDER,
+    PASSAGE_SORT_AT,
+    PASSAGE_SORT_DIRECTION,
+    PASSAGE_SORT_GUARD,
+    PASSAGE_SORT_LEVEL,
+    PASSAGE_SORT_TEMPERATURE,
+    resident_passages,
+)
+from kiosk.store.register import get_resident
+from kiosk.ui.office.context import OfficeContext, local_time
+from kiosk.ui.office.holds_tab import HoldsTab
+from kiosk.ui.office.passes_tab import PassesTab, fit_columns
+from kiosk.ui.office.table import Column, QueryModel, Row, SearchTable
+
+_DIRECTIONS = {"in": N_("In"), "out": N_("Out")}
+_LEVELS = {"pass": N_("PASS"), "check": N_("CHECK"), "deny": N_("STOP")}
+_ROLES = {"resident": N_("resident"), "staff": N_("staff")}
+
+
+def _label(table: dict[str, str], code: str | None) -> str:
+    return tr(table[code]) if code in table else (code or "")
+
+
+def _temperature(row: Row) -> str:
+    value = row["temperature"]
+    return f"{value:.1f} °C" if value is not None else ""
+
+
+class PassagesTable(SearchTable):
+    """A resident's passages: time, direction, verdict, reason, temperature, guard."""
+
+    def __init__(self, ctx: OfficeContext, resident_id: str, parent: QWidget | None = None) -> None:
+        self.ctx = ctx
+        self.resident_id = resident_id
+        model = QueryModel(
+            [
+                Column(
+                    tr("Time"),
+                    lambda r: local_time(r["at"], "%Y-%m-%d %H:%M:%S"),
+                    PASSAGE_SORT_AT,
+                ),
+                Column(
+                    tr("Direction"),
+                    lambda r: _label(_DIRECTIONS, r["direction"]),
+                    PASSAGE_SORT_DIRECTION,
+                ),
+                Column(tr("Verdict"), lambda r: _label(_LEVELS, r["level"]), PASSAGE_SORT_LEVEL),
+                Column(tr("Reason"), lambda r: reason_label(r["reason"])),
+                Column(tr("Temperature"), _temperature, PASSAGE_SORT_TEMPERATURE, numeric=True),
+                Column(tr("Guard"), lambda r: r["guard"], PASSAGE_SORT_GUARD),
+                Column(tr("Pass"), lambda r: r["pass_serial"] or ""),
+                Column(tr("Note"), lambda r: r["note"]),
+            ],
+            self._fetch,
+            default_order=PASSAGE_DEFAULT_ORDER,
+            muted=lambda r: r["corrects"] is not None,
+        )
+        super().__init__(model, placeholder=tr("Guard, pass serial or note"), parent=parent)
+        fit_columns(self)
+        ctx.signals.dataChanged.connect(self._data_changed)
+
+    def _fetch(self, search: str, order: str, limit: int, offset: int) -> list[Row]:
+        return resident_passages(
+            self.ctx.db, self.resident_id, search=search, order=order, limit=limit, offset=offset
+        )
+
+    def _data_changed(self, what: str) -> None:
+        if what == "visits":
+            self.model.reload()
+
+
+class ResidentHistoryDialog(QDialog):
+    """A resident's record: details, passes, holds, passages."""
+
+    def __init__(self, ctx: OfficeContext, resident_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.resident_id = resident_id
+        self.resize(1180, 680)
+        self.name = QLabel()
+        self.name.setStyleSheet("font-size: 16pt; font-weight: bold;")
+        self.household = QLabel()
+        self.id_number = QLabel()
+        self.phone = QLabel()
+        self.role = QLabel()
+        details = QFormLayout()
+        details.addRow(tr("Household"), self.household)
+        details.addRow(tr("ID number"), self.id_number)
+        details.addRow(tr("Phone"), self.phone)
+        details.addRow(tr("Role"), self.role)
+
+        self.passes = PassesTab(ctx, resident_id=resident_id)
+        self.holds = HoldsTab(ctx, resident_id=resident_id)
+        self.passages = PassagesTable(ctx, resident_id)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.passages, tr("Passages"))
+        self.tabs.addTab(self.passes, tr("Passes"))
+        self.tabs.addTab(self.holds, tr("Home quarantine"))
+
+        close = QPushButton(tr("Close"))
+        close.setAutoDefault(False)
+        close.clicked.connect(self.accept)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.name)
+        layout.addLayout(details)
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(bottom)
+        ctx.signals.dataChanged.connect(self._data_changed)
+        ctx.signals.unmaskedChanged.connect(self._unmasked_changed)
+        self.show_resident()
+
+    def show_resident(self) -> None:
+        row = get_resident(self.ctx.db, self.resident_id)
+        if row is None:
+            self.setWindowTitle(tr("Resident"))
+            self.name.setText(tr("No resident with id {id}.", id=self.resident_id))
+            return
+        self.setWindowTitle(tr("Resident: {name}", name=row["name"]))
+        state = "" if row["active"] else "  " + tr("(moved out)")
+        self.name.setText(f"{row['name']}{state}")
+        self.household.setText(row["household"])
+        self.id_number.setText(self.ctx.id_text(row["id_number"]))
+        self.phone.setText(self.ctx.phone_text(row["phone"]))
+        self.role.setText(_label(_ROLES, row["role"]))
+
+    def _data_changed(self, what: str) -> None:
+        if what == "residents":
+            self.show_resident()
+
+    def _unmasked_changed(self, _on: bool) -> None:
+        self.show_resident()
