@@ -20,7 +20,6 @@ from kiosk.core.rules import TokenStatus
 from kiosk.store.checkpoint import checkpoint_name, load_keyring
 from kiosk.store.passes import (
     check_token,
-    household_address_zh,
     issue_passes,
     list_passes,
     resident_ids_for,
@@ -155,26 +154,13 @@ def export(ctx: Context, out: Path, fmt: str) -> None:
 @pass_ctx
 def cards(ctx: Context, out: Path, card_lang: str) -> None:
     """A PDF of wallet-size cards for every active pass, eight to an A4 page."""
-    from kiosk.ui.cards import Card, write_cards_pdf
+    from kiosk.ui.cards import card_from_pass, write_cards_pdf
 
     rows = sorted(
         list_passes(ctx.db, status="active"),
         key=lambda r: (r["building"] or "", r["unit"] or "", r["room"] or "", r["holder"] or ""),
     )
-    items = [
-        Card(
-            token=r["token"],
-            serial=r["serial"],
-            holder=r["holder"] or "",
-            address=household_address_zh(r["building"], r["unit"], r["room"])
-            if card_lang == "zh_CN"
-            else household_label(r["building"], r["unit"], r["room"]),
-            kind=r["kind"],
-            valid_from=_day(r["valid_from"]),
-            valid_until=_day(r["valid_until"]),
-        )
-        for r in rows
-    ]
+    items = [card_from_pass(r, card_lang) for r in rows]
     pages = write_cards_pdf(items, out, compound=checkpoint_name(ctx.db), lang=card_lang)
     click.echo(
         tr(

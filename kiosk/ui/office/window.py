@@ -102,7 +102,7 @@ class OfficeWindow(QMainWindow):
         layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(body)
-        QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self._refresh)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Refresh), self, self._refresh)
 
         self._remask = QTimer(self)
         self._remask.setSingleShot(True)
