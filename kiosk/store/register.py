@@ -30,6 +30,7 @@ from kiosk.core.identity import (
 from kiosk.core.ids import uuid7
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import write
+from kiosk.store.order import like_pattern, order_by
 
 ROLES = ("resident", "staff")
 ROLE_WORDS = {
@@ -196,6 +197,108 @@ def list_residents(db: Database, *, include_inactive: bool = False) -> list[dict
         )
     )
     return rows
+
+
+LABEL_SQL = (
+    "CASE WHEN h.unit = '' THEN h.building || '-' || h.room "
+    "ELSE h.building || '-' || h.unit || '-' || h.room END"
+)
+""":func:`household_label` in SQL, over ``households h``."""
+
+_NATURAL_SQL = "CAST(h.{p} AS INTEGER) {way}, h.{p} {way}"
+RESIDENT_ORDER: dict[str, tuple[str, ...]] = {
+    "household": tuple(_NATURAL_SQL.replace("{p}", p) for p in ("building", "unit", "room")),
+    "name": ("r.name {way}",),
+    "role": ("r.role {way}",),
+    "active": ("r.active {way}",),
+    "updated": ("r.updated_at {way}",),
+    "id": ("r.id {way}",),
+}
+"""What :func:`page_residents` may sort by (the office's columns' ``sort_sql``), and the
+SQL of each; households in natural order (``2`` before ``10`` in each part)."""
+RESIDENT_DEFAULT_ORDER = "household ASC, name ASC, id ASC"
+SUFFIX_MIN = 4  # characters typed before phone and ID numbers are matched by their ending
+
+
+def _resident_order(order: str) -> str:
+    """``order`` ("key ASC|DESC, ...", keys of :data:`RESIDENT_ORDER`) as SQL; anything
+    else is a ``ValueError``, so no caller's text reaches the query."""
+    terms = []
+    for term in order_by(order, RESIDENT_ORDER).split(", "):
+        key, way = term.split(" ")
+        terms += [sql.format(way=way) for sql in RESIDENT_ORDER[key]]
+    return ", ".join(terms)
+
+
+def _escaped(text: str) -> str:
+    return like_pattern(text)[1:-1]
+
+
+def _search_term(word: str) -> tuple[str, list[Any]]:
+    """One word of a search as SQL: a name containing it, a household whose label is it
+    or starts with it (``3-2`` finds ``3-2-501``), a room, or a phone or ID number
+    ending with it."""
+    parsed = parse_address(word)
+    label = word
+    if parsed is not None:
+        building, unit, room = parsed
+        label = household_label(
+            normalise_part(building, "building"),
+            normalise_part(unit, "unit"),
+            normalise_part(room, "room"),
+        )
+    parts = [
+        "r.name LIKE ? ESCAPE '\\'",
+        f"{LABEL_SQL} = ?",
+        f"{LABEL_SQL} LIKE ? ESCAPE '\\'",
+        "h.room = ?",
+    ]
+    args: list[Any] = [like_pattern(word), label, _escaped(label) + "-%", word]
+    ending = word.upper()
+    if len(ending) >= SUFFIX_MIN and ending.rstrip("X").isdigit():
+        parts += ["r.phone LIKE ? ESCAPE '\\'", "r.id_number LIKE ? ESCAPE '\\'"]
+        args += ["%" + _escaped(ending)] * 2
+    return "(" + " OR ".join(parts) + ")", args
+
+
+def _search_where(search: str) -> tuple[list[str], list[Any]]:
+    text = " ".join(search.split())
+    if not text:
+        return [], []
+    # "3号楼 2单元 501室" is one address; otherwise every word must match.
+    words = [text] if parse_address(text) is not None else text.split(" ")
+    where: list[str] = []
+    args: list[Any] = []
+    for word in words:
+        sql, more = _search_term(word)
+        where.append(sql)
+        args += more
+    return where, args
+
+
+def page_residents(
+    db: Database,
+    *,
+    search: str = "",
+    order: str = RESIDENT_DEFAULT_ORDER,
+    limit: int = 200,
+    offset: int = 0,
+    include_inactive: bool = False,
+) -> list[dict[str, Any]]:
+    """One page of residents with their households, for the office's table.
+
+    ``search``: words that must each match a name (contains), a household label (is or
+    starts with: ``3``, ``3-2``, ``3-2-501``, ``3号楼2单元501室``), a room, or the end
+    of a phone or ID number (at least :data:`SUFFIX_MIN` characters). ``order``: terms of
+    :data:`RESIDENT_ORDER` with ASC/DESC (anything else: ``ValueError``). Rows have the
+    keys of :func:`list_residents` (unmasked: mask them for display).
+    """
+    where, args = _search_where(search)
+    if not include_inactive:
+        where.insert(0, "r.active = 1")
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    sql = f"{_RESIDENT_SELECT}{clause} ORDER BY {_resident_order(order)} LIMIT ? OFFSET ?"
+    return [_resident_dict(r) for r in _dicts(db.execute(sql, [*args, limit, offset]))]
 
 
 def _refuse_duplicate_id(db: Database, id_number: str, resident_id: str | None) -> None:
