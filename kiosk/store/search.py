@@ -16,15 +16,11 @@ from sqlite_utils import Database
 from kiosk.core.clock import to_db
 from kiosk.core.identity import mask_id_number
 from kiosk.store.register import (
+    LABEL_SQL,
     household_label,
     natural_key,
     normalise_part,
     parse_address,
-)
-
-_LABEL_SQL = (
-    "CASE WHEN h.unit = '' THEN h.building || '-' || h.room "
-    "ELSE h.building || '-' || h.unit || '-' || h.room END"
 )
 
 
@@ -60,7 +56,7 @@ def _household_ids(db: Database, text: str, limit: int) -> list[str]:
     found += [
         str(r[0])
         for r in db.execute(
-            f"SELECT h.id FROM households h WHERE {_LABEL_SQL} LIKE ? ESCAPE '\\' LIMIT ?",
+            f"SELECT h.id FROM households h WHERE {LABEL_SQL} LIKE ? ESCAPE '\\' LIMIT ?",
             [prefix, limit],
         )
     ]
