@@ -16,8 +16,8 @@ from kiosk.cli.checkpoint import gate_key
 from kiosk.cli.context import Context, pass_ctx
 from kiosk.core.clock import from_db, parse_user_time, utcnow
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import N_, tr
-from kiosk.core.identity import mask_id_number, mask_name, mask_phone
+from kiosk.core.i18n import tr
+from kiosk.core.identity import mask_name
 from kiosk.core.rules import DirectionMode, Encounter, Source
 from kiosk.gate import Decision, Gate, drive
 from kiosk.home import Home
@@ -25,6 +25,7 @@ from kiosk.settings import SETTINGS, Settings
 from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.holds import add_hold, lift_hold, list_holds
 from kiosk.store.register import household_label
+from kiosk.store.trace_xlsx import trace_row, write_trace_xlsx
 from kiosk.store.visitors import (
     VisitorForm,
     add_visitor,
@@ -352,45 +353,8 @@ def trace(
 
 
 def trace_json(r: dict[str, Any]) -> dict[str, Any]:
-    """The stable ``kiosk trace --format json`` shape (docs/cli.md)."""
-    return {
-        "time": from_db(r["at"]).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-        "direction": r["direction"],
-        "level": r["level"],
-        "kind": r["subject_kind"],
-        "subject": r["subject"],
-        "name": r["name"],
-        "household": household_label(r["building"], r["unit"], r["room"]),
-        "phone": mask_phone(r["phone"]),
-        "id_number": mask_id_number(r["id_number"]),
-        "near": from_db(r["near"]).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        if r.get("near")
-        else None,
-    }
-
-
-TRACE_COLUMNS = (
-    ("time", N_("Time")),
-    ("direction", N_("Direction")),
-    ("level", N_("Verdict")),
-    ("kind", N_("Kind")),
-    ("name", N_("Name")),
-    ("household", N_("Household")),
-    ("phone", N_("Phone")),
-    ("id_number", N_("ID number")),
-    ("near", N_("Near the passage at")),
-)
-
-
-def write_trace_xlsx(out: Path, rows: list[dict[str, Any]]) -> None:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(tr("Contact tracing"))
-    sheet.append([tr(title) for _key, title in TRACE_COLUMNS])
-    for r in rows:
-        sheet.append([r[key] or "" for key, _title in TRACE_COLUMNS])
-    book.save(out)
+    """The stable ``kiosk trace --format json`` shape (docs/cli.md), always masked."""
+    return trace_row(r)
 
 
 @click.command()
