@@ -1,4 +1,6 @@
-"""Screenshots of the gate window for the docs: docs/screenshots/<lang>-<size>-<state>.png.
+"""Screenshots for the docs: the gate window, docs/screenshots/<lang>-<size>-<state>.png,
+and the office, docs/screenshots/office-<lang>-<size>-<tab>.png (every tab at 1366x768;
+"today" and "residents" at 1920x1080 too).
 
 Offscreen, on the demo checkpoint; the camera shows a still from the demo video, and
 real decisions are fed through the scanner path (``handle_scanned_text``) with the
@@ -18,14 +20,13 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import cv2
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk.core.i18n import set_language
 from kiosk.core.rules import Level
 from kiosk.demo import build_demo
 from kiosk.home import Home
 from kiosk.ui.app import build_window
-from kiosk.ui.main_window import MainWindow
 from kiosk.ui.theme import apply_theme
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -58,13 +59,33 @@ def still_frame(video: Path, folder: Path) -> Path:
     return path
 
 
-def shoot(app: QApplication, window: MainWindow, name: str) -> None:
+def shoot(app: QApplication, window: QWidget, name: str) -> None:
     for _ in range(5):
         app.processEvents()
         time.sleep(0.02)
     path = OUT / f"{name}.png"
     window.grab().save(str(path))
     print(path)
+
+
+OFFICE_TABS = ("today", "residents", "passes", "holds", "visitors", "trace", "records")
+
+
+def shoot_office(app: QApplication, home: Home, lang: str, width: int, height: int) -> None:
+    from kiosk.settings import Settings
+    from kiosk.ui.office.window import OfficeWindow
+
+    office = OfficeWindow(home, Settings.load(home.settings_file))
+    office.resize(width, height)
+    office.show()
+    try:
+        tabs = OFFICE_TABS if width == 1366 else OFFICE_TABS[:2]
+        for tab in tabs:
+            office.tabs.setCurrentWidget(getattr(office, tab))
+            office.ctx.jobs.wait_idle()
+            shoot(app, office, f"office-{lang}-{width}x{height}-{tab}")
+    finally:
+        office.close()
 
 
 def main() -> None:
@@ -93,6 +114,7 @@ def main() -> None:
                         shoot(app, window, f"{stem}-{state}")
                 finally:
                     window.close()
+                shoot_office(app, demo.home, lang, width, height)
     set_language(None)
 
 

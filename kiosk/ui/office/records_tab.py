@@ -46,6 +46,13 @@ def _local(moment: QDateTime) -> datetime:
     return datetime(d.year(), d.month(), d.day(), t.hour(), t.minute()).astimezone()
 
 
+def _form(box: QGroupBox) -> QFormLayout:
+    """A form whose fields keep their natural width (not stretched across the screen)."""
+    form = QFormLayout(box)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+    return form
+
+
 def _status(label: QLabel, text: str, *, problem: bool = False) -> None:
     label.setText(text)
     label.setProperty("problem", problem)
@@ -73,13 +80,14 @@ class RecordsTab(QWidget):
 
     def _export_box(self) -> QGroupBox:
         box = QGroupBox(tr("Visit log for the street office"))
-        form = QFormLayout(box)
+        form = _form(box)
         today = QDate.currentDate()
         self.export_from = QDateTimeEdit(QDateTime(today, QTime(0, 0)))
         self.export_to = QDateTimeEdit(QDateTime(today, QTime(23, 59)))
         for edit in (self.export_from, self.export_to):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat(TIME_FORMAT)
+            edit.setMinimumWidth(240)
         self.export_format = QComboBox()
         self.export_format.addItem(tr("Excel workbook (XLSX)"), "xlsx")
         self.export_format.addItem(tr("CSV (opens in Excel and WPS)"), "csv")
@@ -143,7 +151,7 @@ class RecordsTab(QWidget):
 
     def _report_box(self) -> QGroupBox:
         box = QGroupBox(tr("Daily report (PDF)"))
-        form = QFormLayout(box)
+        form = _form(box)
         self.report_date = QDateEdit(QDate.currentDate())
         self.report_date.setCalendarPopup(True)
         self.report_date.setDisplayFormat(DATE_FORMAT)

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QTableView,
@@ -116,6 +117,7 @@ class TraceTab(QWidget):
         self.pages.addWidget(self._between_page())
         self.pages.addWidget(self._near_page())
         modes.idToggled.connect(self._mode_toggled)
+        self._show_page(BETWEEN)
 
         self.find_button = QPushButton(tr("Find"))
         self.find_button.setDefault(True)
@@ -155,9 +157,19 @@ class TraceTab(QWidget):
 
     # ------------------------------------------------------------ the two forms
 
+    def _show_page(self, mode: int) -> None:
+        """Show one form; the stack takes that form's height, not the taller one's."""
+        for index in range(self.pages.count()):
+            policy = QSizePolicy.Policy.Preferred if index == mode else QSizePolicy.Policy.Ignored
+            page = self.pages.widget(index)
+            if page is not None:
+                page.setSizePolicy(policy, policy)
+        self.pages.setCurrentIndex(mode)
+        self.pages.adjustSize()
+
     def _mode_toggled(self, mode: int, on: bool) -> None:
         if on:
-            self.pages.setCurrentIndex(mode)
+            self._show_page(mode)
             if mode == NEAR:
                 self.subject_search.setFocus()
 
@@ -171,6 +183,9 @@ class TraceTab(QWidget):
             edit.setDisplayFormat("yyyy-MM-dd HH:mm")
         page = QWidget()
         form = QFormLayout(page)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        for edit in (self.start, self.end):
+            edit.setMinimumWidth(240)
         form.addRow(tr("From"), self.start)
         form.addRow(tr("To"), self.end)
         return page
@@ -183,6 +198,8 @@ class TraceTab(QWidget):
         self.subject_search.setClearButtonEnabled(True)
         self.subjects = QListWidget()
         self.subjects.setMaximumHeight(140)
+        self.subject_search.setMinimumWidth(480)
+        self.subjects.setMinimumWidth(480)
         self.minutes = QSpinBox()
         self.minutes.setRange(1, 24 * 60)
         self.minutes.setValue(15)
@@ -196,6 +213,7 @@ class TraceTab(QWidget):
         self.subjects.itemDoubleClicked.connect(lambda _item: self.run())
         page = QWidget()
         form = QFormLayout(page)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow(tr("Person"), self.subject_search)
         form.addRow("", self.subjects)
         form.addRow(tr("Within"), self.minutes)
