@@ -30,55 +30,87 @@ class DailySummary:
     guards: list[str] = field(default_factory=list)
 
 
+# Counts by UTC minute (stored times are canonical UTC text, see kiosk.core.clock.to_db):
+# a day is at most 1,440 minutes, however many passages; each minute is then put in its
+# local hour in Python. A row stored in another form keeps its whole text as its key.
+_COUNTS_SQL = """
+    SELECT CASE WHEN length(at) = 32 AND substr(at, 11, 1) = 'T' AND substr(at, 27) = '+00:00'
+                THEN substr(at, 1, 16) ELSE at END AS minute,
+           level, direction, subject_kind = 'visitor', guard, COUNT(*)
+    FROM visits
+    WHERE at >= ? AND at < ?
+    GROUP BY 1, 2, 3, 4, 5
+"""
+_NOTABLE_SQL = """
+    SELECT v.at, v.level, v.reason, v.temperature,
+           COALESCE(r.name, vi.name), COALESCE(r.id_number, vi.id_number),
+           h.building, h.unit, h.room
+    FROM visits v
+    LEFT JOIN residents r ON r.id = v.resident_id
+    LEFT JOIN visitors vi ON vi.id = v.visitor_id
+    LEFT JOIN households h ON h.id = v.household_id
+    WHERE v.at >= ? AND v.at < ? AND (v.level = 'deny' OR v.reason = 'fever')
+    ORDER BY v.at
+"""
+
+
+def _hour_of(key: str, tz: tzinfo | None) -> int:
+    """The local hour of a UTC minute (``YYYY-MM-DDTHH:MM``) or of a whole stored time.
+
+    Every zone's offset has been a whole number of minutes since 1972, so all of a UTC
+    minute falls in one local hour.
+    """
+    text = f"{key}:00+00:00" if len(key) == 16 else key
+    return from_db(text).astimezone(tz).hour
+
+
 def daily_summary(db: Database, day: date, tz: tzinfo | None = None) -> DailySummary:
-    """Everything the daily report shows for one local day (``tz``: the gate's)."""
+    """Everything the daily report shows for one local day (``tz``: the gate's).
+
+    Counted in SQL (one indexed pass over the day, grouped by minute); only the
+    stops and fevers are read row by row.
+    """
     start = (
         datetime.combine(day, time(0), tzinfo=tz)
         if tz
         else datetime.combine(day, time(0)).astimezone()
     )
     end = start + timedelta(days=1)
+    span = [to_db(start), to_db(end)]
     summary = DailySummary(day, checkpoint_name(db))
     guards: set[str] = set()
-    rows = db.execute(
-        "SELECT v.at, v.direction, v.level, v.reason, v.subject_kind, v.temperature, v.guard, "
-        "COALESCE(r.name, vi.name), COALESCE(r.id_number, vi.id_number), "
-        "h.building, h.unit, h.room FROM visits v "
-        "LEFT JOIN residents r ON r.id = v.resident_id "
-        "LEFT JOIN visitors vi ON vi.id = v.visitor_id "
-        "LEFT JOIN households h ON h.id = v.household_id "
-        "WHERE v.at >= ? AND v.at < ? ORDER BY v.at",
-        [to_db(start), to_db(end)],
-    )
-    for at, direction, level, reason, kind, temperature, guard, name, id_number, b, u, r in rows:
-        moment = from_db(at).astimezone(start.tzinfo)
+    hours: dict[str, int] = {}
+    for minute, level, direction, visitor, guard, count in db.execute(_COUNTS_SQL, span):
         if guard:
             guards.add(guard)
         if level == "pass":
-            hourly = summary.hourly_in if direction == "in" else summary.hourly_out
-            hourly[moment.hour] += 1
+            hour = hours.get(minute)
+            if hour is None:
+                hour = hours[minute] = _hour_of(minute, start.tzinfo)
             if direction == "in":
-                summary.passed_in += 1
+                summary.hourly_in[hour] += count
+                summary.passed_in += count
             else:
-                summary.passed_out += 1
-            if kind == "visitor":
-                summary.visitors += 1
+                summary.hourly_out[hour] += count
+                summary.passed_out += count
+            if visitor:
+                summary.visitors += count
             else:
-                summary.residents += 1
+                summary.residents += count
         elif level == "check":
-            summary.checks += 1
-        else:
+            summary.checks += count
+    for at, level, reason, temperature, name, id_number, b, u, r in db.execute(_NOTABLE_SQL, span):
+        if level == "deny":
             summary.denials[reason] = summary.denials.get(reason, 0) + 1
-        if level == "deny" or reason == "fever":
-            summary.notable.append(
-                {
-                    "time": moment.strftime("%H:%M"),
-                    "reason": reason,
-                    "name": name or "",
-                    "household": household_label(b, u, r),
-                    "id_number": mask_id_number(id_number),
-                    "temperature": temperature,
-                }
-            )
+        summary.notable.append(
+            {
+                "time": from_db(at).astimezone(start.tzinfo).strftime("%H:%M"),
+                "reason": reason,
+                "name": name or "",
+                "household": household_label(b, u, r),
+                "id_number": mask_id_number(id_number),
+                "temperature": temperature,
+            }
+        )
     summary.guards = sorted(guards)
     return summary
