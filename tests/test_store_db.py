@@ -27,8 +27,31 @@ def test_migrations_from_empty(tmp_path: Path) -> None:
     assert migrations.pending(db) == []
     db.close()
     again = connect(tmp_path / "a.db")  # idempotent
-    assert [m.name for m in migrations.applied(again)] == ["0001_initial"]
+    assert [m.name for m in migrations.applied(again)] == ["0001_initial", "0002_office_indexes"]
     again.close()
+
+
+def test_office_indexes_come_to_an_existing_database_and_are_used(tmp_path: Path) -> None:
+    """A checkpoint made before 0002 gets the office's indexes on its next open, with
+    its rows intact; the Residents tab's default page walks the natural-order index."""
+    from kiosk.store.register import add_resident, page_residents
+
+    path = tmp_path / "old.db"
+    db = connect(path, create=True)
+    add_resident(db, building="10", unit="1", room="101", name="甲")
+    add_resident(db, building="2", unit="1", room="101", name="乙")
+    for index in ("households_natural", "passes_status_until", "passes_until", "holds_until"):
+        db.execute(f"DROP INDEX {index}")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = '0002_office_indexes'")
+    db.conn.commit()
+    db.close()
+
+    db = connect(path)
+    indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {"households_natural", "passes_status_until", "holds_until"} <= indexes
+    names = [r["name"] for r in page_residents(db, limit=10)]
+    assert names == ["乙", "甲"]  # building 2 before building 10
+    db.close()
 
 
 def test_pragmas_read_back(tmp_path: Path) -> None:

@@ -173,3 +173,23 @@ def _initial(db: Database) -> None:
         CREATE INDEX audit_at ON audit(at);
         """,
     )
+
+
+@migrations(name="0002_office_indexes")
+def _office_indexes(db: Database) -> None:
+    """Indexes for the office's lists: residents in natural household order (the
+    Residents tab's default page drops from a sort of every resident to an index walk),
+    passes by status and validity (the expired filter, sorting by "valid until"), and
+    holds by end date. None touches ``visits``, so the gate's insert costs the same."""
+    _run(
+        db,
+        """
+        CREATE INDEX households_natural ON households(
+            CAST(building AS INTEGER), building, CAST(unit AS INTEGER), unit,
+            CAST(room AS INTEGER), room
+        );
+        CREATE INDEX passes_status_until ON passes(status, valid_until);
+        CREATE INDEX passes_until ON passes(valid_until);
+        CREATE INDEX holds_until ON holds(until);
+        """,
+    )
