@@ -11,8 +11,11 @@ from kiosk.core.clock import from_db
 from kiosk.core.i18n import N_, tr
 from kiosk.core.identity import mask_id_number, mask_phone
 from kiosk.store.register import household_label
+from kiosk.store.xlsx import write_xlsx
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+TRACE_WIDTHS = (20, 8, 8, 9, 12, 12, 14, 22, 20)
 
 TRACE_COLUMNS = (
     ("time", N_("Time")),
@@ -46,12 +49,12 @@ def trace_row(r: dict[str, Any], *, unmasked: bool = False) -> dict[str, Any]:
 
 
 def write_trace_xlsx(out: Path, rows: list[dict[str, Any]]) -> None:
-    """Write rows shaped by :func:`trace_row` (already masked as wanted) to ``out``."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(tr("Contact tracing"))
-    sheet.append([tr(title) for _key, title in TRACE_COLUMNS])
-    for r in rows:
-        sheet.append([r[key] or "" for key, _title in TRACE_COLUMNS])
-    book.save(out)
+    """Write rows shaped by :func:`trace_row` (already masked as wanted) to ``out``,
+    streamed like the visit export (:func:`kiosk.store.xlsx.write_xlsx`)."""
+    write_xlsx(
+        out,
+        tr("Contact tracing"),
+        [tr(title) for _key, title in TRACE_COLUMNS],
+        ([r[key] or "" for key, _title in TRACE_COLUMNS] for r in rows),
+        widths=TRACE_WIDTHS,
+    )
