@@ -1,4 +1,4 @@
-"""``kiosk run``: the gate window on this checkpoint's camera."""
+"""``kiosk run`` (the gate window on this checkpoint's camera) and ``kiosk office``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,21 @@ import click
 from kiosk.cli.context import Context, pass_ctx
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
+
+window_lang_option = click.option(
+    "--lang",
+    "window_lang",
+    type=click.Choice(["zh_CN", "en"]),
+    default=None,
+    help="Language of the window. Default: the language setting, else the system's.",
+)
+
+
+def _checkpoint_and_language(ctx: Context, window_lang: str | None) -> str | None:
+    """The checkpoint must exist; the window's language: --lang here, else kiosk's."""
+    if not ctx.home.is_initialised():
+        raise UserError(tr("No checkpoint in {path}: run 'kiosk init' first.", path=ctx.home.root))
+    return window_lang or click.get_current_context().find_root().params.get("lang")
 
 
 @click.command("run")
@@ -17,42 +32,26 @@ from kiosk.core.i18n import tr
     help="Webcam index, video file or image folder. Default: the camera setting.",
 )
 @click.option("--windowed", is_flag=True, help="A normal window instead of full screen.")
-@click.option(
-    "--lang",
-    "window_lang",
-    type=click.Choice(["zh_CN", "en"]),
-    default=None,
-    help="Language of the window. Default: the language setting, else the system's.",
-)
+@window_lang_option
 @pass_ctx
 def run(ctx: Context, camera: str | None, windowed: bool, window_lang: str | None) -> None:
     """Open the gate window: camera, verdicts, today's counts."""
-    if not ctx.home.is_initialised():
-        raise UserError(tr("No checkpoint in {path}: run 'kiosk init' first.", path=ctx.home.root))
+    lang = _checkpoint_and_language(ctx, window_lang)
     from kiosk.ui.app import run_window
 
-    lang = window_lang or click.get_current_context().find_root().params.get("lang")
     code = run_window(ctx.home, camera=camera, windowed=windowed, lang=lang)
     if code:
         raise SystemExit(code)
 
 
 @click.command("office")
-@click.option(
-    "--lang",
-    "window_lang",
-    type=click.Choice(["zh_CN", "en"]),
-    default=None,
-    help="Language of the window. Default: the language setting, else the system's.",
-)
+@window_lang_option
 @pass_ctx
 def office(ctx: Context, window_lang: str | None) -> None:
     """Open the office (admin PIN): register, passes, holds, visitors, reports, tracing."""
-    if not ctx.home.is_initialised():
-        raise UserError(tr("No checkpoint in {path}: run 'kiosk init' first.", path=ctx.home.root))
+    lang = _checkpoint_and_language(ctx, window_lang)
     from kiosk.ui.app import run_office
 
-    lang = window_lang or click.get_current_context().find_root().params.get("lang")
     code = run_office(ctx.home, lang=lang)
     if code:
         raise SystemExit(code)

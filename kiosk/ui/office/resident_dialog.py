@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -45,7 +46,36 @@ def role_text(role: str) -> str:
     return {"resident": tr("Resident"), "staff": tr("Staff")}.get(role, role)
 
 
-class ResidentDialog(GloveDialog):
+class _SavingDialog(GloveDialog):
+    """A dialog whose OK runs one job on the office's thread: OK is disabled while it
+    runs; success tells every tab and closes; a refusal shows under the fields.
+
+    Subclasses set ``ctx``, ``ok`` and ``error`` and call :meth:`save`."""
+
+    ctx: OfficeContext
+    ok: QPushButton
+    error: QLabel
+    result_value: object = None
+
+    def save(self, job: Callable[[Database], object]) -> None:
+        self.ok.setEnabled(False)
+        self.ctx.jobs.submit(job, self._done, self._failed)
+
+    def _done(self, result: object) -> None:
+        self.ctx.changed("residents")  # first: written even if the dialog is gone
+        if shiboken6.isValid(self):
+            self.result_value = result
+            self.accept()
+
+    def _failed(self, message: str) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self.ok.setEnabled(True)
+        self.error.setText(message)
+        self.error.show()
+
+
+class ResidentDialog(_SavingDialog):
     """Add a resident (``resident`` None) or edit one (a row of the Residents tab)."""
 
     def __init__(self, ctx: OfficeContext, resident: Row | None, parent: QWidget | None = None):
@@ -169,28 +199,14 @@ class ResidentDialog(GloveDialog):
                 return add_resident(db, actor=actor, **values)
             return edit_resident(db, str(resident["id"]), actor=actor, **values)
 
-        self.ok.setEnabled(False)
-        self.ctx.jobs.submit(job, self._done, self._failed)
-
-    def _done(self, result: object) -> None:
-        self.ctx.changed("residents")  # first: written even if the dialog is gone
-        if shiboken6.isValid(self):
-            self.result_value = result
-            self.accept()
-
-    def _failed(self, message: str) -> None:
-        if not shiboken6.isValid(self):
-            return
-        self.ok.setEnabled(True)
-        self.error.setText(message)
-        self.error.show()
+        self.save(job)
 
 
 def _check_id(text: str) -> str:
     return check_id_number(text, date.today())
 
 
-class DeactivateDialog(GloveDialog):
+class DeactivateDialog(_SavingDialog):
     """Asks to confirm deactivating a resident, and why; their history stays."""
 
     def __init__(self, ctx: OfficeContext, resident: Row, parent: QWidget | None = None):
@@ -240,17 +256,4 @@ class DeactivateDialog(GloveDialog):
         def job(db: Database) -> None:
             deactivate_resident(db, resident_id, reason, actor=actor)
 
-        self.ok.setEnabled(False)
-        self.ctx.jobs.submit(job, self._done, self._failed)
-
-    def _done(self, _result: object) -> None:
-        self.ctx.changed("residents")
-        if shiboken6.isValid(self):
-            self.accept()
-
-    def _failed(self, message: str) -> None:
-        if not shiboken6.isValid(self):
-            return
-        self.ok.setEnabled(True)
-        self.error.setText(message)
-        self.error.show()
+        self.save(job)

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QDate
@@ -168,3 +169,39 @@ def test_office_window_unmasks_only_with_the_pin_and_closes_cleanly(
     assert not window.ctx.unmasked
     window.close()
     assert window.ctx.jobs.busy is False
+
+
+@pytest.mark.parametrize("command", ["run", "office"])
+def test_windows_need_a_checkpoint(tmp_path: Path, command: str) -> None:
+    from tests.helpers import run
+
+    result = run(tmp_path / "nowhere", command, ok=False)
+    assert result.exit_code == 2
+    assert "kiosk init" in result.output
+
+
+def test_office_from_the_gate_settings_opens_beside_the_running_gate(
+    qtbot: QtBot, make_window: Any
+) -> None:
+    from kiosk.ui.dialogs import admin
+    from kiosk.ui.dialogs.settings_dialog import SettingsDialog
+    from kiosk.ui.office.window import OfficeWindow
+
+    gate = make_window()
+    admin.show_dialog(gate)
+    pin = open_dialog("pin")
+    assert isinstance(pin, PinDialog)
+    for key in "1234":
+        pin.press(key)
+    pin.press("OK")
+    settings = open_dialog("settings")
+    assert isinstance(settings, SettingsDialog)
+    settings.office_button.click()
+    qtbot.waitUntil(lambda: isinstance(getattr(gate, "office", None), OfficeWindow))
+    office = gate.office
+    assert office.isVisible() and gate.isVisible()
+    qtbot.addWidget(office)
+    admin.open_office(gate)  # again: the same window, raised
+    assert gate.office is office
+    gate.close()  # closing the gate closes its office too
+    assert gate.office is None and not office.isVisible()
