@@ -18,6 +18,10 @@ QApplication, tells the two apart by the gaps between key presses:
 Caps lock: a Gatepass token typed with caps lock on arrives as ``gp1:...`` with its
 case inverted; it is inverted back. Surrounding whitespace is stripped.
 
+Windows that are not the gate (the office, beside it) can be left alone with
+:meth:`ScannerFilter.ignore_window`: a code scanned there (a clerk looking up a pass)
+is typing into that window, never a passage at the gate.
+
 Qt hands an application event filter the same key event several times (the window,
 then the focus widget, then its parents if they ignore it); only the first delivery
 is counted.
@@ -82,6 +86,7 @@ class ScannerFilter(QObject):
         self._last_at = 0.0
         self._replaying = False
         self._last_seen: tuple[QObject, int, str] | None = None
+        self._ignored: list[QWidget] = []
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(release_ms)
@@ -99,6 +104,30 @@ class ScannerFilter(QObject):
         target = app or QApplication.instance()
         if target is not None:
             target.removeEventFilter(self)
+
+    def ignore_window(self, window: QWidget) -> None:
+        """Let keys typed in ``window`` (and its dialogs) through untouched."""
+        self._ignored = [w for w in self._ignored if shiboken6.isValid(w)] + [window]
+
+    def _in_ignored_window(self, watched: QObject) -> bool:
+        ignored = [w for w in self._ignored if shiboken6.isValid(w)]
+        if not ignored:
+            return False
+        if isinstance(watched, QWindow):
+            handles = {w.windowHandle() for w in ignored}
+            handle: QWindow | None = watched
+            while handle is not None:
+                if handle in handles:
+                    return True
+                handle = handle.transientParent()
+            return False
+        widget = watched if isinstance(watched, QWidget) else None
+        while widget is not None:
+            top = widget.window()
+            if top in ignored:
+                return True
+            widget = top.parentWidget()
+        return False
 
     def release(self) -> None:
         """Deliver the held keys to their widgets now, as typing."""
@@ -123,6 +152,8 @@ class ScannerFilter(QObject):
         if self._replaying or not self.enabled or event.type() != QEvent.Type.KeyPress:
             return False
         if not isinstance(event, QKeyEvent) or self._is_repeat_delivery(watched, event):
+            return False
+        if self._in_ignored_window(watched):
             return False
         now = self.clock()
         gap = now - self._last_at

@@ -174,3 +174,41 @@ def test_keys_through_the_window_as_a_real_keyboard(
     qtbot.wait(80)
     assert got == [CODE]
     assert line.text() == "hello"
+
+
+def test_ignored_window_and_its_dialogs_get_the_scan_as_typing(
+    qtbot: QtBot, scanner: ScannerFilter
+) -> None:
+    """A pass scanned into the office's search (beside the gate) is a search, not a
+    passage: the office window and its dialogs are ignored by the gate's filter."""
+    from PySide6.QtWidgets import QWidget
+
+    office = QWidget()
+    qtbot.addWidget(office)
+    search = QLineEdit(office)
+    QVBoxLayout(office).addWidget(search)
+    office.show()
+    dialog = QDialog(office)
+    line = QLineEdit(dialog)
+    QVBoxLayout(dialog).addWidget(line)
+    scanner.ignore_window(office)
+    got: list[str] = []
+    scanner.scanned.connect(got.append)
+
+    search.setFocus()
+    qtbot.keyClicks(search, CODE)
+    qtbot.keyClick(search, Qt.Key.Key_Return)
+    dialog.show()
+    line.setFocus()
+    qtbot.keyClicks(line, CODE)
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert got == []
+    assert search.text() == CODE and line.text() == CODE
+
+    other = QLineEdit()  # any other window (the gate) still scans
+    qtbot.addWidget(other)
+    other.show()
+    other.setFocus()
+    qtbot.keyClicks(other, CODE)
+    qtbot.keyClick(other, Qt.Key.Key_Return)
+    assert got == [CODE]

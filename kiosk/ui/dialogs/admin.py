@@ -60,6 +60,9 @@ def open_office(window: Any) -> None:
         return
     office = OfficeWindow(window.home, window.settings)
     window.office = office
+    scanner = getattr(window, "_scanner", None)
+    if scanner is not None:
+        scanner.ignore_window(office)  # a pass scanned in the office is not a passage
     office.resize(1366, 768)
     office.show()
 
