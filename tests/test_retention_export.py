@@ -228,3 +228,45 @@ def test_daily_report_pdf(home_dir: Path, tmp_path: Path) -> None:
             ["pdftotext", str(english), "-"], capture_output=True, text=True, check=True
         ).stdout
     )
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_daily_report_stays_within_two_pages_and_keeps_every_fever(tmp_path: Path) -> None:
+    """A bad day (300 stops, 5 fevers late in the day) still gives the street office
+    at most two pages; every fever is listed and the rest are counted."""
+    from kiosk.store.reports import DailySummary
+    from kiosk.ui.report_pdf import write_daily_pdf
+
+    summary = DailySummary(date(2026, 3, 3), "幸福里 2号门", denials={"revoked": 300})
+    for i in range(300):
+        summary.notable.append(
+            {
+                "time": f"{8 + i // 60:02d}:{i % 60:02d}",
+                "reason": "revoked",
+                "name": f"住户{i}",
+                "household": "3-2-501",
+                "id_number": "",
+                "temperature": None,
+            }
+        )
+    for i in range(5):
+        summary.notable.append(
+            {
+                "time": f"23:0{i}",
+                "reason": "fever",
+                "name": f"发热{i}",
+                "household": "5-1-301",
+                "id_number": "",
+                "temperature": 38.5,
+            }
+        )
+    out = tmp_path / "bad-day.pdf"
+    assert write_daily_pdf(summary, out, lang="en") <= 2
+    text = subprocess.run(
+        ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert all(f"发热{i}" in text for i in range(5))
+    assert "more; the visit log export lists them all" in text
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
+    pages = [line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")]
+    assert pages in (["1"], ["2"])  # what a viewer counts, not what we think we wrote

@@ -4,6 +4,7 @@ writer (text embedded in a CJK font), with the passages per hour as a bar chart.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QMarginsF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPdfWriter, QPen
@@ -55,6 +56,15 @@ class _Page:
         )
         self.y += height
 
+    def lines_fit(self, points: float, *, pages: int, reserve: int) -> int:
+        """How many lines of ``points`` fit from here to the end of page ``pages``,
+        keeping ``reserve`` lines free."""
+        self.painter.setFont(_font(points))
+        height = self.painter.fontMetrics().height() * 1.25
+        here = int((self.bottom - self.y) // height)
+        per_page = int((self.bottom - self.top) // height)
+        return max(0, here + per_page * max(0, pages - self.pages) - reserve)
+
     def gap(self, points: float = 6) -> None:
         self.y += points / 72 * DPI
 
@@ -102,8 +112,23 @@ def _chart(page: _Page, summary: DailySummary, lang: str) -> None:
     page.y = legend_y + 80
 
 
+MAX_PAGES = 2  # the street office asked for one or two pages
+
+
+def _listed(notable: list[dict[str, Any]], room: int) -> list[dict[str, Any]]:
+    """The stops and fevers that fit in ``room`` lines: every fever first (they are
+    what the street office acts on), then the stops, shown in time order."""
+    if len(notable) <= room:
+        return notable
+    fevers = [r for r in notable if r["reason"] == "fever"][:room]
+    stops = [r for r in notable if r["reason"] != "fever"][: room - len(fevers)]
+    return sorted(fevers + stops, key=lambda r: str(r["time"]))
+
+
 def write_daily_pdf(summary: DailySummary, out: Path, *, lang: str = "zh_CN") -> int:
-    """Write the report; returns the number of pages."""
+    """Write the report (at most :data:`MAX_PAGES` pages, unless the counts alone
+    overflow); returns the number of pages. When the stops and fevers do not all fit,
+    the fevers are kept, and a line says how many more the visit log export holds."""
     margins = QMarginsF(18, 16, 18, 16)
     title = tr_in(lang, "Daily gate report")
     with a4_pdf(out, title=title, dpi=DPI, margins_mm=margins) as (writer, painter):
@@ -147,11 +172,21 @@ def write_daily_pdf(summary: DailySummary, out: Path, *, lang: str = "zh_CN") ->
         page.text(tr_in(lang, "Stops and fevers"), 12, bold=True)
         if not summary.notable:
             page.text(tr_in(lang, "None."), 10)
-        for row in summary.notable:
+        listed = _listed(summary.notable, page.lines_fit(9, pages=MAX_PAGES, reserve=4))
+        for row in listed:
             temp = f"  {row['temperature']:.1f} °C" if row["temperature"] is not None else ""
             page.text(
                 f"  {row['time']}  {reason_label(row['reason'], lang)}  {row['name']}  "
                 f"{row['household']}  {row['id_number']}{temp}",
+                9,
+            )
+        if len(listed) < len(summary.notable):
+            page.text(
+                tr_in(
+                    lang,
+                    "... and {count} more; the visit log export lists them all.",
+                    count=len(summary.notable) - len(listed),
+                ),
                 9,
             )
         page.gap(10)
