@@ -1,6 +1,9 @@
 """Fixtures for the window tests: a demo checkpoint (its video rendered once per
-session, copied per test), the real window on it, and a check that no thread is left
-running."""
+session, copied per test), the real window on it, the office's context on it, and a
+check that no thread is left running.
+
+(One conftest for tests/ui and tests/ui/office: test modules import helpers from
+``conftest``, and two conftest modules would shadow each other.)"""
 
 from __future__ import annotations
 
@@ -18,7 +21,10 @@ from kiosk.core.errors import EnvironmentFault
 from kiosk.demo import Demo, build_demo
 from kiosk.home import Home
 from kiosk.settings import Settings
+from kiosk.store.db import connect
 from kiosk.ui.main_window import MainWindow
+from kiosk.ui.office.context import OfficeContext
+from kiosk.ui.office.jobs import OfficeJobs
 from kiosk.ui.worker import GateService
 from kiosk.vision.health import HealthPolicy
 from kiosk.vision.sources import Frame
@@ -133,3 +139,18 @@ def make_window(qtbot: QtBot, demo: Demo) -> Iterator[WindowFactory]:
 def window(make_window: WindowFactory) -> MainWindow:
     """The window on the demo video (looping), as ``kiosk demo`` runs it."""
     return make_window()
+
+
+@pytest.fixture
+def office(qtbot: QtBot, demo: Demo) -> Iterator[OfficeContext]:
+    """The office's context on a private copy of the demo checkpoint (residents, passes,
+    a revoked pass, a hold, a visitor); its jobs thread and connection closed after."""
+    db = connect(demo.home.database)
+    jobs = OfficeJobs(demo.home.database)
+    ctx = OfficeContext(
+        demo.home, Settings.load(demo.home.settings_file), db, jobs, actor="test-clerk"
+    )
+    yield ctx
+    jobs.wait_idle()
+    jobs.close()
+    db.close()
