@@ -169,6 +169,7 @@ class ZBarDecoder:
     def __init__(self) -> None:
         self._pyzbar: Any = None
         self._symbols: list[Any] = []
+        self._binary: tuple[int, int, int] | None = None
         self._error = ""
         try:
             module = importlib.import_module("pyzbar.pyzbar")
@@ -178,6 +179,7 @@ class ZBarDecoder:
             return
         self._pyzbar = module
         self._symbols = [module.ZBarSymbol.QRCODE]
+        self._binary = _zbar_binary_config(module)
 
     def available(self) -> bool:
         return self._pyzbar is not None
@@ -199,7 +201,10 @@ class ZBarDecoder:
         if self._pyzbar is None:
             return []
         image = np.ascontiguousarray(gray)
-        found = self._pyzbar.decode(image, symbols=self._symbols)
+        if self._binary is not None:
+            found = _zbar_decode_binary(self._pyzbar, image, self._binary)
+        else:  # pragma: no cover - a ZBar before 0.23 or a pyzbar without its helpers
+            found = self._pyzbar.decode(image, symbols=self._symbols)
         codes = []
         for item in found:
             data = bytes(item.data)
@@ -210,6 +215,66 @@ class ZBarDecoder:
 
     def scan(self, gray: np.ndarray) -> Scan:
         return Scan(self.decode(gray))
+
+
+def _zbar_binary_config(pyzbar: Any) -> tuple[int, int, int] | None:
+    """ZBar's (symbology, config, value) for "QR data as bytes, not converted", or
+    None when this ZBar (before 0.23) or pyzbar cannot say it.
+
+    By default ZBar converts a QR code's bytes to UTF-8 itself, guessing the charset
+    of 8-bit data: it took the Shift-JIS half-width katakana of real photos for
+    Big5/GB, a different text. In binary mode it hands over the bytes, which
+    :func:`bytes_to_text` reads like the other backends' (UTF-8, else Shift-JIS,
+    else Latin-1).
+    """
+    try:
+        from ctypes import byref, c_int
+
+        wrapper = importlib.import_module("pyzbar.wrapper")
+        helpers = (
+            "_image_scanner",
+            "_image",
+            "_pixel_data",
+            "_decode_symbols",
+            "_symbols_for_image",
+            "_FOURCC",
+        )
+        if not all(hasattr(pyzbar, name) for name in helpers):
+            return None
+        symbology, config, value = c_int(), c_int(), c_int()
+        failed = wrapper.zbar_parse_config(
+            b"qrcode.binary=1", byref(symbology), byref(config), byref(value)
+        )
+    except (ImportError, AttributeError, OSError) as exc:  # pragma: no cover
+        log.info("ZBar binary mode unavailable: %s", exc)
+        return None
+    if failed:  # pragma: no cover - ZBar before 0.23 has no binary option
+        return None
+    return symbology.value, config.value, value.value
+
+
+def _zbar_decode_binary(pyzbar: Any, image: np.ndarray, binary: tuple[int, int, int]) -> Any:
+    """``pyzbar.decode(image, symbols=[QRCODE])`` with ZBar's binary mode on (pyzbar
+    has no way to pass a config, so this is its ``decode`` with one more setting)."""
+    from ctypes import c_void_p, cast
+
+    wrapper = importlib.import_module("pyzbar.wrapper")
+    pixels, width, height = pyzbar._pixel_data(image)
+    qr = pyzbar.ZBarSymbol.QRCODE
+    with pyzbar._image_scanner() as scanner:
+        for symbol in pyzbar.ZBarSymbol:
+            if symbol != qr:
+                wrapper.zbar_image_scanner_set_config(scanner, symbol, 0, 0)  # 0: ENABLE
+        wrapper.zbar_image_scanner_set_config(scanner, *binary)
+        # Setting binary mode clears the symbology's other flags: enable QR after it.
+        wrapper.zbar_image_scanner_set_config(scanner, qr, 0, 1)
+        with pyzbar._image() as img:
+            wrapper.zbar_image_set_format(img, pyzbar._FOURCC["L800"])
+            wrapper.zbar_image_set_size(img, width, height)
+            wrapper.zbar_image_set_data(img, cast(pixels, c_void_p), len(pixels), None)
+            if wrapper.zbar_scan_image(scanner, img) < 0:
+                return []
+            return list(pyzbar._decode_symbols(pyzbar._symbols_for_image(img)))
 
 
 # ---------------------------------------------------------------- OpenCV

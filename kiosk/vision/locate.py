@@ -28,14 +28,18 @@ class Finder:
     y: float
     size: float
     inverted: bool
+    outline: Quad = ()  # the outer square's four corners, in no particular order
 
 
 @dataclass(frozen=True)
 class Located:
-    """A probable code: its four corners and whether it is light-on-dark."""
+    """A probable code: its four corners and whether it is light-on-dark; from the
+    locator also its three finder patterns (top-left, top-right, bottom-left as
+    printed, up to a mirror image), which the module-grid resampler starts from."""
 
     corners: Quad
     inverted: bool
+    finders: tuple[Finder, Finder, Finder] | None = None
 
 
 def _finders_in(binary: np.ndarray, gray: np.ndarray, min_size: float) -> list[Finder]:
@@ -82,7 +86,11 @@ def _finder(
     box = gray[y : y + h_box, x : x + w_box]
     core_level = float(gray[min(int(cy), gray.shape[0] - 1), min(int(cx), gray.shape[1] - 1)])
     inverted = core_level > float(box.mean())  # a light centre: a light-on-dark code
-    return Finder(float(cx), float(cy), float(math.sqrt(a_outer)), inverted)
+    poly = cv2.approxPolyDP(outer, 0.08 * cv2.arcLength(outer, True), True).reshape(-1, 2)
+    if len(poly) != 4:  # a rounded or broken outline: its bounding rectangle's corners
+        poly = cv2.boxPoints(cv2.minAreaRect(outer))
+    outline = tuple((float(px), float(py)) for px, py in poly)
+    return Finder(float(cx), float(cy), float(math.sqrt(a_outer)), inverted, outline)
 
 
 def find_finders(
@@ -107,10 +115,12 @@ def find_finders(
     return unique
 
 
-def _triangle(a: Finder, b: Finder, c: Finder) -> tuple[float, Finder, Finder, Finder] | None:
+def _triangle(
+    a: Finder, b: Finder, c: Finder, size_ratio: float = 2.0
+) -> tuple[float, Finder, Finder, Finder] | None:
     """(badness, corner, one, other) if the three can be a code's finders, else None."""
     sizes = (a.size, b.size, c.size)
-    if not a.inverted == b.inverted == c.inverted or max(sizes) > 2.0 * min(sizes):
+    if not a.inverted == b.inverted == c.inverted or max(sizes) > size_ratio * min(sizes):
         return None
     best: tuple[float, Finder, Finder, Finder] | None = None
     for corner, p, q in ((a, b, c), (b, a, c), (c, a, b)):
@@ -163,19 +173,32 @@ def locate(gray: np.ndarray, max_codes: int = 3, *, stretched: bool = False) -> 
     elif 6.0 < sigma < 60.0:  # a grainy picture: speckles would make a million tiny contours
         # (60 and more is no sensor's noise but 1-px detail: a dense code's modules)
         gray = cv2.GaussianBlur(gray, (0, 0), min(2.0, max(1.0, sigma / 10)))
+    seen = []
     for block in (15, 31):
-        found = _group(find_finders(gray, block=block), max_codes)
+        finders = find_finders(gray, block=block)
+        found = _group(finders, max_codes)
         if found:
             return found
+        seen.append(finders)
+    for finders in seen:  # a code seen at a steep angle: its near finder looks bigger
+        if len(finders) >= 3:
+            found = _group(finders, max_codes, PERSPECTIVE_SIZE_RATIO)
+            if found:
+                return found
     return []
 
 
-def _group(finders: list[Finder], max_codes: int) -> list[Located]:
+#: How much bigger than the others a finder may look when no code is found otherwise
+#: (a card held at a steep angle to the camera); 2 on the first tries.
+PERSPECTIVE_SIZE_RATIO = 3.0
+
+
+def _group(finders: list[Finder], max_codes: int, size_ratio: float = 2.0) -> list[Located]:
     """The best-fitting triangles of finders that share no finder, best first."""
     finders = sorted(finders, key=lambda f: -f.size)[:20]
     candidates = []
     for i, j, k in itertools.combinations(range(len(finders)), 3):
-        tri = _triangle(finders[i], finders[j], finders[k])
+        tri = _triangle(finders[i], finders[j], finders[k], size_ratio)
         if tri is not None:
             candidates.append((tri[0], (i, j, k), tri[1:]))
     candidates.sort(key=lambda c: c[0])
@@ -184,7 +207,10 @@ def _group(finders: list[Finder], max_codes: int) -> list[Located]:
     for _, members, (corner, p, q) in candidates:
         if used & set(members):
             continue
-        found.append(Located(_corners(corner, p, q), corner.inverted))
+        right, below = p, q  # clockwise in the image (y down): top-right, then bottom-left
+        if (p.x - corner.x) * (q.y - corner.y) - (p.y - corner.y) * (q.x - corner.x) < 0:
+            right, below = q, p
+        found.append(Located(_corners(corner, p, q), corner.inverted, (corner, right, below)))
         used |= set(members)
         if len(found) >= max_codes:
             break

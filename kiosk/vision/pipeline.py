@@ -10,7 +10,9 @@
    upscaled, and retried with the variants that measurably lift the read rate
    (see ``docs/vision.md``), stopping at the first that reads. For ZBar, a region
    still unread is then reshaped (upscaled, dewarped to a square, unbent from a
-   cylinder) and retried: the geometry retries.
+   cylinder) and retried: the geometry retries. A region the locator found and
+   that is still unread has its module grid sampled from its finder patterns and
+   redrawn clean for ZBar (``resample.py``), which still does the decoding.
 5. Diagnostics from the same frame; codes deduplicated by text.
 """
 
@@ -30,6 +32,7 @@ from kiosk.core.i18n import tr
 from kiosk.vision import diagnostics as diag
 from kiosk.vision.decoders import Code, Decoder, Quad, ZXingDecoder, get_decoder, shift
 from kiosk.vision.locate import Located, locate
+from kiosk.vision.resample import resampled
 
 log = logging.getLogger("kiosk.vision")
 
@@ -212,6 +215,12 @@ DEFAULT_GEOMETRY: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The backends whose pipeline, when every retry of a region the locator found has
+#: failed, samples its module grid itself and hands the decoder a clean redrawing
+#: (``resample.py``). zxing-cpp samples its own grid from what it located.
+RESAMPLE_BACKENDS = frozenset({"zbar"})
+
+
 @dataclass(frozen=True)
 class DecodeResult:
     """What the pipeline got from one frame."""
@@ -305,6 +314,7 @@ class Pipeline:
         max_regions: int = 3,
         thresholds: diag.Thresholds = diag.DEFAULT_THRESHOLDS,
         geometry: Sequence[str] | None = None,
+        resample: bool | None = None,
     ) -> None:
         self.decoder: Decoder = decoder if decoder is not None else get_decoder("auto")
         chosen = plan if plan is not None else DEFAULT_PLANS.get(self.decoder.name, ("plain",))
@@ -329,6 +339,7 @@ class Pipeline:
                 )
             )
         self.geometry = tuple(shapes)
+        self.resample = resample if resample is not None else self.decoder.name in RESAMPLE_BACKENDS
         self.stretch = stretch
         self.target_side = target_side
         self.margin = margin
@@ -367,7 +378,9 @@ class Pipeline:
             crop = source[box[1] : box[3], box[0] : box[2]]
             crops.append(gray[box[1] : box[3], box[0] : box[2]])
             retried = self._retry(_invert(crop) if region.inverted else crop, box)
-            codes.extend(retried or self._reshape(source, region))
+            codes.extend(
+                retried or self._reshape(source, region) or self._resampled(source, region)
+            )
         still = tuple(
             r.corners for r in regions[: self.max_regions] if not _overlaps(r.corners, codes)
         )
@@ -405,6 +418,19 @@ class Pipeline:
             found = self.decoder.decode(image)
             if found:
                 log.debug("geometry retry %s read %d code(s)", name, len(found))
+                return [Code(c.text, c.raw, region.corners, c.backend) for c in found]
+        return []
+
+    def _resampled(self, source: np.ndarray, region: Located) -> list[Code]:
+        """Read the region's module grid sampled by ``resample.py`` and redrawn clean;
+        the codes get the region's corners. Only regions the locator found (it
+        knows their finder patterns) are resampled."""
+        if not self.resample or region.finders is None:
+            return []
+        for image in resampled(source, region.finders, region.inverted):
+            found = self.decoder.decode(image)
+            if found:
+                log.debug("module-grid resample read %d code(s)", len(found))
                 return [Code(c.text, c.raw, region.corners, c.backend) for c in found]
         return []
 
