@@ -201,9 +201,15 @@ class ZBarDecoder:
         if self._pyzbar is None:
             return []
         image = np.ascontiguousarray(gray)
+        found = None
         if self._binary is not None:
-            found = _zbar_decode_binary(self._pyzbar, image, self._binary)
-        else:  # pragma: no cover - a ZBar before 0.23 or a pyzbar without its helpers
+            try:
+                found = _zbar_decode_binary(self._pyzbar, image, self._binary)
+            except (TypeError, AttributeError, ValueError, KeyError) as exc:
+                # pyzbar's private helpers changed shape: plain decoding from now on
+                log.warning("ZBar binary mode failed (%s); using pyzbar.decode", exc)
+                self._binary = None
+        if found is None:
             found = self._pyzbar.decode(image, symbols=self._symbols)
         codes = []
         for item in found:

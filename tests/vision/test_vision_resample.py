@@ -40,6 +40,23 @@ def test_zbar_gives_the_codes_bytes_not_its_charset_guess() -> None:
     assert codes[0].raw == b"\xc3\xde\xbb\xde\xb2\xddQR"
 
 
+def test_zbar_falls_back_to_plain_decoding_when_pyzbar_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pyzbar's private helpers (binary mode) are not its API: if one changes shape,
+    the decoder logs it once and goes on with ``pyzbar.decode``, never a crash."""
+    import kiosk.vision.decoders as decoders
+
+    zbar = _zbar()
+
+    def changed(*_args: object) -> None:
+        raise TypeError("_pixel_data() takes 2 arguments")
+
+    monkeypatch.setattr(decoders, "_zbar_decode_binary", changed)
+    assert [c.text for c in zbar.decode(_printed("GP1:FALLBACK"))] == ["GP1:FALLBACK"]
+    assert zbar._binary is None  # not tried again on every frame
+
+
 def test_zbar_still_reads_utf8_text() -> None:
     assert [c.text for c in _zbar().decode(_printed("通行证 Gatepass ✓"))] == ["通行证 Gatepass ✓"]
 
