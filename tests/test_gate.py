@@ -331,3 +331,62 @@ def test_settings_cli(home_dir: Path) -> None:
     assert bad.exit_code == 2
     unknown = run(home_dir, "settings", "set", "nope", "1", ok=False)
     assert unknown.exit_code == 2
+
+
+def _counts_from_the_log(gate: Gate, now: datetime) -> tuple[int, int, int, int, int]:
+    state = occupancy(gate.db, gate.checkpoint_id, now=now)
+    visitors = [r for r in state.inside if r["kind"] == "visitor"]
+    return (
+        len(state.inside),
+        len(visitors),
+        len(state.visitors_overstaying),
+        state.today_in,
+        state.today_out,
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_live_occupancy_agrees_with_the_log(checkpoint, seed: int) -> None:
+    """The gate window's counts, kept in memory from each decision, equal what the log
+    says after every passage: in and out in auto mode, passes refused, a visitor who
+    overstays, and hours passing (the counts are read once, at the start)."""
+    import random
+
+    from kiosk.store.visitors import ValidVisitor, add_visitor
+    from kiosk.store.visits import LiveOccupancy, visitor_holder
+
+    home, passes = checkpoint
+    rng = random.Random(seed)
+    clock = Clock()
+    with gate_for(home, clock) as gate:
+        gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))  # before the window opens
+        clock.tick(60)
+        live = LiveOccupancy(gate.db, gate.checkpoint_id, now=clock.now)
+        household = gate.db.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+        visitor = add_visitor(
+            gate.db,
+            ValidVisitor("访客", "13712345678", None, household, "", "", ""),
+            now=clock.now,
+            checkpoint_id=gate.checkpoint_id,
+        )
+        tokens = [p["token"] for p in passes] + ["GP1:NOT-A-PASS"]
+        for _ in range(40):
+            clock.tick(rng.choice([7, 90, 1800, 3 * 3600]))
+            if rng.random() < 0.2:
+                encounter, holder = (
+                    Encounter(Source.REGISTER, None, 36.5),
+                    visitor_holder(gate.db, visitor),
+                )
+            else:
+                encounter, holder = Encounter(Source.CAMERA, rng.choice(tokens)), None
+            decision = gate.handle(encounter, holder=holder)
+            if decision is not None:
+                live.record(decision.verdict, decision.at)
+            got = live.counts(clock.now)
+            assert (
+                got.inside,
+                got.visitors_inside,
+                got.visitors_overstaying,
+                got.today_in,
+                got.today_out,
+            ) == _counts_from_the_log(gate, clock.now)

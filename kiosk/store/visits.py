@@ -26,6 +26,7 @@ from kiosk.core.rules import (
     Facts,
     Holder,
     HoldFact,
+    Level,
     Passage,
     RuleSettings,
     Verdict,
@@ -286,3 +287,96 @@ def occupancy(
         ).fetchall()
     )
     return Occupancy(inside, overstaying, counts.get("in", 0), counts.get("out", 0))
+
+
+@dataclass(frozen=True)
+class OccupancyCounts:
+    """What the gate window shows: people and visitors inside, today's passages."""
+
+    inside: int
+    visitors_inside: int
+    visitors_overstaying: int
+    today_in: int
+    today_out: int
+
+
+class LiveOccupancy:
+    """Who is inside and today's counts, read from the log once and then kept up to date
+    by the gate from its own committed decisions.
+
+    :func:`occupancy` reads two weeks of passages: with millions of visits that is
+    seconds, too long to run after every decision on the gate's thread. The rule is the
+    same: a subject is inside when their last passage here (a pass, within the
+    look-back) was "in". Only this gate writes its checkpoint's visits, so what it is
+    told is all there is to know.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        checkpoint_id: str,
+        *,
+        now: datetime,
+        lookback_days: int = 14,
+        overstay: timedelta = timedelta(hours=4),
+    ) -> None:
+        self.checkpoint_id = checkpoint_id
+        self.lookback = timedelta(days=lookback_days)
+        self.overstay = overstay
+        rows = db.execute(
+            "SELECT COALESCE(resident_id, visitor_id), subject_kind, direction, MAX(at) "
+            "FROM visits WHERE at >= ? AND checkpoint_id = ? AND level = 'pass' "
+            "AND COALESCE(resident_id, visitor_id) IS NOT NULL "
+            "GROUP BY COALESCE(resident_id, visitor_id)",
+            [to_db(now - self.lookback), checkpoint_id],
+        ).fetchall()
+        # SQLite takes the bare columns from the row that holds MAX(at).
+        self._last: dict[str, tuple[str, str, datetime]] = {
+            subject: (kind, direction, from_db(at)) for subject, kind, direction, at in rows
+        }
+        self._day = now.astimezone().date()
+        start = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        counts = dict(
+            db.execute(
+                "SELECT direction, COUNT(*) FROM visits WHERE at >= ? AND checkpoint_id = ? "
+                "AND level = 'pass' GROUP BY direction",
+                [to_db(start), checkpoint_id],
+            ).fetchall()
+        )
+        self._today = {"in": int(counts.get("in", 0)), "out": int(counts.get("out", 0))}
+
+    def record(self, verdict: Verdict, at: datetime) -> None:
+        """A decision that was just committed at this checkpoint."""
+        if verdict.level is not Level.PASS:
+            return
+        self._roll(at)
+        self._today[verdict.direction.value] += 1
+        if verdict.holder is not None:
+            self._last[verdict.holder.id] = (
+                verdict.holder.kind.value,
+                verdict.direction.value,
+                at,
+            )
+
+    def counts(self, now: datetime) -> OccupancyCounts:
+        self._roll(now)
+        since = now - self.lookback
+        inside = [
+            (kind, at)
+            for kind, direction, at in self._last.values()
+            if direction == "in" and at >= since
+        ]
+        visitors = [at for kind, at in inside if kind == "visitor"]
+        return OccupancyCounts(
+            inside=len(inside),
+            visitors_inside=len(visitors),
+            visitors_overstaying=sum(1 for at in visitors if now - at > self.overstay),
+            today_in=self._today["in"],
+            today_out=self._today["out"],
+        )
+
+    def _roll(self, now: datetime) -> None:
+        day = now.astimezone().date()
+        if day != self._day:
+            self._day = day
+            self._today = {"in": 0, "out": 0}

@@ -335,7 +335,7 @@ class MainWindow(QMainWindow):
             + "\n"
             + tr(
                 "Inside now: {inside}   Visitors inside: {visitors}",
-                inside=len(occ.inside),
+                inside=occ.inside,
                 visitors=stats.visitors_inside,
             )
         )

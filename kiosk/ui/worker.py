@@ -21,6 +21,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, ClassVar, cast
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
@@ -34,7 +35,7 @@ from kiosk.gate import Decision, Gate, drive
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
-from kiosk.store.visits import Occupancy, list_visits, occupancy, visitor_holder
+from kiosk.store.visits import LiveOccupancy, OccupancyCounts, list_visits, visitor_holder
 from kiosk.vision.decoders import Quad, get_decoder
 from kiosk.vision.health import CameraEvent, HealthPolicy
 from kiosk.vision.pipeline import Pipeline
@@ -58,14 +59,14 @@ class Outline:
 
 @dataclass(frozen=True)
 class Stats:
-    """Today's counts and the last passages, read in the worker after a decision."""
+    """Today's counts and the last passages, sent by the worker after a decision."""
 
-    occupancy: Occupancy
+    occupancy: OccupancyCounts
     recent: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def visitors_inside(self) -> int:
-        return sum(1 for r in self.occupancy.inside if r["kind"] == "visitor")
+        return self.occupancy.visitors_inside
 
 
 class _Wake:
@@ -112,6 +113,7 @@ class GateWorker(QObject):
         self._loop: ScanLoop | None = None
         self._driving = False
         self._gate: Gate | None = None
+        self._occupancy: LiveOccupancy | None = None  # the worker thread's
         self.decided_at: dict[str, float] = {}  # visit id -> monotonic time sent (bench)
 
     # ------------------------------------------------------------ any thread
@@ -211,6 +213,15 @@ class GateWorker(QObject):
             self.failed.emit(str(exc))
             return
         self._gate = gate
+        try:
+            self._occupancy = LiveOccupancy(
+                gate.db,
+                gate.checkpoint_id,
+                now=utcnow(),
+                overstay=timedelta(hours=float(self.settings["visitor_overstay_hours"])),
+            )
+        except Exception:
+            log.exception("reading who is inside failed")
         self.modeChanged.emit(gate.mode.value)
         try:
             source = self._source or open_source(self.camera, realtime=True, loop=self.demo)
@@ -306,6 +317,8 @@ class GateWorker(QObject):
         if len(self.decided_at) > 200:  # keep the latest only (a kiosk runs for weeks)
             del self.decided_at[next(iter(self.decided_at))]
         self.decided.emit(decision)
+        if self._occupancy is not None:
+            self._occupancy.record(decision.verdict, decision.at)
         if self._gate is not None:
             self._publish_stats(self._gate)
 
@@ -324,13 +337,14 @@ class GateWorker(QObject):
             self.outlined.emit(Outline(quads, width, height, time.monotonic()))
 
     def _publish_stats(self, gate: Gate) -> None:
+        if self._occupancy is None:
+            return
         try:
-            occ = occupancy(gate.db, gate.checkpoint_id, now=utcnow())
             recent = list_visits(gate.db, limit=RECENT)
         except Exception:
-            log.exception("reading today's counts failed")
+            log.exception("reading the last passages failed")
             return
-        self.statsChanged.emit(Stats(occ, recent))
+        self.statsChanged.emit(Stats(self._occupancy.counts(utcnow()), recent))
 
     @Slot()
     def close(self) -> None:
