@@ -46,7 +46,7 @@ from kiosk.store.db import connect
 from kiosk.store.reports import daily_summary
 from kiosk.store.trace import contacts_of, passed_between
 from kiosk.store.visitor_queries import DEFAULT_ORDER, list_visitors
-from kiosk.store.visits import occupancy
+from kiosk.store.visits import LiveOccupancy, occupancy
 
 TARGET_S = 1.0
 OVERSTAY = timedelta(hours=4)
@@ -244,9 +244,16 @@ def main() -> None:
             "  (not used) visits.occupancy: the same, with names",
             lambda: occupancy(db, here, now=now, overstay=OVERSTAY),
         ),
+        (
+            "gate window: LiveOccupancy, read once at start",
+            lambda: LiveOccupancy(db, here, now=now, overstay=OVERSTAY),
+        ),
     ):
         cold, median, _ = timed(args.runs, call)
         report(label, cold, median)
+    live = LiveOccupancy(db, here, now=now, overstay=OVERSTAY)
+    cold, median, _ = timed(args.runs, lambda: live.counts(now))
+    report("gate window: counts after each decision (was visits.occupancy)", cold, median)
 
     noon = start + timedelta(hours=12)
     cold, median, rows = timed(
