@@ -261,8 +261,18 @@ class MainWindow(QMainWindow):
         self.verdict.show_decision(decision)
         self.sounds.play(decision.verdict.level)
         self.sounds.say(headline(decision.verdict.level))
+        self._show_over_dialogs(decision)
         if self.auto_registration:
             self._offer_registration(decision)
+
+    def _show_over_dialogs(self, decision: Decision) -> None:
+        """A dialog covering the panel (registering a visitor, the PIN) carries the
+        verdict on a strip of its own, so a scan meanwhile is never shown unseen."""
+        from kiosk.ui.dialogs.common import open_dialogs
+        from kiosk.ui.verdict_panel import show_over
+
+        for dialog in open_dialogs():
+            show_over(dialog, decision)
 
     def _offer_registration(self, decision: Decision) -> None:
         """The amber cases open registration by themselves: a returning visitor's code

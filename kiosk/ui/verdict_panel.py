@@ -296,3 +296,55 @@ def holder_text(verdict: Verdict) -> str:
         parts.append(tr("ID {number}", number=holder.id_number_masked))
     # wrap between the parts, never inside one ("ID" apart from its number)
     return "   ".join(part.replace(" ", "\u00a0") for part in parts)
+
+
+class VerdictStrip(QFrame):
+    """The verdict on a band across the top of a dialog that covers the panel (the
+    guard registering a visitor when someone else scans): the same colour, icon,
+    headline, reason and holder, cleared after the same time as the panel."""
+
+    def __init__(self, host: QWidget) -> None:
+        super().__init__(host)
+        self.setObjectName("verdictStrip")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.icon = LevelIcon()
+        self.icon.setFixedSize(56, 56)
+        self.title = _label(22, bold=True, wrap=False)
+        self.text = _label(13)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(12, 6, 12, 6)
+        row.addWidget(self.icon)
+        row.addWidget(self.title)
+        row.addWidget(self.text, 1)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide)
+        self.level: Level | None = None
+        self.hide()
+
+    def show_decision(self, decision: Decision) -> None:
+        verdict = decision.verdict
+        self.level = verdict.level
+        bg, fg = LEVEL_COLOURS[verdict.level]
+        self.setStyleSheet(
+            f"QFrame#verdictStrip {{ background: {bg}; border-radius: 8px; }}"
+            f" QFrame#verdictStrip QLabel {{ color: {fg}; background: transparent; }}"
+        )
+        self.icon.set_level(verdict.level)
+        self.title.setText(headline(verdict.level))
+        self.text.setText(f"{verdict.message()}\n{holder_text(verdict)}")
+        host = self.parentWidget()
+        width = host.width() - 16 if host is not None else 600
+        self.setGeometry(8, 8, max(width, 200), 80)
+        self.show()
+        self.raise_()
+        self._timer.start(CLEAR_AFTER_MS[verdict.level])
+
+
+def show_over(dialog: QWidget, decision: Decision) -> VerdictStrip:
+    """Show ``decision`` on ``dialog``'s strip (made on first use)."""
+    strip = dialog.findChild(VerdictStrip, options=Qt.FindChildOption.FindDirectChildrenOnly)
+    if strip is None:
+        strip = VerdictStrip(dialog)
+    strip.show_decision(decision)
+    return strip

@@ -199,3 +199,28 @@ def test_check_opens_registration_prefilled_for_a_returning_visitor(
     assert isinstance(fresh, RegistrationDialog) and fresh.visitor_id is None
     fresh.reject()
     window.close()
+
+
+def test_a_scan_behind_an_open_dialog_shows_on_the_dialog(
+    qtbot: QtBot, make_window: WindowFactory, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard is registering a visitor when a revoked pass is scanned: the STOP is
+    shown on a strip across the dialog (not only behind it), then clears."""
+    from kiosk.ui.dialogs.common import open_dialog
+    from kiosk.ui.verdict_panel import VerdictStrip
+
+    monkeypatch.setitem(verdict_panel.CLEAR_AFTER_MS, Level.DENY, 400)
+    window = make_window(source=FakeCamera(), camera="fake")
+    qtbot.waitUntil(lambda: window.decoder_name != "-", timeout=10_000)
+    window.open_registration()
+    dialog = open_dialog("registration")
+    assert dialog is not None and dialog.isVisible()
+    window.handle_scanned_text(demo.tokens["revoked"])
+    qtbot.waitUntil(lambda: dialog.findChild(VerdictStrip) is not None, timeout=10_000)
+    strip = dialog.findChild(VerdictStrip)
+    assert strip.isVisible() and strip.level is Level.DENY
+    assert strip.title.text() == "STOP" and "刘洋" in strip.text.text()
+    assert strip.geometry().top() < dialog.height() // 3  # across the top, on the dialog
+    dialog.grab().save(str(demo.home.root / "strip.png"))
+    qtbot.waitUntil(lambda: not strip.isVisible(), timeout=3_000)
+    dialog.reject()

@@ -185,6 +185,11 @@ def open_once(kind: str, make: Callable[[], QDialog], on_done: Callable[[QDialog
     dialog.open()
 
 
+def open_dialogs() -> list[QDialog]:
+    """The dialogs opened with :func:`open_once` that are on screen now."""
+    return [d for d in _OPEN.values() if shiboken6.isValid(d) and d.isVisible()]
+
+
 def open_dialog(kind: str) -> QDialog | None:
     """The open dialog of ``kind`` (tests, and the window's "is a dialog open")."""
     current = _OPEN.get(kind)
