@@ -82,7 +82,7 @@ def shoot_office(app: QApplication, home: Home, lang: str, width: int, height: i
         tabs = OFFICE_TABS if width == 1366 else OFFICE_TABS[:2]
         for tab in tabs:
             office.tabs.setCurrentWidget(getattr(office, tab))
-            office.ctx.jobs.wait_idle()
+            office.wait_idle()
             shoot(app, office, f"office-{lang}-{width}x{height}-{tab}")
     finally:
         office.close()

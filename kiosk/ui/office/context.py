@@ -16,6 +16,7 @@ from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import record_audit
 from kiosk.ui.office.jobs import OfficeJobs
+from kiosk.ui.office.table import Immediate, Runner
 
 
 class OfficeSignals(QObject):
@@ -38,6 +39,12 @@ class OfficeContext:
     signals: OfficeSignals = field(default_factory=OfficeSignals)
     unmasked: bool = False
     now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    reader: Runner | None = None  # where the tables' queries run; None: at once, on ``db``
+
+    @property
+    def runner(self) -> Runner:
+        """How the office's tables run their queries (see ``kiosk.ui.office.table``)."""
+        return self.reader if self.reader is not None else Immediate(self.db)
 
     def id_text(self, id_number: str | None) -> str:
         """An ID number as the office shows it: masked unless unmasking was granted."""

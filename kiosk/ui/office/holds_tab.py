@@ -52,7 +52,7 @@ from kiosk.ui.office.passes_tab import (
     fit_columns,
 )
 from kiosk.ui.office.pickers import ResidentPicker
-from kiosk.ui.office.table import Column, QueryModel, Row, SearchTable
+from kiosk.ui.office.table import Column, Query, QueryModel, Row, SearchTable
 
 DEFAULT_HOLD_DAYS = 14
 
@@ -209,6 +209,7 @@ class HoldsTab(QWidget):
                 Column(tr("Reason"), lambda r: r["reason"], HOLD_SORT_REASON),
             ],
             self._fetch,
+            runner=ctx.runner,
             default_order=HOLD_DEFAULT_ORDER,
             muted=lambda r: not r["current"],
         )
@@ -229,13 +230,14 @@ class HoldsTab(QWidget):
         ctx.signals.dataChanged.connect(self._data_changed)
         self._enable()
 
-    def _fetch(self, search: str, order: str, limit: int, offset: int) -> list[Row]:
-        return search_holds(
-            self.ctx.db,
-            now=self.ctx.now(),
-            include_past=self.show_past.isChecked(),
+    def _fetch(self, search: str, order: str, limit: int, offset: int) -> Query:
+        now, past, resident_id = self.ctx.now(), self.show_past.isChecked(), self.resident_id
+        return lambda db: search_holds(
+            db,
+            now=now,
+            include_past=past,
             search=search,
-            resident_id=self.resident_id,
+            resident_id=resident_id,
             order=order,
             limit=limit,
             offset=offset,

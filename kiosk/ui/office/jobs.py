@@ -61,11 +61,13 @@ class OfficeJobs(QObject):
     _finished = Signal(int, object, object)  # ticket, result, error message or None
     busyChanged = Signal(bool)
 
-    def __init__(self, database: Path, parent: QObject | None = None) -> None:
+    def __init__(
+        self, database: Path, parent: QObject | None = None, *, name: str = THREAD_NAME
+    ) -> None:
         super().__init__(parent)
         self._path = database
         self._local = threading.local()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=THREAD_NAME)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._tickets = itertools.count(1)
         self._callbacks: dict[int, tuple[Done | None, Failed | None]] = {}
         self._closed = False

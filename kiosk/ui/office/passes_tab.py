@@ -59,7 +59,7 @@ from kiosk.ui.dialogs.common import GloveDialog, error_label, field_box, set_pro
 from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.issuer import IssuerKey, no_key_reason
 from kiosk.ui.office.pickers import ResidentPicker
-from kiosk.ui.office.table import Column, QueryModel, Row, SearchTable
+from kiosk.ui.office.table import Column, Query, QueryModel, Row, SearchTable
 
 DEFAULT_DAYS = 30
 ERROR_STYLE = "color: #c4161c;"
@@ -395,6 +395,7 @@ class PassesTab(QWidget):
         self.model = QueryModel(
             self._columns(),
             self._fetch,
+            runner=ctx.runner,
             default_order=PASS_DEFAULT_ORDER,
             muted=lambda r: r["state"] != "active",
         )
@@ -442,13 +443,18 @@ class PassesTab(QWidget):
             Column(tr("Why revoked"), lambda r: r["revoked_reason"] or ""),
         ]
 
-    def _fetch(self, search: str, order: str, limit: int, offset: int) -> list[Row]:
-        return search_passes(
-            self.ctx.db,
-            now=self.ctx.now(),
+    def _fetch(self, search: str, order: str, limit: int, offset: int) -> Query:
+        now, show, resident_id = (
+            self.ctx.now(),
+            str(self.show_filter.currentData()),
+            self.resident_id,
+        )
+        return lambda db: search_passes(
+            db,
+            now=now,
             search=search,
-            show=str(self.show_filter.currentData()),
-            resident_id=self.resident_id,
+            show=show,
+            resident_id=resident_id,
             order=order,
             limit=limit,
             offset=offset,
@@ -598,7 +604,7 @@ class PassesTab(QWidget):
                 )
             )
             if serials:
-                self.select_serial(serials[0])
+                self.model.when_loaded(lambda: self.select_serial(serials[0]))
 
         self.ctx.jobs.submit(job, done, self._failed)
 

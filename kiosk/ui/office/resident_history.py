@@ -33,7 +33,7 @@ from kiosk.store.register import get_resident
 from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.holds_tab import HoldsTab
 from kiosk.ui.office.passes_tab import PassesTab, fit_columns
-from kiosk.ui.office.table import Column, QueryModel, Row, SearchTable
+from kiosk.ui.office.table import Column, Query, QueryModel, Row, SearchTable
 
 _DIRECTIONS = {"in": N_("In"), "out": N_("Out")}
 _LEVELS = {"pass": N_("PASS"), "check": N_("CHECK"), "deny": N_("STOP")}
@@ -75,6 +75,7 @@ class PassagesTable(SearchTable):
                 Column(tr("Note"), lambda r: r["note"]),
             ],
             self._fetch,
+            runner=ctx.runner,
             default_order=PASSAGE_DEFAULT_ORDER,
             muted=lambda r: r["corrects"] is not None,
         )
@@ -82,9 +83,10 @@ class PassagesTable(SearchTable):
         fit_columns(self)
         ctx.signals.dataChanged.connect(self._data_changed)
 
-    def _fetch(self, search: str, order: str, limit: int, offset: int) -> list[Row]:
-        return resident_passages(
-            self.ctx.db, self.resident_id, search=search, order=order, limit=limit, offset=offset
+    def _fetch(self, search: str, order: str, limit: int, offset: int) -> Query:
+        resident_id = self.resident_id
+        return lambda db: resident_passages(
+            db, resident_id, search=search, order=order, limit=limit, offset=offset
         )
 
     def _data_changed(self, what: str) -> None:

@@ -26,7 +26,7 @@ from kiosk.store.register import RESIDENT_DEFAULT_ORDER, page_residents
 from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.import_wizard import ImportWizard
 from kiosk.ui.office.resident_dialog import DeactivateDialog, ResidentDialog, role_text
-from kiosk.ui.office.table import Column, QueryModel, Row, SearchTable
+from kiosk.ui.office.table import Column, Query, QueryModel, SearchTable
 
 
 def status_text(active: bool) -> str:
@@ -56,6 +56,7 @@ class ResidentsTab(QWidget):
         self.model = QueryModel(
             columns,
             self._fetch,
+            runner=ctx.runner,
             default_order=RESIDENT_DEFAULT_ORDER,
             muted=lambda r: not r["active"],
         )
@@ -106,14 +107,15 @@ class ResidentsTab(QWidget):
 
     # ------------------------------------------------------------ the table
 
-    def _fetch(self, search: str, order: str, limit: int, offset: int) -> list[Row]:
-        return page_residents(
-            self.ctx.db,
+    def _fetch(self, search: str, order: str, limit: int, offset: int) -> Query:
+        inactive = self.show_inactive.isChecked()
+        return lambda db: page_residents(
+            db,
             search=search,
             order=order,
             limit=limit,
             offset=offset,
-            include_inactive=self.show_inactive.isChecked(),
+            include_inactive=inactive,
         )
 
     def _data_changed(self, what: str) -> None:

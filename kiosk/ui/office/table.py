@@ -1,18 +1,23 @@
 """The one table the office uses for every list: a model over a query, with a search
 box and sortable columns, fetched a page at a time.
 
-A tab describes its columns and gives a ``fetch(search, order_by, limit, offset)`` that
-runs one indexed query and returns rows as dicts; the model asks for the next page
-only when the view scrolls near the end (``canFetchMore``/``fetchMore``), so ten
-thousand residents cost what one screenful costs. Sorting by a column reruns the query
-with that column's SQL in ``ORDER BY``; searching reruns it 250 ms after the last key.
+A tab describes its columns and gives a ``prepare(search, order_by, limit, offset)``:
+on the UI thread it takes what the query needs from the tab's widgets and returns the
+query, ``query(db) -> rows``, one indexed read. A :class:`Runner` runs it: on this
+thread (:class:`Immediate`) or on the office's reader thread (:class:`Background`, the
+office window's choice, so a slow sort never stalls the screen, nor the gate's screen
+beside it); a result older than the latest request is dropped. The model asks for the
+next page only when the view scrolls near the end (``canFetchMore``/``fetchMore``), so
+ten thousand residents cost what one screenful costs. Sorting by a column reruns the
+query with that column's SQL in ``ORDER BY``; searching reruns it 250 ms after the
+last key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -33,15 +38,48 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlite_utils import Database
 
 from kiosk.core.i18n import tr
+from kiosk.ui.office.jobs import Failed, OfficeJobs, error_message
 
 PAGE = 200
 SEARCH_DELAY_MS = 250
 
 Row = dict[str, Any]
-Fetch = Callable[[str, str, int, int], list[Row]]
+Query = Callable[[Database], list[Row]]
+Prepare = Callable[[str, str, int, int], Query]
 Index = QModelIndex | QPersistentModelIndex
+
+
+class Runner(Protocol):
+    def run(self, query: Query, done: Callable[[list[Row]], None], failed: Failed) -> None: ...
+
+
+class Immediate:
+    """Runs each query now, on this thread, on ``db``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def run(self, query: Query, done: Callable[[list[Row]], None], failed: Failed) -> None:
+        try:
+            rows = query(self.db)
+        except Exception as exc:  # shown to the clerk; a bug is logged by error_message
+            failed(error_message(exc))
+            return
+        done(rows)
+
+
+class Background:
+    """Runs each query on a reader thread (its own connection); results come back on
+    the UI thread."""
+
+    def __init__(self, jobs: OfficeJobs) -> None:
+        self.jobs = jobs
+
+    def run(self, query: Query, done: Callable[[list[Row]], None], failed: Failed) -> None:
+        self.jobs.submit(query, done, failed)
 
 
 @dataclass(frozen=True)
@@ -58,18 +96,25 @@ class Column:
 class QueryModel(QAbstractTableModel):
     """Rows of one query, loaded a page at a time."""
 
+    loaded_rows = Signal()  # a load (a reload or the next page) arrived
+    failed = Signal(str)  # a load failed: the message for the clerk
+
     def __init__(
         self,
         columns: Sequence[Column],
-        fetch: Fetch,
+        prepare: Prepare,
         *,
+        runner: Runner,
         default_order: str,
         muted: Callable[[Row], bool] | None = None,
         page: int = PAGE,
     ) -> None:
         super().__init__()
         self.columns = list(columns)
-        self._fetch = fetch
+        self._prepare = prepare
+        self._runner = runner
+        self._generation = 0  # of the latest request; older results are dropped
+        self._loading = False
         self._default_order = default_order
         self._order = default_order
         self._muted = muted
@@ -91,13 +136,57 @@ class QueryModel(QAbstractTableModel):
         self._search = text.strip()
         self.reload()
 
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    def when_loaded(self, then: Callable[[], object]) -> None:
+        """``then()`` now, or once the load under way has arrived."""
+        if not self._loading:
+            then()
+            return
+
+        def once() -> None:
+            self.loaded_rows.disconnect(once)
+            then()
+
+        self.loaded_rows.connect(once)
+
     def reload(self) -> None:
         """Run the query again (after a change), keeping as many rows as were loaded."""
         want = max(self._page, len(self._rows))
+        self._generation += 1
+        generation = self._generation
+        self._loading = True
+        query = self._prepare(self._search, self._order, want, 0)
+        self._runner.run(query, lambda rows: self._reloaded(generation, rows, want), self._failed)
+
+    def _reloaded(self, generation: int, rows: list[Row], want: int) -> None:
+        if generation != self._generation:
+            return  # a newer search or sort was asked for meanwhile
+        self._loading = False
         self.beginResetModel()
-        self._rows = self._fetch(self._search, self._order, want, 0)
-        self._more = len(self._rows) == want
+        self._rows = rows
+        self._more = len(rows) == want
         self.endResetModel()
+        self.loaded_rows.emit()
+
+    def _more_rows(self, generation: int, rows: list[Row]) -> None:
+        if generation != self._generation:
+            return
+        self._loading = False
+        self._more = len(rows) == self._page
+        if rows:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
+        self.loaded_rows.emit()
+
+    def _failed(self, message: str) -> None:
+        self._loading = False
+        self._more = False
+        self.failed.emit(message)
 
     # ------------------------------------------------------------ Qt's side
 
@@ -108,18 +197,15 @@ class QueryModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.columns)
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self._more
+        return not parent.isValid() and self._more and not self._loading
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or not self._more:
+        if not self.canFetchMore(parent):
             return
-        rows = self._fetch(self._search, self._order, self._page, len(self._rows))
-        self._more = len(rows) == self._page
-        if rows:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-            self._rows.extend(rows)
-            self.endInsertRows()
+        generation = self._generation
+        self._loading = True
+        query = self._prepare(self._search, self._order, self._page, len(self._rows))
+        self._runner.run(query, lambda rows: self._more_rows(generation, rows), self._failed)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -185,8 +271,8 @@ class SearchTable(QWidget):
         self.search.returnPressed.connect(self._search_now)
         self.view.doubleClicked.connect(self._activated)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self.selectionChanged.emit())
-        model.modelReset.connect(self._show_count)
-        model.rowsInserted.connect(self._show_count)
+        model.loaded_rows.connect(self._show_count)
+        model.failed.connect(self._show_failure)
 
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -211,4 +297,9 @@ class SearchTable(QWidget):
     def _show_count(self, *_args: Any) -> None:
         shown = self.model.loaded
         more = "+" if self.model.canFetchMore() else ""
+        self.count.setStyleSheet("")
         self.count.setText(tr("{count} shown", count=f"{shown}{more}"))
+
+    def _show_failure(self, message: str) -> None:
+        self.count.setStyleSheet("color: #b3261e;")
+        self.count.setText(message)

@@ -29,7 +29,7 @@ from kiosk.core.i18n import tr
 from kiosk.core.rules import Level, reason_label
 from kiosk.store.visitor_queries import list_visitors, visitor_visits
 from kiosk.ui.office.context import OfficeContext, local_time
-from kiosk.ui.office.table import Column, Index, QueryModel, Row, SearchTable
+from kiosk.ui.office.table import Column, Index, Query, QueryModel, Row, SearchTable
 from kiosk.ui.theme import LEVEL_COLOURS
 
 REFRESH_MS = 60_000
@@ -73,7 +73,9 @@ class VisitorsTab(QWidget):
             Column(tr("Inside now"), lambda r: _yes(r["inside"]), "inside"),
             Column(tr("Overstay"), self._overstay_text, "overstay"),
         ]
-        self.model = VisitorModel(columns, self._fetch, default_order="created_at DESC, id DESC")
+        self.model = VisitorModel(
+            columns, self._fetch, runner=ctx.runner, default_order="created_at DESC, id DESC"
+        )
         self.table = SearchTable(
             self.model, placeholder=tr("Search by name, host household or purpose")
         )
@@ -113,14 +115,16 @@ class VisitorsTab(QWidget):
         hours = inside.total_seconds() / 3600
         return tr("{hours} h inside", hours=f"{hours:.1f}")
 
-    def _fetch(self, search: str, order: str, limit: int, offset: int) -> list[Row]:
-        return list_visitors(
-            self.ctx.db,
-            now=self.ctx.now(),
-            overstay=timedelta(hours=self._overstay_hours()),
+    def _fetch(self, search: str, order: str, limit: int, offset: int) -> Query:
+        now, only = self.ctx.now(), self.overstays_only.isChecked()
+        overstay = timedelta(hours=self._overstay_hours())
+        return lambda db: list_visitors(
+            db,
+            now=now,
+            overstay=overstay,
             search=search,
             order_by=order,
-            overstays_only=self.overstays_only.isChecked(),
+            overstays_only=only,
             limit=limit,
             offset=offset,
         )

@@ -33,11 +33,12 @@ from kiosk.ui.dialogs.pin import PinDialog
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.dashboard import DashboardTab
 from kiosk.ui.office.holds_tab import HoldsTab
-from kiosk.ui.office.jobs import OfficeJobs
+from kiosk.ui.office.jobs import THREAD_NAME, OfficeJobs
 from kiosk.ui.office.passes_tab import PassesTab
 from kiosk.ui.office.records_tab import RecordsTab
 from kiosk.ui.office.resident_history import ResidentHistoryDialog
 from kiosk.ui.office.residents import ResidentsTab
+from kiosk.ui.office.table import Background
 from kiosk.ui.office.trace_tab import TraceTab
 from kiosk.ui.office.visitors_tab import VisitorsTab
 
@@ -61,7 +62,12 @@ class OfficeWindow(QMainWindow):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         db = connect(home.database)
         jobs = OfficeJobs(home.database, self)
-        self.ctx = OfficeContext(home, settings, db, jobs, actor=actor)
+        # The tables read on a thread of their own: a slow sort or search never stalls
+        # this screen, nor the gate's beside it (they share the Qt main thread).
+        self._reader = OfficeJobs(home.database, self, name=f"{THREAD_NAME}-reader")
+        self.ctx = OfficeContext(
+            home, settings, db, jobs, actor=actor, reader=Background(self._reader)
+        )
         self._closed = False
         self.setWindowTitle(tr("Gatepass office: {name}", name=checkpoint_name(db)))
 
@@ -147,6 +153,10 @@ class OfficeWindow(QMainWindow):
         for what in ("residents", "passes", "holds", "visitors", "visits"):
             self.ctx.changed(what)
 
+    def wait_idle(self, timeout_s: float = 10.0) -> bool:
+        """Process events until the jobs and the tables' reads have all come back."""
+        return self.ctx.jobs.wait_idle(timeout_s) and self._reader.wait_idle(timeout_s)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shut()
         super().closeEvent(event)
@@ -159,5 +169,6 @@ class OfficeWindow(QMainWindow):
         self.ctx.set_unmasked(False)
         self.ctx.jobs.wait_idle(30.0)
         self.ctx.jobs.close()
+        self._reader.close()
         self.ctx.db.close()
         log.info("office closed")

@@ -12,7 +12,8 @@ from sqlite_utils import Database
 from kiosk.core.errors import UserError
 from kiosk.store.register import add_resident
 from kiosk.ui.office.context import OfficeContext
-from kiosk.ui.office.table import Column, QueryModel, SearchTable
+from kiosk.ui.office.jobs import OfficeJobs
+from kiosk.ui.office.table import Background, Column, Immediate, Query, QueryModel, SearchTable
 
 
 def test_jobs_run_in_order_off_the_ui_thread_and_report_back(office: OfficeContext) -> None:
@@ -57,8 +58,8 @@ def test_job_errors_reach_the_clerk_in_words(office: OfficeContext) -> None:
     assert "ZeroDivisionError" in errors[2] and "log" in errors[2]
 
 
-def _residents(db: Database):  # type: ignore[no-untyped-def]
-    def fetch(search: str, order: str, limit: int, offset: int) -> list[dict[str, Any]]:
+def _residents(search: str, order: str, limit: int, offset: int) -> Query:
+    def query(db: Database) -> list[dict[str, Any]]:
         return [
             dict(r)
             for r in db.query(
@@ -68,7 +69,7 @@ def _residents(db: Database):  # type: ignore[no-untyped-def]
             )
         ]
 
-    return fetch
+    return query
 
 
 def test_table_pages_sorts_and_searches(qtbot: QtBot, office: OfficeContext) -> None:
@@ -76,7 +77,8 @@ def test_table_pages_sorts_and_searches(qtbot: QtBot, office: OfficeContext) -> 
         add_resident(office.db, building="9", unit="1", room=f"{100 + i}", name=f"测试{i:03d}")
     model = QueryModel(
         [Column("Name", lambda r: r["name"], sort_sql="name")],
-        _residents(office.db),
+        _residents,
+        runner=Immediate(office.db),
         default_order="id",
         page=200,
     )
@@ -95,3 +97,64 @@ def test_table_pages_sorts_and_searches(qtbot: QtBot, office: OfficeContext) -> 
     table.search.setText("测试12")
     qtbot.waitUntil(lambda: model.rowCount() == 10)  # 测试120..129
     assert "10" in table.count.text()
+
+
+def test_table_reads_on_a_reader_thread_and_keeps_only_the_latest_answer(
+    qtbot: QtBot, office: OfficeContext
+) -> None:
+    """In the office window the tables read on a thread of their own: the UI thread
+    never runs the query; a search typed over a slow sort shows the search's rows,
+    not the sort's that came back later; a failing query is shown, not raised."""
+    import threading
+
+    for i in range(30):
+        add_resident(office.db, building="9", unit="1", room=f"{100 + i}", name=f"测试{i:03d}")
+    ui = threading.get_ident()
+    threads: list[int] = []
+
+    def prepare(search: str, order: str, limit: int, offset: int) -> Query:
+        inner = _residents(search, order, limit, offset)
+
+        def query(db: Database) -> list[dict[str, Any]]:
+            threads.append(threading.get_ident())
+            if search == "":
+                threading.Event().wait(0.3)  # the slow one
+            return inner(db)
+
+        return query
+
+    reader = OfficeJobs(office.home.database, name="kiosk-office-test-reader")
+    try:
+        model = QueryModel(
+            [Column("Name", lambda r: r["name"], sort_sql="name")],
+            prepare,
+            runner=Background(reader),
+            default_order="id",
+        )
+        table = SearchTable(model, placeholder="search")  # starts the first (slow) load
+        qtbot.addWidget(table)
+        assert model.loading and model.rowCount() == 0  # the UI thread did not wait
+        model.set_search("测试02")
+        after: list[int] = []
+        model.when_loaded(lambda: after.append(model.rowCount()))  # e.g. select what was made
+        with qtbot.waitSignal(model.loaded_rows, timeout=5000):
+            pass
+        assert after == [10]
+        qtbot.waitUntil(lambda: not reader.busy)
+        assert {model.row_at(i)["name"] for i in range(model.rowCount())} == {
+            f"测试02{i}" for i in range(10)
+        }
+        assert ui not in threads
+
+        def broken(search: str, order: str, limit: int, offset: int) -> Query:
+            def query(db: Database) -> list[dict[str, Any]]:
+                raise UserError("The register is being imported; try again in a moment.")
+
+            return query
+
+        model._prepare = broken
+        model.reload()
+        qtbot.waitUntil(lambda: "imported" in table.count.text())
+        assert not model.loading
+    finally:
+        reader.close()
