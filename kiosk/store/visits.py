@@ -277,8 +277,13 @@ def occupancy(
     overstaying = [
         r for r in inside if r["kind"] == "visitor" and now - from_db(r["since"]) > overstay
     ]
-    local_now = now.astimezone()
-    start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = today_passages(db, checkpoint_id, now=now)
+    return Occupancy(inside, overstaying, today["in"], today["out"])
+
+
+def today_passages(db: Database, checkpoint_id: str, *, now: datetime) -> dict[str, int]:
+    """Passes in and out here since local midnight: ``{"in": n, "out": m}``."""
+    start = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
     counts = dict(
         db.execute(
             "SELECT direction, COUNT(*) FROM visits WHERE at >= ? AND checkpoint_id = ? "
@@ -286,7 +291,7 @@ def occupancy(
             [to_db(start), checkpoint_id],
         ).fetchall()
     )
-    return Occupancy(inside, overstaying, counts.get("in", 0), counts.get("out", 0))
+    return {"in": int(counts.get("in", 0)), "out": int(counts.get("out", 0))}
 
 
 @dataclass(frozen=True)
@@ -335,15 +340,7 @@ class LiveOccupancy:
             subject: (kind, direction, from_db(at)) for subject, kind, direction, at in rows
         }
         self._day = now.astimezone().date()
-        start = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-        counts = dict(
-            db.execute(
-                "SELECT direction, COUNT(*) FROM visits WHERE at >= ? AND checkpoint_id = ? "
-                "AND level = 'pass' GROUP BY direction",
-                [to_db(start), checkpoint_id],
-            ).fetchall()
-        )
-        self._today = {"in": int(counts.get("in", 0)), "out": int(counts.get("out", 0))}
+        self._today = today_passages(db, checkpoint_id, now=now)
 
     def record(self, verdict: Verdict, at: datetime) -> None:
         """A decision that was just committed at this checkpoint."""
