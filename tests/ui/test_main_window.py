@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import click
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import FakeCamera, WindowFactory
@@ -22,6 +23,7 @@ from kiosk.store.db import connect
 from kiosk.ui import verdict_panel
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.sounds import Sounds
+from kiosk.vision.sources import Frame
 
 pytestmark = pytest.mark.gui
 
@@ -224,3 +226,31 @@ def test_a_scan_behind_an_open_dialog_shows_on_the_dialog(
     dialog.grab().save(str(demo.home.root / "strip.png"))
     qtbot.waitUntil(lambda: not strip.isVisible(), timeout=3_000)
     dialog.reject()
+
+
+class DarkCamera(FakeCamera):
+    """A live camera in a dark tent: noise, but nearly black."""
+
+    def read(self) -> Frame | None:
+        frame = super().read()
+        if frame is None:
+            return None
+        return Frame((frame.image // 12).astype(np.uint8), frame.captured_at, frame.index)
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "Too dark"), ("zh_CN", "太暗")])
+def test_a_dark_camera_shows_the_hint_in_the_guards_language(
+    qtbot: QtBot, make_window: WindowFactory, lang: str, words: str
+) -> None:
+    """The picture diagnostics reach the window through the real worker: a dark
+    camera for half a second shows "too dark" under the preview, in the guard's
+    language."""
+    from kiosk.core.i18n import language, set_language
+
+    before = language()
+    set_language(lang)
+    try:
+        window = make_window(source=DarkCamera(), camera="fake")
+        qtbot.waitUntil(lambda: words in window.hint.text(), timeout=10_000)
+    finally:
+        set_language(before)
