@@ -1,6 +1,7 @@
 """Screenshots for the docs: the gate window, docs/screenshots/<lang>-<size>-<state>.png,
 and the office, docs/screenshots/office-<lang>-<size>-<tab>.png (every tab at 1366x768;
-"today" and "residents" at 1920x1080 too).
+"today" and "residents" at 1920x1080 too), and the gate in the night theme at
+1366x768 (<lang>-1366x768-night-idle/stop.png).
 
 Offscreen, on the demo checkpoint; the camera shows a still from the demo video, and
 real decisions are fed through the scanner path (``handle_scanned_text``) with the
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk.core.i18n import set_language
 from kiosk.core.rules import Level
-from kiosk.demo import build_demo
+from kiosk.demo import Demo, build_demo
 from kiosk.home import Home
 from kiosk.ui.app import build_window
 from kiosk.ui.theme import apply_theme
@@ -88,6 +89,33 @@ def shoot_office(app: QApplication, home: Home, lang: str, width: int, height: i
         office.close()
 
 
+def shoot_gate(
+    app: QApplication,
+    demo: Demo,
+    still: Path,
+    lang: str,
+    width: int,
+    height: int,
+    theme: str,
+    states: tuple[tuple[str, str, Level], ...],
+) -> None:
+    """The gate window idle, then in each state; the night theme's files say so."""
+    window = build_window(demo.home, camera=str(still), demo=True, sound=False, theme=theme)
+    window.resize(width, height)
+    window.show()
+    window.start()
+    try:
+        wait_for(app, lambda: window.preview.first_paint_at is not None)
+        stem = f"{lang}-{width}x{height}" + ("" if theme == "day" else f"-{theme}")
+        shoot(app, window, f"{stem}-idle")
+        for state, token, level in states:
+            window.handle_scanned_text(demo.tokens[token])
+            wait_for(app, lambda lv=level: list(window.verdict.shown)[-1:] == [lv])
+            shoot(app, window, f"{stem}-{state}")
+    finally:
+        window.close()
+
+
 def main() -> None:
     app = QApplication(sys.argv[:1])
     apply_theme(app, "day")
@@ -98,23 +126,9 @@ def main() -> None:
         for lang in ("en", "zh_CN"):
             set_language(lang)
             for width, height in SIZES:
-                window = build_window(
-                    demo.home, camera=str(still), demo=True, sound=False, theme="day"
-                )
-                window.resize(width, height)
-                window.show()
-                window.start()
-                try:
-                    wait_for(app, lambda w=window: w.preview.first_paint_at is not None)
-                    stem = f"{lang}-{width}x{height}"
-                    shoot(app, window, f"{stem}-idle")
-                    for state, token, level in STATES:
-                        window.handle_scanned_text(demo.tokens[token])
-                        wait_for(app, lambda w=window, lv=level: list(w.verdict.shown)[-1:] == [lv])
-                        shoot(app, window, f"{stem}-{state}")
-                finally:
-                    window.close()
+                shoot_gate(app, demo, still, lang, width, height, "day", STATES)
                 shoot_office(app, demo.home, lang, width, height)
+            shoot_gate(app, demo, still, lang, 1366, 768, "night", STATES[2:])
     set_language(None)
 
 
