@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -18,7 +17,6 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QRadioButton,
@@ -45,14 +43,13 @@ from kiosk.store.register import find_household, get_resident, household_label
 from kiosk.ui.dialogs.common import GloveDialog, error_label, set_problem
 from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.passes_tab import (
-    ERROR_STYLE,
     RADIO_STYLE,
     Confirm,
     confirm,
     fit_columns,
 )
 from kiosk.ui.office.pickers import ResidentPicker
-from kiosk.ui.office.table import Column, Query, QueryModel, Row, SearchTable
+from kiosk.ui.office.table import Column, MessageLine, Query, QueryModel, Row, SearchTable
 
 DEFAULT_HOLD_DAYS = 14
 
@@ -216,8 +213,7 @@ class HoldsTab(QWidget):
         self.table = SearchTable(self.model, placeholder=tr("Household (3-2-501), name or reason"))
         self.table.selectionChanged.connect(self._enable)
         fit_columns(self.table)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = MessageLine()
         top = QHBoxLayout()
         top.addWidget(self.show_past)
         top.addStretch(1)
@@ -256,10 +252,8 @@ class HoldsTab(QWidget):
         self.lift_button.setEnabled(row is not None and bool(row["current"]))
 
     def say(self, text: str, *, error: bool = False) -> None:
-        if not shiboken6.isValid(self):  # closed before its job reported
-            return
-        self.message.setStyleSheet(ERROR_STYLE if error else "")
-        self.message.setText(text)
+        """``text`` under the table (red for an error)."""
+        self.message.say(text, error=error)
 
     def _failed(self, message: str) -> None:
         self.say(message, error=True)

@@ -59,10 +59,9 @@ from kiosk.ui.dialogs.common import GloveDialog, error_label, field_box, set_pro
 from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.issuer import IssuerKey, no_key_reason
 from kiosk.ui.office.pickers import ResidentPicker
-from kiosk.ui.office.table import Column, Query, QueryModel, Row, SearchTable
+from kiosk.ui.office.table import Column, MessageLine, Query, QueryModel, Row, SearchTable
 
 DEFAULT_DAYS = 30
-ERROR_STYLE = "color: #c4161c;"
 RADIO_STYLE = """
 QRadioButton { min-height: 40px; }
 QRadioButton::indicator { width: 26px; height: 26px; }
@@ -404,8 +403,7 @@ class PassesTab(QWidget):
         )
         self.table.selectionChanged.connect(self._enable)
         fit_columns(self.table)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = MessageLine()
 
         top = QHBoxLayout()
         top.addWidget(QLabel(tr("Show")))
@@ -497,12 +495,8 @@ class PassesTab(QWidget):
     # ------------------------------------------------------------ messages
 
     def say(self, text: str, *, error: bool = False) -> None:
-        """``text`` under the table (red for an error). A job may report after its
-        tab was closed (a resident's dialog): then there is nothing to say it on."""
-        if not shiboken6.isValid(self):
-            return
-        self.message.setStyleSheet(ERROR_STYLE if error else "")
-        self.message.setText(text)
+        """``text`` under the table (red for an error)."""
+        self.message.say(text, error=error)
 
     def _failed(self, message: str) -> None:
         self.say(message, error=True)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -235,6 +236,24 @@ class QueryModel(QAbstractTableModel):
             way = "DESC" if order == Qt.SortOrder.DescendingOrder else "ASC"
             self._order = f"{sql} {way}, {self._default_order}"
         self.reload()
+
+
+class MessageLine(QLabel):
+    """The line under a tab's table: what the last action did, red when it failed.
+    A job may report after its tab was closed (a resident's dialog): then nothing is
+    said."""
+
+    ERROR_STYLE = "color: #c4161c;"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self.setStyleSheet(self.ERROR_STYLE if error else "")
+        self.setText(text)
 
 
 class SearchTable(QWidget):
