@@ -240,8 +240,7 @@ class HoldsTab(QWidget):
         )
 
     def reload(self) -> None:
-        self.model.reload()
-        self._enable()
+        self.model.reload()  # the buttons follow through the table's selectionChanged
 
     def _data_changed(self, what: str) -> None:
         if what in ("holds", "residents"):

@@ -290,6 +290,8 @@ class SearchTable(QWidget):
         self.search.returnPressed.connect(self._search_now)
         self.view.doubleClicked.connect(self._activated)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self.selectionChanged.emit())
+        # A reset (a reload arriving) clears the selection without selectionChanged.
+        model.modelReset.connect(self.selectionChanged.emit)
         model.loaded_rows.connect(self._show_count)
         model.failed.connect(self._show_failure)
 

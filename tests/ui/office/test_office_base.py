@@ -146,6 +146,16 @@ def test_table_reads_on_a_reader_thread_and_keeps_only_the_latest_answer(
         }
         assert ui not in threads
 
+        # A reload that arrives later clears the selection: the tab hears of it, so
+        # buttons that act on the selected row are not left enabled.
+        table.view.selectRow(0)
+        assert table.selected() is not None
+        heard: list[bool] = []
+        table.selectionChanged.connect(lambda: heard.append(table.selected() is None))
+        model.reload()
+        qtbot.waitUntil(lambda: bool(heard) and not model.loading)
+        assert heard[-1] is True
+
         def broken(search: str, order: str, limit: int, offset: int) -> Query:
             def query(db: Database) -> list[dict[str, Any]]:
                 raise UserError("The register is being imported; try again in a moment.")
