@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -300,6 +300,20 @@ def dedupe(codes: Sequence[Code]) -> tuple[Code, ...]:
     return tuple(seen.values())
 
 
+def _known_retries(names: Sequence[str], known: Mapping[str, object]) -> tuple[str, ...]:
+    """``names`` as a tuple; a name not in ``known`` is the user's error."""
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise UserError(
+            tr(
+                "Unknown retry {names}; known: {known}.",
+                names=", ".join(unknown),
+                known=", ".join(known),
+            )
+        )
+    return tuple(names)
+
+
 class Pipeline:
     """Decode QR codes in whole camera frames with one backend, plus targeted retries."""
 
@@ -318,27 +332,9 @@ class Pipeline:
     ) -> None:
         self.decoder: Decoder = decoder if decoder is not None else get_decoder("auto")
         chosen = plan if plan is not None else DEFAULT_PLANS.get(self.decoder.name, ("plain",))
-        unknown = [name for name in chosen if name not in REGION_VARIANTS]
-        if unknown:
-            raise UserError(
-                tr(
-                    "Unknown retry {names}; known: {known}.",
-                    names=", ".join(unknown),
-                    known=", ".join(REGION_VARIANTS),
-                )
-            )
-        self.plan = tuple(chosen)
+        self.plan = _known_retries(chosen, REGION_VARIANTS)
         shapes = geometry if geometry is not None else DEFAULT_GEOMETRY.get(self.decoder.name, ())
-        unknown = [name for name in shapes if name not in GEOMETRY_RETRIES]
-        if unknown:
-            raise UserError(
-                tr(
-                    "Unknown retry {names}; known: {known}.",
-                    names=", ".join(unknown),
-                    known=", ".join(GEOMETRY_RETRIES),
-                )
-            )
-        self.geometry = tuple(shapes)
+        self.geometry = _known_retries(shapes, GEOMETRY_RETRIES)
         self.resample = resample if resample is not None else self.decoder.name in RESAMPLE_BACKENDS
         self.stretch = stretch
         self.target_side = target_side
