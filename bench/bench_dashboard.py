@@ -14,7 +14,7 @@ passes, 5 % visitors', 3 % checks, 2 % stops (one in ten of them a fever).
 
 Measured, median of ``--runs`` runs after one warm-up (the first, cold run printed too):
 * the dashboard's data load: ``kiosk.store.dashboard.dashboard_figures`` (what the
-  Today tab runs on the jobs thread), and its parts: ``daily_summary``, ``inside_now``,
+  Today tab runs on the jobs thread), and its parts: ``daily_summary``, ``LiveOccupancy``,
   ``fevers_on`` (and ``visits.occupancy``, which the dashboard does not use, for
   comparison);
 * tracing: ``passed_between`` over one hour of that day, and ``contacts_of`` (15
@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_store import build
 
 from kiosk.store.checkpoint import checkpoint_id
-from kiosk.store.dashboard import dashboard_figures, day_bounds, fevers_on, inside_now
+from kiosk.store.dashboard import dashboard_figures, day_bounds, fevers_on
 from kiosk.store.db import connect
 from kiosk.store.reports import daily_summary
 from kiosk.store.trace import contacts_of, passed_between
@@ -235,17 +235,13 @@ def main() -> None:
     here = checkpoint_id(db)
     for label, call in (
         ("  of which daily_summary (reports.py)", lambda: daily_summary(db, day)),
-        (
-            "  of which inside_now (dashboard.py, 14-day look-back)",
-            lambda: inside_now(db, here, now=now, overstay=OVERSTAY),
-        ),
         ("  of which fevers_on (dashboard.py)", lambda: fevers_on(db, day)),
         (
             "  (not used) visits.occupancy: the same, with names",
             lambda: occupancy(db, here, now=now, overstay=OVERSTAY),
         ),
         (
-            "gate window: LiveOccupancy, read once at start",
+            "  of which LiveOccupancy (who is inside; the gate reads it once at start)",
             lambda: LiveOccupancy(db, here, now=now, overstay=OVERSTAY),
         ),
     ):
