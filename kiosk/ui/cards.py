@@ -31,7 +31,7 @@ from kiosk.core.i18n import N_, tr, tr_in
 from kiosk.store.passes import household_address_zh
 from kiosk.store.register import household_label
 from kiosk.ui.pdf import a4_pdf
-from kiosk.ui.theme import FONT_FAMILIES
+from kiosk.ui.theme import ui_font
 
 CARD_W_MM = 85.6
 CARD_H_MM = 54.0
@@ -53,14 +53,6 @@ class Card:
 
 def _mm(value: float, dpi: float = DPI) -> float:
     return value / 25.4 * dpi
-
-
-def _font(size_pt: float, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setFamilies(FONT_FAMILIES)
-    font.setPointSizeF(size_pt)
-    font.setBold(bold)
-    return font
 
 
 def _draw_qr(painter: QPainter, token: str, rect: QRectF) -> None:
@@ -113,12 +105,12 @@ def _draw_card(
     )
     painter.setPen(QColor("black"))
     lines: list[tuple[str, QFont]] = [
-        (compound, _font(7, bold=True)),
-        (tr_in(lang, _kind_title(card.kind)), _font(10, bold=True)),
-        (card.holder, _font(13, bold=True)),
-        (card.address, _font(8)),
-        (tr_in(lang, "Valid until {end}", end=card.valid_until), _font(7)),
-        (tr_in(lang, "No. {serial}", serial=card.serial), _font(6)),
+        (compound, ui_font(7, bold=True)),
+        (tr_in(lang, _kind_title(card.kind)), ui_font(10, bold=True)),
+        (card.holder, ui_font(13, bold=True)),
+        (card.address, ui_font(8)),
+        (tr_in(lang, "Valid until {end}", end=card.valid_until), ui_font(7)),
+        (tr_in(lang, "No. {serial}", serial=card.serial), ui_font(6)),
     ]
     y = text.y()
     for line, font in lines:

@@ -7,24 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QMarginsF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPdfWriter, QPen
+from PySide6.QtGui import QColor, QPainter, QPdfWriter, QPen
 
 from kiosk.core.i18n import tr_in
 from kiosk.core.rules import reason_label
 from kiosk.store.reports import DailySummary
 from kiosk.ui.pdf import a4_pdf
-from kiosk.ui.theme import FONT_FAMILIES
+from kiosk.ui.theme import ui_font
 
 DPI = 300
 IN_COLOUR, OUT_COLOUR = QColor("#1b6fb5"), QColor("#e08a1e")
-
-
-def _font(points: float, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setFamilies(FONT_FAMILIES)
-    font.setPointSizeF(points)
-    font.setBold(bold)
-    return font
 
 
 class _Page:
@@ -45,7 +37,7 @@ class _Page:
             self.y = float(self.top)
 
     def text(self, line: str, points: float = 10, bold: bool = False) -> None:
-        self.painter.setFont(_font(points, bold))
+        self.painter.setFont(ui_font(points, bold=bold))
         height = self.painter.fontMetrics().height() * 1.25
         self.need(height)
         self.painter.setPen(QColor("black"))
@@ -59,7 +51,7 @@ class _Page:
     def lines_fit(self, points: float, *, pages: int, reserve: int) -> int:
         """How many lines of ``points`` fit from here to the end of page ``pages``,
         keeping ``reserve`` lines free."""
-        self.painter.setFont(_font(points))
+        self.painter.setFont(ui_font(points))
         height = self.painter.fontMetrics().height() * 1.25
         here = int((self.bottom - self.y) // height)
         per_page = int((self.bottom - self.top) // height)
@@ -77,7 +69,7 @@ def _chart(page: _Page, summary: DailySummary, lang: str) -> None:
     top, left, width = page.y, page.left + DPI * 0.35, page.width - DPI * 0.35
     peak = max([1, *summary.hourly_in, *summary.hourly_out])
     slot = width / 24
-    painter.setFont(_font(7))
+    painter.setFont(ui_font(7))
     painter.setPen(QPen(QColor("#888888"), 2))
     painter.drawLine(int(left), int(top + height), int(left + width), int(top + height))
     painter.drawText(
