@@ -19,7 +19,6 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -56,6 +55,7 @@ from kiosk.store.passes import (
 from kiosk.store.register import find_household, household_label
 from kiosk.ui.cards import card_from_pass, print_cards, write_cards_pdf
 from kiosk.ui.dialogs.common import GloveDialog, error_label, field_box, set_problem
+from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.issuer import IssuerKey, no_key_reason
 from kiosk.ui.office.pickers import ResidentPicker
@@ -91,13 +91,10 @@ def choose_printer(printer: QPrinter, parent: QWidget) -> bool:
 
 
 def choose_pdf(parent: QWidget) -> Path | None:
-    name, _filter = QFileDialog.getSaveFileName(
+    path = files.ask_save_path(
         parent, tr("Save the cards as PDF"), "pass-cards.pdf", tr("PDF files (*.pdf)")
     )
-    if not name:
-        return None
-    path = Path(name)
-    return path if path.suffix.lower() == ".pdf" else path.with_suffix(".pdf")
+    return files.ensure_suffix(path, ".pdf") if path is not None else None
 
 
 def confirm(parent: QWidget, question: str) -> bool:

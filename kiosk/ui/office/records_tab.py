@@ -126,8 +126,7 @@ class RecordsTab(QWidget):
         )
         if out is None:
             return
-        if out.suffix.casefold() != f".{fmt}":
-            out = out.with_name(out.name + f".{fmt}")
+        out = files.ensure_suffix(out, f".{fmt}")
         unmasked, actor = self.ctx.unmasked, self.ctx.actor
 
         def job(db: Database) -> int:
@@ -175,8 +174,7 @@ class RecordsTab(QWidget):
         )
         if out is None:
             return
-        if out.suffix.casefold() != ".pdf":
-            out = out.with_name(out.name + ".pdf")
+        out = files.ensure_suffix(out, ".pdf")
         lang = str(self.report_lang.currentData())
         self.report_button.setEnabled(False)
         _status(self.report_status, tr("Writing the report…"))

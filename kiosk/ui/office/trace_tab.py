@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QDateTimeEdit,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -49,6 +48,7 @@ from kiosk.store.search import search_residents
 from kiosk.store.trace import contacts_of, passed_between
 from kiosk.store.trace_xlsx import TRACE_COLUMNS, trace_row, write_trace_xlsx
 from kiosk.store.visitor_queries import search_visitors
+from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.table import Index
 from kiosk.ui.office.visitors_tab import level_text
@@ -61,13 +61,10 @@ BETWEEN, NEAR = 0, 1
 
 def ask_xlsx_path(parent: QWidget, suggested: str) -> Path | None:
     """The file the clerk chose in a save dialog, or None when they cancelled."""
-    path, _filter = QFileDialog.getSaveFileName(
+    path = files.ask_save_path(
         parent, tr("Save as XLSX…"), suggested, tr("Excel workbook (*.xlsx)")
     )
-    if not path:
-        return None
-    out = Path(path)
-    return out if out.suffix.lower() == ".xlsx" else out.with_name(out.name + ".xlsx")
+    return files.ensure_suffix(path, ".xlsx") if path is not None else None
 
 
 def _kind_text(kind: str) -> str:
