@@ -270,3 +270,27 @@ def test_daily_report_stays_within_two_pages_and_keeps_every_fever(tmp_path: Pat
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
     pages = [line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")]
     assert pages in (["1"], ["2"])  # what a viewer counts, not what we think we wrote
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
+def test_daily_report_stays_inside_its_margins(tmp_path: Path) -> None:
+    """Rendered as a viewer shows it, every mark of the report (the chart's axis
+    included) lies inside the 18 mm side margins: nothing runs off the paper."""
+    import cv2
+    import numpy as np
+
+    from kiosk.store.reports import DailySummary
+    from kiosk.ui.report_pdf import write_daily_pdf
+
+    summary = DailySummary(date(2026, 3, 3), "幸福里 2号门", passed_in=3, passed_out=2)
+    summary.hourly_in[23] = 3
+    out = tmp_path / "report.pdf"
+    write_daily_pdf(summary, out, lang="en")
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", "-f", "1", "-l", "1", str(out), str(tmp_path / "page")],
+        check=True,
+    )
+    image = cv2.imread(str(tmp_path / "page-1.png"), cv2.IMREAD_GRAYSCALE)
+    columns = np.where((image < 200).any(axis=0))[0]
+    mm = 210 / image.shape[1]
+    assert columns.min() * mm > 16 and columns.max() * mm < 194

@@ -18,7 +18,9 @@ from kiosk.ui.qt_app import ensure_gui_app
 def a4_pdf(
     out: Path, *, title: str, dpi: int, margins_mm: QMarginsF | None = None
 ) -> Iterator[tuple[QPdfWriter, QPainter]]:
-    """A portrait A4 PDF at ``dpi``, painted inside the block; finished when it ends."""
+    """A portrait A4 PDF at ``dpi``, painted inside the block; finished when it ends.
+
+    The painter's origin is the top-left corner inside the margins."""
     ensure_gui_app()
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = QPdfWriter(str(out))
@@ -30,6 +32,7 @@ def a4_pdf(
             QPageSize(QPageSize.PageSizeId.A4),
             QPageLayout.Orientation.Portrait,
             margins_mm if margins_mm is not None else QMarginsF(0, 0, 0, 0),
+            QPageLayout.Unit.Millimeter,  # QPageLayout's own default unit is the point
         )
     )
     painter = QPainter()

@@ -25,8 +25,9 @@ class _Page:
     def __init__(self, writer: QPdfWriter, painter: QPainter) -> None:
         self.writer, self.painter = writer, painter
         rect = writer.pageLayout().paintRectPixels(DPI)
-        self.left, self.width, self.bottom = rect.left(), rect.width(), rect.bottom()
-        self.top = rect.top()
+        # The painter's origin is already inside the margins (see kiosk.ui.pdf.a4_pdf).
+        self.left, self.top = 0.0, 0.0
+        self.width, self.bottom = rect.width(), rect.height()
         self.y = float(self.top)
         self.pages = 1
 
