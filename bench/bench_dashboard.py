@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_store import build
 
 from kiosk.store.checkpoint import checkpoint_id
-from kiosk.store.dashboard import dashboard_figures, day_bounds, fevers_on
+from kiosk.store.dashboard import dashboard_figures, fevers_on
 from kiosk.store.db import connect
-from kiosk.store.reports import daily_summary
+from kiosk.store.reports import daily_summary, day_bounds
 from kiosk.store.trace import contacts_of, passed_between
 from kiosk.store.visitor_queries import DEFAULT_ORDER, list_visitors
 from kiosk.store.visits import LiveOccupancy, occupancy

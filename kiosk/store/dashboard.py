@@ -12,13 +12,13 @@ query, without the names and joins :func:`kiosk.store.visits.occupancy` loads: w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from sqlite_utils import Database
 
 from kiosk.core.clock import to_db
 from kiosk.store.checkpoint import checkpoint_id
-from kiosk.store.reports import DailySummary, daily_summary
+from kiosk.store.reports import DailySummary, daily_summary, day_bounds
 from kiosk.store.visits import LiveOccupancy
 
 LOOKBACK_DAYS = 14  # as the gate window
@@ -31,16 +31,6 @@ class DashboardFigures:
     inside_residents: int  # residents and staff inside now (by the log)
     inside_visitors: int
     overstaying: int  # visitors inside longer than the overstay limit
-
-
-def day_bounds(day: date, tz: tzinfo | None = None) -> tuple[datetime, datetime]:
-    """The start and end of a local day (``tz``: the gate's; ``None``: this computer's)."""
-    start = (
-        datetime.combine(day, time(0), tzinfo=tz)
-        if tz
-        else datetime.combine(day, time(0)).astimezone()
-    )
-    return start, start + timedelta(days=1)
 
 
 def fevers_on(db: Database, day: date, tz: tzinfo | None = None) -> int:

@@ -64,18 +64,23 @@ def _hour_of(key: str, tz: tzinfo | None) -> int:
     return from_db(text).astimezone(tz).hour
 
 
+def day_bounds(day: date, tz: tzinfo | None = None) -> tuple[datetime, datetime]:
+    """The start and end of a local day (``tz``: the gate's; ``None``: this computer's)."""
+    start = (
+        datetime.combine(day, time(0), tzinfo=tz)
+        if tz
+        else datetime.combine(day, time(0)).astimezone()
+    )
+    return start, start + timedelta(days=1)
+
+
 def daily_summary(db: Database, day: date, tz: tzinfo | None = None) -> DailySummary:
     """Everything the daily report shows for one local day (``tz``: the gate's).
 
     Counted in SQL (one indexed pass over the day, grouped by minute); only the
     stops and fevers are read row by row.
     """
-    start = (
-        datetime.combine(day, time(0), tzinfo=tz)
-        if tz
-        else datetime.combine(day, time(0)).astimezone()
-    )
-    end = start + timedelta(days=1)
+    start, end = day_bounds(day, tz)
     span = [to_db(start), to_db(end)]
     summary = DailySummary(day, checkpoint_name(db))
     guards: set[str] = set()
