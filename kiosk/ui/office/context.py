@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QDate, QDateTime, QObject, Signal
 from sqlite_utils import Database
 
 from kiosk.core.clock import from_db
@@ -77,3 +77,13 @@ def local_time(text: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if not text:
         return ""
     return from_db(text).astimezone().strftime(fmt)
+
+
+def aware(moment: QDateTime) -> datetime:
+    """A date-time edit's value (this computer's local time) as an aware datetime."""
+    d, t = moment.date(), moment.time()
+    return datetime(d.year(), d.month(), d.day(), t.hour(), t.minute()).astimezone()
+
+
+def day_of(qdate: QDate) -> date:
+    return date(qdate.year(), qdate.month(), qdate.day())

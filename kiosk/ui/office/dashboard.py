@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from kiosk.core.i18n import tr
 from kiosk.core.rules import Level, reason_label
 from kiosk.store.dashboard import DashboardFigures, dashboard_figures
-from kiosk.ui.office.context import OfficeContext
+from kiosk.ui.office.context import OfficeContext, day_of
 from kiosk.ui.report_pdf import IN_COLOUR, OUT_COLOUR
 from kiosk.ui.theme import LEVEL_COLOURS, ui_font
 
@@ -236,8 +236,7 @@ class DashboardTab(QWidget):
     # ------------------------------------------------------------ loading
 
     def selected_day(self) -> date:
-        qdate = self.day.date()
-        return date(qdate.year(), qdate.month(), qdate.day())
+        return day_of(self.day.date())
 
     def refresh(self) -> None:
         """Load the figures for the chosen day on the jobs thread (one load at a time;

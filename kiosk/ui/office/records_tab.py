@@ -7,7 +7,7 @@ office window; every unmasked export is written to the audit log (by the store).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QDate, QDateTime, QTime
@@ -33,17 +33,11 @@ from kiosk.store.export import export_visits
 from kiosk.store.reports import DailySummary, daily_summary
 from kiosk.store.retention import LAST_PURGE, PurgeReport, purge
 from kiosk.ui.office import files
-from kiosk.ui.office.context import OfficeContext
+from kiosk.ui.office.context import OfficeContext, aware, day_of
 from kiosk.ui.office.jobs import error_message
 
 DATE_FORMAT = "yyyy-MM-dd"
 TIME_FORMAT = "yyyy-MM-dd HH:mm"
-
-
-def _local(moment: QDateTime) -> datetime:
-    """A QDateTimeEdit's value as an aware local datetime."""
-    d, t = moment.date(), moment.time()
-    return datetime(d.year(), d.month(), d.day(), t.hour(), t.minute()).astimezone()
 
 
 def _form(box: QGroupBox) -> QFormLayout:
@@ -115,7 +109,7 @@ class RecordsTab(QWidget):
         )
 
     def export(self) -> None:
-        start, end = _local(self.export_from.dateTime()), _local(self.export_to.dateTime())
+        start, end = aware(self.export_from.dateTime()), aware(self.export_to.dateTime())
         if end <= start:
             _status(self.export_status, tr("'To' must be after 'From'."), problem=True)
             return
@@ -167,8 +161,7 @@ class RecordsTab(QWidget):
         return box
 
     def save_report(self) -> None:
-        qd = self.report_date.date()
-        day = date(qd.year(), qd.month(), qd.day())
+        day = day_of(self.report_date.date())
         out = files.ask_save_path(
             self, tr("Save the daily report"), f"report-{day:%Y%m%d}.pdf", "PDF (*.pdf)"
         )

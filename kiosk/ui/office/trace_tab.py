@@ -8,7 +8,7 @@ granted; "Save as XLSX…" writes the rows shown through the same writer as
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ from kiosk.store.trace import contacts_of, passed_between
 from kiosk.store.trace_xlsx import TRACE_COLUMNS, trace_row, write_trace_xlsx
 from kiosk.store.visitor_queries import search_visitors
 from kiosk.ui.office import files
-from kiosk.ui.office.context import OfficeContext
+from kiosk.ui.office.context import OfficeContext, aware
 from kiosk.ui.office.table import Index
 from kiosk.ui.office.visitors_tab import level_text
 from kiosk.ui.theme import LEVEL_COLOURS
@@ -245,8 +245,8 @@ class TraceTab(QWidget):
     def run(self) -> None:
         """Run the query of the chosen mode on the jobs thread."""
         if self.pages.currentIndex() == BETWEEN:
-            start = _aware(self.start.dateTime())
-            end = _aware(self.end.dateTime())
+            start = aware(self.start.dateTime())
+            end = aware(self.end.dateTime())
 
             def job(db: Any) -> list[dict[str, Any]]:
                 return passed_between(db, start, end)
@@ -356,9 +356,3 @@ class TraceModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self._titles[section]
         return None
-
-
-def _aware(moment: QDateTime) -> datetime:
-    """A QDateTimeEdit's local time as an aware datetime."""
-    d, t = moment.date(), moment.time()
-    return datetime(d.year(), d.month(), d.day(), t.hour(), t.minute()).astimezone()
