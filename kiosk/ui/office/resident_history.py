@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.core.i18n import N_, tr
-from kiosk.core.rules import reason_label
+from kiosk.core.rules import Level, reason_label
 from kiosk.store.history import (
     PASSAGE_DEFAULT_ORDER,
     PASSAGE_SORT_AT,
@@ -34,9 +34,9 @@ from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.holds_tab import HoldsTab
 from kiosk.ui.office.passes_tab import PassesTab, fit_columns
 from kiosk.ui.office.table import Column, Query, QueryModel, Row, SearchTable
+from kiosk.ui.verdict_panel import headline
 
 _DIRECTIONS = {"in": N_("In"), "out": N_("Out")}
-_LEVELS = {"pass": N_("PASS"), "check": N_("CHECK"), "deny": N_("STOP")}
 _ROLES = {"resident": N_("resident"), "staff": N_("staff")}
 
 
@@ -67,7 +67,7 @@ class PassagesTable(SearchTable):
                     lambda r: _label(_DIRECTIONS, r["direction"]),
                     PASSAGE_SORT_DIRECTION,
                 ),
-                Column(tr("Verdict"), lambda r: _label(_LEVELS, r["level"]), PASSAGE_SORT_LEVEL),
+                Column(tr("Verdict"), lambda r: headline(Level(r["level"])), PASSAGE_SORT_LEVEL),
                 Column(tr("Reason"), lambda r: reason_label(r["reason"])),
                 Column(tr("Temperature"), _temperature, PASSAGE_SORT_TEMPERATURE, numeric=True),
                 Column(tr("Guard"), lambda r: r["guard"], PASSAGE_SORT_GUARD),
