@@ -1,4 +1,4 @@
-"""Write the kiosk's three verdict tones: resources/sounds/{pass,check,stop}.wav.
+"""Write the kiosk's three verdict tones: kiosk/resources/sounds/{pass,check,stop}.wav.
 
 16-bit mono 22050 Hz, each well under 40 KB. Run once; the WAVs are committed.
 
@@ -13,7 +13,7 @@ import wave
 from pathlib import Path
 
 RATE = 22050
-OUT = Path(__file__).resolve().parent.parent / "resources" / "sounds"
+OUT = Path(__file__).resolve().parent.parent / "kiosk" / "resources" / "sounds"
 
 
 def tone(freq: float, seconds: float, volume: float = 0.6, square: bool = False) -> list[float]:

@@ -1,7 +1,7 @@
 """Every string a guard or clerk sees goes through ``tr()``.
 
 The English text is the message id (as in gettext); catalogues in
-``resources/translations/<lang>/*.json`` (one file per area of the program, merged)
+``kiosk/resources/translations/<lang>/*.json`` (one file per area of the program, merged)
 map it to the translation. Placeholders use
 ``str.format`` names: ``tr("Row {row}: {reason}", row=3, reason=...)``. A test walks
 the source for every ``tr("...")`` literal and fails when a shipped language lacks it.
@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 TRANSLATIONS = RESOURCES / "translations"
 LANGUAGES = ("en", "zh_CN")
 
