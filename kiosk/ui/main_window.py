@@ -12,7 +12,7 @@ from collections import deque
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
@@ -53,6 +53,14 @@ MODE_KEYS = {
     Qt.Key.Key_F2: DirectionMode.OUT,
     Qt.Key.Key_F3: DirectionMode.AUTO,
 }
+# the gate's actions: a function key each, shown on its button (F1-F3 direction, F12
+# theme; F8 is kept for correcting a passage)
+ACTION_KEYS = {
+    "registration": Qt.Key.Key_F5,
+    "manual": Qt.Key.Key_F6,
+    "shift": Qt.Key.Key_F7,
+    "admin": Qt.Key.Key_F10,
+}
 # module in kiosk.ui.dialogs -> each exposes ``show_dialog(window: MainWindow) -> None``
 DIALOGS = {
     "registration": "kiosk.ui.dialogs.registration",
@@ -68,6 +76,14 @@ def mode_text(mode: DirectionMode) -> str:
         DirectionMode.OUT: tr("OUT (F2)"),
         DirectionMode.AUTO: tr("AUTO (F3)"),
     }[mode]
+
+
+def no_camera_text() -> str:
+    """The banner while there is no camera: what still works, in the guard's words."""
+    return tr(
+        "No camera. Still working: the handheld scanner, F6 for a resident without a pass, "
+        "F5 to register a visitor. Plug the camera in: the gate picks it up by itself."
+    )
 
 
 class MainWindow(QMainWindow):
@@ -164,15 +180,16 @@ class MainWindow(QMainWindow):
 
         actions = QHBoxLayout()
         self.action_buttons: list[QPushButton] = []
-        for text, slot in (
-            (tr("Register visitor"), self.open_registration),
-            (tr("Resident without pass"), self.open_manual),
-            (tr("Sign in/out"), self.open_shift),
-            (tr("Settings (PIN)"), self.open_admin),
+        for text, key, slot in (
+            (tr("Register visitor (F5)"), ACTION_KEYS["registration"], self.open_registration),
+            (tr("Resident without pass (F6)"), ACTION_KEYS["manual"], self.open_manual),
+            (tr("Sign in/out (F7)"), ACTION_KEYS["shift"], self.open_shift),
+            (tr("Settings, PIN (F10)"), ACTION_KEYS["admin"], self.open_admin),
         ):
             button = QPushButton(text)
             button.setMinimumHeight(56)
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys, not Tab: a scan's Enter
+            button.setShortcut(QKeySequence(key))  # must never press a focused button
             button.clicked.connect(slot)
             actions.addWidget(button)
             self.action_buttons.append(button)
@@ -325,11 +342,15 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def on_camera(self, event: CameraEvent) -> None:
         self.camera_state = event.state
-        if event.state == "lost":
-            self.banner.setText(event.message)
+        if event.state == "lost":  # the driver's words (event.message) are in the log
+            self.banner.setText(no_camera_text())
             self.banner.show()
+            self.preview.set_notice(tr("No camera.\nUse the handheld scanner."))
+            self.verdict.set_camera(False)
         elif event.state in ("opened", "reopened"):
             self.banner.hide()
+            self.preview.set_notice("")
+            self.verdict.set_camera(True)
         self._tick()
 
     @Slot(object)
@@ -378,7 +399,7 @@ class MainWindow(QMainWindow):
             "starting": tr("starting"),
             "opened": tr("ok"),
             "reopened": tr("reopened"),
-            "lost": tr("LOST"),
+            "lost": tr("none, retrying"),
             "ended": tr("video ended"),
         }.get(self.camera_state, self.camera_state)
         self.status.setText(

@@ -47,6 +47,7 @@ class Preview(QWidget):
         self._outline: Outline | None = None
         self.first_paint_at: float | None = None
         self.frames_shown = 0
+        self.notice = ""  # shown instead of the picture (no camera)
         self._timer = QTimer(self)
         self._timer.setInterval(1000 // FPS)
         self._timer.timeout.connect(self._pull)
@@ -55,12 +56,21 @@ class Preview(QWidget):
     def stop(self) -> None:
         self._timer.stop()
 
+    def set_notice(self, text: str) -> None:
+        """Show ``text`` instead of the picture (no camera); "" shows the camera again."""
+        self.notice = text
+        if text:
+            self._image = None  # never a stale picture under "no camera"
+        self.update()
+
     def show_outline(self, outline: Outline) -> None:
         self._outline = outline
         self.update()
 
     def _pull(self) -> None:
         frame = self._latest()
+        if self.notice:
+            return
         if frame is None or (frame.index == self._index and self._image is not None):
             if self._outline is not None and time.monotonic() - self._outline.at > OUTLINE_S:
                 self._outline = None
@@ -84,7 +94,9 @@ class Preview(QWidget):
             painter.setPen(QColor("#cfd8e3"))
             painter.setFont(ui_font(16))
             painter.drawText(
-                self.rect(), Qt.AlignmentFlag.AlignCenter, tr("Starting the camera...")
+                self.rect(),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self.notice or tr("Starting the camera..."),
             )
             painter.end()
             return

@@ -24,7 +24,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from kiosk.core.i18n import tr, tr_in
+from kiosk.core.i18n import N_, tr, tr_in
 from kiosk.core.rules import Direction, Level, Todo, Verdict
 from kiosk.gate import Decision
 from kiosk.ui.theme import IDLE_COLOURS, LEVEL_COLOURS, ui_font
@@ -158,6 +158,7 @@ class VerdictPanel(QFrame):
         self.setObjectName("verdictPanel")
         self.setAutoFillBackground(True)
         self.theme = theme
+        self.camera_ok = True
         self.shown: deque[Level] = deque(maxlen=100)
         self.decision: Decision | None = None
         self._unpainted: Decision | None = None
@@ -232,10 +233,21 @@ class VerdictPanel(QFrame):
         for label in (self.title, self.direction, self.message, self.holder, self.todo):
             label.setText("")
             label.hide()
-        self.idle_en.setText(tr_in("en", "Show your pass to the camera"))
-        self.idle_zh.setText(tr_in("zh_CN", "Show your pass to the camera"))
+        prompt = (
+            N_("Show your pass to the camera")
+            if self.camera_ok
+            else N_("Scan your pass with the handheld scanner")
+        )
+        self.idle_en.setText(tr_in("en", prompt))
+        self.idle_zh.setText(tr_in("zh_CN", prompt))
         self.idle_en.show()
         self.idle_zh.show()
+
+    def set_camera(self, ok: bool) -> None:
+        """Without a camera the idle prompt asks for the handheld scanner."""
+        self.camera_ok = ok
+        if self.decision is None:
+            self.clear()
 
     def set_theme(self, theme: str) -> None:
         self.theme = theme

@@ -3,7 +3,9 @@ problem text under a field.
 
 * Fonts 18 pt, every input and button at least :data:`TOUCH_PX` high.
 * Enter in a field moves to the next field; on the last one it submits
-  (:meth:`GloveDialog.submit`). Esc cancels (QDialog's own behaviour).
+  (:meth:`GloveDialog.submit`). Esc cancels (QDialog's own behaviour). Tab follows
+  the layout, top to bottom; OK is the default button, Enter on a focused button
+  presses that button.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def error_label() -> QLabel:
 def big_button(text: str) -> QPushButton:
     button = QPushButton(text)
     button.setMinimumHeight(TOUCH_PX + 8)
-    button.setAutoDefault(False)
+    button.setAutoDefault(True)  # Enter on a focused button presses it (not OK instead)
     return button
 
 
@@ -97,7 +99,8 @@ class GloveDialog(QDialog):
         return widget
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        field = self._watched.get(watched)
+        # (getattr: events still come while the dialog is torn down, its dict gone)
+        field = getattr(self, "_watched", {}).get(watched)
         if (
             field is not None
             and event.type() == QEvent.Type.KeyPress
@@ -135,6 +138,7 @@ class GloveDialog(QDialog):
         row.addStretch(1)
         cancel = big_button(cancel_text or tr("Cancel"))
         ok = big_button(ok_text or tr("OK"))
+        ok.setDefault(True)  # Enter outside the fields and buttons
         cancel.clicked.connect(self.reject)
         ok.clicked.connect(self.submit)
         row.addWidget(cancel)

@@ -220,7 +220,7 @@ class RegistrationDialog(GloveDialog):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Up and Down in the destination field move through the matches."""
         if (
-            watched is self.edits.get("destination")
+            watched is getattr(self, "edits", {}).get("destination")  # (as it is torn down)
             and event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
             and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down)
