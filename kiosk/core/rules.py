@@ -398,17 +398,44 @@ def _subject_findings(
     if holder is not None:
         found += _resident_findings(holder, direction, facts, now, settings)
     if encounter.source is Source.MANUAL:
-        found.append(
-            Finding(
-                Level.PASS,
-                Reason.MANUAL_PASS,
-                N_("Let through by hand: {note}"),
-                {"note": encounter.note or "-"},
-            )
-        )
+        found.append(_manual_finding(encounter.note))
     else:
         found.append(Finding(Level.PASS, Reason.VALID_PASS, N_("Valid pass")))
     return found
+
+
+class ManualReason(enum.StrEnum):
+    """Why a resident was let through without their pass: chosen by key at the gate
+    and recorded as the visit's ``note`` (the code; free text for anything else)."""
+
+    FORGOT_PASS = "forgot_pass"
+    PHONE_DEAD = "phone_dead"
+    CARD_LOST = "card_lost"
+
+    def label(self) -> str:
+        return tr(_MANUAL_LABELS[self])
+
+
+_MANUAL_LABELS = {
+    ManualReason.FORGOT_PASS: N_("Forgot the pass"),
+    ManualReason.PHONE_DEAD: N_("Phone dead or lost"),
+    ManualReason.CARD_LOST: N_("Pass card lost or broken"),
+}
+_MANUAL_MESSAGES = {
+    ManualReason.FORGOT_PASS: N_("Let through by hand: forgot the pass"),
+    ManualReason.PHONE_DEAD: N_("Let through by hand: phone dead or lost"),
+    ManualReason.CARD_LOST: N_("Let through by hand: pass card lost or broken"),
+}
+
+
+def _manual_finding(note: str) -> Finding:
+    try:
+        known = ManualReason(note)
+    except ValueError:
+        return Finding(
+            Level.PASS, Reason.MANUAL_PASS, N_("Let through by hand: {note}"), {"note": note or "-"}
+        )
+    return Finding(Level.PASS, Reason.MANUAL_PASS, _MANUAL_MESSAGES[known])
 
 
 def decide(

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from kiosk.core.identity import make_id_number
-from kiosk.core.rules import DirectionMode, Encounter, Holder, Source
+from kiosk.core.rules import DirectionMode, Encounter, Holder, ManualReason, Source
 from kiosk.gate import Decision, Gate
 from kiosk.home import Home
 from kiosk.settings import Settings
@@ -439,13 +439,48 @@ def test_manual_pass(qtbot: QtBot, home: Home) -> None:
     dialog.show()
     type_and_enter(qtbot, dialog.search, "3-2-502")
     assert dialog.results.count() == 1
+    assert dialog.focusWidget() is dialog.results  # highlighted, not yet picked
+    qtbot.keyClick(dialog.results, Qt.Key.Key_Return)
+    assert dialog.focusWidget() is dialog.reasons
+    assert dialog.result_value is None
+    qtbot.keyClick(dialog.reasons, Qt.Key.Key_4)  # other: in words
     assert dialog.focusWidget() is dialog.note
-    qtbot.keyClick(dialog.note, Qt.Key.Key_Return)  # no reason: refused
+    qtbot.keyClick(dialog.note, Qt.Key.Key_Return)  # no words: refused
     assert dialog.result_value is None
     assert "reason" in dialog.note_problem.text()
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         type_and_enter(qtbot, dialog.note, "left pass at home")
     assert dialog.result_value == ManualResult(by_name[0]["id"], "left pass at home")
+
+
+def test_manual_pass_picks_the_person_not_the_first(qtbot: QtBot, home: Home) -> None:
+    """Typing the room and pressing Enter never lets the household's first resident
+    through: the guard picks the person (Down, Enter) and the reason (a key)."""
+    from kiosk.store.search import search_residents
+
+    db = connect(home.database)
+    try:
+        found = search_residents(db, "3-2-501")
+    finally:
+        db.close()
+    assert len(found) == 2
+    dialog = ManualPassDialog(home)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    type_and_enter(qtbot, dialog.search, "3-2-501")
+    qtbot.keyClick(dialog.results, Qt.Key.Key_Return)  # the first, picked on purpose...
+    assert dialog.result_value is None  # ...is not yet let through: a reason first
+    qtbot.keyClick(dialog.reasons, Qt.Key.Key_Escape)
+    dialog = ManualPassDialog(home)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    type_and_enter(qtbot, dialog.search, "3-2-501")
+    assert found[0]["id_masked"] in dialog.results.item(0).text()  # masked ID shown
+    qtbot.keyClick(dialog.results, Qt.Key.Key_Down)
+    qtbot.keyClick(dialog.results, Qt.Key.Key_Return)
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.keyClick(dialog.reasons, Qt.Key.Key_2)
+    assert dialog.result_value == ManualResult(found[1]["id"], ManualReason.PHONE_DEAD.value)
 
 
 def test_manual_pass_nobody(qtbot: QtBot, home: Home) -> None:
@@ -602,10 +637,13 @@ def test_hook_manual_pass(qtbot: QtBot, window: FakeWindow) -> None:
     dialog = open_dialog("manual")
     assert isinstance(dialog, ManualPassDialog)
     type_and_enter(qtbot, dialog.search, "3-2-502")
-    type_and_enter(qtbot, dialog.note, "forgot pass")
+    qtbot.keyClick(dialog.results, Qt.Key.Key_Return)
+    qtbot.keyClick(dialog.reasons, Qt.Key.Key_1)
     [decision] = window.worker.decisions
     assert decision.encounter.source is Source.MANUAL
-    assert decision.encounter.note == "forgot pass"
+    assert decision.encounter.note == ManualReason.FORGOT_PASS.value
+    assert decision.verdict.holder is not None and decision.verdict.holder.household == "3-2-502"
+    assert decision.verdict.message() == "Let through by hand: forgot the pass"
 
 
 def test_hook_shift_sign_in_and_out(qtbot: QtBot, window: FakeWindow) -> None:
@@ -622,7 +660,8 @@ def test_hook_shift_sign_in_and_out(qtbot: QtBot, window: FakeWindow) -> None:
     dialog = open_dialog("manual")
     assert isinstance(dialog, ManualPassDialog)
     type_and_enter(qtbot, dialog.search, "3-2-502")
-    type_and_enter(qtbot, dialog.note, "forgot pass")
+    qtbot.keyClick(dialog.results, Qt.Key.Key_Return)
+    qtbot.keyClick(dialog.reasons, Qt.Key.Key_1)
     shift.show_dialog(window)
     summary = open_dialog("shift")
     assert isinstance(summary, ShiftSummaryDialog)

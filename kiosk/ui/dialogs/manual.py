@@ -1,12 +1,20 @@
-"""A resident without their pass: found by room or name, let through by hand with a
-reason. The dialog only picks; the gate decides and records the passage."""
+"""A resident without their pass: found by room or name, picked by the guard, let
+through by hand with a reason chosen by key. The dialog only picks; the gate decides
+and records the passage (the resident picked, and the reason as the visit's note).
+
+Keys: type ``3-2-501`` (or a name), Enter: the household's residents, with their
+masked ID numbers; Up/Down and Enter pick the person (nobody is picked for the guard:
+a household of four is four people); then 1-3 (or Up/Down and Enter) the reason, which
+lets them through; 4 "other" asks for the reason in words. Esc cancels.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QLabel,
@@ -19,7 +27,7 @@ from PySide6.QtWidgets import (
 from sqlite_utils import Database
 
 from kiosk.core.i18n import tr
-from kiosk.core.rules import Encounter, Source
+from kiosk.core.rules import Encounter, ManualReason, Source
 from kiosk.home import Home
 from kiosk.store.db import connect
 from kiosk.store.search import search_residents
@@ -33,15 +41,19 @@ from kiosk.ui.dialogs.common import (
     set_problem,
 )
 
+SEARCH_PAUSE_MS = 250  # search when typing pauses (or at once on Enter), not per key
+OTHER = "other"
+REASON_KEYS = (*ManualReason, OTHER)  # key 1, 2, 3, 4 in this order
+
 
 @dataclass(frozen=True)
 class ManualResult:
     resident_id: str
-    note: str
+    note: str  # a ManualReason code, or the guard's words for "other"
 
 
 class ManualPassDialog(GloveDialog):
-    """Search (``3-2-501`` or a name), pick a resident, give a reason.
+    """Search (``3-2-501`` or a name), pick a resident, pick a reason.
 
     Accepted: :attr:`result_value` (:class:`ManualResult`). Inactive residents are
     listed (marked) but cannot be picked.
@@ -52,39 +64,70 @@ class ManualPassDialog(GloveDialog):
         self.home = home
         self.result_value: ManualResult | None = None
         self.found: list[dict[str, Any]] = []
+        self._db: Database | None = None
         self.setWindowTitle(tr("Let a resident through by hand"))
         self.setMinimumWidth(760)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(tr("Room (3-2-501) or name")))
+        layout.addWidget(QLabel(tr("1. Room (3-2-501) or name, then Enter")))
         self.search = QLineEdit()
         self.search.setPlaceholderText(tr("3-2-501 or a name"))
         self.search_problem = error_label()
         self.add_field(self.search)
         layout.addWidget(field_box(self.search, self.search_problem))
+        layout.addWidget(QLabel(tr("2. Who is it? Compare the face; ↑ ↓ and Enter")))
         self.results = QListWidget()
         self.results.setMinimumHeight(TOUCH_PX * 4)
         self.results.setStyleSheet(f"QListWidget::item {{ min-height: {TOUCH_PX}px; }}")
         self.add_field(self.results)
         layout.addWidget(self.results, 1)
-        layout.addWidget(QLabel(tr("Reason (required)")))
+        layout.addWidget(QLabel(tr("3. Why without a pass? Press 1-4")))
+        self.reasons = QListWidget()
+        self.reasons.setStyleSheet(f"QListWidget::item {{ min-height: {TOUCH_PX}px; }}")
+        for number, code in enumerate(REASON_KEYS, start=1):
+            words = code.label() if isinstance(code, ManualReason) else tr("Other: type it")
+            item = QListWidgetItem(f"{number}   {words}")
+            item.setData(Qt.ItemDataRole.UserRole, str(code))
+            self.reasons.addItem(item)
+        self.reasons.setFixedHeight(TOUCH_PX * len(REASON_KEYS) + 12)
+        self.add_field(self.reasons)
+        layout.addWidget(self.reasons)
         self.note = QLineEdit()
-        self.note.setPlaceholderText(tr("e.g. pass left at home"))
+        self.note.setPlaceholderText(tr("the reason in words"))
+        self.note.setEnabled(False)
         self.note_problem = error_label()
         self.add_field(self.note)
         layout.addWidget(field_box(self.note, self.note_problem))
-        row, self.ok_button, _ = self.button_row(tr("Let through"))
+        row, self.ok_button, self.cancel_button = self.button_row(tr("Let through"))
         layout.addLayout(row)
-        self.search.textEdited.connect(self.run_search)
-        self.results.itemClicked.connect(lambda _item: self.note.setFocus())
+        self._pause = QTimer(self)
+        self._pause.setSingleShot(True)
+        self._pause.setInterval(SEARCH_PAUSE_MS)
+        self._pause.timeout.connect(lambda: self.run_search(self.search.text()))
+        self.search.textEdited.connect(lambda _text: self._pause.start())
+        self.results.itemClicked.connect(lambda _item: self.reasons.setFocus())
+        self.reasons.itemClicked.connect(lambda _item: self.choose_reason())
         self.search.setFocus()
 
+    # -- database (one read-only connection for the dialog's life) -------------------
+
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = connect(self.home.database)
+        return self._db
+
+    def done(self, result: int) -> None:
+        self._pause.stop()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        super().done(result)
+
+    # -- 1. search -----------------------------------------------------------------
+
     def run_search(self, text: str) -> None:
-        db: Database = connect(self.home.database)
-        try:
-            self.found = search_residents(db, text) if text.strip() else []
-        finally:
-            db.close()
-        self.results.clear()
+        self._pause.stop()
+        self.found = search_residents(self.db(), text) if text.strip() else []
+        self.results.clear()  # a new search: nobody is picked
         for resident in self.found:
             words = f"{resident['household']}   {resident['name']}   {resident['id_masked']}"
             if not resident["active"]:
@@ -94,21 +137,55 @@ class ManualPassDialog(GloveDialog):
             if not resident["active"]:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
             self.results.addItem(item)
-        first = next((i for i, r in enumerate(self.found) if r["active"]), None)
-        if first is not None:
-            self.results.setCurrentRow(first)
         message = tr("Nobody found.") if text.strip() and not self.found else ""
         set_problem(self.search, self.search_problem, message)
 
+    def _first_active(self) -> int | None:
+        return next((i for i, r in enumerate(self.found) if r["active"]), None)
+
+    # -- keys --------------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Keys 1-4 in the reasons list choose that reason."""
+        if (
+            watched is getattr(self, "reasons", None)
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.text() in {str(n) for n in range(1, len(REASON_KEYS) + 1)}
+        ):
+            self.reasons.setCurrentRow(int(event.text()) - 1)
+            self.choose_reason()
+            return True
+        return super().eventFilter(watched, event)
+
     def enter_pressed(self, field: QWidget) -> None:
-        if field is self.search and not self.found:
+        if field is self.search:
             self.run_search(self.search.text())
-            if not self.found:
+            first = self._first_active()
+            if first is None:
                 return
-        if field is self.search and self.results.currentItem() is not None:
-            self.note.setFocus()  # the highlighted resident is the one
+            self.results.setCurrentRow(first)  # highlighted, not picked: Enter picks
+            self.results.setFocus(Qt.FocusReason.TabFocusReason)
+        elif field is self.results:
+            if self.selected_id() is not None:
+                self.reasons.setFocus(Qt.FocusReason.TabFocusReason)
+        elif field is self.reasons:
+            self.choose_reason()
+        else:
+            self.submit()
+
+    def choose_reason(self) -> None:
+        code = self.reason_code()
+        if code is None:
             return
-        self.focus_next(field)
+        other = code == OTHER
+        self.note.setEnabled(other)
+        if other:
+            self.note.setFocus(Qt.FocusReason.TabFocusReason)
+            return
+        self.submit()
+
+    # -- result ------------------------------------------------------------------------
 
     def selected_id(self) -> str | None:
         item = self.results.currentItem()
@@ -116,16 +193,23 @@ class ManualPassDialog(GloveDialog):
             return None
         return str(item.data(Qt.ItemDataRole.UserRole))
 
+    def reason_code(self) -> str | None:
+        item = self.reasons.currentItem()
+        return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
+
     def submit(self) -> None:
         resident_id = self.selected_id()
-        note = " ".join(self.note.text().split())
+        code = self.reason_code()
+        note = " ".join(self.note.text().split()) if code == OTHER else (code or "")
         set_problem(self.search, self.search_problem, "" if resident_id else tr("Pick a resident."))
-        set_problem(self.note, self.note_problem, "" if note else tr("Give a reason."))
+        reason_problem = "" if note else tr("Give a reason.")
+        set_problem(self.note, self.note_problem, reason_problem)
+        self.note_problem.setVisible(bool(reason_problem))
         if resident_id is None:
-            self.search.setFocus()
+            (self.results if self.results.count() else self.search).setFocus()
             return
         if not note:
-            self.note.setFocus()
+            (self.note if code == OTHER else self.reasons).setFocus()
             return
         self.result_value = ManualResult(resident_id, note)
         self.accept()
@@ -133,20 +217,21 @@ class ManualPassDialog(GloveDialog):
 
 def show_dialog(window: Any) -> None:
     """From the main window (``window.home``, ``window.worker``): pick the resident, then
-    hand the passage to the worker, which decides and records it."""
+    hand the passage to the worker, which reads the resident, decides and records it."""
 
     def done(dialog: QDialog) -> None:
         result = getattr(dialog, "result_value", None)
         if dialog.result() != QDialog.DialogCode.Accepted or result is None:
             return
-        db = connect(window.home.database)
-        try:
-            holder = resident_holder(db, result.resident_id)
-        finally:
-            db.close()
-        if holder is not None:
-            window.worker.submit_encounter(
-                Encounter(Source.MANUAL, None, None, result.note), holder=holder
-            )
+        worker = window.worker
+
+        def let_through(gate: Any) -> None:  # in the worker thread, on its connection
+            holder = resident_holder(gate.db, result.resident_id)
+            if holder is not None:
+                worker.submit_encounter(
+                    Encounter(Source.MANUAL, None, None, result.note), holder=holder
+                )
+
+        worker.request(let_through)
 
     open_once("manual", lambda: ManualPassDialog(window.home, window), done)
