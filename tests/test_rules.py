@@ -18,6 +18,7 @@ from kiosk.core.rules import (
     Holder,
     HoldFact,
     Level,
+    ManualReason,
     Passage,
     Reason,
     RuleSettings,
@@ -25,6 +26,7 @@ from kiosk.core.rules import (
     Todo,
     TokenStatus,
     decide,
+    note_text,
 )
 
 NOW = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)  # 14:00 in Beijing
@@ -463,6 +465,34 @@ def test_messages_name_what_matters() -> None:
         DirectionMode.IN,
     )
     assert "lost" in revoked.message()
+
+
+def test_manual_reason_is_said_in_words() -> None:
+    """A manual pass's reason is chosen by key and kept as a code; people read words."""
+    for reason, words in (
+        (ManualReason.FORGOT_PASS, "forgot the pass"),
+        (ManualReason.PHONE_DEAD, "phone dead or lost"),
+        (ManualReason.CARD_LOST, "pass card lost or broken"),
+    ):
+        verdict = decide(
+            Encounter(Source.MANUAL, None, note=reason.value),
+            Facts(holder=ZHANG),
+            NOW,
+            DEFAULT,
+            DirectionMode.IN,
+        )
+        assert verdict.reason is Reason.MANUAL_PASS
+        assert verdict.message() == f"Let through by hand: {words}"
+        assert note_text(reason.value) == reason.label()
+    other = decide(
+        Encounter(Source.MANUAL, None, note="came back from hospital"),
+        Facts(holder=ZHANG),
+        NOW,
+        DEFAULT,
+        DirectionMode.IN,
+    )
+    assert other.message() == "Let through by hand: came back from hospital"
+    assert note_text("came back from hospital") == "came back from hospital"
 
 
 def test_todo() -> None:

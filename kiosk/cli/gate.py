@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from kiosk.cli.context import Context, pass_ctx
 from kiosk.core.clock import from_db, parse_user_time, utcnow
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
-from kiosk.core.identity import mask_name
+from kiosk.core.identity import mask_id_number, mask_name, mask_phone
 from kiosk.core.rules import DirectionMode, Encounter, Source
 from kiosk.gate import Decision, Gate, drive
 from kiosk.home import Home
@@ -547,6 +547,30 @@ def visitors_register(
             click.echo(token["token"])
     if token is None:
         click.get_current_context().exit(1)
+
+
+@visitors.command("list")
+@click.option("--search", default="", help="Part of a name, a host household or a purpose.")
+@click.option("--limit", default=200, show_default=True, help="At most this many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+@pass_ctx
+def visitors_list(ctx: Context, search: str, limit: int, as_json: bool) -> None:
+    """Registered visitors, the newest first, phones and ID numbers masked."""
+    from kiosk.store.visitor_queries import list_visitors
+
+    overstay = timedelta(hours=float(settings_of(ctx)["visitor_overstay_hours"]))
+    rows = list_visitors(ctx.db, now=utcnow(), overstay=overstay, search=search, limit=limit)
+    for row in rows:
+        row["phone"] = mask_phone(row["phone"])
+        row["id_number"] = mask_id_number(row["id_number"])
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        at = from_db(str(row["created_at"])).astimezone()
+        where = tr("inside now") if row["inside"] else ""
+        line = f"{at:%Y-%m-%d %H:%M}  {row['name']}  {row['phone']}  {row['household'] or ''}"
+        click.echo(f"{line}  {where}".rstrip())
 
 
 @click.group("settings")

@@ -428,6 +428,14 @@ _MANUAL_MESSAGES = {
 }
 
 
+def note_text(note: str) -> str:
+    """A visit's note for people: a manual reason's words, other notes as written."""
+    try:
+        return ManualReason(note).label()
+    except ValueError:
+        return note
+
+
 def _manual_finding(note: str) -> Finding:
     try:
         known = ManualReason(note)

@@ -132,6 +132,34 @@ def issue_visitor_code(
     return record
 
 
+def find_returning_visitor(
+    db: Database, *, phone: str = "", id_number: str = "", today: Any
+) -> dict[str, Any] | None:
+    """The latest registration of the visitor with this ID number or, failing that,
+    this mobile number; None when unknown, or when the number was given by more than
+    one person (a family's shared phone: the guard types the rest)."""
+    for column, text, check in (
+        ("id_number", id_number, lambda t: check_id_number(t, today)),
+        ("phone", phone, check_mobile),
+    ):
+        if not text.strip():
+            continue
+        try:
+            number = check(text)
+        except IdentityError:
+            continue
+        rows = list(
+            db.query(
+                f"SELECT * FROM visitors WHERE {column} = ? ORDER BY created_at DESC LIMIT 50",
+                [number],
+            )
+        )
+        people = {(row["name"], row["id_number"] or "") for row in rows}
+        if rows and len(people) == 1:
+            return dict(rows[0])
+    return None
+
+
 def get_visitor(db: Database, visitor_id: str) -> dict[str, Any] | None:
     rows = list(db["visitors"].rows_where("id = ?", [visitor_id]))
     if not rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -240,6 +241,48 @@ def test_returning_visitor_prefilled_read_only(
         type_and_enter(qtbot, dialog.edits["temperature"], "36.4")
     assert dialog.result_value is not None
     assert dialog.result_value.visitor_id == "v-1"
+    assert dialog.result_value.visitor.id_number == ID_OK
+
+
+def test_returning_visitor_recognised_by_phone_typed(
+    qtbot: QtBot, home: Home, settings: Settings
+) -> None:
+    """Keyboard only: a known visitor's mobile number and Enter fill in the rest
+    (read-only, masked) and go to the temperature; an unknown number goes on."""
+    registered = run(
+        home.root,
+        "visitors",
+        "register",
+        "--name",
+        "Zhao Liu",
+        "--phone",
+        "13800139999",
+        "--id-number",
+        ID_OK,
+        "--destination",
+        "3-2-502",
+        "--temperature",
+        "36.5",
+        "--json",
+    )
+    visitor_id = json.loads(registered.stdout)["visitor_id"]
+    dialog = open_registration(qtbot, home, settings)
+    qtbot.keyClick(dialog.edits["name"], Qt.Key.Key_Tab)
+    type_and_enter(qtbot, dialog.edits["phone"], "13900000000")  # unknown: on to the ID
+    assert dialog.focusWidget() is dialog.edits["id_number"]
+    assert not dialog.edits["name"].isReadOnly()
+    dialog.edits["phone"].setFocus()
+    dialog.edits["phone"].clear()
+    type_and_enter(qtbot, dialog.edits["phone"], "138 0013 9999")
+    assert dialog.edits["name"].text() == "Zhao Liu"
+    assert dialog.edits["name"].isReadOnly()
+    assert dialog.edits["destination"].text() == "3-2-502"
+    assert dialog.edits["id_number"].text() != ID_OK  # masked
+    assert dialog.focusWidget() is dialog.edits["temperature"]
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        type_and_enter(qtbot, dialog.edits["temperature"], "36.4")
+    assert dialog.result_value is not None
+    assert dialog.result_value.visitor_id == visitor_id
     assert dialog.result_value.visitor.id_number == ID_OK
 
 

@@ -41,6 +41,7 @@ from kiosk.store.search import search_households
 from kiosk.store.visitors import (
     ValidVisitor,
     VisitorForm,
+    find_returning_visitor,
     validate_visitor,
 )
 from kiosk.ui.dialogs.common import (
@@ -232,7 +233,32 @@ class RegistrationDialog(GloveDialog):
             return True
         return super().eventFilter(watched, event)
 
+    def _recognise(self) -> bool:
+        """A phone or ID number of a known visitor: fill in the rest (read-only) as for
+        their code, and go to the temperature. True when recognised."""
+        found = find_returning_visitor(
+            self.db(),
+            phone=self.edits["phone"].text(),
+            id_number=self.edits["id_number"].text(),
+            today=date.today(),
+        )
+        if found is None:
+            return False
+        self.visitor_id = str(found["id"])
+        self.prefill = {**found, "visitor_id": self.visitor_id, "destination": ""}
+        self._fill_prefill()
+        for name in FIELDS:
+            set_problem(self.edits[name], self.problems[name], "")
+        self.edits["temperature"].setFocus(Qt.FocusReason.TabFocusReason)
+        return True
+
     def enter_pressed(self, field: QWidget) -> None:
+        if (
+            not self.visitor_id
+            and field in (self.edits["phone"], self.edits["id_number"])
+            and self._recognise()
+        ):
+            return
         destination = self.edits["destination"]
         if field is destination and not destination.isReadOnly():
             text = destination.text().strip()

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.core.i18n import N_, tr
-from kiosk.core.rules import Level, reason_label
+from kiosk.core.rules import Level, note_text, reason_label
 from kiosk.store.history import (
     PASSAGE_DEFAULT_ORDER,
     PASSAGE_SORT_AT,
@@ -72,7 +72,7 @@ class PassagesTable(SearchTable):
                 Column(tr("Temperature"), _temperature, PASSAGE_SORT_TEMPERATURE, numeric=True),
                 Column(tr("Guard"), lambda r: r["guard"], PASSAGE_SORT_GUARD),
                 Column(tr("Pass"), lambda r: r["pass_serial"] or ""),
-                Column(tr("Note"), lambda r: r["note"]),
+                Column(tr("Note"), lambda r: note_text(str(r["note"] or ""))),
             ],
             self._fetch,
             runner=ctx.runner,
