@@ -219,6 +219,7 @@ def visit_json(r: dict[str, Any]) -> dict[str, Any]:
         "guard": r["guard"],
         "plate": r["plate"],
         "source": r["source"],
+        "note": r["note"],
         "corrects": r["corrects"],
     }
 

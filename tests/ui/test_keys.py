@@ -192,6 +192,14 @@ def test_real_tab_presses_follow_the_chain(qtbot: QtBot, home: Home) -> None:
         seen.append(made.focusWidget())
     assert seen == chain
     assert [made.edits[n] for n in made.edits] == chain[: len(made.edits)]
+    destination = made.edits["destination"]
+    destination.setFocus()
+    qtbot.keyClicks(destination, "3-2-5")
+    assert made.matches.isVisible() and made.matches.count() == 2
+    qtbot.keyClick(destination, Qt.Key.Key_Down)  # the second match, from the field
+    qtbot.keyClick(destination, Qt.Key.Key_Tab)  # Tab takes it, as Enter does
+    assert destination.text() == "3-2-502"
+    assert made.focusWidget() is made.edits["reason"]
 
 
 def test_pin_needs_no_mouse(qtbot: QtBot) -> None:

@@ -116,6 +116,7 @@ class RegistrationDialog(GloveDialog):
         self.matches = QListWidget()
         self.matches.setFixedHeight(TOUCH_PX * 3 + 8)
         self.matches.hide()
+        self.matches.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # driven from the field: ↑ ↓
         self.matches.itemClicked.connect(self._pick)
         for name in (*FIELDS, "temperature"):
             edit = QLineEdit()
@@ -219,19 +220,50 @@ class RegistrationDialog(GloveDialog):
         self.edits["reason"].setFocus()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Up and Down in the destination field move through the matches."""
-        if (
-            watched is getattr(self, "edits", {}).get("destination")  # (as it is torn down)
+        """Up and Down in the destination field move through the matches; Tab does
+        what Enter does (takes the highlighted match, recognises a returning visitor)
+        and moves on."""
+        edits = getattr(self, "edits", {})  # (events still come as it is torn down)
+        if not (
+            edits
             and event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
-            and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down)
-            and self.matches.count()
+            and watched in edits.values()
         ):
-            step = 1 if event.key() == Qt.Key.Key_Down else -1
-            row = min(max(self.matches.currentRow() + step, 0), self.matches.count() - 1)
-            self.matches.setCurrentRow(row)
-            return True
+            return super().eventFilter(watched, event)
+        key = event.key()
+        if watched is edits["destination"] and key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            if self.matches.count():
+                step = 1 if key == Qt.Key.Key_Down else -1
+                row = min(max(self.matches.currentRow() + step, 0), self.matches.count() - 1)
+                self.matches.setCurrentRow(row)
+                return True
+        elif key == Qt.Key.Key_Tab and not event.modifiers():
+            if watched is edits["destination"]:
+                self._take_match()
+            elif (
+                not self.visitor_id
+                and watched in (edits["phone"], edits["id_number"])
+                and self._recognise()
+            ):
+                return True
         return super().eventFilter(watched, event)
+
+    def _take_match(self) -> None:
+        """The destination typed in part: the highlighted household is the one."""
+        destination = self.edits["destination"]
+        if destination.isReadOnly():
+            return
+        text = destination.text().strip()
+        item = self.matches.currentItem()
+        if (
+            text
+            and item is not None
+            and self.matches.isVisible()
+            and find_household(self.db(), text) is None
+        ):
+            destination.setText(str(item.data(Qt.ItemDataRole.UserRole)))
+        self.matches.hide()
 
     def _recognise(self) -> bool:
         """A phone or ID number of a known visitor: fill in the rest (read-only) as for
@@ -259,18 +291,8 @@ class RegistrationDialog(GloveDialog):
             and self._recognise()
         ):
             return
-        destination = self.edits["destination"]
-        if field is destination and not destination.isReadOnly():
-            text = destination.text().strip()
-            item = self.matches.currentItem()
-            if (
-                text
-                and item is not None
-                and self.matches.isVisible()
-                and find_household(self.db(), text) is None
-            ):
-                destination.setText(str(item.data(Qt.ItemDataRole.UserRole)))
-            self.matches.hide()
+        if field is self.edits["destination"]:
+            self._take_match()
         self.focus_next(field)
 
     # -- temperature -----------------------------------------------------------------
