@@ -275,3 +275,23 @@ def test_no_camera_screen_says_what_still_works(
     rows = app.wait_visits(1)
     assert [r["note"] for r in rows] == ["forgot_pass"], dump(rows) + app.stderr()
     assert app.alive(), app.stderr()
+
+
+def test_every_gate_key_opens_its_dialog_and_esc_closes_it(
+    kiosk_app: KioskAppFactory, field_checkpoint: FieldCheckpoint, xdo: Xdo
+) -> None:
+    """F5, F6, F7 and F10 through the X server's keyboard (F10 is a menu key to some
+    toolkits: not here); Esc closes each; nothing is recorded."""
+    app = start_gate(kiosk_app, field_checkpoint.home)
+    keys = Strokes(xdo)
+    for key, title in (
+        ("F5", "Register a visitor"),
+        ("F6", "Let a resident through by hand"),
+        ("F7", "Guard sign-in"),
+        ("F10", "Administrator PIN"),
+    ):
+        dialog = open_by_key(app, key, title, keys)
+        keys.key("Escape")
+        assert wait_for(lambda d=dialog, t=title: d not in xdo.windows(t), timeout=10), key
+    assert app.alive(), app.stderr()
+    assert app.visits() == []
