@@ -53,9 +53,10 @@ def demo(ctx: Context, headless: bool, as_json: bool) -> None:
                 as_json=as_json,
             )
             return
+        from kiosk.cli.window import window_language
         from kiosk.ui.app import run_window
 
-        run_window(home, camera=str(made.video), demo=True, windowed=True)
+        run_window(home, camera=str(made.video), demo=True, windowed=True, lang=window_language())
 
 
 def register(cli: click.Group) -> None:

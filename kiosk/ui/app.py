@@ -17,6 +17,7 @@ from kiosk.home import Home
 from kiosk.logs import log_file
 from kiosk.settings import Settings
 from kiosk.ui.main_window import MainWindow
+from kiosk.ui.qt_app import qt_translations
 from kiosk.ui.theme import apply_theme, theme_for
 
 log = logging.getLogger("kiosk.ui")
@@ -96,6 +97,7 @@ def _application(lang: str | None, settings: Settings) -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Gatepass")
+    qt_translations(app)
     return app
 
 
