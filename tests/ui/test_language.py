@@ -6,15 +6,18 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from PySide6.QtCore import QCoreApplication, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
 from kiosk.cli import cli
 from kiosk.core.i18n import tr_in
 from kiosk.demo import Demo
+from kiosk.home import Home
+from kiosk.ui.app import preparing
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.qt_app import qt_translations
 
@@ -91,3 +94,24 @@ def test_printing_from_the_cli_gets_qt_translations() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "是(&Y)"
+
+
+def test_the_demo_shows_its_progress_while_it_is_made(
+    tmp_path: Path, restore_app: QApplication
+) -> None:
+    """``kiosk demo`` shows a window at once (it showed nothing for 25-32 s while its
+    video rendered), in the window's language, and closes it once the gate can start."""
+
+    def dialogs() -> list[QProgressDialog]:
+        return [
+            w
+            for w in restore_app.topLevelWidgets()
+            if isinstance(w, QProgressDialog) and w.isVisible()
+        ]
+
+    with preparing(Home(tmp_path / "home"), "making", lang="zh_CN") as advance:
+        (dialog,) = dialogs()
+        assert dialog.windowTitle() == tr_in("zh_CN", "Gatepass")
+        advance(0.5)
+        assert dialog.value() == 50
+    assert dialogs() == []
