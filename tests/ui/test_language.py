@@ -3,22 +3,21 @@ KIOSK_LANG says), and Qt's own words (Yes/No, Cancel, file dialogs) follow it.""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
-from kiosk.cli import cli
 from kiosk.core.i18n import tr_in
 from kiosk.demo import Demo
 from kiosk.home import Home
 from kiosk.ui.app import preparing
-from kiosk.ui.main_window import MainWindow
 from kiosk.ui.qt_app import qt_translations
 
 pytestmark = pytest.mark.gui
@@ -54,28 +53,49 @@ def test_qt_translations_make_message_box_buttons_chinese(restore_app: QApplicat
     assert qt_yes() == "&Yes"
 
 
-def test_kiosk_lang_opens_the_demo_window_in_that_language(
-    demo: Demo, restore_app: QApplication, monkeypatch: pytest.MonkeyPatch
-) -> None:
+# Runs ``kiosk ARGS`` in this process, looks at the window once it shows, quits.
+LOOK_AT_THE_WINDOW = """
+import json, sys
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QApplication
+from kiosk.cli import cli
+from kiosk.ui.main_window import MainWindow
+
+app = QApplication(sys.argv[:1])
+seen = {}
+
+
+def look():
+    shown = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    if not shown:
+        QTimer.singleShot(50, look)
+        return
+    seen["title"] = shown[0].windowTitle()
+    seen["yes"] = QCoreApplication.translate("QPlatformTheme", "&Yes")
+    app.quit()
+
+
+QTimer.singleShot(0, look)
+cli.main(sys.argv[1:], standalone_mode=False)
+print(json.dumps(seen))
+"""
+
+
+def test_kiosk_lang_opens_the_demo_window_in_that_language(demo: Demo) -> None:
     """``kiosk --lang zh_CN demo`` once showed an English window: the demo did not
-    pass --lang on, and the window set the system's language (KIOSK_LANG=en here)."""
-    monkeypatch.setenv("KIOSK_LANG", "en")
-    seen: dict[str, str] = {}
-    tries = [0]
-
-    def look() -> None:
-        shown = [w for w in restore_app.topLevelWidgets() if isinstance(w, MainWindow)]
-        tries[0] += 1
-        if not any(w.isVisible() for w in shown) and tries[0] < 400:
-            QTimer.singleShot(50, look)
-            return
-        seen["title"] = next((w.windowTitle() for w in shown if w.isVisible()), "")
-        seen["yes"] = qt_yes()
-        restore_app.quit()
-
-    QTimer.singleShot(0, look)
-    result = CliRunner().invoke(cli, ["--home", str(demo.home.root), "--lang", "zh_CN", "demo"])
-    assert result.exit_code == 0, result.output
+    pass --lang on, and the window set the system's language (KIOSK_LANG=en here).
+    In a process of its own: the window runs the application's event loop."""
+    env = {**os.environ, "KIOSK_LANG": "en", "QT_QPA_PLATFORM": "offscreen"}
+    args = ["--home", str(demo.home.root), "--lang", "zh_CN", "demo"]
+    out = subprocess.run(
+        [sys.executable, "-c", LOOK_AT_THE_WINDOW, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.splitlines()[-1])
     assert seen["title"] == tr_in("zh_CN", "Gatepass gate") != "Gatepass gate"
     assert seen["yes"] == "是(&Y)"
 
