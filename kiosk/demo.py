@@ -12,6 +12,7 @@ that video as its camera, through the same code path as a real gate.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -52,8 +53,12 @@ class Demo:
     tokens: dict[str, str]  # "valid", "visitor", "revoked", "held", "junk"
 
 
-def build_demo(home: Home, *, fps: float = 30.0) -> Demo:
-    """Make (or reuse, when already made there) the demo checkpoint and its video."""
+def build_demo(
+    home: Home, *, fps: float = 30.0, progress: Callable[[float], None] | None = None
+) -> Demo:
+    """Make (or reuse, when already made there) the demo checkpoint and its video;
+    ``progress`` is told the share done (0 to 1) as the video is written (most of the
+    time: encoding its 660 frames)."""
     video = home.root / VIDEO_NAME
     if home.database.exists() and video.exists():
         return _existing(home, video)
@@ -115,7 +120,7 @@ def build_demo(home: Home, *, fps: float = 30.0) -> Demo:
         }
     finally:
         db.close()
-    write_demo_video(video, tokens, fps=fps)
+    write_demo_video(video, tokens, fps=fps, progress=progress)
     return Demo(home, video, tokens)
 
 
@@ -152,8 +157,14 @@ def demo_segments(tokens: dict[str, str]) -> list[tuple[str | None, float, str]]
     ]
 
 
-def write_demo_video(path: Path, tokens: dict[str, str], *, fps: float = 30.0) -> Path:
+def write_demo_video(
+    path: Path,
+    tokens: dict[str, str],
+    *,
+    fps: float = 30.0,
+    progress: Callable[[float], None] | None = None,
+) -> Path:
     from kiosk.vision.synth import write_video
 
-    write_video(path, demo_segments(tokens), fps=fps, seed=2020)
+    write_video(path, demo_segments(tokens), fps=fps, seed=2020, progress=progress)
     return path

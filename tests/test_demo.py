@@ -20,7 +20,9 @@ def test_demo_builds_and_the_gate_passes_checks_and_stops(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     home = Home(tmp_path / "home")
-    demo = build_demo(home)
+    done: list[float] = []
+    demo = build_demo(home, progress=done.append)
+    assert done == sorted(done) and done[0] > 0 and done[-1] == 1.0  # the window's bar
     capture = cv2.VideoCapture(str(demo.video))
     fps = capture.get(cv2.CAP_PROP_FPS)
     frames = capture.get(cv2.CAP_PROP_FRAME_COUNT)

@@ -28,6 +28,7 @@ from kiosk.core.rules import Level
 from kiosk.demo import Demo, build_demo
 from kiosk.home import Home
 from kiosk.ui.app import build_window
+from kiosk.ui.qt_app import qt_translations
 from kiosk.ui.theme import apply_theme
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -125,6 +126,7 @@ def main() -> None:
         still = still_frame(demo.video, Path(tmp))
         for lang in ("en", "zh_CN"):
             set_language(lang)
+            qt_translations(app)
             for width, height in SIZES:
                 shoot_gate(app, demo, still, lang, width, height, "day", STATES)
                 shoot_office(app, demo.home, lang, width, height)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from kiosk.cli.context import Context, pass_ctx
+from kiosk.cli.window import window_language
 from kiosk.core.i18n import tr
 from kiosk.home import Home
 
@@ -29,12 +30,19 @@ def demo(ctx: Context, headless: bool, as_json: bool) -> None:
     if not headless:
         from kiosk.ui.app import require_screen
 
-        require_screen()  # before minutes of set-up, not after
+        require_screen()  # before the set-up, not after
     explicit = click.get_current_context().find_root().params.get("home")
     with tempfile.TemporaryDirectory(prefix="gatepass-demo-") as tmp:
         home = ctx.home if explicit else Home(Path(tmp) / "home")
         click.echo(tr("Making the demo checkpoint in {path} ...", path=home.root), err=True)
-        made = build_demo(home)
+        if headless:
+            made = build_demo(home)
+        else:
+            from kiosk.ui.app import preparing
+
+            text = tr("Preparing the demo: a checkpoint, its residents and a camera video ...")
+            with preparing(home, text, lang=window_language()) as progress:
+                made = build_demo(home, progress=progress)
         if not explicit:
             from kiosk.logs import setup_logging
 
@@ -55,7 +63,7 @@ def demo(ctx: Context, headless: bool, as_json: bool) -> None:
             return
         from kiosk.ui.app import run_window
 
-        run_window(home, camera=str(made.video), demo=True, windowed=True)
+        run_window(home, camera=str(made.video), demo=True, windowed=True, lang=window_language())
 
 
 def register(cli: click.Group) -> None:

@@ -13,15 +13,23 @@ window_lang_option = click.option(
     "window_lang",
     type=click.Choice(["zh_CN", "en"]),
     default=None,
-    help="Language of the window. Default: the language setting, else the system's.",
+    help="Language of the window. Default: kiosk's --lang, else the language setting, "
+    "else the system's.",
 )
 
 
+def window_language(window_lang: str | None = None) -> str | None:
+    """The language a window command was given: its own --lang, else kiosk's
+    (``kiosk --lang zh_CN demo``); None when neither (the language setting decides).
+    Every window command passes it to the window, which otherwise sets its own."""
+    return window_lang or click.get_current_context().find_root().params.get("lang")
+
+
 def _checkpoint_and_language(ctx: Context, window_lang: str | None) -> str | None:
-    """The checkpoint must exist; the window's language: --lang here, else kiosk's."""
+    """The checkpoint must exist; the window's language: ``window_language()``."""
     if not ctx.home.is_initialised():
         raise UserError(tr("No checkpoint in {path}: run 'kiosk init' first.", path=ctx.home.root))
-    return window_lang or click.get_current_context().find_root().params.get("lang")
+    return window_language(window_lang)
 
 
 @click.command("run")

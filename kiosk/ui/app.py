@@ -6,10 +6,12 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
-from PySide6.QtCore import QEvent, QMessageLogContext, QtMsgType, qInstallMessageHandler
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QEvent, QMessageLogContext, Qt, QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
 from kiosk.core.errors import EnvironmentFault
 from kiosk.core.i18n import set_language, tr
@@ -17,7 +19,8 @@ from kiosk.home import Home
 from kiosk.logs import log_file
 from kiosk.settings import Settings
 from kiosk.ui.main_window import MainWindow
-from kiosk.ui.theme import apply_theme, theme_for
+from kiosk.ui.qt_app import qt_translations
+from kiosk.ui.theme import apply_theme, theme_for, ui_font
 
 log = logging.getLogger("kiosk.ui")
 qt_log = logging.getLogger("kiosk.qt")
@@ -96,7 +99,43 @@ def _application(lang: str | None, settings: Settings) -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Gatepass")
+    qt_translations(app)
     return app
+
+
+@contextmanager
+def preparing(
+    home: Home, text: str, *, lang: str | None = None
+) -> Iterator[Callable[[float], None]]:
+    """A small window with a progress bar, shown at once, while slow set-up runs on
+    this thread (``kiosk demo`` making its video); yields the function that moves the
+    bar (0 to 1). The window closes after; the application stays for the next one."""
+    require_screen()
+    app = _application(lang, Settings.load(home.settings_file))
+    app.setFont(ui_font(14))  # Qt's plain look: legible by day and night
+    dialog = QProgressDialog(text, "", 0, 100)
+    dialog.setWindowTitle(tr("Gatepass"))
+    dialog.setCancelButton(None)
+    dialog.setMinimumDuration(0)
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+    dialog.setMinimumWidth(520)
+    dialog.show()
+    app.processEvents()
+    shown = [-1]
+
+    def advance(done: float) -> None:
+        value = round(done * 100)
+        if value != shown[0]:
+            shown[0] = value
+            dialog.setValue(value)
+            app.processEvents()
+
+    try:
+        yield advance
+    finally:
+        dialog.close()
+        dialog.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def run_office(home: Home, *, lang: str | None = None) -> int:

@@ -7,6 +7,9 @@ runs silently after one log line, never crashes.
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
+from importlib.resources import as_file
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QUrl
@@ -20,6 +23,12 @@ SOUNDS = RESOURCES / "sounds"
 FILES = {Level.PASS: "pass.wav", Level.CHECK: "check.wav", Level.DENY: "stop.wav"}
 
 
+def sound_file(level: Level, files: ExitStack) -> Path:
+    """The tone of ``level`` as a file on disk (package data, extracted into ``files``
+    when the package is not a folder) for as long as ``files`` stays open."""
+    return files.enter_context(as_file(SOUNDS / FILES[level]))
+
+
 class Sounds(QObject):
     """``play(level)`` sounds the tone for a verdict; ``say(text)`` speaks when enabled."""
 
@@ -28,6 +37,7 @@ class Sounds(QObject):
     ) -> None:
         super().__init__(parent)
         self._effects: dict[Level, Any] = {}
+        self._files = ExitStack()
         self._speech: Any = None
         self.available = False
         if enabled:
@@ -45,9 +55,9 @@ class Sounds(QObject):
             if not QMediaDevices.audioOutputs():
                 log.info("no sound: no audio output device")
                 return
-            for level, name in FILES.items():
+            for level in FILES:
                 effect = QSoundEffect(self)
-                effect.setSource(QUrl.fromLocalFile(str(SOUNDS / name)))
+                effect.setSource(QUrl.fromLocalFile(str(sound_file(level, self._files))))
                 effect.setVolume(1.0)
                 self._effects[level] = effect
         except Exception:  # a broken audio stack must not stop the gate

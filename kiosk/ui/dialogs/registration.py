@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from sqlite_utils import Database
 
 from kiosk.core.clock import from_db
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import tr, trc
 from kiosk.core.identity import mask_id_number, mask_name, mask_phone
 from kiosk.home import Home
 from kiosk.settings import Settings
@@ -108,7 +108,7 @@ class RegistrationDialog(GloveDialog):
             "phone": tr("Mobile phone *"),
             "id_number": tr("ID number *") if self.id_required else tr("ID number"),
             "destination": tr("Visiting (room or resident) *"),
-            "reason": tr("Reason"),
+            "reason": trc("visit purpose", "Reason"),
             "from_place": tr("Coming from"),
             "plate": tr("Vehicle plate"),
             "temperature": tr("Temperature (°C) *"),
