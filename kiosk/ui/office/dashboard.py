@@ -43,7 +43,7 @@ from kiosk.core.rules import Level, reason_label
 from kiosk.store.dashboard import DashboardFigures, dashboard_figures
 from kiosk.ui.office.context import OfficeContext, day_of
 from kiosk.ui.report_pdf import IN_COLOUR, OUT_COLOUR
-from kiosk.ui.theme import LEVEL_COLOURS, ui_font
+from kiosk.ui.theme import LEVEL_COLOURS, set_role, ui_font
 
 REFRESH_MS = 60_000
 FIGURE_KEYS = (
@@ -57,7 +57,7 @@ FIGURE_KEYS = (
     "inside_residents",
     "inside_visitors",
 )
-_NEUTRAL = "#1c2733"
+_NEUTRAL = ""  # the theme's text colour
 
 
 class Figure(QFrame):
@@ -87,7 +87,7 @@ class Figure(QFrame):
 
     def set(self, value: int, colour: str = _NEUTRAL) -> None:
         self.value.setText(str(value))
-        self.value.setStyleSheet(f"color: {colour};")
+        self.value.setStyleSheet(f"color: {colour};" if colour else "")
 
     def set_note(self, text: str, colour: str) -> None:
         self.note.setText(text)
@@ -267,7 +267,7 @@ class DashboardTab(QWidget):
 
     def _failed(self, message: str) -> None:
         self.status.setText(message)
-        self.status.setStyleSheet(f"color: {LEVEL_COLOURS[Level.DENY][0]};")
+        set_role(self.status, "error")
         self.failed.emit(message)
         self._finished()
 
@@ -342,7 +342,7 @@ class DashboardTab(QWidget):
                 for row in s.notable
             ],
         )
-        self.status.setStyleSheet("")
+        set_role(self.status, "")
         self.status.setText(
             tr("Updated {time}", time=self.ctx.now().strftime("%H:%M:%S"))
             if self.selected_day() == self.ctx.now().date()
