@@ -37,11 +37,14 @@ from PySide6.QtWidgets import (
 
 import kiosk.ui
 from kiosk.core.i18n import set_language
+from kiosk.demo import Demo
+from kiosk.settings import Settings
 from kiosk.ui.dialogs.common import GloveDialog
 from kiosk.ui.gallery import Sample, samples
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.resident_dialog import _SavingDialog
 from kiosk.ui.theme import THEMES, apply_theme
+from tests.ui.conftest import WindowFactory
 
 pytestmark = pytest.mark.gui
 
@@ -118,7 +121,7 @@ def _text_rect(widget: QWidget) -> QRect:
     return rect
 
 
-def illegible(dialog: QDialog) -> Iterator[str]:
+def illegible(dialog: QWidget) -> Iterator[str]:
     """Each widget of ``dialog`` whose text falls short of AA, with its colours."""
     image = pixels(dialog.grab().toImage())
     height, width = image.shape[:2]
@@ -233,3 +236,63 @@ def test_the_measure_sees_illegible_text(qapp: QApplication) -> None:
     qapp.processEvents()
     assert not list(illegible(dialog))
     dialog.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("theme", THEMES)
+def test_office_tabs_are_legible(qapp: QApplication, demo: Demo, theme: str) -> None:
+    from kiosk.ui.office.window import OfficeWindow
+
+    apply_theme(qapp, theme)
+    window = OfficeWindow(demo.home, Settings.load(demo.home.settings_file))
+    problems: list[str] = []
+    try:
+        window.resize(1366, 768)
+        window.show()
+        window.set_unmasked(True)  # the banner too
+        for index in range(window.tabs.count()):
+            window.tabs.setCurrentIndex(index)
+            window.wait_idle()
+            qapp.processEvents()
+            tab = window.tabs.tabText(index)
+            problems += [f"{tab}: {p}" for p in illegible(window)]
+    finally:
+        window.close()
+        apply_theme(qapp, "day")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_dashboard_figures_in_verdict_hues_are_legible(qapp: QApplication, theme: str) -> None:
+    from kiosk.ui.office.dashboard import Figure
+
+    apply_theme(qapp, theme)
+    try:
+        holder = QDialog()
+        figures = []
+        for role in ("pass", "check", "deny"):
+            figure = Figure(role, holder)
+            figure.set(7, role)
+            figure.set_note("2 overstaying", role)
+            figures.append(figure)
+        for i, figure in enumerate(figures):
+            figure.setGeometry(i * 200, 0, 190, 160)
+        holder.resize(600, 170)
+        holder.show()
+        qapp.processEvents()
+        assert not list(illegible(holder))
+        holder.close()
+    finally:
+        apply_theme(qapp, "day")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("theme", THEMES)
+def test_gate_window_is_legible(qapp: QApplication, make_window: WindowFactory, theme: str) -> None:
+    window = make_window(theme=theme)
+    try:
+        qapp.processEvents()
+        problems = list(illegible(window))
+    finally:
+        window.set_theme("day")
+    assert not problems, "\n".join(problems)

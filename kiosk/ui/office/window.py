@@ -171,7 +171,7 @@ class OfficeWindow(QMainWindow):
             self.unmask_banner.setText(
                 tr(
                     "Full ID numbers and phones are shown: masked again in {time}.",
-                    time=countdown_text(self._remask.remainingTime()),
+                    time=countdown_text(min(self._remask.remainingTime(), self._remask.interval())),
                 )
             )
 
