@@ -31,6 +31,14 @@ class Setting:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    labels: tuple[str, ...] = ()  # what a person reads for each choice (N_-marked)
+
+    def choice_label(self, choice: str) -> str:
+        """The words shown for ``choice`` in the reader's language; the stored value
+        stays ``choice``."""
+        if choice in self.choices and self.labels:
+            return tr(self.labels[self.choices.index(choice)])
+        return choice
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -40,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         N_("Language of the window: zh_CN or en; empty: the system's."),
         ("", "zh_CN", "en"),
+        labels=(N_("The computer's language"), N_("Chinese (zh_CN)"), N_("English (en)")),
     ),
     Setting(
         "camera",
@@ -53,6 +62,12 @@ SETTINGS: tuple[Setting, ...] = (
         "auto",
         N_("QR decoder: auto, zxing, zbar or opencv."),
         ("auto", "zxing", "zbar", "opencv"),
+        labels=(
+            N_("Automatic (the best one installed)"),
+            N_("ZXing decoder"),
+            N_("ZBar decoder"),
+            N_("OpenCV decoder (always installed)"),
+        ),
     ),
     Setting(
         "direction",
@@ -60,6 +75,11 @@ SETTINGS: tuple[Setting, ...] = (
         "auto",
         N_("Gate direction: in, out, or auto (the opposite of the person's last passage)."),
         ("in", "out", "auto"),
+        labels=(
+            N_("Everyone comes in"),
+            N_("Everyone goes out"),
+            N_("Automatic (the opposite of the person's last passage)"),
+        ),
     ),
     Setting(
         "repeat_window_s",
@@ -138,6 +158,17 @@ SETTINGS: tuple[Setting, ...] = (
         N_("Visit and visitor records older than this many days are deleted, daily."),
         minimum=1,
         maximum=366,
+    ),
+    Setting(
+        "theme",
+        str,
+        "auto",
+        N_(
+            "Colours of the gate: day, night, or auto (night from 18:00 to 07:00). "
+            "F12 switches them and remembers the choice."
+        ),
+        ("auto", "day", "night"),
+        labels=(N_("Automatic (night from 18:00 to 07:00)"), N_("Day"), N_("Night")),
     ),
     Setting("sounds", bool, True, N_("A tone for each verdict (pass, check, stop).")),
     Setting("speech", bool, False, N_("Speak the verdict aloud where the computer has a voice.")),

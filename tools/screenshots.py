@@ -1,13 +1,17 @@
 """Screenshots for the docs: the gate window, docs/screenshots/<lang>-<size>-<state>.png,
 and the office, docs/screenshots/office-<lang>-<size>-<tab>.png (every tab at 1366x768;
-"today" and "residents" at 1920x1080 too), and the gate in the night theme at
-1366x768 (<lang>-1366x768-night-idle/stop.png).
+"today" and "residents" at 1920x1080 too), the gate in the night theme at
+1366x768 (<lang>-1366x768-night-idle/stop.png), and every dialog of the gate and the
+office (kiosk.ui.gallery) in both themes and languages,
+docs/screenshots/dialog-<theme>-<lang>-<name>.png (256 colours, to stay small).
 
 Offscreen, on the demo checkpoint; the camera shows a still from the demo video, and
 real decisions are fed through the scanner path (``handle_scanned_text``) with the
 demo's tokens: a pass, a visitor code (check) and a revoked pass (stop).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python tools/screenshots.py
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tools/screenshots.py [dialogs]
+
+With ``dialogs``, only the dialogs.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import cv2
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk.core.i18n import set_language
@@ -29,7 +36,7 @@ from kiosk.demo import Demo, build_demo
 from kiosk.home import Home
 from kiosk.ui.app import build_window
 from kiosk.ui.qt_app import qt_translations
-from kiosk.ui.theme import apply_theme
+from kiosk.ui.theme import THEMES, apply_theme
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 SIZES = ((1366, 768), (1920, 1080))
@@ -117,20 +124,70 @@ def shoot_gate(
         window.close()
 
 
+def small_png(image: QImage) -> QImage:
+    """``image`` in its own 256 most common colours (a UI screenshot has few): a PNG a
+    fifth of the size, the colours unchanged."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB32)
+    data = np.frombuffer(rgb.constBits(), np.uint32, count=rgb.width() * rgb.height()).copy()
+    colours, counts = np.unique(data, return_counts=True)
+    table = [int(c) for c in colours[np.argsort(counts)[::-1][:256]]]
+    return rgb.convertToFormat(
+        QImage.Format.Format_Indexed8, table, Qt.ImageConversionFlag.ThresholdDither
+    )
+
+
+def shoot_dialogs(app: QApplication, home: Home) -> None:
+    """Every dialog (kiosk.ui.gallery), in each theme and language, in 256 colours."""
+    from kiosk.settings import Settings
+    from kiosk.store.db import connect
+    from kiosk.ui.gallery import samples
+    from kiosk.ui.office.context import OfficeContext
+    from kiosk.ui.office.jobs import OfficeJobs
+
+    db = connect(home.database)
+    jobs = OfficeJobs(home.database)
+    ctx = OfficeContext(home, Settings.load(home.settings_file), db, jobs, actor="screenshots")
+    try:
+        for theme in THEMES:
+            apply_theme(app, theme)
+            for lang in ("en", "zh_CN"):
+                set_language(lang)
+                qt_translations(app)
+                for sample in samples(ctx):
+                    dialog = sample.build()
+                    jobs.wait_idle()
+                    dialog.show()
+                    for _ in range(3):
+                        app.processEvents()
+                    path = OUT / f"dialog-{theme}-{lang}-{sample.name}.png"
+                    small_png(dialog.grab().toImage()).save(str(path))
+                    print(path)
+                    dialog.close()
+                    dialog.deleteLater()
+    finally:
+        jobs.wait_idle()
+        jobs.close()
+        db.close()
+        apply_theme(app, "day")
+
+
 def main() -> None:
     app = QApplication(sys.argv[:1])
     apply_theme(app, "day")
     OUT.mkdir(parents=True, exist_ok=True)
+    only_dialogs = sys.argv[1:] == ["dialogs"]
     with tempfile.TemporaryDirectory(prefix="gatepass-shots-") as tmp:
         demo = build_demo(Home(Path(tmp) / "home"))
-        still = still_frame(demo.video, Path(tmp))
-        for lang in ("en", "zh_CN"):
-            set_language(lang)
-            qt_translations(app)
-            for width, height in SIZES:
-                shoot_gate(app, demo, still, lang, width, height, "day", STATES)
-                shoot_office(app, demo.home, lang, width, height)
-            shoot_gate(app, demo, still, lang, 1366, 768, "night", STATES[2:])
+        shoot_dialogs(app, demo.home)
+        if not only_dialogs:
+            still = still_frame(demo.video, Path(tmp))
+            for lang in ("en", "zh_CN"):
+                set_language(lang)
+                qt_translations(app)
+                for width, height in SIZES:
+                    shoot_gate(app, demo, still, lang, width, height, "day", STATES)
+                    shoot_office(app, demo.home, lang, width, height)
+                shoot_gate(app, demo, still, lang, 1366, 768, "night", STATES[2:])
     set_language(None)
 
 

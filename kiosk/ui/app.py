@@ -171,7 +171,7 @@ def run_window(
     require_screen()
     settings = Settings.load(home.settings_file)
     app = _application(lang, settings)
-    theme = theme_for()
+    theme = theme_for(settings["theme"])
     apply_theme(app, theme)
     previous_hook = sys.excepthook
     sys.excepthook = _excepthook

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.core.clock import from_db
+from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.core.identity import mask_name
 from kiosk.core.rules import Direction, DirectionMode, Level, Reason
@@ -37,7 +38,7 @@ from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.ui.preview import Preview
 from kiosk.ui.sounds import Sounds
-from kiosk.ui.theme import THEMES, style_sheet, theme_for, ui_font
+from kiosk.ui.theme import THEMES, apply_theme, theme_for, ui_font
 from kiosk.ui.verdict_panel import VerdictPanel, direction_text, headline, level_pixmap
 from kiosk.ui.worker import GateService, GateWorker, Stats
 from kiosk.vision.health import CameraEvent, HealthPolicy
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
         # where nobody would close the dialog.
         self.auto_registration = not demo
         self.exit_allowed = False
-        self.theme = theme or theme_for()
+        self.theme = theme or theme_for(settings["theme"])
         self.worker = GateWorker(
             home, settings, camera=camera, demo=demo, source=source, health=health
         )
@@ -325,9 +326,21 @@ class MainWindow(QMainWindow):
         self.worker.set_mode(mode.value)
 
     def set_theme(self, theme: str) -> None:
+        """Day or night for the whole application: this window, its dialogs, the office."""
         self.theme = theme if theme in THEMES else "day"
-        self.setStyleSheet(style_sheet(self.theme))
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, self.theme)
         self.verdict.set_theme(self.theme)
+
+    def toggle_theme(self) -> None:
+        """F12: the other theme, remembered in the settings for the next start."""
+        self.set_theme("night" if self.theme == "day" else "day")
+        try:
+            self.settings.set("theme", self.theme)
+            self.settings.save()
+        except (UserError, OSError) as exc:
+            log.warning("theme %s not remembered: %s", self.theme, exc)
 
     # ------------------------------------------------------------ from the worker
 
@@ -422,7 +435,7 @@ class MainWindow(QMainWindow):
             self.set_mode(MODE_KEYS[key])
             return
         if key == Qt.Key.Key_F12:
-            self.set_theme("night" if self.theme == "day" else "day")
+            self.toggle_theme()
             return
         super().keyPressEvent(event)
 

@@ -6,6 +6,8 @@ problem text under a field.
   (:meth:`GloveDialog.submit`). Esc cancels (QDialog's own behaviour). Tab follows
   the layout, top to bottom; OK is the default button, Enter on a focused button
   presses that button.
+* The mouse wheel never changes a list or number the guard has not clicked into
+  (:class:`WheelGuard`): scrolling a long form scrolls the form.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QWheelEvent
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QDialog,
     QHBoxLayout,
@@ -31,9 +35,8 @@ from kiosk.core.i18n import tr
 
 TOUCH_PX = 48
 FONT_PT = 18
-ERROR_COLOUR = "#c4161c"
-WARNING_BG = "#fde2e1"
 
+# Sizes only: the colours (error text, problem fields) are the theme's (kiosk.ui.theme).
 STYLE = f"""
 QDialog, QDialog QWidget {{ font-size: {FONT_PT}pt; }}
 QLineEdit, QPushButton, QComboBox, QSpinBox, QDoubleSpinBox, QListWidget::item {{
@@ -45,11 +48,61 @@ QSpinBox::up-button, QSpinBox::down-button,
 QDoubleSpinBox::up-button, QDoubleSpinBox::down-button {{ width: 40px; }}
 QCheckBox {{ min-height: {TOUCH_PX}px; }}
 QCheckBox::indicator {{ width: 32px; height: 32px; }}
-QLabel[role="error"] {{ color: {ERROR_COLOUR}; font-size: {FONT_PT - 2}pt; }}
-QLineEdit[problem="true"] {{ border: 3px solid {ERROR_COLOUR}; background: {WARNING_BG}; }}
+QLabel[role="error"] {{ font-size: {FONT_PT - 2}pt; }}
 """
 
 _ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+class WheelGuard(QObject):
+    """Wheel events on a combo or spin box without the keyboard focus go to the
+    scrolling form around it instead of changing the value."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.Wheel
+            and isinstance(event, QWheelEvent)
+            and isinstance(watched, QWidget)
+            and not watched.hasFocus()
+        ):
+            area = _scroll_area_around(watched)
+            if area is None:
+                event.ignore()  # not accepted: Qt hands it on to the parent widgets
+                return True
+            viewport = area.viewport()
+            position = viewport.mapFromGlobal(event.globalPosition())
+            forwarded = QWheelEvent(
+                position,
+                event.globalPosition(),
+                event.pixelDelta(),
+                event.angleDelta(),
+                event.buttons(),
+                event.modifiers(),
+                event.phase(),
+                event.inverted(),
+            )
+            QApplication.sendEvent(viewport, forwarded)
+            event.accept()
+            return True
+        return super().eventFilter(watched, event)
+
+
+def _scroll_area_around(widget: QWidget) -> QAbstractScrollArea | None:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QAbstractScrollArea):
+            return parent
+        parent = parent.parentWidget()
+    return None
+
+
+_WHEEL_GUARD = WheelGuard()
+
+
+def guard_wheel(widget: QWidget) -> None:
+    """Let the wheel change ``widget`` (a combo or spin box) only once it has focus."""
+    widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel does not give focus
+    widget.installEventFilter(_WHEEL_GUARD)
 
 
 def error_label() -> QLabel:
@@ -89,6 +142,8 @@ class GloveDialog(QDialog):
 
     def add_field(self, widget: QWidget) -> QWidget:
         widget.setMinimumHeight(TOUCH_PX)
+        if isinstance(widget, QComboBox | QAbstractSpinBox):
+            guard_wheel(widget)
         self.fields.append(widget)
         self._watched[widget] = widget
         widget.installEventFilter(self)

@@ -42,10 +42,6 @@ from kiosk.ui.dialogs.common import (
 HIDDEN = ("admin_pin_hash",)  # changed with the PIN fields, never shown
 
 
-def _choice_text(choice: str) -> str:
-    return choice if choice else tr("(automatic)")
-
-
 class SettingsDialog(GloveDialog):
     """Edit ``settings`` and save them to its file on OK.
 
@@ -124,7 +120,7 @@ class SettingsDialog(GloveDialog):
         if setting.choices:
             combo = QComboBox()
             for choice in setting.choices:
-                combo.addItem(_choice_text(choice), choice)
+                combo.addItem(setting.choice_label(choice), choice)
             combo.setCurrentIndex(max(0, combo.findData(value)))
             return combo
         if setting.type is int:

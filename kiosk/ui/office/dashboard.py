@@ -39,11 +39,11 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.core.i18n import tr
-from kiosk.core.rules import Level, reason_label
+from kiosk.core.rules import reason_label
 from kiosk.store.dashboard import DashboardFigures, dashboard_figures
 from kiosk.ui.office.context import OfficeContext, day_of
 from kiosk.ui.report_pdf import IN_COLOUR, OUT_COLOUR
-from kiosk.ui.theme import LEVEL_COLOURS, ui_font
+from kiosk.ui.theme import set_role, ui_font
 
 REFRESH_MS = 60_000
 FIGURE_KEYS = (
@@ -57,7 +57,7 @@ FIGURE_KEYS = (
     "inside_residents",
     "inside_visitors",
 )
-_NEUTRAL = "#1c2733"
+_NEUTRAL = ""  # the theme's text colour; else a role of the theme's sheet (pass, check, deny)
 
 
 class Figure(QFrame):
@@ -85,13 +85,13 @@ class Figure(QFrame):
         layout.addWidget(self.caption)
         layout.addWidget(self.note)
 
-    def set(self, value: int, colour: str = _NEUTRAL) -> None:
+    def set(self, value: int, role: str = _NEUTRAL) -> None:
         self.value.setText(str(value))
-        self.value.setStyleSheet(f"color: {colour};")
+        set_role(self.value, role)
 
-    def set_note(self, text: str, colour: str) -> None:
+    def set_note(self, text: str, role: str) -> None:
         self.note.setText(text)
-        self.note.setStyleSheet(f"color: {colour};")
+        set_role(self.note, role)
         self.note.setVisible(bool(text))
 
 
@@ -267,7 +267,7 @@ class DashboardTab(QWidget):
 
     def _failed(self, message: str) -> None:
         self.status.setText(message)
-        self.status.setStyleSheet(f"color: {LEVEL_COLOURS[Level.DENY][0]};")
+        set_role(self.status, "error")
         self.failed.emit(message)
         self._finished()
 
@@ -296,7 +296,7 @@ class DashboardTab(QWidget):
     def _show(self, figures: DashboardFigures) -> None:
         self.figures = figures
         s = figures.summary
-        green, amber, red = (LEVEL_COLOURS[v][0] for v in (Level.PASS, Level.CHECK, Level.DENY))
+        green, amber, red = "pass", "check", "deny"  # legible in each theme (the sheets)
         denied = sum(s.denials.values())
         values = {
             "passed_in": (s.passed_in, green),
@@ -342,7 +342,7 @@ class DashboardTab(QWidget):
                 for row in s.notable
             ],
         )
-        self.status.setStyleSheet("")
+        set_role(self.status, "")
         self.status.setText(
             tr("Updated {time}", time=self.ctx.now().strftime("%H:%M:%S"))
             if self.selected_day() == self.ctx.now().date()

@@ -40,10 +40,10 @@ from kiosk.store.register_import import (
     apply_plan,
     read_register,
 )
-from kiosk.ui.dialogs.common import ERROR_COLOUR
 from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.table import Index
+from kiosk.ui.theme import set_role
 
 FILTERS = "*.csv *.xlsx *.xls *.xlsm *.xlsb *.ods *.txt *.tsv"
 
@@ -99,7 +99,7 @@ def _errors_view(model: RowErrorModel) -> QTableView:
 
 def _status(label: QLabel, text: str, *, problem: bool = False) -> None:
     label.setText(text)
-    label.setStyleSheet(f"color: {ERROR_COLOUR};" if problem else "")
+    set_role(label, "error" if problem else "")
     label.setVisible(bool(text))
 
 

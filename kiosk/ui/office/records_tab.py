@@ -35,6 +35,7 @@ from kiosk.store.retention import LAST_PURGE, PurgeReport, purge
 from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext, aware, day_of
 from kiosk.ui.office.jobs import error_message
+from kiosk.ui.theme import set_role
 
 DATE_FORMAT = "yyyy-MM-dd"
 TIME_FORMAT = "yyyy-MM-dd HH:mm"
@@ -50,7 +51,7 @@ def _form(box: QGroupBox) -> QFormLayout:
 def _status(label: QLabel, text: str, *, problem: bool = False) -> None:
     label.setText(text)
     label.setProperty("problem", problem)
-    label.setStyleSheet("color: #b3261e;" if problem else "")
+    set_role(label, "error" if problem else "")
 
 
 class RecordsTab(QWidget):

@@ -43,6 +43,7 @@ from sqlite_utils import Database
 
 from kiosk.core.i18n import tr
 from kiosk.ui.office.jobs import Failed, OfficeJobs, error_message
+from kiosk.ui.theme import set_role
 
 PAGE = 200
 SEARCH_DELAY_MS = 250
@@ -243,8 +244,6 @@ class MessageLine(QLabel):
     A job may report after its tab was closed (a resident's dialog): then nothing is
     said."""
 
-    ERROR_STYLE = "color: #c4161c;"
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
@@ -252,7 +251,7 @@ class MessageLine(QLabel):
     def say(self, text: str, *, error: bool = False) -> None:
         if not shiboken6.isValid(self):
             return
-        self.setStyleSheet(self.ERROR_STYLE if error else "")
+        set_role(self, "error" if error else "")
         self.setText(text)
 
 
@@ -318,9 +317,9 @@ class SearchTable(QWidget):
     def _show_count(self, *_args: Any) -> None:
         shown = self.model.loaded
         more = "+" if self.model.canFetchMore() else ""
-        self.count.setStyleSheet("")
+        set_role(self.count, "")
         self.count.setText(tr("{count} shown", count=f"{shown}{more}"))
 
     def _show_failure(self, message: str) -> None:
-        self.count.setStyleSheet("color: #b3261e;")
+        set_role(self.count, "error")
         self.count.setText(message)

@@ -43,7 +43,6 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.core.i18n import tr
-from kiosk.core.rules import Level
 from kiosk.store.search import search_residents
 from kiosk.store.trace import contacts_of, passed_between
 from kiosk.store.trace_xlsx import TRACE_COLUMNS, trace_row, write_trace_xlsx
@@ -52,7 +51,7 @@ from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext, aware
 from kiosk.ui.office.table import Index
 from kiosk.ui.office.visitors_tab import level_text
-from kiosk.ui.theme import LEVEL_COLOURS
+from kiosk.ui.theme import set_role
 
 ChooseFile = Callable[[QWidget, str], Path | None]
 SEARCH_DELAY_MS = 250
@@ -282,7 +281,7 @@ class TraceTab(QWidget):
         self.find_button.setEnabled(True)
         self.count.clear()
         self.message.setText(message)
-        self.message.setStyleSheet(f"color: {LEVEL_COLOURS[Level.DENY][0]};")
+        set_role(self.message, "error")
         self.failed.emit(message)
 
     # ------------------------------------------------------------ saving
@@ -305,7 +304,7 @@ class TraceTab(QWidget):
         self.ctx.jobs.submit(job, lambda count: self._saved(out, count), self._fail)
 
     def _saved(self, out: Path, count: int) -> None:
-        self.message.setStyleSheet("")
+        set_role(self.message, "")
         self.message.setText(tr("Wrote {count} passage(s) to {path}.", count=count, path=out))
         self.saved.emit(str(out))
 

@@ -4,6 +4,8 @@ settings ("Office…") or on its own with ``kiosk office``.
 
 ID numbers and phones are masked everywhere until "Show full ID numbers" is switched
 on with the admin PIN (audited); they are masked again after :data:`UNMASK_MINUTES`.
+While they are shown, an amber banner under the buttons says so with the time left
+(counting down each second) and the button reads "Mask ID numbers now".
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ from kiosk.ui.office.visitors_tab import VisitorsTab
 log = logging.getLogger("kiosk.ui")
 
 UNMASK_MINUTES = 5
+
+
+def countdown_text(remaining_ms: int) -> str:
+    """``m:ss`` of the time left, rounded up (4:32; never below 0:00)."""
+    seconds = max(0, -(-remaining_ms // 1000))
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 class OfficeWindow(QMainWindow):
@@ -92,6 +100,7 @@ class OfficeWindow(QMainWindow):
         self.residents.openResident.connect(self.open_resident)
 
         self.unmask_button = QPushButton(tr("Show full ID numbers"))
+        self.unmask_button.setObjectName("unmaskButton")
         self.unmask_button.setCheckable(True)
         self.unmask_button.clicked.connect(self._unmask_clicked)
         self.busy = QLabel()
@@ -106,6 +115,11 @@ class OfficeWindow(QMainWindow):
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.addLayout(top)
+        self.unmask_banner = QLabel()
+        self.unmask_banner.setObjectName("unmaskBanner")  # amber, in both themes' sheets
+        self.unmask_banner.setWordWrap(True)
+        self.unmask_banner.hide()
+        layout.addWidget(self.unmask_banner)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(body)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Refresh), self, self._refresh)
@@ -114,6 +128,9 @@ class OfficeWindow(QMainWindow):
         self._remask.setSingleShot(True)
         self._remask.setInterval(UNMASK_MINUTES * 60_000)
         self._remask.timeout.connect(lambda: self.set_unmasked(False))
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(1000)
+        self._countdown.timeout.connect(self._show_unmasked)
 
     # ------------------------------------------------------------ personal data
 
@@ -139,8 +156,24 @@ class OfficeWindow(QMainWindow):
         self.unmask_button.setChecked(on)
         if on:
             self._remask.start()
+            self._countdown.start()
         else:
             self._remask.stop()
+            self._countdown.stop()
+        self._show_unmasked()
+
+    def _show_unmasked(self) -> None:
+        """The banner and the button say whether full numbers are shown, and how long."""
+        on = self.ctx.unmasked
+        self.unmask_button.setText(tr("Mask ID numbers now") if on else tr("Show full ID numbers"))
+        self.unmask_banner.setVisible(on)
+        if on:
+            self.unmask_banner.setText(
+                tr(
+                    "Full ID numbers and phones are shown: masked again in {time}.",
+                    time=countdown_text(min(self._remask.remainingTime(), self._remask.interval())),
+                )
+            )
 
     # ------------------------------------------------------------ the rest
 

@@ -1,0 +1,134 @@
+"""Every dialog of the gate and the office, built for real on a checkpoint: for the
+screenshots in docs/screenshots (tools/screenshots.py) and for the contrast test
+(tests/ui/test_contrast.py), which renders each one in both themes and languages.
+
+:func:`samples` lists (name, dialog class, builder). Some dialogs appear twice, in a
+second state worth seeing (the returning visitor's banner, problems shown in red).
+A message box stands for every ``QMessageBox`` the program opens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from PySide6.QtWidgets import QDialog, QMessageBox
+
+from kiosk.core.i18n import tr
+from kiosk.store.passes import search_passes
+from kiosk.store.register import page_residents
+from kiosk.store.visitor_queries import list_visitors
+from kiosk.store.visitors import get_visitor
+from kiosk.ui.office.context import OfficeContext
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    kind: type[QDialog]
+    build: Callable[[], QDialog]
+
+
+def _message_box(icon: QMessageBox.Icon) -> QMessageBox:
+    box = QMessageBox(
+        icon,
+        tr("Delete old records"),
+        tr(
+            "Delete every visit and visitor older than {days} days? This cannot be undone.",
+            days=28,
+        ),
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+    )
+    return box
+
+
+def samples(ctx: OfficeContext) -> list[Sample]:
+    """Every dialog, built on ``ctx``'s checkpoint (it needs residents, passes and a
+    visitor, as the demo checkpoint has)."""
+    from kiosk.ui.dialogs.manual import ManualPassDialog
+    from kiosk.ui.dialogs.pin import PinDialog
+    from kiosk.ui.dialogs.registration import RegistrationDialog, VisitorCodeDialog
+    from kiosk.ui.dialogs.settings_dialog import SettingsDialog
+    from kiosk.ui.dialogs.shift import ShiftSummaryDialog, SignInDialog
+    from kiosk.ui.office.holds_tab import HoldDialog
+    from kiosk.ui.office.import_wizard import ImportWizard
+    from kiosk.ui.office.issuer import PassphraseDialog
+    from kiosk.ui.office.passes_tab import IssueDialog, PrintCardsDialog, RevokeDialog
+    from kiosk.ui.office.resident_dialog import DeactivateDialog, ResidentDialog
+    from kiosk.ui.office.resident_history import ResidentHistoryDialog
+    from kiosk.ui.office.visitors_tab import VisitorVisitsDialog
+
+    now = ctx.now()
+    home, settings = ctx.home, ctx.settings
+    resident = page_residents(ctx.db, limit=1)[0]
+    a_pass = search_passes(ctx.db, now=now, limit=1)[0]
+    visitor = list_visitors(ctx.db, now=now, overstay=timedelta(hours=4), limit=1)[0]
+    found = get_visitor(ctx.db, visitor["id"]) or {}
+    returning = {
+        **found,
+        "visitor_id": visitor["id"],
+        "destination": found.get("destination_household_id") or "",
+    }
+
+    def registration_problems() -> QDialog:
+        dialog = RegistrationDialog(home, settings)
+        dialog.submit()  # nothing typed: every required field says what is missing
+        return dialog
+
+    def settings_problems() -> QDialog:
+        dialog = SettingsDialog(settings)
+        dialog.pin_new.setText("12")
+        dialog.submit()
+        return dialog
+
+    summary = {
+        "guard": "李明",
+        "since": now - timedelta(hours=8),
+        "until": now,
+        "passed_in": 212,
+        "passed_out": 198,
+        "checks": 7,
+        "denials": 2,
+        "fevers": 1,
+    }
+    until = (now + timedelta(hours=24)).astimezone().strftime("%Y-%m-%d %H:%M")
+    return [
+        Sample("registration", RegistrationDialog, lambda: RegistrationDialog(home, settings)),
+        Sample(
+            "registration-returning",
+            RegistrationDialog,
+            lambda: RegistrationDialog(home, settings, returning),
+        ),
+        Sample("registration-problems", RegistrationDialog, registration_problems),
+        Sample(
+            "visitor-code",
+            VisitorCodeDialog,
+            lambda: VisitorCodeDialog("GV1:demo-visitor-code-for-the-screenshot", until),
+        ),
+        Sample("pin", PinDialog, lambda: PinDialog(str(settings["admin_pin_hash"]))),
+        Sample("sign-in", SignInDialog, lambda: SignInDialog(["李明", "Wang Fang"])),
+        Sample("shift-summary", ShiftSummaryDialog, lambda: ShiftSummaryDialog(summary)),
+        Sample("settings", SettingsDialog, lambda: SettingsDialog(settings)),
+        Sample("settings-problems", SettingsDialog, settings_problems),
+        Sample("manual-pass", ManualPassDialog, lambda: ManualPassDialog(home)),
+        Sample("office-passphrase", PassphraseDialog, lambda: PassphraseDialog()),
+        Sample("office-revoke", RevokeDialog, lambda: RevokeDialog(a_pass)),
+        Sample("office-issue", IssueDialog, lambda: IssueDialog(ctx)),
+        Sample("office-print-cards", PrintCardsDialog, lambda: PrintCardsDialog(ctx, a_pass)),
+        Sample("office-resident-new", ResidentDialog, lambda: ResidentDialog(ctx, None)),
+        Sample("office-resident-edit", ResidentDialog, lambda: ResidentDialog(ctx, resident)),
+        Sample("office-deactivate", DeactivateDialog, lambda: DeactivateDialog(ctx, resident)),
+        Sample(
+            "office-resident-history",
+            ResidentHistoryDialog,
+            lambda: ResidentHistoryDialog(ctx, str(resident["id"])),
+        ),
+        Sample("office-hold", HoldDialog, lambda: HoldDialog(ctx)),
+        Sample(
+            "office-visitor-visits", VisitorVisitsDialog, lambda: VisitorVisitsDialog(ctx, visitor)
+        ),
+        Sample("office-import", ImportWizard, lambda: ImportWizard(ctx)),
+        Sample("message-question", QMessageBox, lambda: _message_box(QMessageBox.Icon.Question)),
+        Sample("message-critical", QMessageBox, lambda: _message_box(QMessageBox.Icon.Critical)),
+    ]
