@@ -168,7 +168,7 @@ SETTINGS: tuple[Setting, ...] = (
             "F12 switches them and remembers the choice."
         ),
         ("auto", "day", "night"),
-        labels=(N_("Automatic (night from 18:00 to 07:00)"), N_("Day"), N_("Night")),
+        labels=(N_("Automatic (night from 18:00 to 07:00)"), N_("Day theme"), N_("Night theme")),
     ),
     Setting("sounds", bool, True, N_("A tone for each verdict (pass, check, stop).")),
     Setting("speech", bool, False, N_("Speak the verdict aloud where the computer has a voice.")),
