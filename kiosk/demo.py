@@ -19,7 +19,9 @@ from pathlib import Path
 from kiosk.core.clock import utcnow
 from kiosk.core.identity import make_id_number
 from kiosk.core.keys import load_private_key
+from kiosk.core.pin import hash_pin
 from kiosk.home import Home
+from kiosk.settings import Settings
 from kiosk.store.checkpoint import checkpoint_id, create_checkpoint, record_audit
 from kiosk.store.db import connect
 from kiosk.store.holds import add_hold
@@ -30,6 +32,9 @@ from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
 log = logging.getLogger("kiosk.demo")
 
 DEMO_NAME = "幸福里社区 2号门 (演示)"
+# The demo's admin PIN, printed when it starts. A throwaway checkpoint, so a PIN that
+# 'kiosk init' would refuse as too easy: everyone trying the demo can open the settings.
+DEMO_PIN = "1234"
 # (building, unit, room, name, role)
 REGISTER: tuple[tuple[str, str, str, str, str], ...] = (
     ("3", "2", "501", "张伟", "resident"),
@@ -58,6 +63,9 @@ def build_demo(home: Home, *, fps: float = 30.0) -> Demo:
     if home.database.exists() and video.exists():
         return _existing(home, video)
     create_checkpoint(home, DEMO_NAME, issuer=True, actor="demo")
+    settings = Settings.load(home.settings_file)
+    settings.set_pin_hash(hash_pin(DEMO_PIN))
+    settings.save()
     issuer = load_private_key(home.private_key, None)
     gate = load_private_key(home.gate_key, None)
     db = connect(home.database)

@@ -26,6 +26,14 @@ def _english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     i18n.set_language("en")
 
 
+@pytest.fixture(autouse=True)
+def _admin_pin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """'kiosk init' in tests sets this admin PIN (tests of the PIN itself unset it)."""
+    from tests.helpers import TEST_PIN
+
+    monkeypatch.setenv("KIOSK_ADMIN_PIN", TEST_PIN)
+
+
 @pytest.fixture
 def home_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty folder for a checkpoint, also set as KIOSK_HOME."""

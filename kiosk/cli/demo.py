@@ -24,7 +24,7 @@ def demo(ctx: Context, headless: bool, as_json: bool) -> None:
     The demo checkpoint is made in a temporary folder (deleted afterwards) unless
     --home is given, where it is kept and reused.
     """
-    from kiosk.demo import build_demo
+    from kiosk.demo import DEMO_PIN, build_demo
 
     if not headless:
         from kiosk.ui.app import require_screen
@@ -35,6 +35,7 @@ def demo(ctx: Context, headless: bool, as_json: bool) -> None:
         home = ctx.home if explicit else Home(Path(tmp) / "home")
         click.echo(tr("Making the demo checkpoint in {path} ...", path=home.root), err=True)
         made = build_demo(home)
+        click.echo(tr("The demo's admin PIN is {pin}.", pin=DEMO_PIN), err=True)
         if not explicit:
             from kiosk.logs import setup_logging
 

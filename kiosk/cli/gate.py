@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from kiosk.cli.checkpoint import gate_key
-from kiosk.cli.context import Context, pass_ctx
+from kiosk.cli.context import Context, cli_actor, pass_ctx
 from kiosk.core.clock import from_db, parse_user_time, utcnow
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
@@ -21,8 +21,8 @@ from kiosk.core.identity import mask_name
 from kiosk.core.rules import DirectionMode, Encounter, Source
 from kiosk.gate import Decision, Gate, drive
 from kiosk.home import Home
-from kiosk.settings import SETTINGS, Settings
-from kiosk.store.checkpoint import checkpoint_id
+from kiosk.settings import PIN_SETTING, SETTINGS, Settings
+from kiosk.store.checkpoint import checkpoint_id, record_settings_changes
 from kiosk.store.holds import add_hold, lift_hold, list_holds
 from kiosk.store.register import household_label
 from kiosk.store.trace_xlsx import trace_row, write_trace_xlsx
@@ -560,11 +560,13 @@ def settings_group() -> None:
 def settings_show(ctx: Context, as_json: bool) -> None:
     """Every setting, its value and what it means."""
     current = settings_of(ctx)
+    values = {s.name: current[s.name] for s in SETTINGS}
+    values[PIN_SETTING] = bool(values[PIN_SETTING])  # whether one is set; never the hash
     if as_json:
-        click.echo(json.dumps({s.name: current[s.name] for s in SETTINGS}, ensure_ascii=False))
+        click.echo(json.dumps(values, ensure_ascii=False))
         return
     for s in SETTINGS:
-        click.echo(f"{s.name} = {current[s.name]!r}")
+        click.echo(f"{s.name} = {values[s.name]!r}")
         click.echo(f"    {tr(s.help)}")
 
 
@@ -573,11 +575,12 @@ def settings_show(ctx: Context, as_json: bool) -> None:
 @click.argument("value")
 @pass_ctx
 def settings_set(ctx: Context, name: str, value: str) -> None:
-    """Change one setting."""
-    ctx.home.ensure()
+    """Change one setting (written to the audit log with who changed it)."""
+    db = ctx.db  # the audit log's checkpoint: a clear error when there is none
     current = settings_of(ctx)
-    current.set(name, value)
+    changes = current.update({name: value})
     current.save()
+    record_settings_changes(db, cli_actor(), "cli", changes)
     click.echo(f"{name} = {current[name]!r}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from kiosk.core.identity import make_id_number
+from kiosk.core.pin import pin_problem
 from kiosk.core.rules import DirectionMode, Encounter, Holder, Source
 from kiosk.gate import Decision, Gate
 from kiosk.home import Home
@@ -43,7 +45,7 @@ from kiosk.ui.dialogs.registration import (
     VisitorCodeDialog,
     parse_temperature,
 )
-from tests.helpers import make_checkpoint, run
+from tests.helpers import TEST_PIN, make_checkpoint, run
 
 pytestmark = pytest.mark.gui
 
@@ -59,6 +61,20 @@ def home(home_dir: Path) -> Home:
 @pytest.fixture
 def settings(home: Home) -> Settings:
     return Settings.load(home.settings_file)
+
+
+def audit_rows(home: Home, action: str | None) -> list[dict[str, Any]]:
+    """The audit log's rows (of ``action``; None: all), details decoded."""
+    db = connect(home.database)
+    try:
+        rows = db.execute("SELECT actor, action, detail FROM audit ORDER BY id").fetchall()
+    finally:
+        db.close()
+    return [
+        {"actor": a, "action": act, "detail": json.loads(d)}
+        for a, act, d in rows
+        if action is None or act == action
+    ]
 
 
 def type_text(widget: QWidget, text: str) -> None:
@@ -258,7 +274,7 @@ def test_dialogs_in_chinese(qtbot: QtBot, home: Home, settings: Settings) -> Non
     assert summary.values["fevers"].text() == "1"
     dialog = SettingsDialog(settings)
     qtbot.addWidget(dialog)
-    assert dialog.nag.text() == "密码仍为 1234，请在下方修改。"
+    assert "太容易猜到" in (pin_problem("1111") or "")  # a refused PIN, said in Chinese
 
 
 def test_parse_temperature() -> None:
@@ -324,11 +340,24 @@ def test_pin_right_by_keypad(qtbot: QtBot, pin_hash: str) -> None:
             qtbot.mouseClick(dialog.keys[key], Qt.MouseButton.LeftButton)
 
 
-def test_pin_by_keyboard_and_default(qtbot: QtBot) -> None:
-    dialog = open_pin(qtbot, "", PinAttempts(Clock()))
+def test_pin_by_keyboard(qtbot: QtBot, pin_hash: str) -> None:
+    dialog = open_pin(qtbot, pin_hash, PinAttempts(Clock()))
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
-        qtbot.keyClicks(dialog, "1234")
+        qtbot.keyClicks(dialog, "2580")
         qtbot.keyClick(dialog, Qt.Key.Key_Return)
+
+
+def test_no_pin_set_opens_nothing_and_says_how_to_set_one(qtbot: QtBot) -> None:
+    """A checkpoint made before init asked for a PIN: 1234 is no longer a way in."""
+    attempts = PinAttempts(Clock())
+    dialog = open_pin(qtbot, "", attempts)
+    assert "kiosk pin set" in dialog.message.text() and dialog.message.isVisible()
+    accepted: list[bool] = []
+    dialog.accepted.connect(lambda: accepted.append(True))
+    qtbot.keyClicks(dialog, "1234")
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert accepted == [] and dialog.digits == ""
+    assert attempts.failures == 0  # nothing could match: not counted as a wrong try
 
 
 def test_pin_wrong_then_locked(qtbot: QtBot, pin_hash: str) -> None:
@@ -463,10 +492,10 @@ def test_manual_pass_nobody(qtbot: QtBot, home: Home) -> None:
 def test_settings_dialog_saves(qtbot: QtBot, home: Home, settings: Settings) -> None:
     from kiosk.core.pin import verify_pin
 
-    dialog = SettingsDialog(settings)
+    audited: list[list[Any]] = []
+    dialog = SettingsDialog(settings, audit=audited.append)
     qtbot.addWidget(dialog)
     dialog.show()
-    assert dialog.nag.isVisible()
     assert "admin_pin_hash" not in dialog.widgets
     box = dialog.widgets["visitor_id_required"]
     assert isinstance(box, QCheckBox)
@@ -474,12 +503,21 @@ def test_settings_dialog_saves(qtbot: QtBot, home: Home, settings: Settings) -> 
     spin = dialog.widgets["fever_threshold"]
     assert isinstance(spin, QDoubleSpinBox)
     spin.setValue(37.5)
-    qtbot.keyClicks(dialog.pin_new, "2468")
-    qtbot.keyClicks(dialog.pin_again, "2468")
+    qtbot.keyClicks(dialog.pin_new, "1111")
+    qtbot.keyClicks(dialog.pin_again, "1111")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert "Too easy" in dialog.pin_problem.text()  # refused as init refuses it
+    assert not dialog.changed and audited == []
+    for edit in (dialog.pin_new, dialog.pin_again):
+        edit.clear()
+        qtbot.keyClicks(edit, "2468")
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert dialog.pin_changed
     assert set(dialog.changed) == {"visitor_id_required", "fever_threshold", "admin_pin_hash"}
+    [changes] = audited
+    assert ("fever_threshold", 37.3, 37.5) in changes
+    assert ("visitor_id_required", False, True) in changes
     reloaded = Settings.load(home.settings_file)
     assert reloaded["visitor_id_required"] is True
     assert reloaded["fever_threshold"] == 37.5
@@ -498,7 +536,8 @@ def test_settings_dialog_invalid_not_saved(qtbot: QtBot, home: Home, settings: S
     assert dialog.result() != QDialog.DialogCode.Accepted
     assert dialog.problems["curfew_start"].text()
     assert "4 to 12" in dialog.pin_problem.text()
-    assert not home.settings_file.exists()
+    before = home.settings_file.read_text(encoding="utf-8")  # init wrote the PIN's hash
+    assert "curfew" not in before
     assert settings["curfew_start"] == "22:00"
 
 
@@ -642,7 +681,7 @@ def test_hook_admin_pin_then_settings(qtbot: QtBot, window: FakeWindow) -> None:
     admin.show_dialog(window)
     pin = open_dialog("pin")
     assert isinstance(pin, PinDialog)
-    qtbot.keyClicks(pin, "1234")
+    qtbot.keyClicks(pin, TEST_PIN)
     qtbot.keyClick(pin, Qt.Key.Key_Return)
     dialog = open_dialog("settings")
     assert isinstance(dialog, SettingsDialog)
@@ -655,10 +694,30 @@ def test_hook_admin_pin_then_settings(qtbot: QtBot, window: FakeWindow) -> None:
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert window.modes == [DirectionMode.IN]
     assert window.worker.gate.rules.fever_threshold == 37.0
+    rows = audit_rows(window.home, "settings.set")  # who changed what, from the window
+    assert {(r["actor"], r["detail"]["name"], r["detail"]["new"]) for r in rows} == {
+        ("window:admin PIN", "direction", "in"),
+        ("window:admin PIN", "fever_threshold", 37.0),
+    }
+    assert all(r["detail"]["via"] == "window" for r in rows)
+    window.guard_name = "Li"  # type: ignore[attr-defined]  # a guard on duty: named
     admin.show_dialog(window)
     pin = open_dialog("pin")
     assert isinstance(pin, PinDialog)
-    qtbot.keyClicks(pin, "1234")
+    qtbot.keyClicks(pin, TEST_PIN)
+    qtbot.keyClick(pin, Qt.Key.Key_Return)
+    dialog = open_dialog("settings")
+    assert isinstance(dialog, SettingsDialog)
+    for edit in (dialog.pin_new, dialog.pin_again):
+        qtbot.keyClicks(edit, "9402")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    [change] = [r for r in audit_rows(window.home, "pin.change") if r["detail"]["via"] == "window"]
+    assert change["actor"] == "window:Li" and change["detail"] == {"via": "window", "first": False}
+    assert "scrypt" not in json.dumps(audit_rows(window.home, None))  # never the hash
+    admin.show_dialog(window)
+    pin = open_dialog("pin")
+    assert isinstance(pin, PinDialog)
+    qtbot.keyClicks(pin, "9402")
     qtbot.keyClick(pin, Qt.Key.Key_Return)
     dialog = open_dialog("settings")
     assert isinstance(dialog, SettingsDialog)
