@@ -10,6 +10,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("KIOSK_LANG", "en")
+# 'kiosk init' in tests (and in module-scoped fixtures) sets this admin PIN; tests of
+# the PIN itself unset it with monkeypatch.
+os.environ["KIOSK_ADMIN_PIN"] = "2580"  # tests.helpers.TEST_PIN
 
 REPO = Path(__file__).resolve().parent.parent
 QR_PHOTOS = REPO.parent / "shared" / "data" / "qr-photos"
@@ -24,14 +27,6 @@ def _english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     i18n.set_language("en")
     yield
     i18n.set_language("en")
-
-
-@pytest.fixture(autouse=True)
-def _admin_pin(monkeypatch: pytest.MonkeyPatch) -> None:
-    """'kiosk init' in tests sets this admin PIN (tests of the PIN itself unset it)."""
-    from tests.helpers import TEST_PIN
-
-    monkeypatch.setenv("KIOSK_ADMIN_PIN", TEST_PIN)
 
 
 @pytest.fixture
