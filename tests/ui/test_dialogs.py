@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -290,8 +292,19 @@ def test_visitor_code_dialog(qtbot: QtBot, tmp_path: Path) -> None:
     from PySide6.QtPrintSupport import QPrinter
 
     token = "GP1:" + "ABCDEFGH234567" * 9 + "ABCDEF"
-    dialog = VisitorCodeDialog(token, "2026-03-04 18:00")
+    dialog = VisitorCodeDialog(
+        token,
+        "2026-03-04 18:00",
+        name="Zhou Min",
+        destination="3-2-501",
+        issued_text="2026-03-03 18:00",
+    )
     qtbot.addWidget(dialog)
+    assert dialog.details.text().splitlines() == [
+        "Visitor: Z** M**",
+        "Visiting: 3-2-501",
+        "Registered: 2026-03-03 18:00",
+    ]
     dialog.show()
     pixmap = dialog.image.pixmap()
     assert pixmap.width() >= 400
@@ -304,6 +317,11 @@ def test_visitor_code_dialog(qtbot: QtBot, tmp_path: Path) -> None:
     printer.setOutputFileName(str(tmp_path / "code.pdf"))
     assert dialog.print_code(printer)
     assert (tmp_path / "code.pdf").stat().st_size > 1000
+    if shutil.which("pdftotext"):  # the printed slip carries the same words
+        printed = subprocess.run(
+            ["pdftotext", str(tmp_path / "code.pdf"), "-"], capture_output=True, text=True
+        ).stdout
+        assert "Z** M**" in printed and "3-2-501" in printed and "2026-03-04 18:00" in printed
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         qtbot.keyClick(dialog.close_button, Qt.Key.Key_Return)
 
@@ -630,6 +648,10 @@ def test_hook_registration_issues_and_shows_code(qtbot: QtBot, make_window: Any)
     code = open_dialog("visitor_code")
     assert isinstance(code, VisitorCodeDialog)
     assert code.token.startswith("GP1:")
+    slip = code.details.text()  # who, where to and when, on the slip itself
+    assert "Visitor: Z** S**" in slip and "Zhang San" not in slip
+    assert "Visiting: 3-2-501" in slip
+    assert f"Registered: {datetime.now().astimezone():%Y-%m-%d}" in slip
     code.accept()
     assert open_dialog("visitor_code") is None
 
