@@ -132,6 +132,9 @@ class MainWindow(QMainWindow):
 
         side = QFrame()
         side.setObjectName("sidePanel")
+        self.guard_label = QLabel()  # who is on duty, always in view
+        self.guard_label.setObjectName("guard")
+        self.guard_label.setWordWrap(True)
         self.counts = QLabel()
         self.counts.setObjectName("counts")
         self.counts.setWordWrap(True)
@@ -140,6 +143,7 @@ class MainWindow(QMainWindow):
         self.recent.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(10, 8, 10, 8)
+        side_layout.addWidget(self.guard_label)
         side_layout.addWidget(self.counts)
         side_layout.addWidget(self.recent, 1)
 
@@ -200,6 +204,23 @@ class MainWindow(QMainWindow):
         self.clock.timeout.connect(self._tick)
         self.clock.start()
         self._mark_mode(self.mode)
+        self.guard_name = ""
+
+    @property
+    def guard_name(self) -> str:
+        """The guard on duty ("" when nobody signed in); set by the shift dialogs."""
+        return self._guard_name
+
+    @guard_name.setter
+    def guard_name(self, name: str) -> None:
+        self._guard_name = name
+        if name:
+            self.guard_label.setText(tr("On duty: {guard}", guard=name))
+        else:
+            self.guard_label.setText(tr("No guard signed in: press Sign in/out"))
+        self.guard_label.setProperty("onDuty", bool(name))  # amber while nobody is
+        self.guard_label.style().unpolish(self.guard_label)
+        self.guard_label.style().polish(self.guard_label)
 
     def _connect(self) -> None:
         w = self.worker
