@@ -97,6 +97,18 @@ def new_admin_pin(given: str | None) -> str:
         ) from None
 
 
+def require_admin_pin(ctx: Context) -> None:
+    """The admin PIN, from ``KIOSK_ADMIN_PIN`` or asked for (hidden); refused if wrong."""
+    stored = str(Settings.load(ctx.home.settings_file)[PIN_SETTING])
+    if not is_set(stored):
+        raise UserError(tr("No admin PIN is set here. Set one with 'kiosk pin set' first."))
+    given = os.environ.get(ADMIN_PIN_ENV)
+    if given is None:
+        given = click.prompt(tr("Admin PIN"), hide_input=True, default="", show_default=False)
+    if not verify_pin(given, stored):
+        raise UserError(tr("Wrong PIN."))
+
+
 def store_admin_pin(home: Home, pin: str, actor: str, via: str) -> None:
     """Hash ``pin`` into the settings and write who changed it to the audit log."""
     settings = Settings.load(home.settings_file)

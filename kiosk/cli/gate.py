@@ -32,7 +32,7 @@ from kiosk.store.visitors import (
     issue_visitor_code,
     validate_visitor,
 )
-from kiosk.store.visits import list_visits, visitor_holder
+from kiosk.store.visits import list_visits, visit_by_id, visitor_holder
 
 
 def settings_of(ctx: Context) -> Settings:
@@ -179,6 +179,54 @@ def visits() -> None:
     """The visit log."""
 
 
+@visits.command("correct")
+@click.argument("visit_id")
+@click.option("--void", "kind", flag_value="void", help="It was no passage at all.")
+@click.option(
+    "--direction", "kind", flag_value="wrong_direction", help="The person went the other way."
+)
+@click.option(
+    "--person",
+    "resident_id",
+    metavar="RESIDENT_ID",
+    help="It was another resident (their id, from 'residents list').",
+)
+@click.option("--reason", required=True, help="Why the record is wrong (kept with it).")
+@click.option("--json", "as_json", is_flag=True, help="The correcting row as JSON.")
+@pass_ctx
+def visits_correct(
+    ctx: Context,
+    visit_id: str,
+    kind: str | None,
+    resident_id: str | None,
+    reason: str,
+    as_json: bool,
+) -> None:
+    """Correct a wrongly recorded passage (behind the admin PIN): adds a row that names it."""
+    from kiosk.cli.checkpoint import require_admin_pin
+    from kiosk.core.rules import Reason
+    from kiosk.store.corrections import correct_visit, correctable
+
+    if (kind is None) == (resident_id is None):
+        raise UserError(tr("Say what was wrong: --void, --direction or --person RESIDENT_ID."))
+    correctable(ctx.db, visit_id)  # before asking for the PIN
+    require_admin_pin(ctx)
+    new_id = correct_visit(
+        ctx.db,
+        visit_id,
+        Reason(kind) if kind else Reason.WRONG_PERSON,
+        reason=reason,
+        actor=cli_actor(),
+        now=utcnow(),
+        resident_id=resident_id,
+    )
+    row = visit_by_id(ctx.db, new_id)
+    if as_json and row is not None:
+        click.echo(json.dumps(visit_json(row), ensure_ascii=False))
+        return
+    click.echo(tr("Corrected: {old} is replaced by {new}.", old=visit_id, new=new_id))
+
+
 @visits.command("list")
 @click.option("--since", help="From this time (YYYY-MM-DD or YYYY-MM-DD HH:MM, local).")
 @click.option("--until", "until_", help="Up to this time (exclusive).")
@@ -198,7 +246,8 @@ def visits_list(ctx: Context, since: str | None, until_: str | None, as_json: bo
         click.echo(
             f"{from_db(r['at']).astimezone():%Y-%m-%d %H:%M:%S} {r['level']:5} "
             f"{r['direction']:3} {r['reason']:<18} {mask_name(r['name'])} "
-            f"{household_label(r['building'], r['unit'], r['room'])}"
+            f"{household_label(r['building'], r['unit'], r['room'])}  {r['id']}"
+            + ("  " + tr("(corrected)") if r["corrected_by"] else "")
         )
 
 
@@ -220,6 +269,8 @@ def visit_json(r: dict[str, Any]) -> dict[str, Any]:
         "plate": r["plate"],
         "source": r["source"],
         "corrects": r["corrects"],
+        "corrected_by": r["corrected_by"],
+        "note": r["note"],
     }
 
 

@@ -96,6 +96,14 @@ class Reason(enum.StrEnum):
     FEVER = "fever"
     TEMPERATURE_MISREAD = "temperature_misread"
     UNKNOWN_PERSON = "unknown_person"
+    # Corrections (a row whose ``corrects`` names a wrongly recorded passage): never
+    # from decide(), only from kiosk.store.corrections.
+    VOID = "void"
+    WRONG_DIRECTION = "wrong_direction"
+    WRONG_PERSON = "wrong_person"
+
+
+CORRECTIONS = (Reason.VOID, Reason.WRONG_DIRECTION, Reason.WRONG_PERSON)
 
 
 class Todo(enum.StrEnum):
@@ -509,6 +517,9 @@ REASON_LABELS: dict[Reason, str] = {
     Reason.FEVER: N_("Fever"),
     Reason.TEMPERATURE_MISREAD: N_("Temperature misread"),
     Reason.UNKNOWN_PERSON: N_("Unknown person"),
+    Reason.VOID: N_("Corrected: not a passage"),
+    Reason.WRONG_DIRECTION: N_("Corrected: the other direction"),
+    Reason.WRONG_PERSON: N_("Corrected: another person"),
 }
 
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from kiosk.core.clock import from_db
 from kiosk.core.i18n import tr
 from kiosk.core.identity import mask_name
-from kiosk.core.rules import Direction, DirectionMode, Level, Reason
+from kiosk.core.rules import Direction, DirectionMode, Level, Reason, reason_label
 from kiosk.gate import Decision
 from kiosk.home import Home
 from kiosk.settings import Settings
@@ -59,6 +59,7 @@ DIALOGS = {
     "manual": "kiosk.ui.dialogs.manual",
     "shift": "kiosk.ui.dialogs.shift",
     "admin": "kiosk.ui.dialogs.admin",
+    "correction": "kiosk.ui.dialogs.correction",
 }
 
 
@@ -146,6 +147,11 @@ class MainWindow(QMainWindow):
         side_layout.addWidget(self.guard_label)
         side_layout.addWidget(self.counts)
         side_layout.addWidget(self.recent, 1)
+        self.correct_button = QPushButton(tr("Correct a passage (F8)"))  # behind the PIN
+        self.correct_button.setObjectName("correct")
+        self.correct_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.correct_button.clicked.connect(self.open_correction)
+        side_layout.addWidget(self.correct_button)
 
         left = QVBoxLayout()
         left.addWidget(self.preview, 5)
@@ -381,6 +387,13 @@ class MainWindow(QMainWindow):
         direction = direction_text(Direction(str(row["direction"])))
         item = QListWidgetItem(f"{at}  {headline(level)}  {name}  {direction}")
         item.setIcon(QIcon(level_pixmap(level, 28)))
+        item.setData(Qt.ItemDataRole.UserRole, row.get("id"))  # for F8: correct this one
+        if row.get("corrects"):  # a correction: what it says
+            item.setText(f"{item.text()}  ✎ {reason_label(str(row['reason']))}")
+        if row.get("corrected_by"):  # corrected: struck out
+            font = item.font()
+            font.setStrikeOut(True)
+            item.setFont(font)
         return item
 
     @Slot(str)
@@ -421,6 +434,9 @@ class MainWindow(QMainWindow):
         if key in MODE_KEYS:
             self.set_mode(MODE_KEYS[key])
             return
+        if key == Qt.Key.Key_F8:
+            self.open_correction()
+            return
         if key == Qt.Key.Key_F12:
             self.set_theme("night" if self.theme == "day" else "day")
             return
@@ -456,6 +472,13 @@ class MainWindow(QMainWindow):
     @Slot()
     def open_admin(self) -> None:
         self._open("admin")
+
+    @Slot()
+    def open_correction(self) -> None:
+        """Correct a passage: the one picked in the recent list, else the newest."""
+        item = self.recent.currentItem()
+        picked = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        self._open("correction", selected=picked)
 
     def install_scanner(self) -> None:
         """Connect the keyboard-wedge scanner filter (kiosk.ui.scanner) if it exists."""

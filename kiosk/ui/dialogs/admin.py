@@ -53,8 +53,8 @@ def apply_settings(window: Any, changed: list[str]) -> None:
 
 
 def settings_actor(window: Any) -> str:
-    """Who the audit log names for a change in the window: the guard signed in, or
-    only the admin PIN when nobody is."""
+    """Who the audit log names for a change made in the gate window (settings, a
+    correction): the guard signed in, or only the admin PIN when nobody is."""
     guard = str(getattr(window, "guard_name", "") or "")
     return f"window:{guard}" if guard else "window:admin PIN"
 
