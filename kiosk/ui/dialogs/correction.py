@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -85,6 +86,7 @@ class CorrectionDialog(GloveDialog):
         self.result_value: CorrectionResult | None = None
         self.setWindowTitle(tr("Correct a passage"))
         self.setMinimumWidth(760)
+        self.resize(820, 760)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(tr("Which passage was recorded wrongly?")))
         self.passages = QListWidget()
@@ -95,9 +97,9 @@ class CorrectionDialog(GloveDialog):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
                 item.setText(item.text() + "  " + tr("(corrected)"))
             self.passages.addItem(item)
-        self.passages.setMinimumHeight(200)
         self._select(selected)
         self.add_field(self.passages)
+        self.passages.setMinimumHeight(280)
         layout.addWidget(self.passages)
 
         layout.addWidget(QLabel(tr("What was wrong?")))
@@ -107,7 +109,6 @@ class CorrectionDialog(GloveDialog):
             item.setData(Qt.ItemDataRole.UserRole, kind.value)
             self.kinds.addItem(item)
         self.kinds.setCurrentRow(0)
-        self.kinds.setMaximumHeight(150)
         self.add_field(self.kinds)
         layout.addWidget(self.kinds)
 
@@ -131,6 +132,12 @@ class CorrectionDialog(GloveDialog):
         self.kinds.currentRowChanged.connect(lambda *_: self._kind_changed())
         self._kind_changed()
         self.passages.setFocus()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # All three choices in view; row heights are known once the style is applied.
+        rows = sum(self.kinds.sizeHintForRow(i) for i in range(self.kinds.count()))
+        self.kinds.setFixedHeight(rows + 2 * self.kinds.frameWidth() + 4)
 
     def _select(self, selected: str | None) -> None:
         for index in range(self.passages.count()):
