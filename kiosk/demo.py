@@ -155,7 +155,7 @@ def demo_segments(tokens: dict[str, str]) -> list[tuple[str | None, float, str]]
         (None, 2.0, "clean"),
         (tokens["junk"], 2.0, "phone"),  # CHECK: a payment code
         (None, 2.0, "clean"),
-        (tokens["held"], 2.0, "dark"),  # PASS coming home / STOP going out
+        (tokens["held"], 2.0, "dark"),  # CHECK coming home (committee told) / STOP going out
         (None, 3.0, "clean"),
     ]
 
