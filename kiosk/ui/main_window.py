@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
         if name:
             self.guard_label.setText(tr("On duty: {guard}", guard=name))
         else:
-            self.guard_label.setText(tr("No guard signed in: press Sign in/out"))
+            self.guard_label.setText(tr("No guard signed in"))
         self.guard_label.setProperty("onDuty", bool(name))  # amber while nobody is
         self.guard_label.style().unpolish(self.guard_label)
         self.guard_label.style().polish(self.guard_label)
