@@ -20,7 +20,9 @@ from pathlib import Path
 from kiosk.core.clock import utcnow
 from kiosk.core.identity import make_id_number
 from kiosk.core.keys import load_private_key
+from kiosk.core.pin import hash_pin
 from kiosk.home import Home
+from kiosk.settings import Settings
 from kiosk.store.checkpoint import checkpoint_id, create_checkpoint, record_audit
 from kiosk.store.db import connect
 from kiosk.store.holds import add_hold
@@ -31,6 +33,9 @@ from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
 log = logging.getLogger("kiosk.demo")
 
 DEMO_NAME = "幸福里社区 2号门 (演示)"
+# The demo's admin PIN, printed when it starts. A throwaway checkpoint, so a PIN that
+# 'kiosk init' would refuse as too easy: everyone trying the demo can open the settings.
+DEMO_PIN = "1234"
 # (building, unit, room, name, role)
 REGISTER: tuple[tuple[str, str, str, str, str], ...] = (
     ("3", "2", "501", "张伟", "resident"),
@@ -63,6 +68,9 @@ def build_demo(
     if home.database.exists() and video.exists():
         return _existing(home, video)
     create_checkpoint(home, DEMO_NAME, issuer=True, actor="demo")
+    settings = Settings.load(home.settings_file)
+    settings.set_pin_hash(hash_pin(DEMO_PIN))
+    settings.save()
     issuer = load_private_key(home.private_key, None)
     gate = load_private_key(home.gate_key, None)
     db = connect(home.database)
@@ -152,7 +160,7 @@ def demo_segments(tokens: dict[str, str]) -> list[tuple[str | None, float, str]]
         (None, 2.0, "clean"),
         (tokens["junk"], 2.0, "phone"),  # CHECK: a payment code
         (None, 2.0, "clean"),
-        (tokens["held"], 2.0, "dark"),  # PASS coming home / STOP going out
+        (tokens["held"], 2.0, "dark"),  # CHECK coming home (committee told) / STOP going out
         (None, 3.0, "clean"),
     ]
 

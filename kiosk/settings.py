@@ -176,9 +176,17 @@ SETTINGS: tuple[Setting, ...] = (
         "admin_pin_hash",
         str,
         "",
-        N_("The administrator PIN, hashed (set it in the settings dialog); empty: 1234."),
+        N_(
+            "The administrator PIN, hashed; set by 'kiosk init', changed with 'kiosk pin set' "
+            "or in the settings dialog, never with 'settings set'. Empty: no PIN opens anything."
+        ),
     ),
 )
+
+PIN_SETTING = "admin_pin_hash"
+
+# (setting name, old value, new value): one change, as the audit log records it.
+Change = tuple[str, Any, Any]
 
 BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -259,12 +267,33 @@ class Settings:
         setting = BY_NAME.get(name)
         if setting is None:
             raise UserError(tr("No setting called {name}.", name=name))
+        if name == PIN_SETTING:
+            raise UserError(
+                tr(
+                    "The admin PIN is not a setting to type: change it with 'kiosk pin set' "
+                    "(asks for the current PIN) or in the window's settings."
+                )
+            )
         try:
             self._values[name] = convert(setting, value)
         except (ValueError, TypeError):
             raise UserError(
                 tr("{value!r} is not a valid value for {name}.", value=value, name=name)
             ) from None
+
+    def set_pin_hash(self, pin_hash: str) -> None:
+        """Store a new PIN's hash (from :func:`kiosk.core.pin.hash_pin`); save() writes it."""
+        self._values[PIN_SETTING] = pin_hash
+
+    def update(self, values: dict[str, Any]) -> list[Change]:
+        """Set every value that differs (checked like :meth:`set`); the changes made."""
+        changes: list[Change] = []
+        for name, value in values.items():
+            old = self._values.get(name)
+            self.set(name, value)  # refuses an unknown name first
+            if self[name] != old:
+                changes.append((name, old, self[name]))
+        return changes
 
     def save(self) -> None:
         if self.path is None:  # pragma: no cover - programmer error

@@ -10,6 +10,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("KIOSK_LANG", "en")
+# 'kiosk init' in tests (and in module-scoped fixtures) sets this admin PIN; tests of
+# the PIN itself unset it with monkeypatch.
+os.environ["KIOSK_ADMIN_PIN"] = "2580"  # tests.helpers.TEST_PIN
 
 REPO = Path(__file__).resolve().parent.parent
 QR_PHOTOS = REPO.parent / "shared" / "data" / "qr-photos"

@@ -10,6 +10,8 @@ from click.testing import CliRunner, Result
 
 from kiosk.cli import cli
 
+TEST_PIN = "2580"  # the admin PIN 'kiosk init' sets in tests (KIOSK_ADMIN_PIN, conftest)
+
 
 def run(home: Path, *args: str, ok: bool = True, input: str | None = None) -> Result:
     """Run ``kiosk --home HOME ARGS...`` in-process; by default assert it succeeded."""

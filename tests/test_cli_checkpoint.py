@@ -5,6 +5,8 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import make_checkpoint, run, run_json
 
 
@@ -111,3 +113,140 @@ def test_messages_in_chinese(home_dir: Path) -> None:
     result = run(home_dir, "--lang", "zh_CN", "passes", "list", ok=False)
     assert result.exit_code == 2
     assert "没有卡口数据" in result.stderr
+
+
+# -- the admin PIN ------------------------------------------------------------------------
+
+
+def audit(home: Path) -> list[tuple[str, str, dict]]:
+    import sqlite3
+
+    with sqlite3.connect(home / "gatepass.db") as db:
+        rows = db.execute("SELECT actor, action, detail FROM audit ORDER BY id").fetchall()
+    return [(actor, action, json.loads(detail)) for actor, action, detail in rows]
+
+
+def stored_hash(home: Path) -> str:
+    from kiosk.settings import Settings
+
+    return str(Settings.load(home / "settings.toml")["admin_pin_hash"])
+
+
+def test_init_sets_the_admin_pin_from_the_option(home_dir: Path, monkeypatch) -> None:
+    from kiosk.core.pin import verify_pin
+
+    monkeypatch.delenv("KIOSK_ADMIN_PIN")
+    run(home_dir, "init", "--pin", "9402")
+    assert verify_pin("9402", stored_hash(home_dir))
+    assert not verify_pin("1234", stored_hash(home_dir))  # no default PIN any more
+    changed = [(a, d) for a, action, d in audit(home_dir) if action == "pin.change"]
+    assert len(changed) == 1 and changed[0][0].startswith("cli:")
+    assert changed[0][1] == {"via": "cli", "first": True}
+    assert "scrypt" not in json.dumps(audit(home_dir))
+
+
+def test_init_takes_the_pin_from_the_environment(home_dir: Path, monkeypatch) -> None:
+    from kiosk.core.pin import verify_pin
+
+    monkeypatch.setenv("KIOSK_ADMIN_PIN", "20240611")  # longer PINs are fine
+    run(home_dir, "init", "--public-only")
+    assert verify_pin("20240611", stored_hash(home_dir))
+
+
+def test_init_asks_for_the_pin_twice_and_refuses_weak_ones(home_dir: Path, monkeypatch) -> None:
+    from kiosk.core.pin import verify_pin
+
+    monkeypatch.delenv("KIOSK_ADMIN_PIN")
+    result = run(home_dir, "init", input="1234\n1111\n9402\n9403\n9402\n9402\n")
+    assert "in order" in result.output and "repeated" in result.output
+    assert "do not match" in result.output  # click's own words for two different PINs
+    assert "9402" not in result.output  # hidden
+    assert verify_pin("9402", stored_hash(home_dir))
+
+
+@pytest.mark.parametrize("pin", ["1234", "0000", "12", "12ab"])
+def test_init_refuses_a_weak_pin_and_makes_nothing(home_dir: Path, pin: str) -> None:
+    result = run(home_dir, "init", "--pin", pin, ok=False)
+    assert result.exit_code == 2
+    assert "PIN" in result.stderr or "guess" in result.stderr
+    assert not (home_dir / "gatepass.db").exists()
+
+
+def test_init_without_any_pin_is_a_clear_error(home_dir: Path, monkeypatch) -> None:
+    monkeypatch.delenv("KIOSK_ADMIN_PIN")
+    result = run(home_dir, "init", input="", ok=False)
+    assert result.exit_code == 2
+    assert "--pin" in result.stderr and "KIOSK_ADMIN_PIN" in result.stderr
+    assert not (home_dir / "gatepass.db").exists()
+
+
+def test_settings_set_never_touches_the_pin(home_dir: Path) -> None:
+    run(home_dir, "init")
+    before = stored_hash(home_dir)
+    for value in ("", "scrypt$16384$8$1$AA==$AA=="):
+        result = run(home_dir, "settings", "set", "admin_pin_hash", value, ok=False)
+        assert result.exit_code == 2
+        assert "kiosk pin set" in result.stderr
+    assert stored_hash(home_dir) == before
+    shown = run_json(home_dir, "settings", "show", "--json")
+    assert shown["admin_pin_hash"] is True  # whether one is set, never the hash
+    assert "scrypt" not in run(home_dir, "settings", "show").stdout
+
+
+def test_settings_set_is_audited_with_who_and_old_and_new(home_dir: Path) -> None:
+    import getpass
+
+    run(home_dir, "init")
+    run(home_dir, "settings", "set", "fever_threshold", "37.5")
+    run(home_dir, "settings", "set", "fever_threshold", "37.5")  # unchanged: no row
+    rows = [(a, d) for a, action, d in audit(home_dir) if action == "settings.set"]
+    assert rows == [
+        (
+            f"cli:{getpass.getuser()}",
+            {"name": "fever_threshold", "old": 37.3, "new": 37.5, "via": "cli"},
+        )
+    ]
+
+
+def test_settings_set_needs_a_checkpoint(home_dir: Path) -> None:
+    result = run(home_dir, "settings", "set", "fever_threshold", "37.5", ok=False)
+    assert result.exit_code == 2 and "kiosk init" in result.stderr
+
+
+def test_pin_set_behind_the_current_pin(home_dir: Path) -> None:
+    from kiosk.core.pin import verify_pin
+    from tests.helpers import TEST_PIN
+
+    run(home_dir, "init")
+    wrong = run(home_dir, "pin", "set", "--pin", "9402", input="1357\n", ok=False)
+    assert wrong.exit_code == 2 and "Wrong PIN" in wrong.stderr
+    assert verify_pin(TEST_PIN, stored_hash(home_dir))
+    run(home_dir, "pin", "set", "--pin", "9402", input=f"{TEST_PIN}\n")
+    assert verify_pin("9402", stored_hash(home_dir))
+    weak = run(home_dir, "pin", "set", "--pin", "4444", input="9402\n", ok=False)
+    assert weak.exit_code == 2 and "Too easy" in weak.stderr
+    changes = [d for _a, action, d in audit(home_dir) if action == "pin.change"]
+    assert changes == [{"via": "cli", "first": True}, {"via": "cli", "first": False}]
+
+
+def test_pin_set_with_the_issuer_key_when_forgotten(tmp_path: Path) -> None:
+    from kiosk.core.pin import verify_pin
+
+    office, gate = tmp_path / "office", tmp_path / "gate"
+    run(office, "init")
+    run(office, "pin", "set", "--issuer-key", "--pin", "9402")  # no current PIN asked
+    assert verify_pin("9402", stored_hash(office))
+    assert audit(office)[-1][2] == {"via": "cli, issuer key", "first": False}
+    run(gate, "init", "--public-only")
+    refused = run(gate, "pin", "set", "--issuer-key", "--pin", "9402", ok=False)
+    assert refused.exit_code == 2 and "no issuer key" in refused.stderr
+
+
+def test_pin_set_on_a_checkpoint_without_a_pin(home_dir: Path) -> None:
+    """Made before init asked for one: nothing to check, the first PIN is set."""
+    from kiosk.core.pin import verify_pin
+
+    run(home_dir, "init")
+    (home_dir / "settings.toml").write_text("", encoding="utf-8")
+    run(home_dir, "pin", "set", "--pin", "9402")
+    assert verify_pin("9402", stored_hash(home_dir))

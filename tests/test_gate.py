@@ -119,13 +119,14 @@ def test_revoked_held_and_junk(checkpoint) -> None:
         assert junk is not None and junk.verdict.level is Level.CHECK
     with gate_for(home, clock, mode=DirectionMode.IN) as gate:
         home_again = gate.handle(Encounter(Source.CAMERA, held["token"]))
-        assert home_again is not None and home_again.verdict.level is Level.PASS
+        assert home_again is not None and home_again.verdict.level is Level.CHECK
+        assert home_again.verdict.reason is Reason.HELD_RETURNING  # let in, committee told
     levels = [r[:2] for r in rows(home)]
     assert levels == [
         ("deny", "revoked"),
         ("deny", "held"),
         ("check", "not_a_pass"),
-        ("pass", "valid_pass"),
+        ("check", "held_returning"),
     ]
 
 

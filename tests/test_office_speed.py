@@ -415,18 +415,19 @@ def reference_export_rows(db: Any, start: datetime, end: datetime, unmasked: boo
         SELECT v.at, v.direction, v.level, v.reason, v.subject_kind,
                COALESCE(r.name, vi.name), h.building, h.unit, h.room,
                COALESCE(r.id_number, vi.id_number), COALESCE(r.phone, vi.phone),
-               v.temperature, v.pass_serial, v.plate, v.guard, v.checkpoint_id
+               v.temperature, v.pass_serial, v.plate, v.guard, v.checkpoint_id,
+               v.note, v.id, v.corrects
         FROM visits v
         LEFT JOIN residents r ON r.id = v.resident_id
         LEFT JOIN visitors vi ON vi.id = v.visitor_id
         LEFT JOIN households h ON h.id = v.household_id
         WHERE v.at >= ? AND v.at < ?
-        ORDER BY v.at
+        ORDER BY v.at, v.id
     """
     out = []
     for row in db.execute(sql, [to_db(start), to_db(end)]):
         at, direction, level, reason, kind, name, b, u, r, id_number, phone = row[:11]
-        temperature, serial, plate, guard, checkpoint = row[11:]
+        temperature, serial, plate, guard, checkpoint, note, visit_id, corrects = row[11:]
         out.append(
             [
                 from_db(at).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
@@ -443,6 +444,9 @@ def reference_export_rows(db: Any, start: datetime, end: datetime, unmasked: boo
                 plate,
                 guard,
                 checkpoint,
+                note,
+                visit_id,
+                corrects or "",
             ]
         )
     return out

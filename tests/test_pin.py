@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kiosk.core.pin import DEFAULT_PIN, hash_pin, is_default, is_valid_pin, verify_pin
+import pytest
+
+from kiosk.core.pin import hash_pin, is_set, is_valid_pin, pin_problem, verify_pin
 
 
 def test_hash_and_verify() -> None:
@@ -15,10 +17,40 @@ def test_hash_and_verify() -> None:
     assert hash_pin("2580") != stored  # salted
 
 
-def test_default_pin_when_none_is_set() -> None:
-    assert is_default("")
-    assert verify_pin(DEFAULT_PIN, "")
-    assert not verify_pin("0000", "")
+def test_no_pin_set_opens_nothing() -> None:
+    """There is no default PIN: 1234 (the old default) opens nothing."""
+    assert not is_set("")
+    assert is_set(hash_pin("2580"))
+    for guess in ("1234", "0000", ""):
+        assert not verify_pin(guess, "")
+
+
+@pytest.mark.parametrize(
+    ("pin", "words"),
+    [
+        ("123", "4 to 12 digits"),
+        ("1234567890123", "4 to 12 digits"),
+        ("12a4", "digits only"),
+        ("１２３４", "digits only"),  # full-width digits
+        ("", "digits only"),
+        ("1234", "in order"),
+        ("4321", "in order"),
+        ("7890", "in order"),
+        ("123456", "in order"),
+        ("0000", "repeated"),
+        ("999999", "repeated"),
+        ("1212", "repeated"),
+        ("135135", "repeated"),
+    ],
+)
+def test_weak_or_malformed_pins_refused(pin: str, words: str) -> None:
+    problem = pin_problem(pin)
+    assert problem is not None and words in problem
+
+
+@pytest.mark.parametrize("pin", ["2580", "1357", "9402", "20240611", "104729", "1243"])
+def test_acceptable_pins(pin: str) -> None:
+    assert pin_problem(pin) is None
 
 
 def test_malformed_hash_matches_nothing() -> None:

@@ -172,13 +172,13 @@ CASES = [
         Direction.OUT,
     ),
     (
-        "held coming home",
+        "held coming home: let in, amber, so the committee hears of it",
         SCAN,
         valid(holds=(HOLD,)),
         DEFAULT,
         DirectionMode.IN,
-        Level.PASS,
-        Reason.VALID_PASS,
+        Level.CHECK,
+        Reason.HELD_RETURNING,
         Direction.IN,
     ),
     (
@@ -504,6 +504,26 @@ def test_todo() -> None:
     assert Todo.TAKE_TEMPERATURE in visitor.todo
     ok = decide(SCAN, valid(), NOW, DEFAULT, DirectionMode.IN)
     assert ok.todo == {Todo.CHECK_FACE}
+
+
+def test_todo_when_stopped_says_what_to_do_not_compare_the_face() -> None:
+    """STOP for home quarantine said "compare the face"; a revoked pass said nothing."""
+    held = decide(SCAN, valid(holds=(HOLD,)), NOW, DEFAULT, DirectionMode.OUT)
+    assert held.level is Level.DENY
+    assert held.todo == {Todo.KEEP_INSIDE}
+    revoked = decide(
+        SCAN,
+        Facts(token=TokenStatus.REVOKED, claims=CLAIMS, revoked_reason="lost"),
+        NOW,
+        DEFAULT,
+        DirectionMode.IN,
+    )
+    assert revoked.todo == {Todo.KEEP_CARD}
+    home = decide(SCAN, valid(holds=(HOLD,)), NOW, DEFAULT, DirectionMode.IN)
+    assert home.todo == {Todo.TELL_COMMITTEE, Todo.CHECK_FACE}
+    assert "2026-03-08" in home.message()
+    over = decide(SCAN, valid(holds=(OLD_HOLD,)), NOW, DEFAULT, DirectionMode.IN)
+    assert over.todo == {Todo.CHECK_FACE}  # a hold that is over changes nothing
 
 
 def test_all_findings_are_kept() -> None:

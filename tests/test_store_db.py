@@ -27,7 +27,11 @@ def test_migrations_from_empty(tmp_path: Path) -> None:
     assert migrations.pending(db) == []
     db.close()
     again = connect(tmp_path / "a.db")  # idempotent
-    assert [m.name for m in migrations.applied(again)] == ["0001_initial", "0002_office_indexes"]
+    assert [m.name for m in migrations.applied(again)] == [
+        "0001_initial",
+        "0002_office_indexes",
+        "0003_visit_corrections",
+    ]
     again.close()
 
 

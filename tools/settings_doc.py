@@ -18,8 +18,11 @@ HEAD = """# Settings
 Each checkpoint keeps its settings in `settings.toml` in its home (plain TOML; only
 values that differ from the defaults are written). Change them with
 `kiosk settings set NAME VALUE` or in the window's settings (behind the admin PIN);
-`kiosk settings show` lists them. A value that cannot be read falls back to its
-default with a warning in the log, so a hand-edited file never stops the gate.
+`kiosk settings show` lists them. Every change from either is written to the audit
+log with who made it, the old and the new value. A value that cannot be read falls
+back to its default with a warning in the log, so a hand-edited file never stops the
+gate. The admin PIN (`admin_pin_hash`) is set by `kiosk init` and changed with
+`kiosk pin set` or in the window's settings, never with `settings set` (docs/cli.md).
 This page is written by `python tools/settings_doc.py`.
 
 | setting | type | default | meaning |

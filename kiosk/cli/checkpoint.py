@@ -1,4 +1,5 @@
-"""``kiosk init`` and ``kiosk keys``: making a checkpoint and moving its public keys."""
+"""``kiosk init``, ``kiosk pin`` and ``kiosk keys``: making a checkpoint, its admin PIN,
+and moving its public keys."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.cli.context import Context, pass_ctx
+from kiosk.cli.context import Context, cli_actor, pass_ctx
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.core.keys import (
@@ -17,9 +18,20 @@ from kiosk.core.keys import (
     key_is_encrypted,
     load_private_key,
 )
-from kiosk.store.checkpoint import create_checkpoint, record_audit, trust_keys, trusted_keys
+from kiosk.core.pin import hash_pin, is_set, pin_problem, verify_pin
+from kiosk.home import Home
+from kiosk.settings import PIN_SETTING, Settings
+from kiosk.store.checkpoint import (
+    create_checkpoint,
+    record_audit,
+    record_settings_changes,
+    trust_keys,
+    trusted_keys,
+)
+from kiosk.store.db import connect
 
 PASSPHRASE_ENV = "KIOSK_KEY_PASSPHRASE"
+ADMIN_PIN_ENV = "KIOSK_ADMIN_PIN"
 
 
 def issuer_key(ctx: Context) -> Ed25519PrivateKey:
@@ -51,6 +63,65 @@ def gate_key(ctx: Context) -> Ed25519PrivateKey:
     return load_private_key(ctx.home.gate_key, None)
 
 
+def _checked_pin(text: str) -> str:
+    problem = pin_problem(text)
+    if problem:
+        raise click.UsageError(problem)  # click.prompt says it and asks again
+    return text
+
+
+def new_admin_pin(given: str | None) -> str:
+    """A new admin PIN: ``--pin``, else ``KIOSK_ADMIN_PIN``, else asked twice (hidden).
+
+    A weak or malformed PIN is refused (:func:`kiosk.core.pin.pin_problem`): asked again
+    at the terminal, an error otherwise.
+    """
+    pin = given if given is not None else os.environ.get(ADMIN_PIN_ENV)
+    if pin is not None:
+        problem = pin_problem(pin)
+        if problem:
+            raise UserError(problem)
+        return pin
+    try:
+        return str(
+            click.prompt(
+                tr("New admin PIN (4 to 12 digits)"),
+                hide_input=True,
+                confirmation_prompt=tr("The new PIN again"),
+                value_proc=_checked_pin,
+            )
+        )
+    except click.Abort:
+        raise UserError(
+            tr("No admin PIN given: type it when asked, or give --pin or {env}.", env=ADMIN_PIN_ENV)
+        ) from None
+
+
+def require_admin_pin(ctx: Context) -> None:
+    """The admin PIN, from ``KIOSK_ADMIN_PIN`` or asked for (hidden); refused if wrong."""
+    stored = str(Settings.load(ctx.home.settings_file)[PIN_SETTING])
+    if not is_set(stored):
+        raise UserError(tr("No admin PIN is set here. Set one with 'kiosk pin set' first."))
+    given = os.environ.get(ADMIN_PIN_ENV)
+    if given is None:
+        given = click.prompt(tr("Admin PIN"), hide_input=True, default="", show_default=False)
+    if not verify_pin(given, stored):
+        raise UserError(tr("Wrong PIN."))
+
+
+def store_admin_pin(home: Home, pin: str, actor: str, via: str) -> None:
+    """Hash ``pin`` into the settings and write who changed it to the audit log."""
+    settings = Settings.load(home.settings_file)
+    old = str(settings[PIN_SETTING])
+    settings.set_pin_hash(hash_pin(pin))
+    settings.save()
+    db = connect(home.database)
+    try:
+        record_settings_changes(db, actor, via, [(PIN_SETTING, old, settings[PIN_SETTING])])
+    finally:
+        db.close()
+
+
 @click.command()
 @click.option("--name", default="", help="The checkpoint's name, e.g. the compound and gate.")
 @click.option(
@@ -63,12 +134,20 @@ def gate_key(ctx: Context) -> Ed25519PrivateKey:
     is_flag=True,
     help="A gate that verifies only: no issuer key; import the office's public keys.",
 )
+@click.option(
+    "--pin",
+    default=None,
+    help="The admin PIN (4 to 12 digits, not 1234 or 1111). Default: KIOSK_ADMIN_PIN, "
+    "else asked for twice.",
+)
 @pass_ctx
-def init(ctx: Context, name: str, passphrase: bool, public_only: bool) -> None:
-    """Create a checkpoint: its folder, database and (unless --public-only) issuer key."""
+def init(ctx: Context, name: str, passphrase: bool, public_only: bool, pin: str | None) -> None:
+    """Create a checkpoint: its folder, database, admin PIN and (unless --public-only)
+    issuer key."""
     home = ctx.home
     if home.database.exists():
         raise UserError(tr("A checkpoint already exists at {path}.", path=home.root))
+    admin_pin = new_admin_pin(pin)
     secret: str | None = None
     if passphrase and not public_only:
         secret = os.environ.get(PASSPHRASE_ENV) or click.prompt(
@@ -76,8 +155,11 @@ def init(ctx: Context, name: str, passphrase: bool, public_only: bool) -> None:
             hide_input=True,
             confirmation_prompt=True,
         )
-    create_checkpoint(home, name, issuer=not public_only, passphrase=secret)
+    actor = cli_actor()
+    create_checkpoint(home, name, issuer=not public_only, passphrase=secret, actor=actor)
+    store_admin_pin(home, admin_pin, actor, "cli")
     click.echo(tr("Checkpoint created at {path}.", path=home.root))
+    click.echo(tr("Admin PIN set (change it with 'kiosk pin set')."))
     if public_only:
         click.echo(
             tr("No issuer key: import the office's keys with 'kiosk keys import-public FILE'.")
@@ -86,6 +168,50 @@ def init(ctx: Context, name: str, passphrase: bool, public_only: bool) -> None:
         click.echo(
             tr("Issuer key: {path} (keep it secret; back it up offline).", path=home.private_key)
         )
+
+
+@click.group()
+def pin() -> None:
+    """The admin PIN (opens the gate's settings, the office and exit)."""
+
+
+@pin.command("set")
+@click.option(
+    "--pin",
+    "new",
+    default=None,
+    help="The new PIN. Default: KIOSK_ADMIN_PIN, else asked for twice.",
+)
+@click.option(
+    "--issuer-key",
+    "with_issuer_key",
+    is_flag=True,
+    help="Prove it with the issuer key on this computer instead of the current PIN "
+    "(a forgotten PIN).",
+)
+@pass_ctx
+def pin_set(ctx: Context, new: str | None, with_issuer_key: bool) -> None:
+    """Change the admin PIN: behind the current PIN (asked for) or the issuer key."""
+    ctx.db  # noqa: B018 - a clear error when there is no checkpoint here
+    stored = str(Settings.load(ctx.home.settings_file)[PIN_SETTING])
+    via = "cli"
+    if with_issuer_key:
+        issuer_key(ctx)  # refuses without the key, or with a wrong passphrase
+        via = "cli, issuer key"
+    elif is_set(stored):
+        current = click.prompt(
+            tr("Current admin PIN"), hide_input=True, default="", show_default=False
+        )
+        if not verify_pin(current, stored):
+            raise UserError(
+                tr(
+                    "Wrong PIN. Forgotten? 'kiosk pin set --issuer-key' on the committee's "
+                    "computer."
+                )
+            )
+    admin_pin = new_admin_pin(new)
+    store_admin_pin(ctx.home, admin_pin, cli_actor(), via)
+    click.echo(tr("Admin PIN changed."))
 
 
 @click.group()
@@ -135,4 +261,5 @@ def list_keys(ctx: Context) -> None:
 
 def register(cli: click.Group) -> None:
     cli.add_command(init)
+    cli.add_command(pin)
     cli.add_command(keys)

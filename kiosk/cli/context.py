@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass, field
 
 import click
@@ -36,3 +37,12 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def cli_actor() -> str:
+    """Who the audit log names for a command: ``cli:`` and the computer's user name."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no password entry (a bare container)
+        user = "?"
+    return f"cli:{user}"

@@ -25,7 +25,7 @@ def demo(ctx: Context, headless: bool, as_json: bool) -> None:
     The demo checkpoint is made in a temporary folder (deleted afterwards) unless
     --home is given, where it is kept and reused.
     """
-    from kiosk.demo import build_demo
+    from kiosk.demo import DEMO_PIN, build_demo
 
     if not headless:
         from kiosk.ui.app import require_screen
@@ -43,6 +43,7 @@ def demo(ctx: Context, headless: bool, as_json: bool) -> None:
             text = tr("Preparing the demo: a checkpoint, its residents and a camera video ...")
             with preparing(home, text, lang=window_language()) as progress:
                 made = build_demo(home, progress=progress)
+        click.echo(tr("The demo's admin PIN is {pin}.", pin=DEMO_PIN), err=True)
         if not explicit:
             from kiosk.logs import setup_logging
 

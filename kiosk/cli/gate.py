@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from kiosk.cli.checkpoint import gate_key
-from kiosk.cli.context import Context, pass_ctx
+from kiosk.cli.context import Context, cli_actor, pass_ctx
 from kiosk.core.clock import from_db, parse_user_time, utcnow
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
@@ -21,8 +21,8 @@ from kiosk.core.identity import mask_id_number, mask_name, mask_phone
 from kiosk.core.rules import DirectionMode, Encounter, Source
 from kiosk.gate import Decision, Gate, drive
 from kiosk.home import Home
-from kiosk.settings import SETTINGS, Settings
-from kiosk.store.checkpoint import checkpoint_id
+from kiosk.settings import PIN_SETTING, SETTINGS, Settings
+from kiosk.store.checkpoint import checkpoint_id, record_settings_changes
 from kiosk.store.holds import add_hold, lift_hold, list_holds
 from kiosk.store.register import household_label
 from kiosk.store.trace_xlsx import trace_row, write_trace_xlsx
@@ -32,7 +32,7 @@ from kiosk.store.visitors import (
     issue_visitor_code,
     validate_visitor,
 )
-from kiosk.store.visits import list_visits, visitor_holder
+from kiosk.store.visits import list_visits, visit_by_id, visitor_holder
 
 
 def settings_of(ctx: Context) -> Settings:
@@ -179,6 +179,54 @@ def visits() -> None:
     """The visit log."""
 
 
+@visits.command("correct")
+@click.argument("visit_id")
+@click.option("--void", "kind", flag_value="void", help="It was no passage at all.")
+@click.option(
+    "--direction", "kind", flag_value="wrong_direction", help="The person went the other way."
+)
+@click.option(
+    "--person",
+    "resident_id",
+    metavar="RESIDENT_ID",
+    help="It was another resident (their id, from 'residents list').",
+)
+@click.option("--reason", required=True, help="Why the record is wrong (kept with it).")
+@click.option("--json", "as_json", is_flag=True, help="The correcting row as JSON.")
+@pass_ctx
+def visits_correct(
+    ctx: Context,
+    visit_id: str,
+    kind: str | None,
+    resident_id: str | None,
+    reason: str,
+    as_json: bool,
+) -> None:
+    """Correct a wrongly recorded passage (behind the admin PIN): adds a row that names it."""
+    from kiosk.cli.checkpoint import require_admin_pin
+    from kiosk.core.rules import Reason
+    from kiosk.store.corrections import correct_visit, correctable
+
+    if (kind is None) == (resident_id is None):
+        raise UserError(tr("Say what was wrong: --void, --direction or --person RESIDENT_ID."))
+    correctable(ctx.db, visit_id)  # before asking for the PIN
+    require_admin_pin(ctx)
+    new_id = correct_visit(
+        ctx.db,
+        visit_id,
+        Reason(kind) if kind else Reason.WRONG_PERSON,
+        reason=reason,
+        actor=cli_actor(),
+        now=utcnow(),
+        resident_id=resident_id,
+    )
+    row = visit_by_id(ctx.db, new_id)
+    if as_json and row is not None:
+        click.echo(json.dumps(visit_json(row), ensure_ascii=False))
+        return
+    click.echo(tr("Corrected: {old} is replaced by {new}.", old=visit_id, new=new_id))
+
+
 @visits.command("list")
 @click.option("--since", help="From this time (YYYY-MM-DD or YYYY-MM-DD HH:MM, local).")
 @click.option("--until", "until_", help="Up to this time (exclusive).")
@@ -198,7 +246,8 @@ def visits_list(ctx: Context, since: str | None, until_: str | None, as_json: bo
         click.echo(
             f"{from_db(r['at']).astimezone():%Y-%m-%d %H:%M:%S} {r['level']:5} "
             f"{r['direction']:3} {r['reason']:<18} {mask_name(r['name'])} "
-            f"{household_label(r['building'], r['unit'], r['room'])}"
+            f"{household_label(r['building'], r['unit'], r['room'])}  {r['id']}"
+            + ("  " + tr("(corrected)") if r["corrected_by"] else "")
         )
 
 
@@ -219,8 +268,9 @@ def visit_json(r: dict[str, Any]) -> dict[str, Any]:
         "guard": r["guard"],
         "plate": r["plate"],
         "source": r["source"],
-        "note": r["note"],
         "corrects": r["corrects"],
+        "corrected_by": r["corrected_by"],
+        "note": r["note"],
     }
 
 
@@ -585,11 +635,13 @@ def settings_group() -> None:
 def settings_show(ctx: Context, as_json: bool) -> None:
     """Every setting, its value and what it means."""
     current = settings_of(ctx)
+    values = {s.name: current[s.name] for s in SETTINGS}
+    values[PIN_SETTING] = bool(values[PIN_SETTING])  # whether one is set; never the hash
     if as_json:
-        click.echo(json.dumps({s.name: current[s.name] for s in SETTINGS}, ensure_ascii=False))
+        click.echo(json.dumps(values, ensure_ascii=False))
         return
     for s in SETTINGS:
-        click.echo(f"{s.name} = {current[s.name]!r}")
+        click.echo(f"{s.name} = {values[s.name]!r}")
         click.echo(f"    {tr(s.help)}")
 
 
@@ -598,11 +650,12 @@ def settings_show(ctx: Context, as_json: bool) -> None:
 @click.argument("value")
 @pass_ctx
 def settings_set(ctx: Context, name: str, value: str) -> None:
-    """Change one setting."""
-    ctx.home.ensure()
+    """Change one setting (written to the audit log with who changed it)."""
+    db = ctx.db  # the audit log's checkpoint: a clear error when there is none
     current = settings_of(ctx)
-    current.set(name, value)
+    changes = current.update({name: value})
     current.save()
+    record_settings_changes(db, cli_actor(), "cli", changes)
     click.echo(f"{name} = {current[name]!r}")
 
 

@@ -32,6 +32,15 @@ def _checkpoint_and_language(ctx: Context, window_lang: str | None) -> str | Non
     return window_language(window_lang)
 
 
+def _guard_name(text: str) -> str:
+    from kiosk.core.identity import IdentityError, check_name
+
+    try:
+        return check_name(text)
+    except IdentityError as exc:
+        raise UserError(str(exc)) from None
+
+
 @click.command("run")
 @click.option(
     "--camera",
@@ -40,14 +49,24 @@ def _checkpoint_and_language(ctx: Context, window_lang: str | None) -> str | Non
     help="Webcam index, video file or image folder. Default: the camera setting.",
 )
 @click.option("--windowed", is_flag=True, help="A normal window instead of full screen.")
+@click.option(
+    "--guard",
+    default=None,
+    metavar="NAME",
+    help="The guard on duty, signed in at start. Default: asked for as the window opens.",
+)
 @window_lang_option
 @pass_ctx
-def run(ctx: Context, camera: str | None, windowed: bool, window_lang: str | None) -> None:
+def run(
+    ctx: Context, camera: str | None, windowed: bool, guard: str | None, window_lang: str | None
+) -> None:
     """Open the gate window: camera, verdicts, today's counts."""
     lang = _checkpoint_and_language(ctx, window_lang)
+    if guard is not None:
+        guard = _guard_name(guard)
     from kiosk.ui.app import run_window
 
-    code = run_window(ctx.home, camera=camera, windowed=windowed, lang=lang)
+    code = run_window(ctx.home, camera=camera, windowed=windowed, lang=lang, guard=guard)
     if code:
         raise SystemExit(code)
 

@@ -1,8 +1,10 @@
 """The administrator PIN: stored only as a salted scrypt hash.
 
-Stored as ``scrypt$n$r$p$salt_b64$hash_b64`` in the ``admin_pin_hash`` setting. While
-that setting is empty the PIN is :data:`DEFAULT_PIN` (``1234``): the gate works out of
-the box, and the settings dialog asks, every time it opens, for it to be changed.
+Stored as ``scrypt$n$r$p$salt_b64$hash_b64`` in the ``admin_pin_hash`` setting. There
+is no default PIN: ``kiosk init`` sets one (asked for, ``--pin`` or
+``KIOSK_ADMIN_PIN``), ``kiosk pin set`` or the settings dialog changes it, and while
+the setting is empty (a checkpoint made before PINs were asked for) no PIN opens
+anything until one is set with ``kiosk pin set``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import secrets
 
-DEFAULT_PIN = "1234"
+from kiosk.core.i18n import tr
+
 SCHEME = "scrypt"
 N, R, P = 2**14, 8, 1
 SALT_BYTES = 16
@@ -23,6 +27,35 @@ PIN_MIN, PIN_MAX = 4, 12
 def is_valid_pin(pin: str) -> bool:
     """A PIN is 4 to 12 ASCII digits."""
     return pin.isascii() and pin.isdigit() and PIN_MIN <= len(pin) <= PIN_MAX
+
+
+def _runs_in_order(pin: str) -> bool:
+    steps = {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(pin)}
+    return steps in ({1}, {9})  # 1234, 7890, 4321, 0987
+
+
+def _repeats_a_block(pin: str) -> bool:
+    return any(
+        len(pin) % size == 0 and pin == pin[:size] * (len(pin) // size)
+        for size in range(1, len(pin) // 2 + 1)
+    )
+
+
+def pin_problem(pin: str) -> str | None:
+    """Why ``pin`` may not be the administrator PIN (translated), or None when it may.
+
+    4 to 12 digits; refused as too easy to guess: one digit repeated (0000), digits
+    running in order either way (1234, 98765), a block repeated (1212, 123123).
+    """
+    if not (pin.isascii() and pin.isdigit()):
+        return tr("A PIN is digits only (0-9).")
+    if not PIN_MIN <= len(pin) <= PIN_MAX:
+        return tr("A PIN is {low} to {high} digits.", low=PIN_MIN, high=PIN_MAX)
+    if _runs_in_order(pin):
+        return tr("Too easy to guess: the digits run in order (like 1234). Choose another.")
+    if _repeats_a_block(pin):
+        return tr("Too easy to guess: the same digits repeated (like 1111 or 1212).")
+    return None
 
 
 def _derive(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -42,13 +75,13 @@ def hash_pin(pin: str) -> str:
 
 
 def verify_pin(pin: str, stored: str) -> bool:
-    """Whether ``pin`` matches ``stored`` (empty ``stored``: the default PIN).
+    """Whether ``pin`` matches ``stored``. An empty ``stored`` (no PIN set) and a
+    malformed one match nothing.
 
-    The comparison takes the same time whatever the digits; a malformed ``stored``
-    matches nothing.
+    The comparison takes the same time whatever the digits.
     """
     if not stored:
-        return hmac.compare_digest(pin.encode("utf-8"), DEFAULT_PIN.encode("utf-8"))
+        return False
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != SCHEME:
@@ -60,6 +93,6 @@ def verify_pin(pin: str, stored: str) -> bool:
     return hmac.compare_digest(got, expected)
 
 
-def is_default(stored: str) -> bool:
-    """Whether the PIN is still the default one (no PIN has been set)."""
-    return not stored
+def is_set(stored: str) -> bool:
+    """Whether an administrator PIN has been set."""
+    return bool(stored)

@@ -89,12 +89,21 @@ class Reason(enum.StrEnum):
     NOT_YET_VALID = "not_yet_valid"
     HOLDER_INACTIVE = "holder_inactive"
     HELD = "held"
+    HELD_RETURNING = "held_returning"
     QUOTA = "quota"
     ALREADY_INSIDE = "already_inside"
     CURFEW = "curfew"
     FEVER = "fever"
     TEMPERATURE_MISREAD = "temperature_misread"
     UNKNOWN_PERSON = "unknown_person"
+    # Corrections (a row whose ``corrects`` names a wrongly recorded passage): never
+    # from decide(), only from kiosk.store.corrections.
+    VOID = "void"
+    WRONG_DIRECTION = "wrong_direction"
+    WRONG_PERSON = "wrong_person"
+
+
+CORRECTIONS = (Reason.VOID, Reason.WRONG_DIRECTION, Reason.WRONG_PERSON)
 
 
 class Todo(enum.StrEnum):
@@ -103,6 +112,10 @@ class Todo(enum.StrEnum):
     REGISTER = "register"
     CHECK_FACE = "check_face"
     ALERT = "alert"
+    KEEP_INSIDE = "keep_inside"  # home quarantine, going out
+    KEEP_CARD = "keep_card"  # a revoked pass
+    TELL_COMMITTEE = "tell_committee"  # home quarantine, coming home
+    SEE_COMMITTEE = "see_committee"  # expired pass, off the register
 
 
 @dataclass(frozen=True)
@@ -319,18 +332,28 @@ def _resident_findings(
                 {"name": holder.name},
             )
         )
+    held = max((h for h in facts.holds if h.until > now), key=lambda h: h.until, default=None)
+    if held is not None and direction is Direction.IN:
+        # Coming home under home quarantine: let them in (home is where they must be),
+        # but amber, so that the committee hears that they were outside.
+        found.append(
+            Finding(
+                Level.CHECK,
+                Reason.HELD_RETURNING,
+                N_("Home quarantine until {date}: let in to go home; tell the committee"),
+                {"date": day(held.until), "reason": held.reason},
+            )
+        )
     if direction is Direction.OUT:
-        for hold in sorted(facts.holds, key=lambda h: h.until, reverse=True):
-            if hold.until > now:
-                found.append(
-                    Finding(
-                        Level.DENY,
-                        Reason.HELD,
-                        N_("Home quarantine until {date}: may not go out"),
-                        {"date": day(hold.until), "reason": hold.reason},
-                    )
+        if held is not None:
+            found.append(
+                Finding(
+                    Level.DENY,
+                    Reason.HELD,
+                    N_("Home quarantine until {date}: may not go out"),
+                    {"date": day(held.until), "reason": held.reason},
                 )
-                break
+            )
         if settings.quota_enabled and holder.kind is not PassKind.STAFF:
             since = now - settings.quota_window()
             used = sorted((p for p in facts.household_outings if p.at >= since), key=lambda p: p.at)
@@ -494,9 +517,18 @@ def _todo(encounter: Encounter, findings: list[Finding], facts: Facts) -> frozen
         Reason.VISITOR_CODE,
     }:
         todo.add(Todo.TAKE_TEMPERATURE)
-    if facts.holder is not None and Reason.VALID_PASS in reasons:
+    if Reason.HELD in reasons:
+        todo.add(Todo.KEEP_INSIDE)
+    if Reason.REVOKED in reasons:
+        todo.add(Todo.KEEP_CARD)
+    if Reason.HELD_RETURNING in reasons:
+        todo.add(Todo.TELL_COMMITTEE)
+    if reasons & {Reason.EXPIRED, Reason.HOLDER_INACTIVE}:
+        todo.add(Todo.SEE_COMMITTEE)
+    stopped = any(f.level is Level.DENY for f in findings)  # nobody passes: no face to check
+    if not stopped and facts.holder is not None and Reason.VALID_PASS in reasons:
         todo.add(Todo.CHECK_FACE)
-    if Reason.ALREADY_INSIDE in reasons:
+    if not stopped and Reason.ALREADY_INSIDE in reasons:
         todo.add(Todo.CHECK_FACE)
     return frozenset(todo)
 
@@ -513,12 +545,16 @@ REASON_LABELS: dict[Reason, str] = {
     Reason.NOT_YET_VALID: N_("Pass not yet valid"),
     Reason.HOLDER_INACTIVE: N_("No longer on the register"),
     Reason.HELD: N_("Home quarantine"),
+    Reason.HELD_RETURNING: N_("Home quarantine, coming home"),
     Reason.QUOTA: N_("Outing quota used"),
     Reason.ALREADY_INSIDE: N_("Already inside"),
     Reason.CURFEW: N_("Curfew hours"),
     Reason.FEVER: N_("Fever"),
     Reason.TEMPERATURE_MISREAD: N_("Temperature misread"),
     Reason.UNKNOWN_PERSON: N_("Unknown person"),
+    Reason.VOID: N_("Corrected: not a passage"),
+    Reason.WRONG_DIRECTION: N_("Corrected: the other direction"),
+    Reason.WRONG_PERSON: N_("Corrected: another person"),
 }
 
 

@@ -66,6 +66,25 @@ def record_audit(db: Database, actor: str, action: str, detail: dict[str, Any]) 
         )
 
 
+PIN_SETTING = "admin_pin_hash"  # the one setting whose values never reach the log
+
+
+def record_settings_changes(
+    db: Database, actor: str, via: str, changes: Iterable[tuple[str, Any, Any]]
+) -> None:
+    """One audit row per changed setting: ``settings.set`` with its name, old and new
+    value and where it was changed (``via``: "cli" or "window"); a new admin PIN is
+    ``pin.change`` with no value at all (never the hash)."""
+    with write(db):
+        for name, old, new in changes:
+            if name == PIN_SETTING:
+                record_audit(db, actor, "pin.change", {"via": via, "first": not old})
+            else:
+                record_audit(
+                    db, actor, "settings.set", {"name": name, "old": old, "new": new, "via": via}
+                )
+
+
 def trust_keys(db: Database, keys: Iterable[TrustedKey]) -> tuple[int, int]:
     """Add public keys to the keyring. Returns (added, already known)."""
     added = known = 0

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from kiosk.core.clock import to_db
 from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.reports import DailySummary, daily_summary, day_bounds
-from kiosk.store.visits import LiveOccupancy
+from kiosk.store.visits import LiveOccupancy, effective
 
 LOOKBACK_DAYS = 14  # as the gate window
 
@@ -39,7 +39,7 @@ def fevers_on(db: Database, day: date, tz: tzinfo | None = None) -> int:
     start, end = day_bounds(day, tz)
     row = db.execute(
         "SELECT COUNT(*) FROM visits WHERE at >= ? AND at < ? "
-        "AND (reason = 'fever' OR reasons LIKE '%\"fever\"%')",
+        f"AND (reason = 'fever' OR reasons LIKE '%\"fever\"%') AND {effective()}",
         [to_db(start), to_db(end)],
     ).fetchone()
     return int(row[0])

@@ -34,19 +34,22 @@ COLUMNS = (
     N_("Plate"),
     N_("Guard"),
     N_("Checkpoint"),
+    N_("Note"),  # a manual pass's note, a correction's reason
+    N_("Record"),  # the row's id
+    N_("Corrects"),  # a correction: the id of the row it corrects
 )
 
-WIDTHS = (20, 6, 8, 18, 10, 12, 12, 20, 14, 8, 12, 10, 10, 14)  # characters, as COLUMNS
+WIDTHS = (20, 6, 8, 18, 10, 12, 12, 20, 14, 8, 12, 10, 10, 14, 20, 38, 38)  # as COLUMNS
 _TIME_CACHE_MAX = 100_000  # minutes (about 70 days of them)
 
 # The visits alone, without joins: names and households come from a Register, which
 # reads each one once (three joins a row were most of the time of a big export).
 _SQL = """
     SELECT at, direction, level, reason, subject_kind, resident_id, visitor_id, household_id,
-           temperature, pass_serial, plate, guard, checkpoint_id
+           temperature, pass_serial, plate, guard, checkpoint_id, note, id, corrects
     FROM visits
     WHERE at >= ? AND at < ?
-    ORDER BY at
+    ORDER BY at, id
 """
 
 
@@ -111,6 +114,9 @@ def export_rows(
         plate,
         guard,
         checkpoint,
+        note,
+        visit_id,
+        corrects,
     ) in db.conn.execute(_SQL, span):
         name, id_number, phone = person(resident_id, visitor_id)
         yield [
@@ -128,6 +134,9 @@ def export_rows(
             plate,
             guard,
             checkpoint,
+            note,
+            visit_id,
+            corrects or "",
         ]
 
 

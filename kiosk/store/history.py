@@ -41,7 +41,8 @@ def resident_passages(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """One page of the resident's visit rows: id, at, direction, level, reason,
-    reasons, temperature, guard, pass_serial, source, note, corrects, checkpoint_id.
+    reasons, temperature, guard, pass_serial, source, note, corrects, checkpoint_id,
+    corrected_by (the id of the row correcting this one, or None).
 
     ``search`` matches the guard, the pass serial or the note; ``order`` is checked
     against :data:`PASSAGE_SORTS`.
@@ -58,7 +59,8 @@ def resident_passages(
         args += [pattern, pattern, pattern]
     cursor = db.execute(
         "SELECT v.id, v.at, v.direction, v.level, v.reason, v.reasons, v.temperature, "
-        "v.guard, v.pass_serial, v.source, v.note, v.corrects, v.checkpoint_id "
+        "v.guard, v.pass_serial, v.source, v.note, v.corrects, v.checkpoint_id, "
+        "(SELECT c.id FROM visits c WHERE c.corrects = v.id) AS corrected_by "
         f"FROM visits v WHERE {' AND '.join(where)} "
         f"ORDER BY {order_by(order, PASSAGE_SORTS)} LIMIT ? OFFSET ?",
         [*args, int(limit), int(offset)],

@@ -12,6 +12,7 @@ from kiosk.core.clock import from_db, to_db
 from kiosk.core.identity import mask_id_number
 from kiosk.store.checkpoint import checkpoint_name
 from kiosk.store.register import household_label
+from kiosk.store.visits import effective
 
 
 @dataclass
@@ -33,15 +34,15 @@ class DailySummary:
 # Counts by UTC minute (stored times are canonical UTC text, see kiosk.core.clock.to_db):
 # a day is at most 1,440 minutes, however many passages; each minute is then put in its
 # local hour in Python. A row stored in another form keeps its whole text as its key.
-_COUNTS_SQL = """
+_COUNTS_SQL = f"""
     SELECT CASE WHEN length(at) = 32 AND substr(at, 11, 1) = 'T' AND substr(at, 27) = '+00:00'
                 THEN substr(at, 1, 16) ELSE at END AS minute,
            level, direction, subject_kind = 'visitor', guard, COUNT(*)
     FROM visits
-    WHERE at >= ? AND at < ?
+    WHERE at >= ? AND at < ? AND {effective()}
     GROUP BY 1, 2, 3, 4, 5
 """
-_NOTABLE_SQL = """
+_NOTABLE_SQL = f"""
     SELECT v.at, v.level, v.reason, v.temperature,
            COALESCE(r.name, vi.name), COALESCE(r.id_number, vi.id_number),
            h.building, h.unit, h.room
@@ -50,6 +51,7 @@ _NOTABLE_SQL = """
     LEFT JOIN visitors vi ON vi.id = v.visitor_id
     LEFT JOIN households h ON h.id = v.household_id
     WHERE v.at >= ? AND v.at < ? AND (v.level = 'deny' OR v.reason = 'fever')
+      AND {effective("v")}
     ORDER BY v.at
 """
 

@@ -193,3 +193,10 @@ def _office_indexes(db: Database) -> None:
         CREATE INDEX holds_until ON holds(until);
         """,
     )
+
+
+@migrations(name="0003_visit_corrections")
+def _visit_corrections(db: Database) -> None:
+    """Finding the row that corrects a passage (``corrects``): a partial index, so the
+    gate's insert of an ordinary passage (``corrects`` NULL) does not touch it."""
+    _run(db, "CREATE INDEX visits_corrects ON visits(corrects) WHERE corrects IS NOT NULL;")

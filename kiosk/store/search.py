@@ -22,6 +22,7 @@ from kiosk.store.register import (
     normalise_part,
     parse_address,
 )
+from kiosk.store.visits import effective
 
 
 def _like(text: str) -> str:
@@ -149,7 +150,7 @@ def shift_summary(
     Keys: guard, since, until (datetimes as given), passes_in, passes_out, checks,
     denials, fevers, visitors_registered, manual, total.
     """
-    where = "guard = ? AND at >= ?"
+    where = f"guard = ? AND at >= ? AND {effective()}"  # as corrected
     args: list[Any] = [guard, to_db(since)]
     if until is not None:
         where += " AND at <= ?"

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from kiosk.core.clock import to_db
 from kiosk.core.identity import mask_id_number
+from kiosk.store.visits import effective
 
 _LABEL_SQL = (
     "CASE WHEN h.id IS NULL THEN '' WHEN h.unit = '' THEN h.building || '-' || h.room "
@@ -26,12 +27,12 @@ _LABEL_SQL = (
 # down visits_visitor_at (the newest visit is nearly always a passage).
 _LAST_PASS = (
     "(SELECT direction || ' ' || at FROM visits WHERE visitor_id = v.id AND level = 'pass' "
-    "ORDER BY at DESC LIMIT 1)"
+    f"AND {effective()} ORDER BY at DESC LIMIT 1)"
 )
 # The last passage one way, for the rows of one page only.
 _LAST_WAY = (
     "(SELECT at FROM visits WHERE visitor_id = page.id AND level = 'pass' "
-    "AND direction = '{direction}' ORDER BY at DESC LIMIT 1)"
+    f"AND direction = '{{direction}}' AND {effective()} ORDER BY at DESC LIMIT 1)"
 )
 
 # The keys a caller may sort by, and the SQL (over the listed columns) for each.

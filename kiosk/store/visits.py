@@ -89,6 +89,15 @@ def _holds(db: Database, holder: Holder, now: datetime) -> tuple[HoldFact, ...]:
     return tuple(HoldFact(scope, from_db(until), reason) for scope, until, reason in rows)
 
 
+def effective(alias: str = "visits") -> str:
+    """SQL: the row ``alias`` is a passage as it stands: not corrected by a later row,
+    and not a correction saying "this was no passage" (docs/architecture.md)."""
+    return (
+        f"{alias}.reason != 'void' AND NOT EXISTS "
+        f"(SELECT 1 FROM visits c WHERE c.corrects = {alias}.id)"
+    )
+
+
 def _subject_column(holder: Holder) -> str:
     return "visitor_id" if holder.kind is PassKind.VISITOR else "resident_id"
 
@@ -96,7 +105,7 @@ def _subject_column(holder: Holder) -> str:
 def last_passage(db: Database, holder: Holder, checkpoint_id: str) -> Passage | None:
     row = db.execute(
         f"SELECT direction, at FROM visits WHERE {_subject_column(holder)} = ? "
-        "AND checkpoint_id = ? AND level = 'pass' ORDER BY at DESC LIMIT 1",
+        f"AND checkpoint_id = ? AND level = 'pass' AND {effective()} ORDER BY at DESC LIMIT 1",
         [holder.id, checkpoint_id],
     ).fetchone()
     return Passage(Direction(row[0]), from_db(row[1])) if row else None
@@ -110,7 +119,7 @@ def household_outings(
     rows = db.execute(
         "SELECT v.at, r.name FROM visits v JOIN residents r ON r.id = v.resident_id "
         "WHERE v.household_id = ? AND v.at >= ? AND v.direction = 'out' AND v.level = 'pass' "
-        "AND v.subject_kind = 'resident' ORDER BY v.at",
+        f"AND v.subject_kind = 'resident' AND {effective('v')} ORDER BY v.at",
         [household_id, to_db(since)],
     ).fetchall()
     return tuple(Passage(Direction.OUT, from_db(at), name) for at, name in rows)
@@ -205,6 +214,7 @@ def log_visit(
 VISIT_COLUMNS = """
     v.id, v.at, v.checkpoint_id, v.direction, v.subject_kind, v.pass_serial, v.level,
     v.reason, v.reasons, v.temperature, v.guard, v.plate, v.source, v.note, v.corrects,
+    (SELECT c.id FROM visits c WHERE c.corrects = v.id) AS corrected_by,
     COALESCE(r.name, vi.name) AS name, h.building, h.unit, h.room
 """
 
@@ -228,14 +238,25 @@ def list_visits(
         "LEFT JOIN visitors vi ON vi.id = v.visitor_id "
         "LEFT JOIN households h ON h.id = v.household_id"
         + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY v.at"
-        + (" DESC" if limit else "")
+        + (" ORDER BY v.at DESC, v.id DESC" if limit else " ORDER BY v.at, v.id")
         + (f" LIMIT {int(limit)}" if limit else "")
     )
     cursor = db.execute(sql, args)
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, row, strict=True)) for row in cursor]
     return list(reversed(rows)) if limit else rows
+
+
+def visit_by_id(db: Database, visit_id: str) -> dict[str, Any] | None:
+    """One row of the log as :func:`list_visits` gives it."""
+    cursor = db.execute(
+        f"SELECT {VISIT_COLUMNS} FROM visits v LEFT JOIN residents r ON r.id = v.resident_id "
+        "LEFT JOIN visitors vi ON vi.id = v.visitor_id "
+        "LEFT JOIN households h ON h.id = v.household_id WHERE v.id = ?",
+        [visit_id],
+    )
+    row = cursor.fetchone()
+    return dict(zip([d[0] for d in cursor.description], row, strict=True)) if row else None
 
 
 @dataclass(frozen=True)
@@ -258,7 +279,7 @@ def occupancy(
     today's passages in and out (local day)."""
     since = to_db(now - timedelta(days=lookback_days))
     rows = db.execute(
-        """
+        f"""
         SELECT subject_kind, subject, direction, at, name FROM (
             SELECT v.subject_kind, COALESCE(v.resident_id, v.visitor_id) AS subject,
                    v.direction, v.at, COALESCE(r.name, vi.name) AS name,
@@ -268,7 +289,7 @@ def occupancy(
             LEFT JOIN residents r ON r.id = v.resident_id
             LEFT JOIN visitors vi ON vi.id = v.visitor_id
             WHERE v.at >= ? AND v.checkpoint_id = ? AND v.level = 'pass'
-              AND COALESCE(v.resident_id, v.visitor_id) IS NOT NULL
+              AND COALESCE(v.resident_id, v.visitor_id) IS NOT NULL AND {effective("v")}
         ) WHERE rn = 1 AND direction = 'in' ORDER BY at
         """,
         [since, checkpoint_id],
@@ -287,7 +308,7 @@ def today_passages(db: Database, checkpoint_id: str, *, now: datetime) -> dict[s
     counts = dict(
         db.execute(
             "SELECT direction, COUNT(*) FROM visits WHERE at >= ? AND checkpoint_id = ? "
-            "AND level = 'pass' GROUP BY direction",
+            f"AND level = 'pass' AND {effective()} GROUP BY direction",
             [to_db(start), checkpoint_id],
         ).fetchall()
     )
@@ -331,7 +352,7 @@ class LiveOccupancy:
         rows = db.execute(
             "SELECT COALESCE(resident_id, visitor_id), subject_kind, direction, MAX(at) "
             "FROM visits WHERE at >= ? AND checkpoint_id = ? AND level = 'pass' "
-            "AND COALESCE(resident_id, visitor_id) IS NOT NULL "
+            f"AND COALESCE(resident_id, visitor_id) IS NOT NULL AND {effective()} "
             "GROUP BY COALESCE(resident_id, visitor_id)",
             [to_db(now - self.lookback), checkpoint_id],
         ).fetchall()
@@ -341,6 +362,47 @@ class LiveOccupancy:
         }
         self._day = now.astimezone().date()
         self._today = today_passages(db, checkpoint_id, now=now)
+        self._corrections_seen = self._newest_correction(db)
+
+    @staticmethod
+    def _newest_correction(db: Database) -> str:
+        row = db.execute("SELECT MAX(id) FROM visits WHERE corrects IS NOT NULL").fetchone()
+        return str(row[0] or "")
+
+    def sync(self, db: Database, *, now: datetime) -> bool:
+        """Take in corrections made since the last look (in the window, the office or
+        the CLI): a look down the small index of corrections. Whether any were new."""
+        rows = db.execute(
+            "SELECT c.id, COALESCE(c.resident_id, c.visitor_id), "
+            "COALESCE(o.resident_id, o.visitor_id) FROM visits c "
+            "JOIN visits o ON o.id = c.corrects "
+            "WHERE c.corrects IS NOT NULL AND c.id > ? ORDER BY c.id",
+            [self._corrections_seen],
+        ).fetchall()
+        if not rows:
+            return False
+        subjects = list(dict.fromkeys(s for _id, *both in rows for s in both if s))
+        self.refresh(db, subjects, now=now)
+        self._corrections_seen = str(rows[-1][0])
+        return True
+
+    def refresh(self, db: Database, subjects: list[str], *, now: datetime) -> None:
+        """Read again, from the log, the subjects a correction touched and today's
+        counts: a handful of indexed queries, not the two weeks :meth:`__init__` reads."""
+        since = to_db(now - self.lookback)
+        for subject in subjects:
+            row = db.execute(
+                "SELECT subject_kind, direction, at FROM visits "
+                "WHERE (resident_id = ? OR visitor_id = ?) AND at >= ? AND checkpoint_id = ? "
+                f"AND level = 'pass' AND {effective()} ORDER BY at DESC LIMIT 1",
+                [subject, subject, since, self.checkpoint_id],
+            ).fetchone()
+            if row is None:
+                self._last.pop(subject, None)
+            else:
+                self._last[subject] = (row[0], row[1], from_db(row[2]))
+        self._day = now.astimezone().date()
+        self._today = today_passages(db, self.checkpoint_id, now=now)
 
     def record(self, verdict: Verdict, at: datetime) -> None:
         """A decision that was just committed at this checkpoint."""

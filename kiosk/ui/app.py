@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
-from PySide6.QtCore import QEvent, QMessageLogContext, Qt, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QEvent, QMessageLogContext, Qt, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
 from kiosk.core.errors import EnvironmentFault
@@ -159,6 +159,19 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
         window.shut()
 
 
+def start_shift(window: MainWindow, *, demo: bool, guard: str | None) -> None:
+    """Who is on duty, at start: ``guard`` signed in, else the sign-in dialog as soon as
+    the window is on screen. Not in the demo, which runs unattended."""
+    if demo:
+        return
+    from kiosk.ui.dialogs import shift
+
+    if guard:
+        shift.sign_in(window, guard)
+    else:
+        QTimer.singleShot(0, window.open_shift)
+
+
 def run_window(
     home: Home,
     *,
@@ -166,8 +179,12 @@ def run_window(
     demo: bool = False,
     windowed: bool = False,
     lang: str | None = None,
+    guard: str | None = None,
 ) -> int:
-    """Show the gate window until it is closed; the exit code of the Qt event loop."""
+    """Show the gate window until it is closed; the exit code of the Qt event loop.
+
+    The guard on duty is ``guard``, else asked for as the window opens (the shift
+    sign-in); not in the unattended demo."""
     require_screen()
     settings = Settings.load(home.settings_file)
     app = _application(lang, settings)
@@ -184,6 +201,7 @@ def run_window(
         window.kiosk_mode = True
         window.showFullScreen()
     window.start()
+    start_shift(window, demo=demo, guard=guard)
     try:
         return int(app.exec())
     finally:

@@ -32,7 +32,7 @@ from kiosk.core.clock import from_db
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.core.identity import mask_name
-from kiosk.core.rules import Direction, DirectionMode, Level, Reason
+from kiosk.core.rules import Direction, DirectionMode, Level, Reason, reason_label
 from kiosk.gate import Decision
 from kiosk.home import Home
 from kiosk.settings import Settings
@@ -68,6 +68,7 @@ DIALOGS = {
     "manual": "kiosk.ui.dialogs.manual",
     "shift": "kiosk.ui.dialogs.shift",
     "admin": "kiosk.ui.dialogs.admin",
+    "correction": "kiosk.ui.dialogs.correction",
 }
 
 
@@ -149,6 +150,9 @@ class MainWindow(QMainWindow):
 
         side = QFrame()
         side.setObjectName("sidePanel")
+        self.guard_label = QLabel()  # who is on duty, always in view
+        self.guard_label.setObjectName("guard")
+        self.guard_label.setWordWrap(True)
         self.counts = QLabel()
         self.counts.setObjectName("counts")
         self.counts.setWordWrap(True)
@@ -157,8 +161,14 @@ class MainWindow(QMainWindow):
         self.recent.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(10, 8, 10, 8)
+        side_layout.addWidget(self.guard_label)
         side_layout.addWidget(self.counts)
         side_layout.addWidget(self.recent, 1)
+        self.correct_button = QPushButton(tr("Correct a passage (F8)"))  # behind the PIN
+        self.correct_button.setObjectName("correct")
+        self.correct_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.correct_button.clicked.connect(self.open_correction)
+        side_layout.addWidget(self.correct_button)
 
         left = QVBoxLayout()
         left.addWidget(self.preview, 5)
@@ -218,6 +228,23 @@ class MainWindow(QMainWindow):
         self.clock.timeout.connect(self._tick)
         self.clock.start()
         self._mark_mode(self.mode)
+        self.guard_name = ""
+
+    @property
+    def guard_name(self) -> str:
+        """The guard on duty ("" when nobody signed in); set by the shift dialogs."""
+        return self._guard_name
+
+    @guard_name.setter
+    def guard_name(self, name: str) -> None:
+        self._guard_name = name
+        if name:
+            self.guard_label.setText(tr("On duty: {guard}", guard=name))
+        else:
+            self.guard_label.setText(tr("No guard signed in"))
+        self.guard_label.setProperty("onDuty", bool(name))  # amber while nobody is
+        self.guard_label.style().unpolish(self.guard_label)
+        self.guard_label.style().polish(self.guard_label)
 
     def _connect(self) -> None:
         w = self.worker
@@ -394,6 +421,13 @@ class MainWindow(QMainWindow):
         direction = direction_text(Direction(str(row["direction"])))
         item = QListWidgetItem(f"{at}  {headline(level)}  {name}  {direction}")
         item.setIcon(QIcon(level_pixmap(level, 28)))
+        item.setData(Qt.ItemDataRole.UserRole, row.get("id"))  # for F8: correct this one
+        if row.get("corrects"):  # a correction: what it says
+            item.setText(f"{item.text()}  ✎ {reason_label(str(row['reason']))}")
+        if row.get("corrected_by"):  # corrected: struck out
+            font = item.font()
+            font.setStrikeOut(True)
+            item.setFont(font)
         return item
 
     @Slot(str)
@@ -434,6 +468,9 @@ class MainWindow(QMainWindow):
         if key in MODE_KEYS:
             self.set_mode(MODE_KEYS[key])
             return
+        if key == Qt.Key.Key_F8:
+            self.open_correction()
+            return
         if key == Qt.Key.Key_F12:
             self.toggle_theme()
             return
@@ -469,6 +506,13 @@ class MainWindow(QMainWindow):
     @Slot()
     def open_admin(self) -> None:
         self._open("admin")
+
+    @Slot()
+    def open_correction(self) -> None:
+        """Correct a passage: the one picked in the recent list, else the newest."""
+        item = self.recent.currentItem()
+        picked = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        self._open("correction", selected=picked)
 
     def install_scanner(self) -> None:
         """Connect the keyboard-wedge scanner filter (kiosk.ui.scanner) if it exists."""

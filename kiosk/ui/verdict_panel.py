@@ -47,10 +47,24 @@ def todo_text(todo: Todo) -> str:
         Todo.REGISTER: tr("Register the person"),
         Todo.CHECK_FACE: tr("Compare the face"),
         Todo.ALERT: tr("Alert the medical team"),
+        Todo.KEEP_INSIDE: tr("Do not let them out; call the committee"),
+        Todo.KEEP_CARD: tr("Keep the card (or photograph it); ask them to contact the committee"),
+        Todo.TELL_COMMITTEE: tr("Tell the committee they came home"),
+        Todo.SEE_COMMITTEE: tr("Ask them to contact the committee"),
     }[todo]
 
 
-TODO_ORDER = (Todo.ALERT, Todo.MEASURE_AGAIN, Todo.TAKE_TEMPERATURE, Todo.REGISTER, Todo.CHECK_FACE)
+TODO_ORDER = (
+    Todo.ALERT,
+    Todo.KEEP_INSIDE,
+    Todo.KEEP_CARD,
+    Todo.MEASURE_AGAIN,
+    Todo.TAKE_TEMPERATURE,
+    Todo.REGISTER,
+    Todo.TELL_COMMITTEE,
+    Todo.SEE_COMMITTEE,
+    Todo.CHECK_FACE,
+)
 
 
 def draw_level_icon(painter: QPainter, rect: QRectF, level: Level, fg: QColor) -> None:

@@ -87,6 +87,7 @@ class GateWorker(QObject):
     ready = Signal(str)  # decoder name: the gate and the camera are set up
     failed = Signal(str)  # a message for the guard
     visitorCodeIssued = Signal(object)  # the pass record of a new visitor's code
+    corrected = Signal(str, str)  # a correction: (new row's id, "") or ("", the problem)
 
     def __init__(
         self,
@@ -184,6 +185,43 @@ class GateWorker(QObject):
             gate.guard = guard
 
         self.request(apply)
+
+    def correct_visit(
+        self, visit_id: str, kind: str, reason: str, *, actor: str, resident_id: str = ""
+    ) -> None:
+        """Correct a wrongly recorded passage (kiosk.store.corrections); the answer comes
+        on :attr:`corrected`, the counts follow on :attr:`statsChanged`."""
+        self.request(
+            lambda gate: self._correct(gate, visit_id, kind, reason, actor, resident_id or None)
+        )
+
+    def _correct(
+        self,
+        gate: Gate,
+        visit_id: str,
+        kind: str,
+        reason: str,
+        actor: str,
+        resident_id: str | None,
+    ) -> None:
+        from kiosk.core.rules import Reason
+        from kiosk.store.corrections import correct_visit
+
+        try:
+            new_id = correct_visit(
+                gate.db,
+                visit_id,
+                Reason(kind),
+                reason=reason,
+                actor=actor,
+                now=gate.clock(),
+                resident_id=resident_id,
+            )
+        except KioskError as exc:
+            self.corrected.emit("", str(exc))
+            return
+        self.corrected.emit(new_id, "")
+        self._publish_stats(gate)
 
     def reload_keys(self) -> None:
         self.request(lambda gate: gate.reload_keys())
@@ -340,6 +378,7 @@ class GateWorker(QObject):
         if self._occupancy is None:
             return
         try:
+            self._occupancy.sync(gate.db, now=utcnow())  # corrections made anywhere
             recent = list_visits(gate.db, limit=RECENT)
         except Exception:
             log.exception("reading the last passages failed")

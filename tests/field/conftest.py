@@ -15,8 +15,9 @@ Fixtures and helpers for field tests:
 * ``xserver``: the display (``":N"``) of an Xvfb started for the session, 1366x768.
 * ``xdo``: an :class:`Xdo` bound to that display (``type``, ``key``, ``focus``,
   ``wait_window``, ``screenshot``).
-* ``kiosk_app``: a factory ``kiosk_app(home, *, camera="97", lang="en", args=())``
-  starting the real window (a :class:`KioskApp`), stopped at the end of the test.
+* ``kiosk_app``: a factory ``kiosk_app(home, *, camera="97", lang="en", guard=...,
+  args=())`` starting the real window (a :class:`KioskApp`; a guard signed in with
+  ``--guard`` unless ``guard=None``), stopped at the end of the test.
 * ``field_checkpoint``: a checkpoint with residents in two households and passes.
 """
 
@@ -216,8 +217,14 @@ def kiosk_app(xdo: Xdo, tmp_path: Path) -> Iterator[KioskAppFactory]:
     started: list[KioskApp] = []
 
     def start(
-        home: Path, *, camera: str = "97", lang: str = "en", args: Sequence[str] = ()
+        home: Path,
+        *,
+        camera: str = "97",
+        lang: str = "en",
+        guard: str | None = "Field Guard",
+        args: Sequence[str] = (),
     ) -> KioskApp:
+        """``guard``: signed in at start (``--guard``); None: the sign-in dialog opens."""
         log = tmp_path / f"kiosk-{len(started)}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
@@ -233,6 +240,7 @@ def kiosk_app(xdo: Xdo, tmp_path: Path) -> Iterator[KioskAppFactory]:
                     "--windowed",
                     "--camera",
                     camera,
+                    *(("--guard", guard) if guard is not None else ()),
                     *args,
                 ],
                 env=kiosk_env(xdo.display),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from kiosk.core.identity import make_id_number
+from kiosk.core.pin import pin_problem
 from kiosk.core.rules import DirectionMode, Encounter, Holder, ManualReason, Source
 from kiosk.gate import Decision, Gate
 from kiosk.home import Home
@@ -44,7 +47,7 @@ from kiosk.ui.dialogs.registration import (
     VisitorCodeDialog,
     parse_temperature,
 )
-from tests.helpers import make_checkpoint, run
+from tests.helpers import TEST_PIN, make_checkpoint, run
 
 pytestmark = pytest.mark.gui
 
@@ -60,6 +63,20 @@ def home(home_dir: Path) -> Home:
 @pytest.fixture
 def settings(home: Home) -> Settings:
     return Settings.load(home.settings_file)
+
+
+def audit_rows(home: Home, action: str | None) -> list[dict[str, Any]]:
+    """The audit log's rows (of ``action``; None: all), details decoded."""
+    db = connect(home.database)
+    try:
+        rows = db.execute("SELECT actor, action, detail FROM audit ORDER BY id").fetchall()
+    finally:
+        db.close()
+    return [
+        {"actor": a, "action": act, "detail": json.loads(d)}
+        for a, act, d in rows
+        if action is None or act == action
+    ]
 
 
 def type_text(widget: QWidget, text: str) -> None:
@@ -301,7 +318,7 @@ def test_dialogs_in_chinese(qtbot: QtBot, home: Home, settings: Settings) -> Non
     assert summary.values["fevers"].text() == "1"
     dialog = SettingsDialog(settings)
     qtbot.addWidget(dialog)
-    assert dialog.nag.text() == "密码仍为 1234，请在下方修改。"
+    assert "太容易猜到" in (pin_problem("1111") or "")  # a refused PIN, said in Chinese
 
 
 def test_parse_temperature() -> None:
@@ -317,8 +334,19 @@ def test_visitor_code_dialog(qtbot: QtBot, tmp_path: Path) -> None:
     from PySide6.QtPrintSupport import QPrinter
 
     token = "GP1:" + "ABCDEFGH234567" * 9 + "ABCDEF"
-    dialog = VisitorCodeDialog(token, "2026-03-04 18:00")
+    dialog = VisitorCodeDialog(
+        token,
+        "2026-03-04 18:00",
+        name="Zhou Min",
+        destination="3-2-501",
+        issued_text="2026-03-03 18:00",
+    )
     qtbot.addWidget(dialog)
+    assert dialog.details.text().splitlines() == [
+        "Visitor: Z** M**",
+        "Visiting: 3-2-501",
+        "Registered: 2026-03-03 18:00",
+    ]
     dialog.show()
     pixmap = dialog.image.pixmap()
     assert pixmap.width() >= 400
@@ -331,6 +359,11 @@ def test_visitor_code_dialog(qtbot: QtBot, tmp_path: Path) -> None:
     printer.setOutputFileName(str(tmp_path / "code.pdf"))
     assert dialog.print_code(printer)
     assert (tmp_path / "code.pdf").stat().st_size > 1000
+    if shutil.which("pdftotext"):  # the printed slip carries the same words
+        printed = subprocess.run(
+            ["pdftotext", str(tmp_path / "code.pdf"), "-"], capture_output=True, text=True
+        ).stdout
+        assert "Z** M**" in printed and "3-2-501" in printed and "2026-03-04 18:00" in printed
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         qtbot.keyClick(dialog.close_button, Qt.Key.Key_Return)
 
@@ -367,11 +400,24 @@ def test_pin_right_by_keypad(qtbot: QtBot, pin_hash: str) -> None:
             qtbot.mouseClick(dialog.keys[key], Qt.MouseButton.LeftButton)
 
 
-def test_pin_by_keyboard_and_default(qtbot: QtBot) -> None:
-    dialog = open_pin(qtbot, "", PinAttempts(Clock()))
+def test_pin_by_keyboard(qtbot: QtBot, pin_hash: str) -> None:
+    dialog = open_pin(qtbot, pin_hash, PinAttempts(Clock()))
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
-        qtbot.keyClicks(dialog, "1234")
+        qtbot.keyClicks(dialog, "2580")
         qtbot.keyClick(dialog, Qt.Key.Key_Return)
+
+
+def test_no_pin_set_opens_nothing_and_says_how_to_set_one(qtbot: QtBot) -> None:
+    """A checkpoint made before init asked for a PIN: 1234 is no longer a way in."""
+    attempts = PinAttempts(Clock())
+    dialog = open_pin(qtbot, "", attempts)
+    assert "kiosk pin set" in dialog.message.text() and dialog.message.isVisible()
+    accepted: list[bool] = []
+    dialog.accepted.connect(lambda: accepted.append(True))
+    qtbot.keyClicks(dialog, "1234")
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert accepted == [] and dialog.digits == ""
+    assert attempts.failures == 0  # nothing could match: not counted as a wrong try
 
 
 def test_pin_wrong_then_locked(qtbot: QtBot, pin_hash: str) -> None:
@@ -541,10 +587,10 @@ def test_manual_pass_nobody(qtbot: QtBot, home: Home) -> None:
 def test_settings_dialog_saves(qtbot: QtBot, home: Home, settings: Settings) -> None:
     from kiosk.core.pin import verify_pin
 
-    dialog = SettingsDialog(settings)
+    audited: list[list[Any]] = []
+    dialog = SettingsDialog(settings, audit=audited.append)
     qtbot.addWidget(dialog)
     dialog.show()
-    assert dialog.nag.isVisible()
     assert "admin_pin_hash" not in dialog.widgets
     box = dialog.widgets["visitor_id_required"]
     assert isinstance(box, QCheckBox)
@@ -552,12 +598,21 @@ def test_settings_dialog_saves(qtbot: QtBot, home: Home, settings: Settings) -> 
     spin = dialog.widgets["fever_threshold"]
     assert isinstance(spin, QDoubleSpinBox)
     spin.setValue(37.5)
-    qtbot.keyClicks(dialog.pin_new, "2468")
-    qtbot.keyClicks(dialog.pin_again, "2468")
+    qtbot.keyClicks(dialog.pin_new, "1111")
+    qtbot.keyClicks(dialog.pin_again, "1111")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert "Too easy" in dialog.pin_problem.text()  # refused as init refuses it
+    assert not dialog.changed and audited == []
+    for edit in (dialog.pin_new, dialog.pin_again):
+        edit.clear()
+        qtbot.keyClicks(edit, "2468")
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert dialog.pin_changed
     assert set(dialog.changed) == {"visitor_id_required", "fever_threshold", "admin_pin_hash"}
+    [changes] = audited
+    assert ("fever_threshold", 37.3, 37.5) in changes
+    assert ("visitor_id_required", False, True) in changes
     reloaded = Settings.load(home.settings_file)
     assert reloaded["visitor_id_required"] is True
     assert reloaded["fever_threshold"] == 37.5
@@ -576,7 +631,8 @@ def test_settings_dialog_invalid_not_saved(qtbot: QtBot, home: Home, settings: S
     assert dialog.result() != QDialog.DialogCode.Accepted
     assert dialog.problems["curfew_start"].text()
     assert "4 to 12" in dialog.pin_problem.text()
-    assert not home.settings_file.exists()
+    before = home.settings_file.read_text(encoding="utf-8")  # init wrote the PIN's hash
+    assert "curfew" not in before
     assert settings["curfew_start"] == "22:00"
 
 
@@ -669,6 +725,10 @@ def test_hook_registration_issues_and_shows_code(qtbot: QtBot, make_window: Any)
     code = open_dialog("visitor_code")
     assert isinstance(code, VisitorCodeDialog)
     assert code.token.startswith("GP1:")
+    slip = code.details.text()  # who, where to and when, on the slip itself
+    assert "Visitor: Z** S**" in slip and "Zhang San" not in slip
+    assert "Visiting: 3-2-501" in slip
+    assert f"Registered: {datetime.now().astimezone():%Y-%m-%d}" in slip
     code.accept()
     assert open_dialog("visitor_code") is None
 
@@ -724,7 +784,7 @@ def test_hook_admin_pin_then_settings(qtbot: QtBot, window: FakeWindow) -> None:
     admin.show_dialog(window)
     pin = open_dialog("pin")
     assert isinstance(pin, PinDialog)
-    qtbot.keyClicks(pin, "1234")
+    qtbot.keyClicks(pin, TEST_PIN)
     qtbot.keyClick(pin, Qt.Key.Key_Return)
     dialog = open_dialog("settings")
     assert isinstance(dialog, SettingsDialog)
@@ -737,10 +797,30 @@ def test_hook_admin_pin_then_settings(qtbot: QtBot, window: FakeWindow) -> None:
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert window.modes == [DirectionMode.IN]
     assert window.worker.gate.rules.fever_threshold == 37.0
+    rows = audit_rows(window.home, "settings.set")  # who changed what, from the window
+    assert {(r["actor"], r["detail"]["name"], r["detail"]["new"]) for r in rows} == {
+        ("window:admin PIN", "direction", "in"),
+        ("window:admin PIN", "fever_threshold", 37.0),
+    }
+    assert all(r["detail"]["via"] == "window" for r in rows)
+    window.guard_name = "Li"  # type: ignore[attr-defined]  # a guard on duty: named
     admin.show_dialog(window)
     pin = open_dialog("pin")
     assert isinstance(pin, PinDialog)
-    qtbot.keyClicks(pin, "1234")
+    qtbot.keyClicks(pin, TEST_PIN)
+    qtbot.keyClick(pin, Qt.Key.Key_Return)
+    dialog = open_dialog("settings")
+    assert isinstance(dialog, SettingsDialog)
+    for edit in (dialog.pin_new, dialog.pin_again):
+        qtbot.keyClicks(edit, "9402")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    [change] = [r for r in audit_rows(window.home, "pin.change") if r["detail"]["via"] == "window"]
+    assert change["actor"] == "window:Li" and change["detail"] == {"via": "window", "first": False}
+    assert "scrypt" not in json.dumps(audit_rows(window.home, None))  # never the hash
+    admin.show_dialog(window)
+    pin = open_dialog("pin")
+    assert isinstance(pin, PinDialog)
+    qtbot.keyClicks(pin, "9402")
     qtbot.keyClick(pin, Qt.Key.Key_Return)
     dialog = open_dialog("settings")
     assert isinstance(dialog, SettingsDialog)

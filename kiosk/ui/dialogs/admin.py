@@ -7,6 +7,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog
 
+from kiosk.settings import Change
+from kiosk.store.checkpoint import record_settings_changes
+from kiosk.store.db import connect
 from kiosk.ui.dialogs.common import open_once
 from kiosk.ui.dialogs.pin import PinDialog
 from kiosk.ui.dialogs.settings_dialog import SettingsDialog
@@ -49,6 +52,22 @@ def apply_settings(window: Any, changed: list[str]) -> None:
         log.info("settings %s apply when Gatepass starts again", ", ".join(later))
 
 
+def settings_actor(window: Any) -> str:
+    """Who the audit log names for a change made in the gate window (settings, a
+    correction): the guard signed in, or only the admin PIN when nobody is."""
+    guard = str(getattr(window, "guard_name", "") or "")
+    return f"window:{guard}" if guard else "window:admin PIN"
+
+
+def audit_changes(window: Any, changes: list[Change]) -> None:
+    """Settings changed in the window, into the audit log (never the PIN's hash)."""
+    db = connect(window.home.database)
+    try:
+        record_settings_changes(db, settings_actor(window), "window", changes)
+    finally:
+        db.close()
+
+
 def open_office(window: Any) -> None:
     """The office window beside the gate (one at a time); the gate keeps running."""
     from kiosk.ui.office.window import OfficeWindow
@@ -87,7 +106,13 @@ def show_dialog(window: Any) -> None:
 
     def pin_done(dialog: QDialog) -> None:
         if dialog.result() == QDialog.DialogCode.Accepted:
-            open_once("settings", lambda: SettingsDialog(window.settings, window), settings_done)
+            open_once(
+                "settings",
+                lambda: SettingsDialog(
+                    window.settings, window, audit=lambda changes: audit_changes(window, changes)
+                ),
+                settings_done,
+            )
 
     stored = str(window.settings["admin_pin_hash"])
     open_once("pin", lambda: PinDialog(stored, window), pin_done)

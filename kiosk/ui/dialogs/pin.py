@@ -17,7 +17,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.core.i18n import tr
-from kiosk.core.pin import PIN_MAX, verify_pin
+from kiosk.core.pin import PIN_MAX, is_set, verify_pin
 from kiosk.ui.dialogs.common import GloveDialog, big_button, error_label
 
 MAX_TRIES = 5
@@ -109,6 +109,11 @@ class PinDialog(GloveDialog):
         self._shake: QPropertyAnimation | None = None
         self._refresh()
         self._refresh_lock()
+        if not is_set(stored_hash):  # a checkpoint made before init asked for a PIN
+            self.message.setText(
+                tr("No admin PIN is set here. Set one with 'kiosk pin set' on this computer.")
+            )
+            self.message.show()
 
     # -- input ---------------------------------------------------------------------
 
@@ -140,6 +145,10 @@ class PinDialog(GloveDialog):
 
     def submit(self) -> None:
         if self.attempts.locked_for() > 0 or not self.digits:
+            return
+        if not is_set(self.stored_hash):  # nothing can match: not a wrong try
+            self.digits = ""
+            self._refresh()
             return
         if verify_pin(self.digits, self.stored_hash):
             self.attempts.succeeded()

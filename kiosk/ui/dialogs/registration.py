@@ -44,6 +44,7 @@ from kiosk.store.visitors import (
     find_returning_visitor,
     validate_visitor,
 )
+from kiosk.store.visits import visitor_holder
 from kiosk.ui.dialogs.common import (
     STYLE,
     TOUCH_PX,
@@ -367,9 +368,19 @@ def qr_pixmap(text: str, size: int) -> QPixmap:
 
 
 class VisitorCodeDialog(QDialog):
-    """The visitor's code, large, to photograph; Print and Close."""
+    """The visitor's slip: the code, large, to photograph, with who (masked name), where
+    to (the household) and when (issued, valid until); Print and Close."""
 
-    def __init__(self, token: str, valid_until_text: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        token: str,
+        valid_until_text: str,
+        parent: QWidget | None = None,
+        *,
+        name: str = "",
+        destination: str = "",
+        issued_text: str = "",
+    ) -> None:
         super().__init__(parent)
         self.setStyleSheet(STYLE)
         self.setWindowTitle(tr("Visitor code"))
@@ -381,9 +392,14 @@ class VisitorCodeDialog(QDialog):
         title.setWordWrap(True)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(title)
+        self.details = QLabel("\n".join(self.slip_lines(name, destination, issued_text)))
+        self.details.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.details.setTextFormat(Qt.TextFormat.PlainText)
+        self.details.setStyleSheet("font-size: 18pt; font-weight: bold;")
+        layout.addWidget(self.details)
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setPixmap(qr_pixmap(token, 520))
+        self.image.setPixmap(qr_pixmap(token, 480))
         layout.addWidget(self.image, 1)
         self.until = QLabel(tr("Valid until {time}", time=valid_until_text))
         self.until.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -399,6 +415,18 @@ class VisitorCodeDialog(QDialog):
         row.addWidget(self.close_button)
         layout.addLayout(row)
         self.close_button.setFocus()
+
+    @staticmethod
+    def slip_lines(name: str, destination: str, issued_text: str) -> list[str]:
+        """The slip's words: the visitor's name masked, the household, the time issued."""
+        lines = []
+        if name:
+            lines.append(tr("Visitor: {name}", name=mask_name(name)))
+        if destination:
+            lines.append(tr("Visiting: {household}", household=destination))
+        if issued_text:
+            lines.append(tr("Registered: {time}", time=issued_text))
+        return lines
 
     def print_code(self, printer: QPrinter | None = None) -> bool:
         """Print the code; without ``printer`` ask with the print dialog first."""
@@ -418,9 +446,14 @@ class VisitorCodeDialog(QDialog):
             painter.drawPixmap(target, pixmap, QRectF(pixmap.rect()))
             text_top = target.bottom() + page.height() * 0.03
             painter.drawText(
-                QRectF(0, text_top, page.width(), page.height() * 0.1),
+                QRectF(0, text_top, page.width(), page.height() * 0.2),
                 int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop),
-                tr("Valid until {time}", time=self.valid_until_text),
+                "\n".join(
+                    [
+                        *self.details.text().splitlines(),
+                        tr("Valid until {time}", time=self.valid_until_text),
+                    ]
+                ),
             )
         finally:
             painter.end()
@@ -451,9 +484,25 @@ def show_dialog(window: Any, prefill: dict[str, Any] | None = None) -> None:
 
 
 def show_code(window: Any, record: dict[str, Any]) -> None:
-    until = from_db(str(record["valid_until"])).astimezone().strftime("%Y-%m-%d %H:%M")
+    """The slip for a new visitor's code (``record``: its row in ``passes``)."""
+
+    def local(text: Any) -> str:
+        return from_db(str(text)).astimezone().strftime("%Y-%m-%d %H:%M") if text else ""
+
+    db = connect(window.home.database)
+    try:
+        holder = visitor_holder(db, str(record.get("visitor_id") or ""))
+    finally:
+        db.close()
     open_once(
         "visitor_code",
-        lambda: VisitorCodeDialog(str(record["token"]), until, window),
+        lambda: VisitorCodeDialog(
+            str(record["token"]),
+            local(record["valid_until"]),
+            window,
+            name=holder.name if holder else "",
+            destination=holder.household if holder else "",
+            issued_text=local(record.get("issued_at") or record.get("valid_from")),
+        ),
         lambda _dialog: None,
     )

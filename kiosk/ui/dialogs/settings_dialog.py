@@ -4,13 +4,14 @@ Rows are built from :data:`kiosk.settings.SETTINGS` (bool: check box; choices: l
 int/float: spin box within min..max; text: line edit), each with its translated help
 as label and tooltip. OK checks every value first and saves only if all are valid.
 
-The PIN is changed here (typed twice); while none is set it is ``1234`` and a red line
-at the top says to change it. "Exit Gatepass" sets :attr:`exit_requested` and closes
-the dialog without saving: the window then quits.
+The PIN is changed here (typed twice; weak ones refused, as by ``kiosk init``). Saved
+changes are handed to ``audit`` (name, old, new) for the audit log. "Exit Gatepass"
+sets :attr:`exit_requested` and closes the dialog without saving: the window then quits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -26,10 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.core.errors import UserError
+from kiosk.core.errors import KioskError
 from kiosk.core.i18n import tr
-from kiosk.core.pin import hash_pin, is_default, is_valid_pin
-from kiosk.settings import SETTINGS, Setting, Settings, convert
+from kiosk.core.pin import hash_pin, pin_problem
+from kiosk.settings import PIN_SETTING, SETTINGS, Change, Setting, Settings, convert
 from kiosk.ui.dialogs.common import (
     TOUCH_PX,
     GloveDialog,
@@ -39,7 +40,7 @@ from kiosk.ui.dialogs.common import (
     set_problem,
 )
 
-HIDDEN = ("admin_pin_hash",)  # changed with the PIN fields, never shown
+HIDDEN = (PIN_SETTING,)  # changed with the PIN fields, never shown
 
 
 class SettingsDialog(GloveDialog):
@@ -49,9 +50,15 @@ class SettingsDialog(GloveDialog):
     :attr:`pin_changed`, :attr:`exit_requested`, :attr:`office_requested`.
     """
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        audit: Callable[[list[Change]], None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.settings = settings
+        self.audit = audit
         self.changed: list[str] = []
         self.pin_changed = False
         self.exit_requested = False
@@ -61,11 +68,6 @@ class SettingsDialog(GloveDialog):
         self.problems: dict[str, QLabel] = {}
 
         outer = QVBoxLayout(self)
-        self.nag = QLabel(tr("The PIN is still 1234. Change it below."))
-        self.nag.setProperty("role", "error")
-        self.nag.setWordWrap(True)
-        self.nag.setVisible(is_default(settings["admin_pin_hash"]))
-        outer.addWidget(self.nag)
 
         body = QWidget()
         form = QFormLayout(body)
@@ -175,8 +177,9 @@ class SettingsDialog(GloveDialog):
         new, again = self.pin_new.text(), self.pin_again.text()
         if not new and not again:
             return None, ""
-        if not is_valid_pin(new):
-            return None, tr("A PIN is 4 to 12 digits.")
+        problem = pin_problem(new)
+        if problem:
+            return None, problem
         if new != again:
             return None, tr("The two PINs differ.")
         return hash_pin(new), ""
@@ -199,17 +202,17 @@ class SettingsDialog(GloveDialog):
         set_problem(self.pin_again, self.pin_problem, pin_problem)
         if bad or pin_problem:
             return
-        changed = [n for n, v in values.items() if v != self.settings[n]]
         try:
-            for name in changed:
-                self.settings.set(name, values[name])
+            changes = self.settings.update(values)
             if pin_hash is not None:
-                self.settings.set("admin_pin_hash", pin_hash)
-                changed.append("admin_pin_hash")
+                changes.append((PIN_SETTING, self.settings[PIN_SETTING], pin_hash))
+                self.settings.set_pin_hash(pin_hash)
             self.settings.save()
-        except (UserError, OSError) as exc:
+            if self.audit is not None and changes:
+                self.audit(changes)
+        except (KioskError, OSError) as exc:
             set_problem(self.ok_button, self.save_problem, tr("Not saved: {error}", error=exc))
             return
-        self.changed = changed
+        self.changed = [name for name, _old, _new in changes]
         self.pin_changed = pin_hash is not None
         self.accept()

@@ -116,6 +116,14 @@ class ShiftSummaryDialog(GloveDialog):
         super().keyPressEvent(event)
 
 
+def sign_in(window: Any, name: str) -> None:
+    """``name`` is on duty from now: kept on the window (shown there) and handed to the
+    gate, so every passage records it."""
+    window.guard_name = name
+    window.shift_started = utcnow()
+    window.worker.set_guard(name)
+
+
 def show_dialog(window: Any) -> None:
     """Sign in when nobody is on duty; otherwise sign out with the shift's summary.
 
@@ -144,8 +152,6 @@ def show_dialog(window: Any) -> None:
     def signed_in(dialog: QDialog) -> None:
         name = getattr(dialog, "guard_name", None)
         if dialog.result() == QDialog.DialogCode.Accepted and name:
-            window.guard_name = name
-            window.shift_started = utcnow()
-            window.worker.set_guard(name)
+            sign_in(window, name)
 
     open_once("shift", lambda: SignInDialog(recent, window), signed_in)

@@ -17,9 +17,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlite_utils import Database
 
+from kiosk.core.clock import utcnow
 from kiosk.core.i18n import N_, tr
 from kiosk.core.rules import Level, note_text, reason_label
+from kiosk.store.corrections import correct_visit
 from kiosk.store.history import (
     PASSAGE_DEFAULT_ORDER,
     PASSAGE_SORT_AT,
@@ -30,6 +33,10 @@ from kiosk.store.history import (
     resident_passages,
 )
 from kiosk.store.register import get_resident
+from kiosk.store.visits import visit_by_id
+from kiosk.ui.dialogs.common import open_once
+from kiosk.ui.dialogs.correction import CorrectionDialog
+from kiosk.ui.dialogs.pin import PinDialog
 from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.holds_tab import HoldsTab
 from kiosk.ui.office.passes_tab import PassesTab, fit_columns
@@ -77,11 +84,69 @@ class PassagesTable(SearchTable):
             self._fetch,
             runner=ctx.runner,
             default_order=PASSAGE_DEFAULT_ORDER,
-            muted=lambda r: r["corrects"] is not None,
+            muted=lambda r: r["corrected_by"] is not None,  # as it stood before a correction
         )
         super().__init__(model, placeholder=tr("Guard, pass serial or note"), parent=parent)
         fit_columns(self)
+        self.correct_button = QPushButton(tr("Correct…"))
+        self.correct_button.setToolTip(tr("Correct the selected passage (admin PIN)"))
+        self.correct_button.clicked.connect(self.correct_selected)
+        outer = self.layout()
+        first = outer.itemAt(0) if outer is not None else None
+        top = first.layout() if first is not None else None
+        assert isinstance(top, QHBoxLayout)  # SearchTable's search row
+        top.addWidget(self.correct_button)
+        self.selectionChanged.connect(self._selection_changed)
+        self._selection_changed()
         ctx.signals.dataChanged.connect(self._data_changed)
+
+    def _selection_changed(self) -> None:
+        row = self.selected()
+        self.correct_button.setEnabled(
+            row is not None and row["corrected_by"] is None and row["reason"] != "void"
+        )
+
+    def correct_selected(self) -> None:
+        """The admin PIN, then the correction of the selected passage, written by the
+        office's jobs (a running gate takes it in at its next passage)."""
+        row = self.selected()
+        if row is None:
+            return
+        visit = visit_by_id(self.ctx.db, str(row["id"]))
+        if visit is None:
+            return
+        ctx = self.ctx
+
+        def corrected(dialog: QDialog) -> None:
+            result = getattr(dialog, "result_value", None)
+            if dialog.result() != QDialog.DialogCode.Accepted or result is None:
+                return
+
+            def job(db: Database) -> str:
+                return correct_visit(
+                    db,
+                    result.visit_id,
+                    result.kind,
+                    reason=result.reason,
+                    actor=ctx.actor,
+                    now=utcnow(),
+                    resident_id=result.resident_id or None,
+                )
+
+            ctx.jobs.submit(job, lambda _id: ctx.changed("visits"), self._show_failure)
+
+        def pin_done(dialog: QDialog) -> None:
+            if dialog.result() == QDialog.DialogCode.Accepted:
+                open_once(
+                    "correction",
+                    lambda: CorrectionDialog(ctx.home, [visit], visit["id"], self),
+                    corrected,
+                )
+
+        stored = str(ctx.settings["admin_pin_hash"])
+        open_once(
+            "pin", lambda: PinDialog(stored, self, title=tr("Admin PIN to correct")), pin_done
+        )
 
     def _fetch(self, search: str, order: str, limit: int, offset: int) -> Query:
         resident_id = self.resident_id

@@ -15,7 +15,7 @@ from PySide6.QtCore import QDate
 from pytestqt.qtbot import QtBot
 
 from kiosk.core.rules import DirectionMode, Encounter, Source
-from kiosk.demo import Demo
+from kiosk.demo import DEMO_PIN, Demo
 from kiosk.gate import Gate
 from kiosk.settings import Settings
 from kiosk.ui.dialogs.common import open_dialog
@@ -159,7 +159,7 @@ def test_office_window_unmasks_only_with_the_pin_and_closes_cleanly(
         dialog.press(key)
     dialog.press("OK")  # wrong: stays masked
     assert not window.ctx.unmasked
-    for key in "1234":  # the default PIN
+    for key in DEMO_PIN:
         dialog.press(key)
     dialog.press("OK")
     qtbot.waitUntil(lambda: window.ctx.unmasked)
@@ -191,7 +191,7 @@ def test_office_from_the_gate_settings_opens_beside_the_running_gate(
     admin.show_dialog(gate)
     pin = open_dialog("pin")
     assert isinstance(pin, PinDialog)
-    for key in "1234":
+    for key in DEMO_PIN:
         pin.press(key)
     pin.press("OK")
     settings = open_dialog("settings")
