@@ -55,6 +55,18 @@ SETTINGS: tuple[Setting, ...] = (
         ("auto", "zxing", "zbar", "opencv"),
     ),
     Setting(
+        "scanner_prefix",
+        str,
+        "",
+        N_("Text a handheld scanner types before each code, cut off (empty: none)."),
+    ),
+    Setting(
+        "scanner_suffix",
+        str,
+        "",
+        N_("Text a handheld scanner types after each code, cut off; it ends the scan."),
+    ),
+    Setting(
         "direction",
         str,
         "auto",
@@ -189,6 +201,8 @@ def convert(setting: Setting, value: Any) -> Any:
         raise ValueError(value)
     if setting.name in ("curfew_start", "curfew_end"):
         _parse_time(result)
+    if setting.name in ("scanner_prefix", "scanner_suffix") and not result.isprintable():
+        raise ValueError(value)  # a scanner's keys that type no character never arrive
     return result
 
 
