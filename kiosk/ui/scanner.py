@@ -149,6 +149,7 @@ class ScannerFilter(QObject):
         self._swallow_terminator = False  # a suffix ended the last scan
         self._replaying = False
         self._draining = False
+        self._counted = 0  # key presses looked at (modifiers alone not counted)
         self._last_seen: tuple[QObject, int, str] | None = None
         self._ignored: list[QWidget] = []
         self._timer = QTimer(self)
@@ -228,6 +229,7 @@ class ScannerFilter(QObject):
         if self._in_ignored_window(watched):
             return False
         gap = self._gap(event)
+        self._counted += 1
         if key in _TERMINATORS and not (event.modifiers() & ~_TEXT_MODIFIERS):
             return self._terminator(gap)
         self._swallow_terminator = False
@@ -306,14 +308,14 @@ class ScannerFilter(QObject):
         have been busy while the burst went on), then release what is still held."""
         if self._draining:
             return
-        before = len(self._held)
+        before = self._counted
         self._draining = True
         try:
             QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, _DRAIN_MS)
         finally:
             self._draining = False
-        if len(self._held) != before or self._timer.isActive():
-            return  # more keys came: the burst goes on (the timer runs again)
+        if self._counted != before:
+            return  # more keys came and were dealt with (a burst goes on: timer again)
         self.release()
 
     def _is_repeat_delivery(self, watched: QObject, event: QKeyEvent) -> bool:
