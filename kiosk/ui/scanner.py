@@ -13,11 +13,13 @@ QApplication, tells the two apart by the **gaps between key presses**:
   in order, before the new key, as typing; so are they when a non-printable key
   (Backspace, an arrow, Escape, a function key) comes, or when nothing follows within
   ``release_ms``: people's typing still works, delayed by at most about ``release_ms``;
-* Enter or Tab after at least ``min_length`` characters, each within ``max_gap_s`` of
-  the one before, is a scan: ``scanned`` is emitted with the code and none of its keys
-  reach any widget (not even a line edit in an open dialog). So is a configured
-  suffix typed at the end of such a burst (an Enter or Tab right after it is
-  swallowed too);
+* once ``min_length`` characters came each within ``max_gap_s`` of the one before, no
+  person typed them: the burst then survives a pause of up to ``burst_gap_s`` (the
+  release timer waits as long);
+* Enter or Tab after such a burst is a scan: ``scanned`` is emitted with the code and
+  none of its keys reach any widget (not even a line edit in an open dialog). So is
+  a configured suffix typed at the end of such a burst (an Enter or Tab right after
+  it is swallowed too);
 * key presses of modifiers alone (Shift, Ctrl, Alt, AltGr, Caps Lock, Num Lock, Meta)
   neither break nor extend a burst, and key releases are not looked at.
 
@@ -64,6 +66,10 @@ from PySide6.QtWidgets import QApplication, QWidget
 MAX_GAP_S = 0.080
 MIN_LENGTH = 8  # shorter bursts are people (or key rollover)
 RELEASE_MS = 100  # held keys go to the widget after this long without a follow-up
+# Once MIN_LENGTH keys came each within MAX_GAP_S, it is a scanner: a pause in it (a
+# wireless scanner's buffer, a starved USB hub, a loaded machine: up to 350 ms seen)
+# no longer breaks it, up to this long.
+BURST_GAP_S = 0.5
 _DRAIN_MS = 20  # the longest the release timer lets waiting input in first
 _TERMINATORS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab)
 _TEXT_MODIFIERS = (
@@ -134,6 +140,7 @@ class ScannerFilter(QObject):
         max_gap_s: float = MAX_GAP_S,
         min_length: int = MIN_LENGTH,
         release_ms: int = RELEASE_MS,
+        burst_gap_s: float = BURST_GAP_S,
         prefix: str = "",
         suffix: str = "",
     ) -> None:
@@ -141,6 +148,8 @@ class ScannerFilter(QObject):
         self.clock = clock
         self.max_gap_s = max_gap_s
         self.min_length = min_length
+        self.release_ms = release_ms
+        self.burst_gap_s = burst_gap_s
         self.prefix = prefix
         self.suffix = suffix
         self.enabled = True
@@ -154,7 +163,6 @@ class ScannerFilter(QObject):
         self._ignored: list[QWidget] = []
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(release_ms)
         self._timer.timeout.connect(self._release_when_quiet)
 
     # -- public -------------------------------------------------------------------
@@ -243,13 +251,23 @@ class ScannerFilter(QObject):
         if not printable:
             self.release()  # the keys before this one first, in order
             return False
-        if self._held and gap > self.max_gap_s:
+        if self._held and gap > self._allowed_gap():
             self.release()  # a pause: what came before was typing
         self._held.append(_Held(watched, event.key(), event.modifiers(), text))
         if self._suffix_ends_burst():
             return True
-        self._timer.start()
+        self._timer.start(
+            round(self._allowed_gap() * 1000) if self._is_burst() else self.release_ms
+        )
         return True
+
+    def _is_burst(self) -> bool:
+        """``min_length`` keys held, each within ``max_gap_s``: no person typed them
+        (a longer gap before would have released the keys before it)."""
+        return len(self._held) >= self.min_length
+
+    def _allowed_gap(self) -> float:
+        return self.burst_gap_s if self._is_burst() else self.max_gap_s
 
     def _gap(self, event: QKeyEvent) -> float:
         """Seconds since the key press before this one (infinite when unknown)."""
@@ -273,11 +291,11 @@ class ScannerFilter(QObject):
         return code
 
     def _terminator(self, gap: float) -> bool:
-        if self._swallow_terminator and gap <= self.max_gap_s:
+        if self._swallow_terminator and gap <= self.burst_gap_s:
             self._swallow_terminator = False
             return True  # the Enter after a scan that ended with its suffix
         self._swallow_terminator = False
-        if self._held and gap <= self.max_gap_s:
+        if self._held and gap <= self._allowed_gap():
             code = self._burst_text()
             if code is not None:
                 self._emit(code)

@@ -10,7 +10,11 @@ it runs, a file ``HOME/probe-request`` is answered within about 0.1 s with
 * ``windows``: every visible top-level window: ``class``, ``title``, ``fields`` (each
   text field: ``class``, ``name``, ``text``);
 * ``focus``: the widget with the keyboard focus (``class``, ``name``, ``window`` title),
-  or null.
+  or null;
+* ``keys``: every key press the window system delivered so far, in order, as
+  ``[time stamp in ms, Qt key, text]``: what a test's xdotool really typed, and when
+  the X server says it did (on a loaded machine xdotool may fall behind the timing
+  it was asked for).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
+from PySide6.QtGui import QKeyEvent, QWindow  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QAbstractSpinBox,
     QApplication,
@@ -51,7 +56,25 @@ def describe(widget: QWidget) -> dict[str, Any]:
     return {"class": type(widget).__name__, "name": widget.objectName()}
 
 
-def dump() -> dict[str, Any]:
+class KeyLog(QObject):
+    """Key presses as they reach the application, before any other filter sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[tuple[int, int, str]] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and isinstance(watched, QWindow)
+            and event.spontaneous()
+        ):
+            self.keys.append((event.timestamp(), event.key(), event.text()))
+        return False
+
+
+def dump(log: KeyLog) -> dict[str, Any]:
     windows = []
     for top in QApplication.topLevelWidgets():
         if not top.isVisible():
@@ -68,6 +91,7 @@ def dump() -> dict[str, Any]:
         "focus": None
         if focus is None
         else {**describe(focus), "window": focus.window().windowTitle()},
+        "keys": log.keys,
     }
 
 
@@ -77,12 +101,16 @@ def main() -> None:
     request = home / "probe-request"
     answer = home / "probe-answer.json"
     app = QApplication(sys.argv[:1])
+    log = KeyLog()
 
     def poll() -> None:
+        if not log.keys:  # the last filter installed sees keys first: after the gate's
+            app.removeEventFilter(log)
+            app.installEventFilter(log)
         if request.exists():
             request.unlink()
             tmp = answer.with_suffix(".tmp")
-            tmp.write_text(json.dumps(dump(), ensure_ascii=False), encoding="utf-8")
+            tmp.write_text(json.dumps(dump(log), ensure_ascii=False), encoding="utf-8")
             tmp.replace(answer)
 
     timer = QTimer(app)

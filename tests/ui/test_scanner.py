@@ -572,3 +572,37 @@ def test_the_gate_window_scans_with_its_prefix_and_suffix(
         qtbot.waitUntil(lambda: list(window.verdict.shown) == [Level.PASS], timeout=10_000)
     finally:
         scanner.uninstall()
+
+
+def test_a_scanner_pausing_after_its_first_characters_is_still_one_scan(
+    qtbot: QtBot, stamped: ScannerFilter, form: tuple[QWidget, QLineEdit, QLineEdit]
+) -> None:
+    """Eight characters within 80 ms each are no person's: a pause after them (a loaded
+    machine, a wireless scanner's buffer) neither types them nor breaks the scan; the
+    release timer waits as long as such a pause may be."""
+    window, first, _ = form
+    got = collect(stamped)
+    keys = keyboard_for(window)
+    keys.type(CODE[:8], 40)
+    assert stamped._timer.interval() >= 400
+    keys.at += 300
+    keys.type(CODE[8:12], 40)
+    keys.at += 300
+    keys.type(CODE[12:] + "\n", 40)
+    assert got == [CODE]
+    assert first.text() == ""
+
+
+def test_a_pause_within_the_first_characters_breaks_the_burst(
+    qtbot: QtBot, stamped: ScannerFilter, form: tuple[QWidget, QLineEdit, QLineEdit]
+) -> None:
+    """Seven quick keys (key rollover, a typist's burst), a pause, then more quick keys
+    and Enter: typing, not a scan, and every key arrives in order."""
+    window, first, _ = form
+    got = collect(stamped)
+    keys = keyboard_for(window)
+    keys.type("1380013", 40)
+    keys.at += 150
+    keys.type("8000\n", 40)
+    assert got == []
+    assert first.text() == "13800138000"
