@@ -70,6 +70,18 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
+        "scanner_prefix",
+        str,
+        "",
+        N_("Text a handheld scanner types before each code, cut off (empty: none)."),
+    ),
+    Setting(
+        "scanner_suffix",
+        str,
+        "",
+        N_("Text a handheld scanner types after each code, cut off; it ends the scan."),
+    ),
+    Setting(
         "direction",
         str,
         "auto",
@@ -228,6 +240,8 @@ def convert(setting: Setting, value: Any) -> Any:
         raise ValueError(value)
     if setting.name in ("curfew_start", "curfew_end"):
         _parse_time(result)
+    if setting.name in ("scanner_prefix", "scanner_suffix") and not result.isprintable():
+        raise ValueError(value)  # a scanner's keys that type no character never arrive
     return result
 
 

@@ -518,7 +518,11 @@ class MainWindow(QMainWindow):
         """Connect the keyboard-wedge scanner filter (kiosk.ui.scanner) if it exists."""
         try:
             module = importlib.import_module("kiosk.ui.scanner")
-            scanner = module.ScannerFilter(self)
+            scanner = module.ScannerFilter(
+                self,
+                prefix=str(self.settings["scanner_prefix"]),
+                suffix=str(self.settings["scanner_suffix"]),
+            )
             app = QApplication.instance()
             (app if app is not None else self).installEventFilter(scanner)
             scanner.scanned.connect(self.handle_scanned_text)

@@ -13,11 +13,13 @@ Without Xvfb or xdotool the tests are skipped on a developer's machine and fail 
 Fixtures and helpers for field tests:
 
 * ``xserver``: the display (``":N"``) of an Xvfb started for the session, 1366x768.
-* ``xdo``: an :class:`Xdo` bound to that display (``type``, ``key``, ``focus``,
-  ``wait_window``, ``screenshot``).
+* ``xdo``: an :class:`Xdo` bound to that display (``type`` at a person's pace,
+  ``scan`` at a scanner's, ``key``, ``focus``, ``wait_window``, ``screenshot``).
 * ``kiosk_app``: a factory ``kiosk_app(home, *, camera="97", lang="en", guard=...,
-  args=())`` starting the real window (a :class:`KioskApp`; a guard signed in with
-  ``--guard`` unless ``guard=None``), stopped at the end of the test.
+  args=(), probe=False)`` starting the real window (a :class:`KioskApp`; a guard
+  signed in with ``--guard`` unless ``guard=None``), stopped at the end of the test.
+  With ``probe=True`` the same window runs under ``tests/field/probe.py``, which can be
+  asked what its widgets hold (:meth:`KioskApp.widgets`).
 * ``field_checkpoint``: a checkpoint with residents in two households and passes.
 """
 
@@ -43,6 +45,7 @@ XVFB = shutil.which("Xvfb")
 XDOTOOL = shutil.which("xdotool")
 SCREEN = "1366x768x24"
 WINDOW_TITLE = "Gatepass"
+PROBE = Path(__file__).with_name("probe.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -106,14 +109,32 @@ class Xdo:
             raise AssertionError(f"xdotool {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout
 
-    def type(self, text: str, *, delay_ms: int = 12) -> None:
-        """Type ``text`` into the focused window, ``delay_ms`` between keys (Shift for
-        capitals and ``:``, as a USB scanner does)."""
+    def type(self, text: str, *, delay_ms: int = 240) -> None:
+        """Type ``text`` into the focused window as a person does (Shift for capitals
+        and ``:``). xdotool's ``--delay`` runs from one key's press to the next one's
+        and is split between press and release: the keys are ``delay_ms / 2`` apart
+        (120 ms by default, a brisk typist). Much faster, eight characters and Enter or
+        Tab are a handheld scanner's burst and are taken as a scan, by design: type
+        codes with :meth:`scan`."""
         self("type", "--delay", str(delay_ms), "--", text)
 
     def key(self, *keys: str, delay_ms: int = 12) -> None:
         """Press keys by X name: ``Return``, ``Tab``, ``F5``, ``Down``, ``ctrl+a``..."""
         self("key", "--delay", str(delay_ms), *keys)
+
+    def scan(self, text: str, *, gap_ms: float = 4, terminator: str = "Return") -> None:
+        """What a USB scanner types: ``text`` with ``gap_ms`` between characters (Shift
+        pressed for capitals and ``:``) and then ``terminator`` (an X key name, or ""
+        for none) after the same gap, in one xdotool run (a second run would put its
+        start-up time before the terminator).
+
+        xdotool's ``--delay`` is the time from one key's press to the next one's,
+        split between the press and the release: it is twice ``gap_ms`` here."""
+        delay = str(max(1, round(gap_ms * 2)))
+        args = ["type", "--delay", delay, "--args", "1", text]
+        if terminator:
+            args += ["key", "--delay", delay, terminator]
+        self(*args)
 
     def windows(self, name: str) -> list[str]:
         out = self("search", "--onlyvisible", "--name", name, check=False)
@@ -198,6 +219,18 @@ class KioskApp:
             rows = self.visits()
         return rows
 
+    def widgets(self, *, timeout: float = 20.0) -> dict[str, Any]:
+        """What the window's widgets hold now (only with ``probe=True``): see
+        tests/field/probe.py for the fields."""
+        request = self.home / "probe-request"
+        answer = self.home / "probe-answer.json"
+        answer.unlink(missing_ok=True)
+        request.write_text("dump", encoding="utf-8")
+        answered = wait_for(answer.exists, timeout=timeout)
+        assert answered, f"no answer from the probe\n{self.stderr()}"
+        found: dict[str, Any] = json.loads(answer.read_text(encoding="utf-8"))
+        return found
+
     def stop(self, timeout: float = 15.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -223,15 +256,16 @@ def kiosk_app(xdo: Xdo, tmp_path: Path) -> Iterator[KioskAppFactory]:
         lang: str = "en",
         guard: str | None = "Field Guard",
         args: Sequence[str] = (),
+        probe: bool = False,
     ) -> KioskApp:
         """``guard``: signed in at start (``--guard``); None: the sign-in dialog opens."""
         log = tmp_path / f"kiosk-{len(started)}.log"
+        program = [str(PROBE)] if probe else ["-m", "kiosk"]
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 [
                     sys.executable,
-                    "-m",
-                    "kiosk",
+                    *program,
                     "--home",
                     str(home),
                     "--lang",
