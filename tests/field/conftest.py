@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,14 +66,14 @@ def _require_tools() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def xserver() -> Iterator[str]:
-    """An Xvfb of our own; its display chosen by the server (no clash with others)."""
-    _require_tools()
-    assert XVFB is not None
+@contextmanager
+def virtual_screen(screen: str = SCREEN) -> Iterator[str]:
+    """An Xvfb of our own, its display chosen by the server (no clash with another),
+    stopped on leaving; yields the display (``":N"``). Also used by bench/."""
+    assert XVFB is not None, "Xvfb is not installed (apt-get install xvfb)"
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
-        [XVFB, "-displayfd", str(write_fd), "-screen", "0", SCREEN, "-nolisten", "tcp"],
+        [XVFB, "-displayfd", str(write_fd), "-screen", "0", screen, "-nolisten", "tcp"],
         pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -80,14 +81,21 @@ def xserver() -> Iterator[str]:
     os.close(write_fd)
     with os.fdopen(read_fd) as pipe:
         number = pipe.readline().strip()
-    if not number:
-        proc.kill()
-        pytest.fail("Xvfb did not start")
     try:
+        if not number:
+            raise RuntimeError("Xvfb did not start")
         yield f":{number}"
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def xserver() -> Iterator[str]:
+    """The session's X server (see :func:`virtual_screen`)."""
+    _require_tools()
+    with virtual_screen() as display:
+        yield display
 
 
 @dataclass
