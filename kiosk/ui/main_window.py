@@ -181,6 +181,12 @@ class MainWindow(QMainWindow):
         self.saving = QLabel(tr("Saving... the database is busy (the office is writing)."))
         self.saving.setObjectName("saving")
         self.saving.setWordWrap(True)
+        self.saving.setFont(ui_font(18, bold=True))
+        # amber with black text: the same in the day and the night theme
+        self.saving.setStyleSheet(
+            "QLabel#saving { background: #ffc107; color: #000000; padding: 8px 14px;"
+            " border-radius: 8px; }"
+        )
         self.saving.hide()
         right = QVBoxLayout()
         right.addWidget(self.saving)
