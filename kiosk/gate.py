@@ -104,7 +104,8 @@ class Gate:
 
     def _purge_if_due(self) -> None:
         """Retention: at start-up if a day was missed, then once a day. A busy database
-        puts it off (by :data:`PURGE_RETRY_S`): it never holds up a scan."""
+        puts it off (by :data:`PURGE_RETRY_S`). Its batches follow each other without a
+        pause: the scan that found the purge due is waiting for it."""
         if self.retention_days is None:
             return
         now = self.clock()
@@ -113,7 +114,9 @@ class Gate:
             return
         try:
             with self._busy_timeout(WAIT_SLICE_MS):
-                report = purge_if_due(self.db, older_than_days=self.retention_days, now=now)
+                report = purge_if_due(
+                    self.db, older_than_days=self.retention_days, now=now, gap_s=0.0
+                )
         except DatabaseBusy:
             log.warning("retention purge put off: the database is busy")
             self._purge_after = self.monotonic() + PURGE_RETRY_S
@@ -137,6 +140,7 @@ class Gate:
         ``on_wait(False)`` when it is over; raises :class:`GateStopped` if ``stop`` is
         set while it waits. Other errors (disk full, ...) are raised at once."""
         waiting = False
+        over = True  # whether to say the wait is over (not when stopped or interrupted)
         try:
             with self._busy_timeout(WAIT_SLICE_MS):
                 while True:
@@ -144,13 +148,17 @@ class Gate:
                         return job()
                     except DatabaseBusy:
                         if self.stop.is_set():
+                            over = False
                             raise GateStopped() from None
                         if not waiting:
                             waiting = True
                             log.warning("the database is busy (another writer): waiting")
                             self._tell_waiting(True)
+        except KeyboardInterrupt:
+            over = False
+            raise
         finally:
-            if waiting:
+            if waiting and over:
                 log.info("the database is free again")
                 self._tell_waiting(False)
 

@@ -76,10 +76,11 @@ class GateThread(threading.Thread):
     """A Gate made and used in a thread of its own (its connection belongs to it), as
     the window's worker does. ``job(gate)`` runs once; its result or error is kept."""
 
-    def __init__(self, home: Path, job: Callable[[Gate], object]) -> None:
+    def __init__(self, home: Path, job: Callable[[Gate], object], **options: object) -> None:
         super().__init__(daemon=True)
         self.home = home
         self.job = job
+        self.options = options
         self.events: list[bool] = []
         self.waiting = threading.Event()
         self.ended = threading.Event()
@@ -94,7 +95,7 @@ class GateThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.gate = Gate(Home(self.home), on_wait=self._on_wait)
+            self.gate = Gate(Home(self.home), on_wait=self._on_wait, **self.options)  # type: ignore[arg-type]
             try:
                 self.result = self.job(self.gate)
             finally:
@@ -143,6 +144,21 @@ def test_a_gate_stopped_while_waiting_saves_and_shows_nothing(
     assert isinstance(thread.error, GateStopped)
     assert thread.result is None
     assert visit_ids(home) == []
+
+
+def test_a_busy_database_puts_the_gates_purge_off(checkpoint, short_busy_timeout) -> None:
+    """The purge at start-up (and daily) waits for nobody: the gate starts and scans."""
+    home, passes = checkpoint
+    token = passes[0]["token"]
+    with write_lock(home / "gatepass.db"):
+        thread = GateThread(home, lambda gate: gate._purge_after, retention_days=28)
+        thread.start()
+        assert thread.ended.wait(WAIT)
+    assert thread.error is None, thread.error
+    assert thread.result  # put off until later
+    with Gate(Home(home), retention_days=28) as gate:  # free again: it purges, then scans
+        assert gate.handle(Encounter(Source.CAMERA, token)) is not None
+        assert gate.db.execute("SELECT value FROM meta WHERE key = 'last_purge'").fetchone()
 
 
 def test_a_retried_commit_does_not_write_the_row_twice(checkpoint) -> None:

@@ -23,7 +23,7 @@ from kiosk.core.clock import to_db
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.store.checkpoint import get_meta, record_audit, set_meta
-from kiosk.store.db import Pacer
+from kiosk.store.db import BATCH_GAP_S, Pacer
 
 LAST_PURGE = "last_purge"
 PURGE_BATCH = 2000
@@ -38,13 +38,22 @@ class PurgeReport:
     passes: int
 
 
-def purge(db: Database, *, older_than_days: int, now: datetime, actor: str = "cli") -> PurgeReport:
-    """Delete visits, visitors and visitor codes older than ``older_than_days``."""
+def purge(
+    db: Database,
+    *,
+    older_than_days: int,
+    now: datetime,
+    actor: str = "cli",
+    gap_s: float = BATCH_GAP_S,
+) -> PurgeReport:
+    """Delete visits, visitors and visitor codes older than ``older_than_days``.
+
+    ``gap_s``: the pause between two batches (see :class:`~kiosk.store.db.Pacer`)."""
     if older_than_days < 1:
         raise UserError(tr("Keep at least one day of records."))
     cutoff = now - timedelta(days=older_than_days)
     stamp = to_db(cutoff)
-    pacer = Pacer()
+    pacer = Pacer(gap_s)
     visits = _purge_visits(db, stamp, pacer)
     with pacer.write(db):
         old_visitors = (
@@ -109,10 +118,15 @@ def _purge_visits(db: Database, stamp: str, pacer: Pacer) -> int:
 
 
 def purge_if_due(
-    db: Database, *, older_than_days: int, now: datetime, actor: str = "retention"
+    db: Database,
+    *,
+    older_than_days: int,
+    now: datetime,
+    actor: str = "retention",
+    gap_s: float = BATCH_GAP_S,
 ) -> PurgeReport | None:
     """Purge once a day: at start-up when a day was missed, and daily after."""
     last = get_meta(db, LAST_PURGE)
     if last is not None and last[:10] == to_db(now)[:10]:
         return None
-    return purge(db, older_than_days=older_than_days, now=now, actor=actor)
+    return purge(db, older_than_days=older_than_days, now=now, actor=actor, gap_s=gap_s)
