@@ -181,9 +181,7 @@ def run_bench(rate: float, rounds: int) -> list[Case]:
                         g.type("36.6")
                         g.key("Return")
 
-                    new.seconds.append(
-                        scan_and_wait(xdo, home, f"{PAYMENT_CODE}{i}", register)
-                    )
+                    new.seconds.append(scan_and_wait(xdo, home, f"{PAYMENT_CODE}{i}", register))
                     new.keys.append(guard.count)
                     new.typing.append(guard.typing)
                     close_slip(xdo, window)

@@ -5,16 +5,23 @@
 ``kiosk gate`` (no window) and the kiosk window both drive a :class:`Gate`, so the path
 exists once. A Gate owns its database connection and must be used from the thread that
 created it (the window runs it in its worker thread).
+
+A busy database (another program holding the write lock: the office issuing passes,
+importing the register) never stops the gate: :meth:`Gate.patiently` tries the commit
+again, the same row each time, until it is on disk or the gate is stopped, and tells
+``on_wait`` while it waits (so ``kiosk gate`` and the window can say so).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from kiosk.core.clock import utcnow
 from kiosk.core.rules import (
@@ -28,13 +35,26 @@ from kiosk.core.rules import (
 )
 from kiosk.home import Home
 from kiosk.store.checkpoint import checkpoint_id, load_keyring
-from kiosk.store.db import connect
+from kiosk.store.db import DatabaseBusy, busy_timeout_ms, connect
 from kiosk.store.retention import purge_if_due
-from kiosk.store.visits import LoggedVisit, load_facts, log_visit
+from kiosk.store.visits import LoggedVisit, commit_visit, load_facts, visit_row
 from kiosk.vision.repeat import RepeatFilter
 from kiosk.vision.scanloop import Event, ScanEvent, ScanLoop
 
 log = logging.getLogger("kiosk.gate")
+
+T = TypeVar("T")
+
+WAIT_SLICE_MS = 100
+"""While the database is busy the gate asks for the lock in slices this long (SQLite
+polls within a slice every 1-25 ms), checking between slices whether it was stopped.
+A wait longer than one slice is reported to ``on_wait``."""
+PURGE_RETRY_S = 600.0  # a retention purge that met a busy database is tried again later
+
+
+class GateStopped(Exception):
+    """The gate was stopped while it waited for a busy database: the passage it was
+    saving is not on disk and was not shown."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +83,11 @@ class Gate:
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         retention_days: int | None = None,
+        stop: threading.Event | None = None,
+        on_wait: Callable[[bool], None] | None = None,
     ) -> None:
+        self.stop = stop or threading.Event()
+        self.on_wait = on_wait  # True: waiting for a busy database; False: saved, go on
         self.db = connect(home.database)
         self.keyring = load_keyring(self.db)
         self.checkpoint_id = checkpoint_id(self.db)
@@ -75,20 +99,76 @@ class Gate:
         self.repeats = RepeatFilter(repeat_window_s, clock=monotonic)
         self.retention_days = retention_days
         self._purged_on: str | None = None
+        self._purge_after = 0.0  # monotonic time before which no purge is tried
         self._purge_if_due()
 
     def _purge_if_due(self) -> None:
-        """Retention: at start-up if a day was missed, then once a day."""
+        """Retention: at start-up if a day was missed, then once a day. A busy database
+        puts it off (by :data:`PURGE_RETRY_S`). Its batches follow each other without a
+        pause: the scan that found the purge due is waiting for it."""
         if self.retention_days is None:
             return
         now = self.clock()
         today = now.astimezone().date().isoformat()
-        if today == self._purged_on:
+        if today == self._purged_on or self.monotonic() < self._purge_after:
             return
-        report = purge_if_due(self.db, older_than_days=self.retention_days, now=now)
+        try:
+            with self._busy_timeout(WAIT_SLICE_MS):
+                report = purge_if_due(
+                    self.db, older_than_days=self.retention_days, now=now, gap_s=0.0
+                )
+        except DatabaseBusy:
+            log.warning("retention purge put off: the database is busy")
+            self._purge_after = self.monotonic() + PURGE_RETRY_S
+            return
         self._purged_on = today
         if report is not None:
             log.info("retention: %d visits, %d visitors deleted", report.visits, report.visitors)
+
+    @contextlib.contextmanager
+    def _busy_timeout(self, ms: int) -> Iterator[None]:
+        self.db.conn.execute(f"PRAGMA busy_timeout={int(ms)}")
+        try:
+            yield
+        finally:
+            self.db.conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
+
+    def patiently(self, job: Callable[[], T]) -> T:
+        """``job()`` (reads, or whole write transactions) until it does not meet a busy
+        database. A busy ``BEGIN IMMEDIATE`` wrote nothing, so the job simply runs
+        again. Tells ``on_wait(True)`` once the wait is longer than one slice and
+        ``on_wait(False)`` when it is over; raises :class:`GateStopped` if ``stop`` is
+        set while it waits. Other errors (disk full, ...) are raised at once."""
+        waiting = False
+        over = True  # whether to say the wait is over (not when stopped or interrupted)
+        try:
+            with self._busy_timeout(WAIT_SLICE_MS):
+                while True:
+                    try:
+                        return job()
+                    except DatabaseBusy:
+                        if self.stop.is_set():
+                            over = False
+                            raise GateStopped() from None
+                        if not waiting:
+                            waiting = True
+                            log.warning("the database is busy (another writer): waiting")
+                            self._tell_waiting(True)
+        except KeyboardInterrupt:
+            over = False
+            raise
+        finally:
+            if waiting and over:
+                log.info("the database is free again")
+                self._tell_waiting(False)
+
+    def _tell_waiting(self, waiting: bool) -> None:
+        if self.on_wait is None:
+            return
+        try:
+            self.on_wait(waiting)
+        except Exception:  # a display problem must not stop the gate
+            log.exception("on_wait failed")
 
     def reload_keys(self) -> None:
         self.keyring = load_keyring(self.db)
@@ -110,6 +190,10 @@ class Gate:
 
         ``captured_at`` is the frame's capture time on the ``monotonic`` clock; the
         decision's latency runs from it to the commit.
+
+        A busy database is waited for (:meth:`patiently`): the visit row, its id made
+        once, is committed exactly once, however many tries it takes. Raises
+        :class:`GateStopped` if the gate is stopped before it is on disk.
         """
         if (
             encounter.source is Source.SCANNER
@@ -119,18 +203,19 @@ class Gate:
             return None
         self._purge_if_due()
         now = self.clock()
-        facts = load_facts(
-            self.db,
-            self.keyring,
-            encounter,
-            now=now,
-            settings=self.rules,
-            checkpoint_id=self.checkpoint_id,
-            holder=holder,
+        facts = self.patiently(
+            lambda: load_facts(
+                self.db,
+                self.keyring,
+                encounter,
+                now=now,
+                settings=self.rules,
+                checkpoint_id=self.checkpoint_id,
+                holder=holder,
+            )
         )
         verdict = decide(encounter, facts, now, self.rules, self.mode)
-        visit = log_visit(
-            self.db,
+        row = visit_row(
             verdict,
             encounter,
             now=now,
@@ -139,6 +224,16 @@ class Gate:
             plate=plate,
             corrects=corrects,
         )
+        try:
+            self.patiently(lambda: commit_visit(self.db, row))
+        except GateStopped:
+            log.warning(
+                "stopped while the database was busy: %s %s not saved",
+                verdict.level.value,
+                verdict.serial or "-",
+            )
+            raise
+        visit = LoggedVisit(row["id"], now)
         latency = (self.monotonic() - captured_at) * 1000 if captured_at is not None else None
         log.info(
             "%s %s %s %s",
@@ -170,13 +265,18 @@ def drive(
     ends or ``stop`` is set. Other loop events (camera, diagnostics) go to ``on_event``.
 
     ``kiosk gate`` calls this on its main thread, the window on its worker thread: the
-    thread that made ``gate``.
+    thread that made ``gate``. A busy database makes a scan wait (see
+    :meth:`Gate.patiently`); ``stop`` ends that wait too.
     """
+    gate.stop = stop
     for event in loop.iter_events(stop):
         if isinstance(event, ScanEvent):
-            decision = gate.handle(
-                Encounter(Source.CAMERA, event.text), captured_at=event.captured_at
-            )
+            try:
+                decision = gate.handle(
+                    Encounter(Source.CAMERA, event.text), captured_at=event.captured_at
+                )
+            except GateStopped:
+                return
             if decision is not None:
                 on_decision(decision)
         elif on_event is not None:

@@ -69,6 +69,18 @@ def print_decision(decision: Decision, as_json: bool) -> None:
     )
 
 
+def print_waiting(waiting: bool) -> None:
+    """What ``kiosk gate`` says while a busy database holds a passage back (stderr, so
+    ``--json`` output stays one decision a line)."""
+    if waiting:
+        click.echo(
+            tr("Waiting for the database: another program is writing. The passage will be saved."),
+            err=True,
+        )
+    else:
+        click.echo(tr("The database is free again."), err=True)
+
+
 def print_camera_event(event: object) -> None:
     from kiosk.vision.health import CameraEvent
 
@@ -97,6 +109,7 @@ def run_gate(
     mode = DirectionMode(direction or settings["direction"])
     live = source.isdigit()
     pipeline = Pipeline(get_decoder(decoder or settings["decoder"]))
+    stop = threading.Event()
     with Gate(
         home,
         retention_days=settings["retention_days"],
@@ -104,12 +117,13 @@ def run_gate(
         rules=settings.rules(),
         guard=guard,
         repeat_window_s=settings["repeat_window_s"],
+        stop=stop,
+        on_wait=print_waiting,
     ) as the_gate:
         frames = open_source(source, realtime=live if realtime is None else realtime, loop=loop)
         scans = ScanLoop(
             frames, pipeline, repeat_window=settings["repeat_window_s"], drop_stale=live or loop
         )
-        stop = threading.Event()
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
             drive(the_gate, scans, stop, lambda d: print_decision(d, as_json), print_camera_event)
@@ -159,7 +173,8 @@ def gate(
 ) -> None:
     """Run the scan path with no window: source -> decode -> decide -> log.
 
-    Runs until the source ends or Ctrl-C. Every decision printed is already on disk.
+    Runs until the source ends or Ctrl-C. Every decision printed is already on disk; a
+    busy database (the office writing) makes it wait and say so, never stop.
     """
     ctx.db  # noqa: B018 - a clear error now if there is no checkpoint
     run_gate(

@@ -88,9 +88,10 @@ def residents() -> None:
 def import_(ctx: Context, file: Path, dry_run: bool, strict: bool, as_json: bool) -> None:
     """Import residents from a CSV or XLSX spreadsheet (see docs/register-import.md).
 
-    Good rows are written in one transaction; bad rows are listed with their row
-    number as Excel shows it. Importing the same file again changes nothing. Exit
-    code 1 when any row is bad.
+    Every row is checked first, then the good rows are written in batches (a gate
+    keeps logging meanwhile); bad rows are listed with their row number as Excel
+    shows it. Importing the same file again changes nothing (and finishes an
+    interrupted import). Exit code 1 when any row is bad.
 
     --json prints {"file", "added", "updated", "unchanged", "inactive", "bad",
     "households_added", "dry_run", "strict", "written",

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +27,25 @@ from kiosk.core.i18n import tr
 log = logging.getLogger("kiosk.store")
 
 BUSY_TIMEOUT_MS = 5000
+"""How long a write waits for another writer's lock before it fails (the gate's own
+commits never fail for it: see ``Gate.patiently``). ``KIOSK_BUSY_TIMEOUT_MS`` overrides
+it (tests hold a lock longer than the timeout without waiting 5 s)."""
+
+
+def busy_timeout_ms() -> int:
+    """The busy timeout in milliseconds: ``KIOSK_BUSY_TIMEOUT_MS`` if set, else 5000."""
+    text = os.environ.get("KIOSK_BUSY_TIMEOUT_MS", "").strip()
+    try:
+        return max(1, int(text)) if text else BUSY_TIMEOUT_MS
+    except ValueError:
+        log.warning("KIOSK_BUSY_TIMEOUT_MS=%r is not a number of milliseconds", text)
+        return BUSY_TIMEOUT_MS
+
+
+class DatabaseBusy(EnvironmentFault):
+    """Another connection held the write lock for longer than the busy timeout. Nothing
+    of the failed transaction was written: it may simply be run again."""
+
 
 # Result codes (https://www.sqlite.org/rescode.html): primary code = low byte.
 _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = (
@@ -49,7 +70,7 @@ def environment_fault(exc: sqlite3.Error) -> EnvironmentFault | None:
         return None
     primary = code & 0xFF
     if primary in (_BUSY, _LOCKED):
-        return EnvironmentFault(
+        return DatabaseBusy(
             tr(
                 "The database is busy in another program. Close other Gatepass windows "
                 "and try again."
@@ -92,7 +113,7 @@ def connect(path: Path, *, create: bool = False) -> sqlite_utils.Database:
             tr("No checkpoint at {path}. Run 'kiosk init' first, or pass --home.", path=path.parent)
         )
     with translated_errors():
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(str(path), timeout=busy_timeout_ms() / 1000)
         db = sqlite_utils.Database(conn, execute_plugins=False)
         try:
             _apply_pragmas(db)
@@ -105,7 +126,8 @@ def connect(path: Path, *, create: bool = False) -> sqlite_utils.Database:
 
 def _apply_pragmas(db: sqlite_utils.Database) -> None:
     conn = db.conn
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    timeout = busy_timeout_ms()
+    conn.execute(f"PRAGMA busy_timeout={timeout}")
     db.enable_wal()
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -114,7 +136,7 @@ def _apply_pragmas(db: sqlite_utils.Database) -> None:
         "journal_mode": "wal",
         "synchronous": 2,
         "foreign_keys": 1,
-        "busy_timeout": BUSY_TIMEOUT_MS,
+        "busy_timeout": timeout,
         "secure_delete": 1,
     }
     for pragma, value in wanted.items():
@@ -157,3 +179,31 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+
+BATCH_GAP_S = 0.03
+"""The least time a bulk job leaves the write lock free between two of its batches.
+A writer waiting for the lock (the gate) is polled for by SQLite every 1-25 ms, so a
+gap longer than that lets it in; a job that went straight on to its next batch would
+take the lock again first, batch after batch."""
+
+
+class Pacer:
+    """Spaces a bulk job's write transactions (``with pacer.write(db): ...`` per
+    batch) so that another writer gets the lock between two of them."""
+
+    def __init__(self, gap_s: float = BATCH_GAP_S) -> None:
+        self.gap_s = gap_s
+        self._free_since: float | None = None
+
+    @contextlib.contextmanager
+    def write(self, db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+        if self._free_since is not None:
+            rest = self.gap_s - (time.monotonic() - self._free_since)
+            if rest > 0:
+                time.sleep(rest)
+        try:
+            with write(db):
+                yield db
+        finally:
+            self._free_since = time.monotonic()

@@ -5,10 +5,15 @@ and gone from the file too.
 overwritten with zeros; a WAL checkpoint (TRUNCATE) afterwards folds the WAL back into
 the main file and empties it, so no old copy of a page survives there either.
 A visit that a newer, kept correction points to is kept until that correction goes.
+
+Visits are deleted :data:`PURGE_BATCH` rows per transaction, newest first (a correction
+goes before the visit it corrects), so the gate's commits get in between.
 """
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,9 +23,11 @@ from kiosk.core.clock import to_db
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.store.checkpoint import get_meta, record_audit, set_meta
-from kiosk.store.db import write
+from kiosk.store.db import BATCH_GAP_S, Pacer
 
 LAST_PURGE = "last_purge"
+PURGE_BATCH = 2000
+"""Visits deleted per transaction (a few milliseconds of the write lock each)."""
 
 
 @dataclass(frozen=True)
@@ -31,18 +38,24 @@ class PurgeReport:
     passes: int
 
 
-def purge(db: Database, *, older_than_days: int, now: datetime, actor: str = "cli") -> PurgeReport:
-    """Delete visits, visitors and visitor codes older than ``older_than_days``."""
+def purge(
+    db: Database,
+    *,
+    older_than_days: int,
+    now: datetime,
+    actor: str = "cli",
+    gap_s: float = BATCH_GAP_S,
+) -> PurgeReport:
+    """Delete visits, visitors and visitor codes older than ``older_than_days``.
+
+    ``gap_s``: the pause between two batches (see :class:`~kiosk.store.db.Pacer`)."""
     if older_than_days < 1:
         raise UserError(tr("Keep at least one day of records."))
     cutoff = now - timedelta(days=older_than_days)
     stamp = to_db(cutoff)
-    with write(db):
-        visits = db.execute(
-            "DELETE FROM visits WHERE at < ? AND id NOT IN "
-            "(SELECT corrects FROM visits WHERE corrects IS NOT NULL AND at >= ?)",
-            [stamp, stamp],
-        ).rowcount
+    pacer = Pacer(gap_s)
+    visits = _purge_visits(db, stamp, pacer)
+    with pacer.write(db):
         old_visitors = (
             "SELECT id FROM visitors WHERE created_at < ? AND id NOT IN "
             "(SELECT visitor_id FROM visits WHERE visitor_id IS NOT NULL)"
@@ -70,11 +83,50 @@ def purge(db: Database, *, older_than_days: int, now: datetime, actor: str = "cl
     return PurgeReport(cutoff, visits, visitors, passes)
 
 
+def _purge_visits(db: Database, stamp: str, pacer: Pacer) -> int:
+    """Delete visits before ``stamp`` in batches; the count deleted."""
+    # Visits a kept correction points to: read once, without holding the lock.
+    keep = [
+        row[0]
+        for row in db.execute(
+            "SELECT corrects FROM visits WHERE corrects IS NOT NULL AND at >= ?", [stamp]
+        )
+    ]
+    deleted = 0
+    while True:
+        try:
+            with pacer.write(db):
+                count = db.execute(
+                    "DELETE FROM visits WHERE rowid IN (SELECT rowid FROM visits WHERE at < ? "
+                    "AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY at DESC LIMIT ?)",
+                    [stamp, json.dumps(keep), PURGE_BATCH],
+                ).rowcount
+        except sqlite3.IntegrityError:
+            # A correction written meanwhile, or one older than what it corrects (the
+            # clock went back): keep every corrected visit this time.
+            everything = [
+                row[0]
+                for row in db.execute("SELECT corrects FROM visits WHERE corrects IS NOT NULL")
+            ]
+            if set(everything) <= set(keep):
+                raise
+            keep = everything
+            continue
+        deleted += count
+        if count < PURGE_BATCH:
+            return deleted
+
+
 def purge_if_due(
-    db: Database, *, older_than_days: int, now: datetime, actor: str = "retention"
+    db: Database,
+    *,
+    older_than_days: int,
+    now: datetime,
+    actor: str = "retention",
+    gap_s: float = BATCH_GAP_S,
 ) -> PurgeReport | None:
     """Purge once a day: at start-up when a day was missed, and daily after."""
     last = get_meta(db, LAST_PURGE)
     if last is not None and last[:10] == to_db(now)[:10]:
         return None
-    return purge(db, older_than_days=older_than_days, now=now, actor=actor)
+    return purge(db, older_than_days=older_than_days, now=now, actor=actor, gap_s=gap_s)

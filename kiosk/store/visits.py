@@ -172,8 +172,7 @@ class LoggedVisit:
     at: datetime
 
 
-def log_visit(
-    db: Database,
+def visit_row(
     verdict: Verdict,
     encounter: Encounter,
     *,
@@ -182,11 +181,11 @@ def log_visit(
     guard: str = "",
     plate: str = "",
     corrects: str | None = None,
-) -> LoggedVisit:
-    """Record one decision durably (committed, fsynced) and return its id."""
+) -> dict[str, Any]:
+    """The visit row for one decision, its id (UUIDv7) made here, once."""
     holder = verdict.holder
     kind = holder.kind.value if holder else "unknown"
-    row: dict[str, Any] = {
+    return {
         "id": uuid7(),
         "at": to_db(now),
         "checkpoint_id": checkpoint_id,
@@ -206,8 +205,50 @@ def log_visit(
         "note": encounter.note,
         "corrects": corrects,
     }
+
+
+_VISIT_INSERT = (
+    "INSERT INTO visits (id, at, checkpoint_id, direction, subject_kind, resident_id, "
+    "visitor_id, household_id, pass_serial, level, reason, reasons, temperature, guard, "
+    "plate, source, note, corrects) VALUES (:id, :at, :checkpoint_id, :direction, "
+    ":subject_kind, :resident_id, :visitor_id, :household_id, :pass_serial, :level, "
+    ":reason, :reasons, :temperature, :guard, :plate, :source, :note, :corrects)"
+)
+
+
+def commit_visit(db: Database, row: dict[str, Any]) -> bool:
+    """Commit a row from :func:`visit_row` durably (committed, fsynced). Safe to call
+    again with the same row after a failure (a busy database): a row already on disk is
+    not written twice. True if this call wrote it."""
     with write(db):
-        db.table("visits").insert(row)
+        if db.execute("SELECT 1 FROM visits WHERE id = ?", [row["id"]]).fetchone():
+            return False
+        db.execute(_VISIT_INSERT, row)
+    return True
+
+
+def log_visit(
+    db: Database,
+    verdict: Verdict,
+    encounter: Encounter,
+    *,
+    now: datetime,
+    checkpoint_id: str,
+    guard: str = "",
+    plate: str = "",
+    corrects: str | None = None,
+) -> LoggedVisit:
+    """Record one decision durably (committed, fsynced) and return its id."""
+    row = visit_row(
+        verdict,
+        encounter,
+        now=now,
+        checkpoint_id=checkpoint_id,
+        guard=guard,
+        plate=plate,
+        corrects=corrects,
+    )
+    commit_visit(db, row)
     return LoggedVisit(row["id"], now)
 
 

@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         self.camera_state = "starting"
         self.decoder_name = "-"
         self.database_ok = True
+        self.database_waiting = False  # a passage waits for a busy database
         self.stats: Stats | None = None
         self.kiosk_mode = False  # full screen at a gate: closing needs the admin PIN
         # The amber cases open registration by themselves; not in the unattended demo,
@@ -205,7 +206,18 @@ class MainWindow(QMainWindow):
             actions.addWidget(button)
             self.action_buttons.append(button)
 
+        self.saving = QLabel(tr("Saving... the database is busy (the office is writing)."))
+        self.saving.setObjectName("saving")
+        self.saving.setWordWrap(True)
+        self.saving.setFont(ui_font(18, bold=True))
+        # amber with black text: the same in the day and the night theme
+        self.saving.setStyleSheet(
+            "QLabel#saving { background: #ffc107; color: #000000; padding: 8px 14px;"
+            " border-radius: 8px; }"
+        )
+        self.saving.hide()
         right = QVBoxLayout()
+        right.addWidget(self.saving)
         right.addWidget(self.verdict, 1)
         right.addLayout(modes)
         right.addLayout(actions)
@@ -257,6 +269,7 @@ class MainWindow(QMainWindow):
         w.ready.connect(self.on_ready)
         w.failed.connect(self.on_failed)
         w.visitorCodeIssued.connect(self.show_visitor_code)
+        w.waiting.connect(self.on_waiting)
 
     # ------------------------------------------------------------ life
 
@@ -441,6 +454,13 @@ class MainWindow(QMainWindow):
         self.banner.setText(message)
         self.banner.show()
 
+    @Slot(bool)
+    def on_waiting(self, waiting: bool) -> None:
+        """A passage is held back by a busy database: it is shown once it is saved."""
+        self.database_waiting = waiting
+        self.saving.setVisible(waiting)
+        self._tick()
+
     def _tick(self) -> None:
         camera = {
             "starting": tr("starting"),
@@ -454,12 +474,17 @@ class MainWindow(QMainWindow):
                 [
                     tr("Camera: {state}", state=camera),
                     tr("Decoder: {name}", name=self.decoder_name),
-                    tr("Database: {state}", state=tr("ok") if self.database_ok else tr("error")),
+                    tr("Database: {state}", state=self._database_state()),
                     tr("Mode: {mode}", mode=mode_text(self.mode)),
                     datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
                 ]
             )
         )
+
+    def _database_state(self) -> str:
+        if not self.database_ok:
+            return tr("error")
+        return tr("busy, saving...") if self.database_waiting else tr("ok")
 
     # ------------------------------------------------------------ keys
 

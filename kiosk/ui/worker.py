@@ -31,7 +31,7 @@ from kiosk.core.errors import KioskError
 from kiosk.core.i18n import tr
 from kiosk.core.keys import load_private_key
 from kiosk.core.rules import DirectionMode, Encounter, Holder, Level, Source
-from kiosk.gate import Decision, Gate, drive
+from kiosk.gate import Decision, Gate, GateStopped, drive
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
@@ -88,6 +88,7 @@ class GateWorker(QObject):
     failed = Signal(str)  # a message for the guard
     visitorCodeIssued = Signal(object)  # the pass record of a new visitor's code
     corrected = Signal(str, str)  # a correction: (new row's id, "") or ("", the problem)
+    waiting = Signal(bool)  # True: a passage waits for a busy database; False: saved
 
     def __init__(
         self,
@@ -245,6 +246,8 @@ class GateWorker(QObject):
                 repeat_window_s=self.settings["repeat_window_s"],
                 guard=self.guard,
                 retention_days=self.settings["retention_days"],
+                stop=self._stop,
+                on_wait=self.waiting.emit,
             )
         except KioskError as exc:
             log.error("gate could not start: %s", exc)
@@ -307,6 +310,8 @@ class GateWorker(QObject):
                 return
             try:
                 job(gate)
+            except GateStopped:
+                return
             except KioskError as exc:
                 self.failed.emit(str(exc))
             except Exception:
@@ -330,8 +335,8 @@ class GateWorker(QObject):
         code_hours: int,
     ) -> None:
         now = gate.clock()
-        known = visitor_id or add_visitor(
-            gate.db, visitor, now=now, checkpoint_id=gate.checkpoint_id
+        known = visitor_id or gate.patiently(
+            lambda: add_visitor(gate.db, visitor, now=now, checkpoint_id=gate.checkpoint_id)
         )
         mode, gate.mode = gate.mode, DirectionMode.IN  # registering is coming in
         try:
@@ -347,7 +352,9 @@ class GateWorker(QObject):
         self._on_decision(decision)
         if decision.verdict.level is Level.PASS and visitor_id is None:
             key = load_private_key(self.home.gate_key, None)
-            record = issue_visitor_code(gate.db, key, known, now=now, hours=code_hours)
+            record = gate.patiently(
+                lambda: issue_visitor_code(gate.db, key, known, now=now, hours=code_hours)
+            )
             self.visitorCodeIssued.emit(record)
 
     def _on_decision(self, decision: Decision) -> None:

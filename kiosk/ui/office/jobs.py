@@ -11,7 +11,8 @@ its :class:`~kiosk.core.errors.EnvironmentFault`, anything else as a short apolo
 The gate's own worker thread stays the only writer of visits; the office writes the
 register, passes and holds. Both use ``BEGIN IMMEDIATE`` (``kiosk.store.db.write``),
 so they take turns at the lock; the office's writes are short (one row, one
-household) except a register import, which is one transaction by design.
+household), and its bulk jobs (issuing passes, importing the register, purging) write
+in short batches with the lock free in between (docs/architecture.md, "Threads").
 """
 
 from __future__ import annotations
