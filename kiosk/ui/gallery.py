@@ -20,6 +20,7 @@ from kiosk.store.passes import search_passes
 from kiosk.store.register import page_residents
 from kiosk.store.visitor_queries import list_visitors
 from kiosk.store.visitors import get_visitor
+from kiosk.store.visits import list_visits
 from kiosk.ui.office.context import OfficeContext
 
 
@@ -46,6 +47,7 @@ def _message_box(icon: QMessageBox.Icon) -> QMessageBox:
 def samples(ctx: OfficeContext) -> list[Sample]:
     """Every dialog, built on ``ctx``'s checkpoint (it needs residents, passes and a
     visitor, as the demo checkpoint has)."""
+    from kiosk.ui.dialogs.correction import CorrectionDialog
     from kiosk.ui.dialogs.manual import ManualPassDialog
     from kiosk.ui.dialogs.pin import PinDialog
     from kiosk.ui.dialogs.registration import RegistrationDialog, VisitorCodeDialog
@@ -112,6 +114,11 @@ def samples(ctx: OfficeContext) -> list[Sample]:
         Sample("settings", SettingsDialog, lambda: SettingsDialog(settings)),
         Sample("settings-problems", SettingsDialog, settings_problems),
         Sample("manual-pass", ManualPassDialog, lambda: ManualPassDialog(home)),
+        Sample(
+            "correction",
+            CorrectionDialog,
+            lambda: CorrectionDialog(home, list_visits(ctx.db, limit=8)),
+        ),
         Sample("office-passphrase", PassphraseDialog, lambda: PassphraseDialog()),
         Sample("office-revoke", RevokeDialog, lambda: RevokeDialog(a_pass)),
         Sample("office-issue", IssueDialog, lambda: IssueDialog(ctx)),
@@ -130,5 +137,6 @@ def samples(ctx: OfficeContext) -> list[Sample]:
         ),
         Sample("office-import", ImportWizard, lambda: ImportWizard(ctx)),
         Sample("message-question", QMessageBox, lambda: _message_box(QMessageBox.Icon.Question)),
+        Sample("message-warning", QMessageBox, lambda: _message_box(QMessageBox.Icon.Warning)),
         Sample("message-critical", QMessageBox, lambda: _message_box(QMessageBox.Icon.Critical)),
     ]

@@ -280,14 +280,16 @@ def test_no_camera_screen_says_what_still_works(
 def test_every_gate_key_opens_its_dialog_and_esc_closes_it(
     kiosk_app: KioskAppFactory, field_checkpoint: FieldCheckpoint, xdo: Xdo
 ) -> None:
-    """F5, F6, F7 and F10 through the X server's keyboard (F10 is a menu key to some
-    toolkits: not here); Esc closes each; nothing is recorded."""
+    """F5, F6, F7, F8 and F10 through the X server's keyboard (F10 is a menu key to some
+    toolkits: not here); Esc closes each; nothing is recorded. A guard is signed in
+    (``--guard``), so F7 opens the end of their shift, and F8 asks for the PIN first."""
     app = start_gate(kiosk_app, field_checkpoint.home)
     keys = Strokes(xdo)
     for key, title in (
         ("F5", "Register a visitor"),
         ("F6", "Let a resident through by hand"),
-        ("F7", "Guard sign-in"),
+        ("F7", "End of shift"),
+        ("F8", "Administrator PIN"),
         ("F10", "Administrator PIN"),
     ):
         dialog = open_by_key(app, key, title, keys)
