@@ -289,7 +289,7 @@ def test_every_gate_key_opens_its_dialog_and_esc_closes_it(
         ("F5", "Register a visitor"),
         ("F6", "Let a resident through by hand"),
         ("F7", "End of shift"),
-        ("F8", "Administrator PIN"),
+        ("F8", "Admin PIN to correct"),
         ("F10", "Administrator PIN"),
     ):
         dialog = open_by_key(app, key, title, keys)
