@@ -1,11 +1,28 @@
-"""Getting a Qt application object for work without a screen (PDFs from the CLI)."""
+"""The Qt application's life in a ``kiosk`` command: made once, torn down in order.
+
+Every command that needs Qt (the windows, the PDFs) gets the application from
+:func:`ensure_gui_app`; ``kiosk.cli.main`` calls :func:`end_gui_app` when the command
+is over, so the widgets, painters and writers are gone before the application, and the
+application before the interpreter starts tearing modules down (where the order is
+left to chance). :func:`quit_on_signals` lets SIGTERM/SIGINT (the kiosk laptop being
+shut down, Ctrl+C) end the event loop normally instead of killing the process.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import signal
+import socket
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import FrameType
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QEvent, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
+
+QUIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def ensure_gui_app(*, offscreen: bool = True) -> QCoreApplication:
@@ -21,3 +38,76 @@ def ensure_gui_app(*, offscreen: bool = True) -> QCoreApplication:
     if offscreen:
         argv += ["-platform", "offscreen"]
     return QApplication(argv)
+
+
+def end_gui_app() -> None:
+    """Tear the process's Qt application down, if there is one: close and delete the
+    windows, run the deferred deletions, collect Python's garbage (painters, writers,
+    wrappers) while Qt is still whole, then delete the application itself."""
+    app = QCoreApplication.instance()
+    if app is None:
+        return
+    if isinstance(app, QApplication):
+        for widget in QApplication.topLevelWidgets():
+            widget.close()
+            widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    gc.collect()
+    app.shutdown()  # deletes the C++ application now, not at interpreter exit
+    del app
+    gc.collect()
+
+
+def _exit_loops() -> None:
+    QCoreApplication.exit(0)  # every running event loop; quit() only app.exec()'s
+
+
+@dataclass
+class Stopped:
+    """Which signal ended the event loop (None: none did)."""
+
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def quit_on_signals(
+    app: QCoreApplication, quit: Callable[[], None] | None = None
+) -> Iterator[Stopped]:
+    """Within the block, SIGTERM and SIGINT call ``quit`` from the event loop (default:
+    ``QCoreApplication.exit(0)``, which ends a dialog's ``exec()`` too, unlike
+    ``quit()``), so the program ends the way its window's "Exit" would. The
+    :class:`Stopped` yielded tells which signal came.
+
+    Python runs a signal handler only between two bytecodes, never while Qt's event
+    loop waits in C++: the C-level handler writes to a socket (``signal.set_wakeup_fd``)
+    that a ``QSocketNotifier`` watches, and its slot gives Python the moment to run it.
+    """
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            reader.recv(64)  # the Python handler runs as this slot's bytecode runs
+
+    stopped = Stopped()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stopped.signum = signum
+        QTimer.singleShot(0, quit or _exit_loops)  # also when the loop has yet to start
+
+    notifier.activated.connect(drain)
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    previous = {signum: signal.signal(signum, handler) for signum in QUIT_SIGNALS}
+    try:
+        yield stopped
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        signal.set_wakeup_fd(previous_fd)
+        notifier.setEnabled(False)
+        notifier.deleteLater()
+        reader.close()
+        writer.close()
