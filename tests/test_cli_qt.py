@@ -126,3 +126,26 @@ def test_the_office_ends_on_sigterm_with_exit_0(checkpoint: tuple[Path, Path]) -
     code, err = _stop_with_sigterm(proc, 60)
     assert code == 0, err
     assert _own_stderr(err) == []
+
+
+def test_the_demo_window_ends_on_sigterm_with_exit_0(tmp_path: Path) -> None:
+    """``kiosk demo`` on a demo checkpoint already made in ``--home`` (it is reused)."""
+    from kiosk.demo import build_demo
+    from kiosk.home import Home
+
+    home = tmp_path / "demo"
+    build_demo(Home(home))
+    proc = subprocess.Popen(
+        _kiosk(home, "demo"),
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    code, err = _stop_with_sigterm(
+        proc, 90, until=lambda: len(run_json(home, "visits", "list", "--json")) > 0
+    )
+    assert code == 0, err
+    own = _own_stderr(err)
+    assert own == [f"Making the demo checkpoint in {home} ..."], own
+    assert run_json(home, "visits", "list", "--json")
