@@ -5,9 +5,10 @@ there it opens the :class:`~kiosk.gate.Gate` (its SQLite connection belongs to t
 thread) and a :class:`~kiosk.vision.scanloop.ScanLoop`, and runs
 :func:`kiosk.gate.drive`. Decisions, camera and diagnostic events and the day's
 counts go back to the window as the worker's signals, which are only ever emitted in
-the UI thread: the worker and the decode thread hand each emission to a
-:class:`~kiosk.ui.relay.UiRelay` (a plain Python queue and a wake-up signal without
-arguments), so no Python object crosses threads inside Qt.
+the UI thread, on a :class:`GateSignals` that lives there: the worker and the decode
+thread hand each emission to it as a :class:`~kiosk.ui.relay.UiRelay` (a plain Python
+queue and a wake-up signal without arguments), so no Python object crosses threads
+inside Qt, and every receiver, a lambda too, runs in the UI thread.
 
 Requests that write (a scanner's text, a manual pass, a visitor, a direction change)
 may be called from the UI thread: they only put a job in the worker's inbox and wake
@@ -80,7 +81,12 @@ class _Wake:
 _WAKE = _Wake()
 
 
-class GateWorker(QObject):
+class GateSignals(UiRelay):
+    """What the worker tells the window. This object stays in the UI thread (the worker
+    moves to its own, where Qt would run even a lambda connected to it), so every
+    receiver is called there, directly; the worker and decode threads only post the
+    emissions to it (:class:`~kiosk.ui.relay.UiRelay`)."""
+
     decided = Signal(object)  # Decision, committed
     repeated = Signal(str)  # a scanner text ignored as a repeat
     cameraChanged = Signal(object)  # CameraEvent
@@ -91,6 +97,24 @@ class GateWorker(QObject):
     ready = Signal(str)  # decoder name: the gate and the camera are set up
     failed = Signal(str)  # a message for the guard
     visitorCodeIssued = Signal(object)  # the pass record of a new visitor's code
+
+
+def _signal(name: str) -> Any:
+    """``worker.decided`` and the like: the signal of the worker's :class:`GateSignals`."""
+    return property(lambda worker: getattr(worker.signals, name))
+
+
+class GateWorker(QObject):
+    decided = _signal("decided")
+    repeated = _signal("repeated")
+    cameraChanged = _signal("cameraChanged")
+    diagnosed = _signal("diagnosed")
+    outlined = _signal("outlined")
+    statsChanged = _signal("statsChanged")
+    modeChanged = _signal("modeChanged")
+    ready = _signal("ready")
+    failed = _signal("failed")
+    visitorCodeIssued = _signal("visitorCodeIssued")
 
     def __init__(
         self,
@@ -119,7 +143,7 @@ class GateWorker(QObject):
         self._gate: Gate | None = None
         self._occupancy: LiveOccupancy | None = None  # the worker thread's
         self.decided_at: dict[str, float] = {}  # visit id -> monotonic time sent (bench)
-        self._relay = UiRelay()  # made here, in the UI thread; not a child: it stays there
+        self.signals = GateSignals()  # made in the UI thread; not a child: it stays there
 
     # ------------------------------------------------------------ any thread
 
@@ -204,7 +228,7 @@ class GateWorker(QObject):
     def _send(self, signal: SignalInstance, *args: object) -> None:
         """Emit ``signal`` in the UI thread: the worker's signals are never emitted
         from another thread, so no Python object crosses threads inside Qt."""
-        self._relay.call(signal.emit, *args)
+        self.signals.call(signal.emit, *args)
 
     @Slot()
     def run(self) -> None:
@@ -345,7 +369,7 @@ class GateWorker(QObject):
         if quads:
             height, width = event.frame.image.shape[:2]
             outline = Outline(quads, width, height, time.monotonic())
-            self._relay.latest("outline", self.outlined.emit, outline)  # newest wins
+            self.signals.latest("outline", self.outlined.emit, outline)  # newest wins
 
     def _publish_stats(self, gate: Gate) -> None:
         if self._occupancy is None:
@@ -356,7 +380,7 @@ class GateWorker(QObject):
             log.exception("reading the last passages failed")
             return
         stats = Stats(self._occupancy.counts(utcnow()), recent)
-        self._relay.latest("stats", self.statsChanged.emit, stats)  # newest wins
+        self.signals.latest("stats", self.statsChanged.emit, stats)  # newest wins
 
     @Slot()
     def close(self) -> None:

@@ -77,16 +77,19 @@ def test_the_workers_signals_are_emitted_in_the_ui_thread_only(
     qtbot: QtBot, make_window: WindowFactory
 ) -> None:
     """Decisions, stats and code outlines come from the gate's thread and the decode
-    thread; a receiver connected directly sees them in the UI thread, as plain Python
-    objects handed over by the relay."""
+    thread; a receiver connected directly, and a plain lambda, run in the UI thread, on
+    plain Python objects handed over by the relay."""
     window = make_window()
     worker = window.worker
-    seen: dict[str, set[int]] = {"decided": set(), "statsChanged": set(), "outlined": set()}
-    for name, threads in seen.items():
+    names = ("decided", "statsChanged", "outlined")
+    seen: dict[str, set[int]] = {f"{n} {how}": set() for n in names for how in "DA"}
+    for name in names:
+        direct, auto = seen[f"{name} D"], seen[f"{name} A"]
         getattr(worker, name).connect(
-            lambda *_, threads=threads: threads.add(threading.get_ident()),
+            lambda *_, threads=direct: threads.add(threading.get_ident()),
             Qt.ConnectionType.DirectConnection,
         )
+        getattr(worker, name).connect(lambda *_, threads=auto: threads.add(threading.get_ident()))
     qtbot.waitUntil(lambda: all(seen.values()), timeout=30_000)
     qtbot.waitUntil(lambda: Level.PASS in set(window.verdict.shown), timeout=30_000)
     assert seen == {name: {threading.get_ident()} for name in seen}
