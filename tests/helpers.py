@@ -60,3 +60,22 @@ def make_checkpoint(home: Path, residents: int = 3, name: str = "幸福里 2号�
         )
     rows = run_json(home, "residents", "list", "--json")
     return [r["id"] for r in rows]
+
+
+def write_register(path: Path, count: int) -> Path:
+    """A register spreadsheet (CSV, the street office's columns) of ``count`` residents
+    in households of up to 12 rooms; for ``kiosk residents import``."""
+    from datetime import date
+
+    from kiosk.core.identity import make_id_number
+
+    rows = ["序号,楼号,单元,房号,姓名,手机号码,身份证号,身份"]
+    for i in range(count):
+        born = date(1960 + i % 40, 1 + i % 12, 1 + i % 28)
+        id_number = make_id_number("110101", born, i % 999 + 1)
+        rows.append(
+            f"{i + 1},{1 + i // 60},{1 + (i // 12) % 5},{101 + i % 12},居民{i},"
+            f"139{i:08d},{id_number},居民"
+        )
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path

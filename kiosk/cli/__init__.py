@@ -83,7 +83,13 @@ _register()
 
 
 def main() -> None:
-    cli(prog_name="kiosk")
+    try:
+        cli(prog_name="kiosk")
+    finally:
+        if "PySide6.QtCore" in sys.modules:  # a command made a Qt application
+            from kiosk.ui.qt_app import end_gui_app
+
+            end_gui_app()
 
 
 __all__ = ["Context", "cli", "main", "pass_ctx"]

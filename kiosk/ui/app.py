@@ -19,7 +19,7 @@ from kiosk.home import Home
 from kiosk.logs import log_file
 from kiosk.settings import Settings
 from kiosk.ui.main_window import MainWindow
-from kiosk.ui.qt_app import qt_translations
+from kiosk.ui.qt_app import ensure_gui_app, qt_translations, quit_on_signals
 from kiosk.ui.theme import apply_theme, theme_for, ui_font
 
 log = logging.getLogger("kiosk.ui")
@@ -96,7 +96,7 @@ def require_screen() -> None:
 def _application(lang: str | None, settings: Settings) -> QApplication:
     set_language(lang or settings["language"] or None)
     install_qt_logging()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = ensure_gui_app(offscreen=False)
     assert isinstance(app, QApplication)
     app.setApplicationName("Gatepass")
     qt_translations(app)
@@ -147,16 +147,17 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
     settings = Settings.load(home.settings_file)
     app = _application(lang, settings)
     apply_theme(app, "day")
-    pin = PinDialog(str(settings["admin_pin_hash"]))
-    if pin.exec() != PinDialog.DialogCode.Accepted:
-        return 1
-    window = OfficeWindow(home, settings)
-    window.resize(1366, 768)
-    window.show()
-    try:
-        return int(app.exec())
-    finally:
-        window.shut()
+    with quit_on_signals(app) as stopped:  # SIGTERM (shutdown), Ctrl+C: a normal end
+        pin = PinDialog(str(settings["admin_pin_hash"]))
+        if pin.exec() != PinDialog.DialogCode.Accepted:
+            return 0 if stopped.signum else 1
+        window = OfficeWindow(home, settings)
+        window.resize(1366, 768)
+        window.show()
+        try:
+            return int(app.exec())
+        finally:
+            window.shut()
 
 
 def start_shift(window: MainWindow, *, demo: bool, guard: str | None) -> None:
@@ -203,7 +204,8 @@ def run_window(
     window.start()
     start_shift(window, demo=demo, guard=guard)
     try:
-        return int(app.exec())
+        with quit_on_signals(app):  # SIGTERM (shutdown), Ctrl+C: the normal way out
+            return int(app.exec())
     finally:
         window.stop()
         window.deleteLater()

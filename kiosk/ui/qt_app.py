@@ -1,22 +1,45 @@
-"""The Qt application objects Gatepass makes, and Qt's own words in our language.
+"""The Qt application in a ``kiosk`` command: made once, in our language, torn down in
+order.
 
-``ensure_gui_app()`` gives printing from the CLI its application; the window, the
-office and the demo make theirs in kiosk/ui/app.py. Each one gets Qt's translations
-(``qt_translations()``), so that Qt's own buttons and dialogs (Yes/No, Cancel, the file
-dialog) speak the language of the rest of the program.
+Every command that needs Qt (the windows, the PDFs) gets the application from
+:func:`ensure_gui_app` (the window, the office and the demo through kiosk/ui/app.py);
+``kiosk.cli.main`` calls :func:`end_gui_app` when the command is over, so the widgets,
+painters and writers are gone before the application, and the application before the
+interpreter starts tearing modules down (where the order is left to chance).
+:func:`quit_on_signals` lets SIGTERM/SIGINT (the kiosk laptop being shut down, Ctrl+C)
+end the event loop normally instead of killing the process. Each application gets
+Qt's translations (:func:`qt_translations`), so that Qt's own buttons and dialogs
+(Yes/No, Cancel, the file dialog) speak the language of the rest of the program.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
+import signal
+import socket
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import FrameType
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QLibraryInfo,
+    QLocale,
+    QSocketNotifier,
+    QTimer,
+    QTranslator,
+)
 from PySide6.QtWidgets import QApplication
 
 from kiosk.core.i18n import language
 
 log = logging.getLogger("kiosk.ui")
+
+QUIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 QT_CATALOGUES = ("qtbase",)  # Qt's own strings (buttons, message boxes, file dialogs)
 _installed: list[QTranslator] = []
@@ -59,3 +82,76 @@ def ensure_gui_app(*, offscreen: bool = True) -> QCoreApplication:
     app = QApplication(argv)
     qt_translations(app)
     return app
+
+
+def end_gui_app() -> None:
+    """Tear the process's Qt application down, if there is one: close and delete the
+    windows, run the deferred deletions, collect Python's garbage (painters, writers,
+    wrappers) while Qt is still whole, then delete the application itself."""
+    app = QCoreApplication.instance()
+    if app is None:
+        return
+    if isinstance(app, QApplication):
+        for widget in QApplication.topLevelWidgets():
+            widget.close()
+            widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    gc.collect()
+    app.shutdown()  # deletes the C++ application now, not at interpreter exit
+    del app
+    gc.collect()
+
+
+def _exit_loops() -> None:
+    QCoreApplication.exit(0)  # every running event loop; quit() only app.exec()'s
+
+
+@dataclass
+class Stopped:
+    """Which signal ended the event loop (None: none did)."""
+
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def quit_on_signals(
+    app: QCoreApplication, quit: Callable[[], None] | None = None
+) -> Iterator[Stopped]:
+    """Within the block, SIGTERM and SIGINT call ``quit`` from the event loop (default:
+    ``QCoreApplication.exit(0)``, which ends a dialog's ``exec()`` too, unlike
+    ``quit()``), so the program ends the way its window's "Exit" would. The
+    :class:`Stopped` yielded tells which signal came.
+
+    Python runs a signal handler only between two bytecodes, never while Qt's event
+    loop waits in C++: the C-level handler writes to a socket (``signal.set_wakeup_fd``)
+    that a ``QSocketNotifier`` watches, and its slot gives Python the moment to run it.
+    """
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            reader.recv(64)  # the Python handler runs as this slot's bytecode runs
+
+    stopped = Stopped()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stopped.signum = signum
+        QTimer.singleShot(0, quit or _exit_loops)  # also when the loop has yet to start
+
+    notifier.activated.connect(drain)
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    previous = {signum: signal.signal(signum, handler) for signum in QUIT_SIGNALS}
+    try:
+        yield stopped
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        signal.set_wakeup_fd(previous_fd)
+        notifier.setEnabled(False)
+        notifier.deleteLater()
+        reader.close()
+        writer.close()

@@ -4,7 +4,11 @@ The Qt main thread only draws. A :class:`GateWorker` lives in its own ``QThread`
 there it opens the :class:`~kiosk.gate.Gate` (its SQLite connection belongs to that
 thread) and a :class:`~kiosk.vision.scanloop.ScanLoop`, and runs
 :func:`kiosk.gate.drive`. Decisions, camera and diagnostic events and the day's
-counts go back to the window by signals (queued into the UI thread).
+counts go back to the window as the worker's signals, which are only ever emitted in
+the UI thread, on a :class:`GateSignals` that lives there: the worker and the decode
+thread hand each emission to it as a :class:`~kiosk.ui.relay.UiRelay` (a plain Python
+queue and a wake-up signal without arguments), so no Python object crosses threads
+inside Qt, and every receiver, a lambda too, runs in the UI thread.
 
 Requests that write (a scanner's text, a manual pass, a visitor, a direction change)
 may be called from the UI thread: they only put a job in the worker's inbox and wake
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar, cast
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, SignalInstance, Slot
 
 from kiosk.core.clock import utcnow
 from kiosk.core.errors import KioskError
@@ -36,6 +40,7 @@ from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
 from kiosk.store.visits import LiveOccupancy, OccupancyCounts, list_visits, visitor_holder
+from kiosk.ui.relay import UiRelay
 from kiosk.vision.decoders import Quad, get_decoder
 from kiosk.vision.health import CameraEvent, HealthPolicy
 from kiosk.vision.pipeline import Pipeline
@@ -76,7 +81,12 @@ class _Wake:
 _WAKE = _Wake()
 
 
-class GateWorker(QObject):
+class GateSignals(UiRelay):
+    """What the worker tells the window. This object stays in the UI thread (the worker
+    moves to its own, where Qt would run even a lambda connected to it), so every
+    receiver is called there, directly; the worker and decode threads only post the
+    emissions to it (:class:`~kiosk.ui.relay.UiRelay`)."""
+
     decided = Signal(object)  # Decision, committed
     repeated = Signal(str)  # a scanner text ignored as a repeat
     cameraChanged = Signal(object)  # CameraEvent
@@ -89,6 +99,26 @@ class GateWorker(QObject):
     visitorCodeIssued = Signal(object)  # the pass record of a new visitor's code
     corrected = Signal(str, str)  # a correction: (new row's id, "") or ("", the problem)
     waiting = Signal(bool)  # True: a passage waits for a busy database; False: saved
+
+
+def _signal(name: str) -> Any:
+    """``worker.decided`` and the like: the signal of the worker's :class:`GateSignals`."""
+    return property(lambda worker: getattr(worker.signals, name))
+
+
+class GateWorker(QObject):
+    decided = _signal("decided")
+    repeated = _signal("repeated")
+    cameraChanged = _signal("cameraChanged")
+    diagnosed = _signal("diagnosed")
+    outlined = _signal("outlined")
+    statsChanged = _signal("statsChanged")
+    modeChanged = _signal("modeChanged")
+    ready = _signal("ready")
+    failed = _signal("failed")
+    visitorCodeIssued = _signal("visitorCodeIssued")
+    corrected = _signal("corrected")
+    waiting = _signal("waiting")
 
     def __init__(
         self,
@@ -117,6 +147,7 @@ class GateWorker(QObject):
         self._gate: Gate | None = None
         self._occupancy: LiveOccupancy | None = None  # the worker thread's
         self.decided_at: dict[str, float] = {}  # visit id -> monotonic time sent (bench)
+        self.signals = GateSignals()  # made in the UI thread; not a child: it stays there
 
     # ------------------------------------------------------------ any thread
 
@@ -177,7 +208,7 @@ class GateWorker(QObject):
         def apply(gate: Gate) -> None:
             gate.mode = wanted
             log.info("direction mode %s", wanted.value)
-            self.modeChanged.emit(wanted.value)
+            self._send(self.modeChanged, wanted.value)
 
         self.request(apply)
 
@@ -219,9 +250,9 @@ class GateWorker(QObject):
                 resident_id=resident_id,
             )
         except KioskError as exc:
-            self.corrected.emit("", str(exc))
+            self._send(self.corrected, "", str(exc))
             return
-        self.corrected.emit(new_id, "")
+        self._send(self.corrected, new_id, "")
         self._publish_stats(gate)
 
     def reload_keys(self) -> None:
@@ -235,6 +266,11 @@ class GateWorker(QObject):
 
     # ------------------------------------------------------------ worker thread
 
+    def _send(self, signal: SignalInstance, *args: object) -> None:
+        """Emit ``signal`` in the UI thread: the worker's signals are never emitted
+        from another thread, so no Python object crosses threads inside Qt."""
+        self.signals.call(signal.emit, *args)
+
     @Slot()
     def run(self) -> None:
         self._poked.connect(self._drain, Qt.ConnectionType.QueuedConnection)
@@ -247,11 +283,11 @@ class GateWorker(QObject):
                 guard=self.guard,
                 retention_days=self.settings["retention_days"],
                 stop=self._stop,
-                on_wait=self.waiting.emit,
+                on_wait=lambda waiting: self._send(self.waiting, waiting),
             )
         except KioskError as exc:
             log.error("gate could not start: %s", exc)
-            self.failed.emit(str(exc))
+            self._send(self.failed, str(exc))
             return
         self._gate = gate
         try:
@@ -263,13 +299,13 @@ class GateWorker(QObject):
             )
         except Exception:
             log.exception("reading who is inside failed")
-        self.modeChanged.emit(gate.mode.value)
+        self._send(self.modeChanged, gate.mode.value)
         try:
             source = self._source or open_source(self.camera, realtime=True, loop=self.demo)
             pipeline = Pipeline(get_decoder(self.settings["decoder"]))
         except KioskError as exc:
             log.error("camera could not start: %s", exc)
-            self.failed.emit(str(exc))
+            self._send(self.failed, str(exc))
             self._publish_stats(gate)
             return
         loop = ScanLoop(
@@ -283,7 +319,7 @@ class GateWorker(QObject):
         with self._lock:
             self._loop = loop
             self._driving = True
-        self.ready.emit(pipeline.name)
+        self._send(self.ready, pipeline.name)
         self._publish_stats(gate)
         self._drain()
         try:
@@ -291,7 +327,7 @@ class GateWorker(QObject):
                 drive(gate, loop, self._stop, self._on_decision, self._on_event)
         except Exception:
             log.exception("the scan path failed")
-            self.failed.emit(tr("The camera reader stopped. Details are in the log."))
+            self._send(self.failed, tr("The camera reader stopped. Details are in the log."))
         finally:
             with self._lock:
                 self._driving = False
@@ -313,7 +349,7 @@ class GateWorker(QObject):
             except GateStopped:
                 return
             except KioskError as exc:
-                self.failed.emit(str(exc))
+                self._send(self.failed, str(exc))
             except Exception:
                 log.exception("a request to the gate failed")
 
@@ -322,7 +358,7 @@ class GateWorker(QObject):
     ) -> None:
         decision = gate.handle(encounter, holder=holder, captured_at=time.monotonic(), plate=plate)
         if decision is None:
-            self.repeated.emit(encounter.text or "")
+            self._send(self.repeated, encounter.text or "")
             return
         self._on_decision(decision)
 
@@ -355,13 +391,13 @@ class GateWorker(QObject):
             record = gate.patiently(
                 lambda: issue_visitor_code(gate.db, key, known, now=now, hours=code_hours)
             )
-            self.visitorCodeIssued.emit(record)
+            self._send(self.visitorCodeIssued, record)
 
     def _on_decision(self, decision: Decision) -> None:
         self.decided_at[decision.visit.id] = time.monotonic()
         if len(self.decided_at) > 200:  # keep the latest only (a kiosk runs for weeks)
             del self.decided_at[next(iter(self.decided_at))]
-        self.decided.emit(decision)
+        self._send(self.decided, decision)
         if self._occupancy is not None:
             self._occupancy.record(decision.verdict, decision.at)
         if self._gate is not None:
@@ -371,15 +407,16 @@ class GateWorker(QObject):
         if isinstance(event, _Wake):
             self._drain()
         elif isinstance(event, CameraEvent):
-            self.cameraChanged.emit(event)
+            self._send(self.cameraChanged, event)
         elif isinstance(event, DiagnosticEvent):
-            self.diagnosed.emit(event)
+            self._send(self.diagnosed, event)
 
     def _on_frame(self, event: FrameEvent) -> None:  # the decode thread
         quads = tuple(code.corners for code in event.codes)
         if quads:
             height, width = event.frame.image.shape[:2]
-            self.outlined.emit(Outline(quads, width, height, time.monotonic()))
+            outline = Outline(quads, width, height, time.monotonic())
+            self.signals.latest("outline", self.outlined.emit, outline)  # newest wins
 
     def _publish_stats(self, gate: Gate) -> None:
         if self._occupancy is None:
@@ -390,7 +427,8 @@ class GateWorker(QObject):
         except Exception:
             log.exception("reading the last passages failed")
             return
-        self.statsChanged.emit(Stats(self._occupancy.counts(utcnow()), recent))
+        stats = Stats(self._occupancy.counts(utcnow()), recent)
+        self.signals.latest("stats", self.statsChanged.emit, stats)  # newest wins
 
     @Slot()
     def close(self) -> None:

@@ -138,7 +138,8 @@ class DashboardTab(QWidget):
         self.day.setCalendarPopup(True)
         self.day.setDisplayFormat("yyyy-MM-dd")
         self.day.setFont(ui_font(14))
-        self.day.setDate(QDate(ctx.now().date()))
+        today = ctx.now()
+        self.day.setDate(QDate(today.year, today.month, today.day))
         self.day.dateChanged.connect(self._day_changed)
         self.refresh_button = QPushButton(tr("Refresh"))
         self.refresh_button.clicked.connect(self.refresh)
@@ -247,7 +248,7 @@ class DashboardTab(QWidget):
         now = self.ctx.now()
         if self._follow_today and self.selected_day() != now.date():
             self.day.blockSignals(True)
-            self.day.setDate(QDate(now.date()))
+            self.day.setDate(QDate(now.year, now.month, now.day))
             self.day.blockSignals(False)
         day = self.selected_day()
         overstay = timedelta(hours=float(self.ctx.settings["visitor_overstay_hours"]))

@@ -2,7 +2,8 @@
 
 One thread with its own connection runs the office's jobs in order: every write (add
 a resident, revoke a pass, import a register) and every slow read (an export, a trace
-over weeks). A job is ``job(db) -> result``; its callback runs on the UI thread. A job
+over weeks). A job is ``job(db) -> result``; its callback runs on the UI thread (handed
+over by a :class:`~kiosk.ui.relay.UiRelay`, never inside a Qt signal). A job
 that fails hands its message, in the clerk's language, to ``on_error``: a
 :class:`~kiosk.core.errors.KioskError` as it is, an SQLite error the machine caused as
 its :class:`~kiosk.core.errors.EnvironmentFault`, anything else as a short apology
@@ -26,12 +27,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, Signal
 from sqlite_utils import Database
 
 from kiosk.core.errors import KioskError
 from kiosk.core.i18n import tr
 from kiosk.store.db import connect, environment_fault
+from kiosk.ui.relay import UiRelay
 
 log = logging.getLogger("kiosk.ui")
 
@@ -59,7 +61,6 @@ def error_message(exc: BaseException) -> str:
 class OfficeJobs(QObject):
     """Runs ``job(db)`` callables in order on one thread with its own connection."""
 
-    _finished = Signal(int, object, object)  # ticket, result, error message or None
     busyChanged = Signal(bool)
 
     def __init__(
@@ -72,7 +73,7 @@ class OfficeJobs(QObject):
         self._tickets = itertools.count(1)
         self._callbacks: dict[int, tuple[Done | None, Failed | None]] = {}
         self._closed = False
-        self._finished.connect(self._deliver)
+        self._relay = UiRelay(self)  # results come back as Python objects, not in signals
 
     # ------------------------------------------------------------ UI thread
 
@@ -131,13 +132,12 @@ class OfficeJobs(QObject):
     def _report(self, ticket: int, future: Future[Any]) -> None:
         exc = future.exception()
         if exc is None:
-            self._finished.emit(ticket, future.result(), None)
+            self._relay.call(self._deliver, ticket, future.result(), None)
         else:
-            self._finished.emit(ticket, None, error_message(exc))
+            self._relay.call(self._deliver, ticket, None, error_message(exc))
 
     # ------------------------------------------------------------ back on the UI thread
 
-    @Slot(int, object, object)
     def _deliver(self, ticket: int, result: Any, error: str | None) -> None:
         on_done, on_error = self._callbacks.pop(ticket, (None, None))
         try:
