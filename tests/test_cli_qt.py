@@ -147,5 +147,5 @@ def test_the_demo_window_ends_on_sigterm_with_exit_0(tmp_path: Path) -> None:
     )
     assert code == 0, err
     own = _own_stderr(err)
-    assert own == [f"Making the demo checkpoint in {home} ..."], own
+    assert own == [f"Making the demo checkpoint in {home} ...", "The demo's admin PIN is 1234."]
     assert run_json(home, "visits", "list", "--json")

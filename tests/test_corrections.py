@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,23 +19,7 @@ from kiosk.store.db import connect
 from kiosk.store.reports import daily_summary
 from kiosk.store.search import shift_summary
 from kiosk.store.visits import LiveOccupancy, list_visits, occupancy
-from tests.helpers import make_checkpoint, run, run_json
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-        self.mono = 1000.0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-        self.mono += seconds
-
-    def monotonic(self) -> float:
-        return self.mono
+from tests.helpers import Clock, make_checkpoint, run, run_json
 
 
 @pytest.fixture
@@ -63,7 +47,7 @@ def inside_ids(gate: Gate, clock: Clock) -> set[str]:
 
 def test_void_direction_and_person(checkpoint) -> None:
     home, passes = checkpoint
-    clock = Clock()
+    clock = Clock(whole_seconds=True)
     with Gate(Home(home), clock=clock, monotonic=clock.monotonic, mode=DirectionMode.AUTO) as gate:
         a, b = passes[0], passes[1]
         first = scan(gate, a["token"])  # a: in
@@ -122,7 +106,7 @@ def test_void_direction_and_person(checkpoint) -> None:
 
 def test_another_person(checkpoint) -> None:
     home, passes = checkpoint
-    clock = Clock()
+    clock = Clock(whole_seconds=True)
     with Gate(Home(home), clock=clock, monotonic=clock.monotonic) as gate:
         wrong, right = passes[0], passes[2]
         visit = scan(gate, wrong["token"])  # a borrowed card: it was `right` who came in
@@ -150,7 +134,7 @@ def test_another_person(checkpoint) -> None:
 
 def test_counts_of_the_day_and_the_shift_follow_corrections(checkpoint) -> None:
     home, passes = checkpoint
-    clock = Clock()
+    clock = Clock(whole_seconds=True)
     start = clock.now - timedelta(minutes=1)
     with Gate(Home(home), clock=clock, monotonic=clock.monotonic, guard="Li") as gate:
         visits = [scan(gate, p["token"]) for p in passes[:3]]
@@ -163,7 +147,7 @@ def test_counts_of_the_day_and_the_shift_follow_corrections(checkpoint) -> None:
 
 def test_cli_correct_needs_the_pin_and_says_what(checkpoint, monkeypatch) -> None:
     home, passes = checkpoint
-    clock = Clock()
+    clock = Clock(whole_seconds=True)
     with Gate(Home(home), clock=clock, monotonic=clock.monotonic) as gate:
         visit = scan(gate, passes[0]["token"])
     nothing = run(home, "visits", "correct", visit, "--reason", "x", ok=False)
@@ -199,7 +183,7 @@ def test_cli_correct_needs_the_pin_and_says_what(checkpoint, monkeypatch) -> Non
 
 def test_export_shows_corrections_and_what_they_correct(checkpoint, tmp_path) -> None:
     home, passes = checkpoint
-    clock = Clock()
+    clock = Clock(whole_seconds=True)
     with Gate(Home(home), clock=clock, monotonic=clock.monotonic) as gate:
         visit = scan(gate, passes[0]["token"])
         fixed = correct_visit(gate.db, visit, Reason.VOID, reason="test", actor="t", now=clock.now)

@@ -15,23 +15,7 @@ from kiosk.core.rules import DirectionMode, Encounter, Level, Reason, RuleSettin
 from kiosk.gate import Gate
 from kiosk.home import Home
 from kiosk.store.visits import occupancy, resident_holder
-from tests.helpers import make_checkpoint, run, run_json
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-        self.mono = 1000.0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-        self.mono += seconds
-
-    def monotonic(self) -> float:
-        return self.mono
+from tests.helpers import Clock, make_checkpoint, run, run_json
 
 
 @pytest.fixture

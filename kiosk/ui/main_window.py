@@ -36,6 +36,7 @@ from kiosk.core.rules import Direction, DirectionMode, Level, Reason, reason_lab
 from kiosk.gate import Decision
 from kiosk.home import Home
 from kiosk.settings import Settings
+from kiosk.store.checkpoint import record_settings_changes
 from kiosk.ui.preview import Preview
 from kiosk.ui.sounds import Sounds
 from kiosk.ui.theme import THEMES, apply_theme, theme_for, ui_font
@@ -375,12 +376,21 @@ class MainWindow(QMainWindow):
 
     def toggle_theme(self) -> None:
         """F12: the other theme, remembered in the settings for the next start."""
+        old = self.settings["theme"]
         self.set_theme("night" if self.theme == "day" else "day")
         try:
             self.settings.set("theme", self.theme)
             self.settings.save()
         except (UserError, OSError) as exc:
             log.warning("theme %s not remembered: %s", self.theme, exc)
+            return
+        from kiosk.ui.dialogs.admin import settings_actor
+
+        change = [("theme", old, self.theme)]
+        actor = settings_actor(self)
+        self.worker.request(  # a setting changed: audited, by the worker's connection
+            lambda gate: record_settings_changes(gate.db, actor, "window", change)
+        )
 
     # ------------------------------------------------------------ from the worker
 

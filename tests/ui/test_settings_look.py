@@ -3,6 +3,7 @@ choice (F12) remembered across restarts."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.core.i18n import set_language
 from kiosk.settings import SETTINGS, Settings
+from kiosk.store.db import connect
 from kiosk.ui.dialogs.settings_dialog import SettingsDialog
 from kiosk.ui.theme import current_theme, theme_for
 from tests.ui.conftest import WindowFactory
@@ -121,6 +123,18 @@ def test_f12_is_remembered_at_the_next_start(qtbot: QtBot, make_window: WindowFa
     assert first.theme == other
     assert current_theme() == other
     assert Settings.load(first.home.settings_file)["theme"] == other
+
+    def audited() -> list[dict[str, object]]:
+        db = connect(first.home.database)
+        try:
+            rows = db.execute("SELECT detail FROM audit WHERE action = 'settings.set'")
+            return [json.loads(r[0]) for r in rows.fetchall()]
+        finally:
+            db.close()
+
+    qtbot.waitUntil(lambda: any(d["name"] == "theme" for d in audited()), timeout=10_000)
+    [change] = [d for d in audited() if d["name"] == "theme"]
+    assert change["new"] == other and change["via"] == "window"  # a setting changed: audited
     first.close()
     second = make_window(theme=None)
     assert second.theme == other
