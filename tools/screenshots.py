@@ -35,6 +35,7 @@ from kiosk.core.rules import Level
 from kiosk.demo import Demo, build_demo
 from kiosk.home import Home
 from kiosk.ui.app import build_window
+from kiosk.ui.dialogs.shift import sign_in
 from kiosk.ui.qt_app import qt_translations
 from kiosk.ui.theme import THEMES, apply_theme
 
@@ -112,6 +113,7 @@ def shoot_gate(
     window.resize(width, height)
     window.show()
     window.start()
+    sign_in(window, "王刚" if lang == "zh_CN" else "Wang Gang")  # a guard on duty, as at a gate
     try:
         wait_for(app, lambda: window.preview.first_paint_at is not None)
         stem = f"{lang}-{width}x{height}" + ("" if theme == "day" else f"-{theme}")
