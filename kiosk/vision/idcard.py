@@ -29,7 +29,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from kiosk.core.identity import IdentityError, check_id_number
+from kiosk.core.identity import IdentityError, check_digit, check_id_number
 
 log = logging.getLogger("kiosk.vision.idcard")
 
@@ -91,6 +91,7 @@ class CardReading:
     province: str = ""
     city: str = ""
     located: bool = False  # the card's outline was found (else the whole frame was read)
+    card_px: float = 0.0  # the located card's width in frame pixels (under ~300: too far)
     ms: float = 0.0
 
     @property
@@ -125,7 +126,6 @@ _SEX = re.compile(r"[男女]")
 _BIRTH = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?")
 _BIRTH_LOOSE = re.compile(r"(\d{4})\D{0,3}?(\d{1,2})\D{1,3}?(\d{1,2})")
 _DIGITLIKE = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": "1", "|": "1", "x": "X"})
-_NUMBER = re.compile(r"\d{17}[\dX]")
 _PROVINCE = re.compile(r"^(.{2,3}?省|.{2,8}?自治区|北京市|天津市|上海市|重庆市|香港|澳门|台湾)")
 _CITY = re.compile(r"^(.{1,7}?(?:自治州|地区|盟|市|区|县))")
 
@@ -154,10 +154,22 @@ def _row_text(row: Sequence[Line]) -> tuple[str, float]:
 
 
 def find_number(text: str) -> str | None:
-    """An 18-character ID number in OCR text (O/o/D read as 0, I/l as 1, x as X)."""
+    """An 18-character ID number in OCR text (O/o/D read as 0, I/l as 1, x as X).
+
+    A run of more than 18 (the label's last character read as a digit) gives the
+    rightmost 18 whose check digit holds, else simply the rightmost 18.
+    """
     compact = _clean(text).translate(_DIGITLIKE).upper()
-    match = _NUMBER.search(compact)
-    return match.group(0) if match else None
+    for run in re.findall(r"\d{17,}[\dX]?", compact):
+        if len(run) < 18:
+            continue
+        windows = [run[i : i + 18] for i in range(len(run) - 17)]
+        windows = [w for w in windows if "X" not in w[:17]]
+        for window in reversed(windows):
+            if check_digit(window[:17]) == window[17]:
+                return window
+        return windows[-1]
+    return None
 
 
 def _label_of(text: str) -> str | None:
@@ -201,9 +213,24 @@ def _split_rows(lines: Sequence[Line]) -> dict[str, list[tuple[str, float]]]:
     return found
 
 
+def near_number(lines: Sequence[Line]) -> list[Line]:
+    """The lines on the same card as the ID number line (a whole frame holds other
+    writing too): the card reaches about 10 line heights above the number and 6 to the
+    left of it. All lines when there is no number."""
+    numbers = [ln for ln in lines if find_number(ln.text)]
+    if not numbers:
+        return list(lines)
+    anchor = max(numbers, key=lambda ln: ln.score)
+    h = anchor.height
+    x0, y0 = anchor.box[0] - 6 * h, anchor.box[1] - 10.5 * h
+    x1, y1 = anchor.box[2] + 5 * h, anchor.box[3] + 1.5 * h
+    return [ln for ln in lines if x0 <= (ln.box[0] + ln.box[2]) / 2 <= x1 and y0 <= ln.cy <= y1]
+
+
 def parse_lines(lines: Sequence[Line], *, today: date | None = None) -> CardReading:
-    """The fields and checks of a card from its OCR lines (no OCR here; fast)."""
-    rows = _split_rows(lines)
+    """The fields and checks of a card from its OCR lines, by their labels (no OCR here;
+    fast). Lines far from the ID number's line are not the card's and are left out."""
+    rows = _split_rows(near_number(lines))
     name = _name(rows.get("name", []))
     sex, ethnicity = _sex_and_ethnicity(rows.get("sex", []))
     birth = _birth(rows.get("birth", []))
@@ -511,15 +538,22 @@ def read_card(frame: np.ndarray, *, today: date | None = None) -> CardReading:
     if frame.ndim == 2:
         frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
     reading = None
+    tried = 0
     for corners in card_candidates(frame, limit=6):
         card = _normalise_light(rectify(frame, corners))
         # A card has its number where the layout puts it: one cheap recognition of that
         # strip tells a card from a notice on the wall before the full read
-        if find_number(recognise(card[NUMBER_STRIP])) is None:
+        strip = recognise(card[NUMBER_STRIP]).translate(_DIGITLIKE)
+        if sum(ch.isdigit() for ch in strip) < 12:
             continue
         candidate = parse_card_lines(ocr_lines(card), today=today)
-        if candidate.id_number.text:
-            reading = _with(candidate, located=True)
+        if candidate.id_number.text and candidate.name.text:
+            top = float(np.linalg.norm(corners[1] - corners[0]))
+            bottom = float(np.linalg.norm(corners[2] - corners[3]))
+            reading = _with(candidate, located=True, card_px=(top + bottom) / 2)
+            break
+        tried += 1
+        if tried == 2:  # two full reads of wrong outlines: read the whole frame instead
             break
     if reading is None:
         reading = parse_lines(ocr_lines(frame), today=today)
