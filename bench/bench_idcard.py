@@ -72,6 +72,7 @@ def main() -> None:
     )
     totals = {"n": 0, "valid": 0, "number": 0, "name": 0, "wrong": 0, "bad": 0}
     all_ms: list[float] = []
+    by_font: dict[str, list[int]] = {}
     for kind in KINDS:
         counts = dict.fromkeys(totals, 0)
         times: list[float] = []
@@ -90,11 +91,18 @@ def main() -> None:
             # A number called valid that is not the card's
             counts["wrong"] += reading.valid_id_number not in (None, truth.id_number)
             counts["name"] += reading.name.text == truth.name
+            tally = by_font.setdefault(frame.font, [0, 0, 0, 0])
+            tally[0] += valid and reading.valid_id_number == truth.id_number
+            tally[1] += valid
+            tally[2] += reading.name.text == truth.name
+            tally[3] += 1
         all_ms += times
         for key, value in counts.items():
             totals[key] += value
         print(_row(kind, counts, times))
     print(_row("all", totals, all_ms))
+    for font, (number, valid_n, name, n) in sorted(by_font.items()):
+        print(f"  {font}: number {number / max(1, valid_n):.0%}, name {name / n:.0%} ({n} frames)")
     print(
         "number: share of the valid cards read exactly and called valid; name: of all; "
         "targets: 95%, 90%, 0, 0, median < 1000 ms"

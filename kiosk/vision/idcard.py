@@ -160,7 +160,8 @@ def find_number(text: str) -> str | None:
     rightmost 18 whose check digit holds, else simply the rightmost 18.
     """
     compact = _clean(text).translate(_DIGITLIKE).upper()
-    for run in re.findall(r"\d{17,}[\dX]?", compact):
+    for match in re.finditer(r"\d{17,}[\dX]?", compact):
+        run = match.group(0)
         if len(run) < 18:
             continue
         windows = [run[i : i + 18] for i in range(len(run) - 17)]
@@ -206,11 +207,26 @@ def _split_rows(lines: Sequence[Line]) -> dict[str, list[tuple[str, float]]]:
             found["address"].append((text, score))
         else:
             unlabelled.append((text, score))
-    # Rows whose labels the OCR missed: name, sex row, birth row, in that order
-    order = [k for k in ("name", "sex", "birth") if k not in found]
-    for key, pair in zip(order, unlabelled, strict=False):
-        found[key] = [pair]
+    # Rows whose labels the OCR missed, told apart by what they say
+    for text, score in unlabelled:
+        key = _kind_of_row(text)
+        if key is not None and key not in found:
+            found[key] = [(text, score)]
     return found
+
+
+def _kind_of_row(text: str) -> str | None:
+    """Which unlabelled row this is: a date is the birth row, 男/女 the sex row, two to
+    six Chinese characters and nothing else the name."""
+    if _BIRTH.search(text):
+        return "birth"
+    if _ETHNIC_LABEL.search(text) or (_SEX.search(text) and len(text) <= 8):
+        return "sex"
+    if re.fullmatch(r"[\u3400-\u9fff\U00020000-\U0002ffff·]{2,6}", text) and not re.search(
+        r"[年月日省市区县路号]", text
+    ):
+        return "name"
+    return None
 
 
 def near_number(lines: Sequence[Line]) -> list[Line]:
@@ -259,11 +275,11 @@ def _value_part(line: Line, value_x: float) -> str:
     """The text of ``line`` without its printed label: a line the OCR started in the
     label column (two characters: 姓名, 性别, 出生, 住址) loses its first two."""
     text = _clean(line.text)
-    if line.box[0] >= value_x - 40:
-        return text
     for key in ("name", "sex", "birth", "address"):
         if _LABELS[key].match(text):
             return _LABELS[key].sub("", text, count=1)
+    if line.box[0] >= value_x - 40:
+        return text
     return text[2:]
 
 
@@ -301,7 +317,10 @@ def _name(rows: Sequence[tuple[str, float]]) -> Field:
     if not rows:
         return Field()
     text, score = rows[0]
+    text = _LABELS["name"].sub("", text, count=1)
     text = re.sub(r"[^\u3400-\u9fff\U00020000-\U0002ffff·]", "", text)
+    if text.startswith("名") and len(text) > 2:  # the label's second half
+        text = text[1:]
     return Field(text, score) if text else Field()
 
 
@@ -532,12 +551,8 @@ def recognise(image: np.ndarray) -> str:
     return "".join(str(item[0]) for item in result or ())
 
 
-def read_card(frame: np.ndarray, *, today: date | None = None) -> CardReading:
-    """Find, read and check the card in a BGR frame (any size; a 720p webcam frame)."""
-    started = time.perf_counter()
-    if frame.ndim == 2:
-        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-    reading = None
+def _read_outline(frame: np.ndarray, today: date | None) -> CardReading | None:
+    """Read the card through its outline: rectified, the layout tells the fields apart."""
     tried = 0
     for corners in card_candidates(frame, limit=6):
         card = _normalise_light(rectify(frame, corners))
@@ -546,17 +561,50 @@ def read_card(frame: np.ndarray, *, today: date | None = None) -> CardReading:
         strip = recognise(card[NUMBER_STRIP]).translate(_DIGITLIKE)
         if sum(ch.isdigit() for ch in strip) < 12:
             continue
-        candidate = parse_card_lines(ocr_lines(card), today=today)
-        if candidate.id_number.text and candidate.name.text:
+        reading = parse_card_lines(ocr_lines(card), today=today)
+        if reading.number_ok or (reading.id_number.text and reading.name.text):
             top = float(np.linalg.norm(corners[1] - corners[0]))
             bottom = float(np.linalg.norm(corners[2] - corners[3]))
-            reading = _with(candidate, located=True, card_px=(top + bottom) / 2)
-            break
+            return _with(reading, located=True, card_px=(top + bottom) / 2)
         tried += 1
         if tried == 2:  # two full reads of wrong outlines: read the whole frame instead
             break
-    if reading is None:
-        reading = parse_lines(ocr_lines(frame), today=today)
+    return None
+
+
+def _read_around_number(frame: np.ndarray, today: date | None) -> CardReading:
+    """No outline: read the whole frame, then once more the card's region around the
+    number's line, enlarged so that its writing is as tall as the OCR reads best."""
+    lines = ocr_lines(frame)
+    whole = parse_lines(lines, today=today)
+    numbers = [ln for ln in lines if find_number(ln.text)]
+    if not numbers:
+        return whole
+    anchor = max(numbers, key=lambda ln: ln.score)
+    h = anchor.height
+    x0 = int(max(0, anchor.box[0] - 6 * h))
+    y0 = int(max(0, anchor.box[1] - 11 * h))
+    x1 = int(min(frame.shape[1], anchor.box[2] + 5 * h))
+    y1 = int(min(frame.shape[0], anchor.box[3] + 1.5 * h))
+    scale = min(3.0, max(1.0, 48.0 / max(h, 1.0)))
+    if scale < 1.3:
+        return whole
+    crop = cv2.resize(frame[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    closer = parse_lines(ocr_lines(_normalise_light(crop)), today=today)
+    found = sum(1 for f in closer.fields().values() if f.text)
+    if closer.number_ok >= whole.number_ok and found >= sum(
+        1 for f in whole.fields().values() if f.text
+    ):
+        return closer
+    return whole
+
+
+def read_card(frame: np.ndarray, *, today: date | None = None) -> CardReading:
+    """Find, read and check the card in a BGR frame (any size; a 720p webcam frame)."""
+    started = time.perf_counter()
+    if frame.ndim == 2:
+        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    reading = _read_outline(frame, today) or _read_around_number(frame, today)
     ms = (time.perf_counter() - started) * 1000
     reading = _with(reading, ms=ms)
     log.info(
