@@ -177,3 +177,32 @@ def test_cli_subprocess_bad_file(card_files: dict[str, Path], home_dir: Path) ->
     assert "not an image" in done.stdout
     assert "ID number check: valid" in done.stdout
     assert str(card_files["_number"]) not in done.stdout  # masked
+
+
+def test_the_ocr_loads_on_first_use_not_at_import() -> None:
+    code = (
+        "import sys, kiosk.cli, kiosk.vision.idcard; "
+        "print([m for m in ('rapidocr_onnxruntime', 'onnxruntime') if m in sys.modules])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_cli_unmasked_needs_the_issuer_key(card_files: dict[str, Path], home_dir: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--home",
+            str(home_dir),
+            "--lang",
+            "en",
+            "idcard",
+            "read",
+            "--unmasked",
+            str(card_files["near"]),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "private key" in result.stderr
