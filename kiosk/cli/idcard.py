@@ -57,6 +57,7 @@ def _as_json(path: Path, reading: Any, unmasked: bool) -> str:
             "province": reading.province,
             "city": reading.city,
             "located": reading.located,
+            "card_px": round(reading.card_px),
             "ms": round(reading.ms, 1),
         },
         ensure_ascii=False,
@@ -96,7 +97,7 @@ def _as_text(path: Path, reading: Any, unmasked: bool) -> str:
     is_flag=True,
     help="One JSON object per image per line: path, fields (text, confidence, "
     "low_confidence), number_ok, number_problem, sex_agrees, birth_agrees, province, "
-    "city, located, ms.",
+    "city, located, card_px, ms.",
 )
 @click.option(
     "--unmasked",

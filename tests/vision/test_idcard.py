@@ -144,14 +144,29 @@ def card_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.slow
-def test_end_to_end_read_of_a_near_card() -> None:
+def test_end_to_end_read_of_a_near_card(caplog: pytest.LogCaptureFixture) -> None:
     from kiosk.vision.idcard import read_card
 
     frame = idcard_synth.make_card_frame("near", 1)
-    reading = read_card(frame.image)
+    with caplog.at_level("DEBUG"):
+        reading = read_card(frame.image)
     assert reading.valid_id_number == frame.card.id_number
     assert reading.name.text == frame.card.name
     assert reading.ms > 0
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "ID card read" in logged  # timings and outcomes only:
+    assert frame.card.id_number[-6:] not in logged and frame.card.name not in logged
+
+
+@pytest.mark.slow
+def test_end_to_end_a_wrong_check_digit_is_read_but_flagged() -> None:
+    from kiosk.vision.idcard import read_card
+
+    frame = idcard_synth.make_card_frame("near", 1, valid=False)
+    reading = read_card(frame.image)
+    assert reading.id_number.text == frame.card.id_number
+    assert reading.valid_id_number is None
+    assert reading.number_problem == "check_digit"
 
 
 @pytest.mark.slow
