@@ -32,6 +32,18 @@ def test_the_kiosk_lock_pins_what_the_dev_lock_pins() -> None:
     assert {n: dev.get(n) for n in kiosk} == kiosk
 
 
+def test_the_full_opencv_wheel_stays_out() -> None:
+    """rapidocr-onnxruntime asks for opencv-python; its Qt plugins clash with PySide6
+    and it shares the cv2 folder with opencv-python-headless (requirements/README.md)."""
+    for lock in ("kiosk.lock", "dev.lock"):
+        locked = pins(lock)
+        assert "opencv-python" not in locked, lock
+        assert "opencv-python-headless" in locked, lock
+    import cv2
+
+    assert not (Path(cv2.__file__).parent / "qt").exists(), "the full OpenCV wheel is installed"
+
+
 def test_the_locks_hold_every_dependency_within_its_range() -> None:
     for lock in ("kiosk.lock", "dev.lock"):
         locked = pins(lock)
