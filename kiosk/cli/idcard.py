@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from kiosk.cli.context import Context, pass_ctx
-from kiosk.cli.vision import _load
+from kiosk.cli.vision import ImageFiles
 from kiosk.core.i18n import tr
 from kiosk.core.identity import mask_id_number, mask_name
 
@@ -120,24 +120,14 @@ def read(ctx: Context, as_json: bool, unmasked: bool, images: tuple[Path, ...]) 
         record_audit(ctx.db, "cli", "idcard.read_unmasked", {"count": len(images)})
     from kiosk.vision.idcard import read_card
 
-    failed = False
-    for path in images:
-        image, error = _load(path)
-        if image is None or error is not None:
-            failed = True
-            if as_json:
-                click.echo(
-                    json.dumps({"path": str(path), "error": error or ""}, ensure_ascii=False)
-                )
-            else:
-                click.echo(f"{path}: " + tr("error: {message}", message=error or ""))
-            continue
+    files = ImageFiles(images, as_json=as_json)
+    unread = False
+    for path, image in files:
         reading = read_card(image)
-        if not reading.id_number.text:
-            failed = True
+        unread = unread or not reading.id_number.text
         click.echo(
             _as_json(path, reading, unmasked) if as_json else _as_text(path, reading, unmasked)
         )
-    if failed:
+    if files.failed or unread:
         ctx_click = click.get_current_context()
         ctx_click.exit(1)

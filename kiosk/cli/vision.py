@@ -6,6 +6,7 @@ Neither needs a checkpoint: they never open the checkpoint's database.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -34,6 +35,30 @@ def _load(path: Path) -> tuple[np.ndarray | None, str | None]:
     if image is None:
         return None, tr("not an image that can be read (PNG, JPEG, WebP, BMP, TIFF)")
     return image, None
+
+
+class ImageFiles:
+    """The images of ``paths`` in order, as (path, pixels); a file that cannot be read
+    is reported (a JSON line with ``--json``) and skipped, and :attr:`failed` is set.
+    One loop for the commands that read image files (``decode``, ``idcard read``)."""
+
+    def __init__(self, paths: tuple[Path, ...], *, as_json: bool) -> None:
+        self.paths = paths
+        self.as_json = as_json
+        self.failed = False
+
+    def __iter__(self) -> Iterator[tuple[Path, np.ndarray]]:
+        for path in self.paths:
+            image, error = _load(path)
+            if image is None or error is not None:
+                self.failed = True
+                if self.as_json:
+                    line = json.dumps({"path": str(path), "error": error or ""}, ensure_ascii=False)
+                    click.echo(line)
+                else:
+                    click.echo(f"{path}: " + tr("error: {message}", message=error or ""))
+                continue
+            yield path, image
 
 
 def _as_json(path: Path, result: DecodeResult) -> str:
@@ -97,21 +122,11 @@ def decode(ctx: click.Context, decoder_name: str, as_json: bool, images: tuple[P
             err=True,
         )
     pipeline = Pipeline(decoder)
-    failed = False
-    for path in images:
-        image, error = _load(path)
-        if image is None or error is not None:
-            failed = True
-            if as_json:
-                click.echo(
-                    json.dumps({"path": str(path), "error": error or ""}, ensure_ascii=False)
-                )
-            else:
-                click.echo(f"{path}: " + tr("error: {message}", message=error or ""))
-            continue
+    files = ImageFiles(images, as_json=as_json)
+    for path, image in files:
         result = pipeline.decode(image)
         click.echo(_as_json(path, result) if as_json else _as_line(path, result))
-    if failed:
+    if files.failed:
         ctx.exit(1)
 
 
