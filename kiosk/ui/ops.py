@@ -1,0 +1,373 @@
+"""Database work off the UI thread, and its answer back on it: the one way.
+
+The Qt main thread only draws and reacts (docs/architecture.md, "Threads"). Anything
+that reads or writes the database from a window goes through an op, in the shape of
+Anki's ``QueryOp``::
+
+    QueryOp(
+        ctx.jobs,
+        parent=self,
+        op=lambda db: search_residents(db, text),
+        success=self.show_matches,
+    ).failure(self.say_error).run_in_background()
+
+- ``op(db)`` runs on a :class:`DbWorker`'s thread, on that thread's own connection;
+- ``success(result)`` or ``failure(message)`` runs afterwards on the UI thread, handed
+  over by a :class:`~kiosk.ui.relay.UiRelay` (never inside a Qt signal). The message is
+  in the reader's language (:func:`error_message`); a bug's traceback goes to the log;
+- neither runs if ``parent`` was deleted meanwhile (a closed dialog is not called back);
+- ``newest(key)``: an op still waiting is skipped when a newer one with the same key is
+  queued (a search typed letter by letter runs once for the last letter, not six times).
+
+A long job (an export, an import, printing 100,000 cards, a trace over weeks) is a
+:class:`LongOp`: its ``op(db, progress)`` reports through a
+:class:`~kiosk.core.progress.Progress`; a window-modal progress dialog with a Cancel
+button appears if it runs longer than half a second; Cancel makes the job's next
+``progress.update()`` raise :class:`~kiosk.core.progress.Cancelled`, and ``cancelled()``
+is called instead of ``failure``. What the job committed before stays committed.
+
+A :class:`DbWorker` is one thread with one connection that runs ops in order. The
+office has two (``jobs``: writes and slow reads; ``reader``: table pages), the gate
+window one (reads for its dialogs; the gate's own writes go through the gate worker).
+Background services to come (the sync worker) run their rounds as ops on a worker of
+their own the same way: ``LongOp`` gives them progress and a clean stop.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
+from sqlite_utils import Database
+
+from kiosk.core.errors import KioskError
+from kiosk.core.i18n import tr
+from kiosk.core.progress import Cancelled, Progress, Step
+from kiosk.store.db import connect, environment_fault
+from kiosk.ui.relay import UiRelay
+
+log = logging.getLogger("kiosk.ui")
+
+T = TypeVar("T")
+
+Success = Callable[[Any], object]
+Failure = Callable[[str], object]
+
+SHOW_PROGRESS_AFTER_MS = 500
+
+
+def error_message(exc: BaseException) -> str:
+    """What a person reads when an op fails (bugs are logged with their traceback)."""
+    if isinstance(exc, KioskError):
+        return str(exc)
+    if isinstance(exc, sqlite3.Error):
+        fault = environment_fault(exc)
+        if fault is not None:
+            return str(fault)
+    log.error("a background job failed", exc_info=exc)
+    return tr(
+        "Something went wrong ({error}). The details are in the log.", error=type(exc).__name__
+    )
+
+
+class _Task:
+    __slots__ = ("cancelled", "failure", "key", "op", "parent", "progress", "success", "ticket")
+
+    def __init__(
+        self,
+        op: Callable[[Database], Any],
+        *,
+        success: Success | None,
+        failure: Failure | None,
+        cancelled: Callable[[], object] | None,
+        parent: QObject | None,
+        key: Hashable | None,
+        progress: Progress | None,
+    ) -> None:
+        self.op = op
+        self.success = success
+        self.failure = failure
+        self.cancelled = cancelled
+        self.parent = parent
+        self.key = key
+        self.progress = progress
+        self.ticket = 0
+
+
+_STOP = object()
+
+
+class DbWorker(QObject):
+    """One thread, one connection of its own, ops run in the order given.
+
+    Made and used on the UI thread; :meth:`close` finishes what is queued and ends the
+    thread (its connection is closed there)."""
+
+    busyChanged = Signal(bool)
+
+    def __init__(self, database: Path, parent: QObject | None = None, *, name: str) -> None:
+        super().__init__(parent)
+        self.database = database
+        self.name = name
+        self._queue: queue.Queue[_Task | object] = queue.Queue()
+        self._tickets = itertools.count(1)
+        self._newest: dict[Hashable, int] = {}  # key -> ticket of the newest op (locked)
+        self._lock = threading.Lock()
+        self._pending: set[int] = set()  # UI thread: tickets not yet answered
+        self._relay = UiRelay(self)
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ UI thread
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending)
+
+    def run(self, task: _Task) -> int:
+        """Queue ``task`` (ops call this); returns its ticket."""
+        if self._closed:
+            raise RuntimeError(f"{self.name} is closed")
+        task.ticket = next(self._tickets)
+        if task.key is not None:
+            with self._lock:
+                self._newest[task.key] = task.ticket
+        was_busy = self.busy
+        self._pending.add(task.ticket)
+        self._queue.put(task)
+        if not was_busy:
+            self.busyChanged.emit(True)
+        return task.ticket
+
+    def wait_idle(self, timeout_s: float = 10.0) -> bool:
+        """Process events until every queued op has answered (tests, closing)."""
+        deadline = QDeadlineTimer(int(timeout_s * 1000))
+        while self.busy and not deadline.hasExpired():
+            QCoreApplication.processEvents()
+            threading.Event().wait(0.005)
+        return not self.busy
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Run what is queued, then close the connection and end the thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            log.warning("%s did not end within %.0f s", self.name, timeout_s)
+
+    # ------------------------------------------------------------ the worker's thread
+
+    def _serve(self) -> None:
+        db: Database | None = None
+        try:
+            while True:
+                task = self._queue.get()
+                if task is _STOP:
+                    return
+                assert isinstance(task, _Task)
+                if self._superseded(task):
+                    self._relay.call(self._answer, task, _SKIPPED, None)
+                    continue
+                try:
+                    if db is None:
+                        db = connect(self.database)
+                    result = task.op(db)
+                except Cancelled:
+                    self._relay.call(self._answer, task, _CANCELLED, None)
+                except BaseException as exc:
+                    self._relay.call(self._answer, task, None, error_message(exc))
+                else:
+                    self._relay.call(self._answer, task, result, None)
+        finally:
+            if db is not None:
+                db.close()
+
+    def _superseded(self, task: _Task) -> bool:
+        if task.key is None:
+            return False
+        with self._lock:
+            return self._newest.get(task.key, task.ticket) != task.ticket
+
+    # ------------------------------------------------------------ back on the UI thread
+
+    def _answer(self, task: _Task, result: Any, error: str | None) -> None:
+        self._pending.discard(task.ticket)
+        try:
+            if task.parent is not None and not shiboken6.isValid(task.parent):
+                return  # the window that asked is gone
+            if result is _SKIPPED:
+                return
+            if result is _CANCELLED:
+                if task.cancelled is not None:
+                    task.cancelled()
+            elif error is not None:
+                if task.failure is not None:
+                    task.failure(error)
+                else:
+                    log.warning("%s: an op failed with no one to tell: %s", self.name, error)
+            elif task.success is not None:
+                task.success(result)
+        finally:
+            if not self.busy:
+                self.busyChanged.emit(False)
+
+
+_SKIPPED = object()
+_CANCELLED = object()
+
+
+class QueryOp(Generic[T]):
+    """``op(db)`` on ``worker``'s thread, then ``success(result)`` on the UI thread."""
+
+    def __init__(
+        self,
+        worker: DbWorker,
+        *,
+        parent: QObject | None,
+        op: Callable[[Database], T],
+        success: Callable[[T], object] | None = None,
+    ) -> None:
+        self._worker = worker
+        self._parent = parent
+        self._op = op
+        self._success = success
+        self._failure: Failure | None = None
+        self._key: Hashable | None = None
+
+    def failure(self, fn: Failure) -> QueryOp[T]:
+        """``fn(message)`` on the UI thread if the op raised (message translated)."""
+        self._failure = fn
+        return self
+
+    def newest(self, key: Hashable) -> QueryOp[T]:
+        """Skip this op if, when its turn comes, a newer op with ``key`` is queued."""
+        self._key = key
+        return self
+
+    def run_in_background(self) -> int:
+        """Queue the op; returns its ticket."""
+        return self._worker.run(
+            _Task(
+                self._op,
+                success=self._success,
+                failure=self._failure,
+                cancelled=None,
+                parent=self._parent,
+                key=self._key,
+                progress=None,
+            )
+        )
+
+
+class LongOp(Generic[T]):
+    """A long job: ``op(db, progress)`` on ``worker``'s thread, with a progress dialog
+    over ``parent`` (after half a second) whose Cancel stops it at its next
+    ``progress.update()``."""
+
+    def __init__(
+        self,
+        worker: DbWorker,
+        *,
+        parent: QWidget,
+        label: str,
+        op: Callable[[Database, Progress], T],
+        success: Callable[[T], object] | None = None,
+    ) -> None:
+        self._worker = worker
+        self._parent = parent
+        self._label = label
+        self._op = op
+        self._success = success
+        self._failure: Failure | None = None
+        self._cancelled: Callable[[], object] | None = None
+        self._cancellable = True
+        self.progress: Progress | None = None
+        self.dialog: ProgressDialog | None = None
+
+    def failure(self, fn: Failure) -> LongOp[T]:
+        self._failure = fn
+        return self
+
+    def cancelled(self, fn: Callable[[], object]) -> LongOp[T]:
+        """``fn()`` on the UI thread if the person cancelled the job."""
+        self._cancelled = fn
+        return self
+
+    def not_cancellable(self) -> LongOp[T]:
+        """No Cancel button (a job that must not stop half-way)."""
+        self._cancellable = False
+        return self
+
+    def run_in_background(self) -> int:
+        dialog = ProgressDialog(self._label, self._parent, cancellable=self._cancellable)
+        relay = dialog.relay
+        progress = Progress(lambda step: relay.latest("step", dialog.show_step, step))
+        dialog.canceled.connect(progress.cancel)
+        self.progress, self.dialog = progress, dialog
+        op = self._op
+
+        def finish_then(fn: Callable[..., object] | None) -> Callable[..., None]:
+            def call(*args: Any) -> None:
+                dialog.finish()
+                if fn is not None:
+                    fn(*args)
+
+            return call
+
+        return self._worker.run(
+            _Task(
+                lambda db: op(db, progress),
+                success=finish_then(self._success),
+                failure=finish_then(self._failure),
+                cancelled=finish_then(self._cancelled),
+                parent=self._parent,
+                key=None,
+                progress=progress,
+            )
+        )
+
+
+class ProgressDialog(QProgressDialog):
+    """The dialog of a :class:`LongOp`: window-modal over its parent (the rest of the
+    program, the gate window too, keeps working), shown only if the job takes longer
+    than half a second, closed when the job answers."""
+
+    def __init__(self, label: str, parent: QWidget, *, cancellable: bool = True) -> None:
+        super().__init__(label, tr("Cancel") if cancellable else "", 0, 0, parent)
+        self.setWindowTitle(label)
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setAutoClose(False)
+        self.setAutoReset(False)
+        self.setMinimumDuration(SHOW_PROGRESS_AFTER_MS)
+        if not cancellable:
+            self.setCancelButton(None)
+        self._base = label
+        self.relay = UiRelay(self)  # progress steps come back through it, newest wins
+        self._done = False
+        self.setValue(0)  # starts the minimum-duration timer
+
+    def show_step(self, step: Step) -> None:
+        if self._done:
+            return
+        if step.total:
+            self.setRange(0, step.total)
+            self.setValue(min(step.done, step.total))
+        if step.label:
+            self.setLabelText(f"{self._base}\n{step.label}")
+
+    def finish(self) -> None:
+        self._done = True
+        self.hide()
+        QTimer.singleShot(0, self.deleteLater)
