@@ -233,6 +233,18 @@ def test_a_context_picks_its_own_translation() -> None:
     assert i18n.tr("Reason") == "Reason"
 
 
+def test_plural_forms() -> None:
+    i18n.set_language("en")
+    one = i18n.trn("{count} passage", "{count} passages", 1, count=1)
+    many = i18n.trn("{count} passage", "{count} passages", 3, count=3)
+    assert (one, many) == ("1 passage", "3 passages")
+    i18n.set_language("zh_CN")
+    one = i18n.trn("{count} passage", "{count} passages", 1, count=1)
+    many = i18n.trn("{count} passage", "{count} passages", 3, count=3)
+    assert (one, many) == ("1 条通行记录", "3 条通行记录")
+    i18n.set_language("en")
+
+
 def test_chinese_is_used() -> None:
     assert i18n.tr_in("zh_CN", "error: {message}", message="x") == "错误：x"
 
