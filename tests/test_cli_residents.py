@@ -60,7 +60,7 @@ def test_add_and_list_masked(home: Path) -> None:
     assert "ID number" in text.stdout and "张三丰" in text.stdout
     assert "1101**********4514" in text.stdout and "138****5678" in text.stdout
     assert ID1 not in text.stdout and "13812345678" not in text.stdout
-    assert "2 resident(s)." in text.stdout
+    assert "2 residents." in text.stdout
 
 
 def test_add_refuses_bad_input(home: Path) -> None:
@@ -141,7 +141,7 @@ def test_import_json_and_text(home: Path, tmp_path: Path) -> None:
     assert listed(home) == []
     strict = kiosk(home, "import", str(path), "--strict")
     assert strict.exit_code == 1
-    assert "Strict: nothing was written because 1 row(s) are bad." in strict.stdout
+    assert "Strict: nothing was written because 1 row is bad." in strict.stdout
     assert listed(home) == []
     real = kiosk(home, "import", str(path))
     assert real.exit_code == 1

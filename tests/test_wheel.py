@@ -31,7 +31,7 @@ PROBE = """
 import json, sys, wave
 from contextlib import ExitStack
 import kiosk
-from kiosk.core.i18n import catalogue
+from kiosk.core.i18n import set_language, translations, trc
 from kiosk.core.rules import Level
 from kiosk.ui.sounds import sound_file
 from kiosk.ui.theme import style_sheet
@@ -40,10 +40,12 @@ with ExitStack() as files:
     tone = sound_file(Level.PASS, files)
     with wave.open(str(tone)) as w:
         frames = w.getnframes()
+set_language("zh_CN")
 print(json.dumps({
     "kiosk": kiosk.__file__,
     "prefix": sys.prefix,
-    "messages": len(catalogue("zh_CN")),
+    "catalogue": type(translations("zh_CN")).__name__,
+    "reason": trc("visit purpose", "Reason"),
     "day": style_sheet("day"),
     "night": style_sheet("night"),
     "tone_frames": frames,
@@ -136,7 +138,8 @@ def test_the_installed_wheel_speaks_chinese_sounds_and_is_styled(tmp_path: Path)
     assert probe.returncode == 0, probe.stderr
     got = json.loads(probe.stdout)
     assert Path(got["kiosk"]).resolve().is_relative_to(Path(got["prefix"]).resolve())
-    assert got["messages"] > 100
+    assert got["catalogue"] == "GNUTranslations"  # the installed gatepass.mo
+    assert got["reason"] == "事由"  # with its contexts
     for theme in ("day", "night"):
         expected = (REPO / "kiosk" / "resources" / "styles" / f"{theme}.qss").read_text("utf-8")
         assert got[theme] == expected != ""

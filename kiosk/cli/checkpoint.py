@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.cli.context import Context, cli_actor, pass_ctx
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import tr, trn
 from kiosk.core.keys import (
     bundle_from_json,
     bundle_to_json,
@@ -226,7 +226,15 @@ def export_public(ctx: Context, out: Path) -> None:
     """Write every trusted public key to FILE, for the gates' computers."""
     found = trusted_keys(ctx.db)
     out.write_text(bundle_to_json(found), encoding="utf-8")
-    click.echo(tr("Wrote {count} public key(s) to {path}.", count=len(found), path=out))
+    click.echo(
+        trn(
+            "Wrote {count} public key to {path}.",
+            "Wrote {count} public keys to {path}.",
+            len(found),
+            count=len(found),
+            path=out,
+        )
+    )
 
 
 @keys.command("import-public")

@@ -15,7 +15,7 @@ import click
 
 from kiosk.cli.context import Context, pass_ctx
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import tr, trn
 from kiosk.core.identity import mask_id_number, mask_phone
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.register import (
@@ -123,15 +123,24 @@ def _print_report(report: ImportReport) -> None:
     )
     if report.inactive:
         click.echo(
-            tr(
-                "{count} row(s) name deactivated residents: left as they are.",
+            trn(
+                "{count} row names a deactivated resident: left as it is.",
+                "{count} rows name deactivated residents: left as they are.",
+                report.inactive,
                 count=report.inactive,
             )
         )
     if report.dry_run:
         click.echo(tr("Dry run: nothing was written."))
     elif not report.written:
-        click.echo(tr("Strict: nothing was written because {bad} row(s) are bad.", bad=report.bad))
+        click.echo(
+            trn(
+                "Strict: nothing was written because {bad} row is bad.",
+                "Strict: nothing was written because {bad} rows are bad.",
+                report.bad,
+                bad=report.bad,
+            )
+        )
 
 
 @residents.command("list")
@@ -177,7 +186,7 @@ def list_(ctx: Context, as_json: bool, all_: bool, unmasked: bool) -> None:
         table.append(cells)
     for line in _table(headings, table):
         click.echo(line)
-    click.echo(tr("{count} resident(s).", count=len(rows)))
+    click.echo(trn("{count} resident.", "{count} residents.", len(rows), count=len(rows)))
 
 
 @residents.command("add")

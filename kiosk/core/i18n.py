@@ -1,26 +1,34 @@
 """Every string a guard or clerk sees goes through ``tr()``.
 
-The English text is the message id (as in gettext); catalogues in
-``kiosk/resources/translations/<lang>/*.json`` (one file per area of the program, merged)
-map it to the translation. Placeholders use
-``str.format`` names: ``tr("Row {row}: {reason}", row=3, reason=...)``. A test walks
-the source for every ``tr("...")`` literal and fails when a shipped language lacks it.
+GNU gettext, read by the standard library's :mod:`gettext`: the English text is the
+message id, and each language has one compiled catalogue,
+``kiosk/resources/translations/<lang>/LC_MESSAGES/gatepass.mo``, made from the
+``gatepass.po`` beside it (``./dev i18n``; docs/translating.md). English is the
+message ids themselves. Placeholders use ``str.format`` names:
+``tr("Row {row}: {reason}", row=3, reason=...)``.
 
-An English word with two meanings ("Reason": the purpose of a visit, or the cause of a
-verdict) takes a context, as gettext's ``pgettext``: ``trc("visit purpose", "Reason")``.
-Its catalogue key is the context, ``|``, then the message: ``"visit purpose|Reason"``.
-A plain key never holds ``|``; one message id (in one context) has one translation in
-all the files together (tests/test_i18n.py checks both).
+* ``tr(message)``: gettext.
+* ``trc(context, message)``: an English word with two meanings ("Reason": the purpose
+  of a visit, or the cause of a verdict) takes a context, gettext's ``pgettext``
+  (``msgctxt`` in the ``.po``): ``trc("visit purpose", "Reason")``.
+* ``trn(singular, plural, n)``: a message about a number, gettext's ``ngettext``:
+  ``trn("{count} passage", "{count} passages", n, count=n)``. Chinese has one form.
+* ``N_(message)``: marks a message where it is defined; ``tr()`` it where shown.
+* ``tr_in(lang, message)``: the message in ``lang`` whatever the current language.
 
-The catalogues are package data, read through ``importlib.resources`` so that an
-installed wheel finds them as a source checkout does.
+The language is process-wide (:func:`set_language`; the CLI's ``--lang``, the window's
+setting), and a thread may override it for a while (``tr_in``). A message raised in the
+core is translated where it is raised, in that language, so the window shows it in the
+guard's language as the CLI does: one mechanism for the CLI, the core and the window.
 
-One mechanism serves the CLI, the core's messages and the Qt window alike.
+The catalogues are package data, opened through ``importlib.resources`` so that an
+installed wheel finds them as a source checkout does. ``tests/test_i18n.py`` extracts
+every message with Babel (the keywords below) and fails when one lacks a translation.
 """
 
 from __future__ import annotations
 
-import json
+import gettext
 import locale
 import os
 import threading
@@ -31,8 +39,19 @@ from typing import Any
 
 RESOURCES: Traversable = files("kiosk") / "resources"
 TRANSLATIONS = RESOURCES / "translations"
+DOMAIN = "gatepass"
 LANGUAGES = ("en", "zh_CN")
-CONTEXT_SEPARATOR = "|"
+
+# The marker functions, as Babel's extractor keywords (pybabel's -k tr trc:1c,2 ...):
+# None is "the first argument is the message"; (1, "c") the context; (1, 2) singular
+# and plural. tools/i18n.py and tests/test_i18n.py extract with exactly these.
+KEYWORDS: dict[str, tuple[Any, ...] | None] = {
+    "tr": None,
+    "trc": ((1, "c"), 2),
+    "trn": (1, 2),
+    "N_": None,
+    "tr_in": (2,),
+}
 
 _state = threading.local()
 _default_language: str | None = None
@@ -76,45 +95,42 @@ def language() -> str:
     return _default_language
 
 
+def catalogue_file(lang: str) -> Traversable:
+    """The compiled catalogue of ``lang`` (``<lang>/LC_MESSAGES/gatepass.mo``)."""
+    return TRANSLATIONS / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+
+
 @cache
-def catalogue(lang: str) -> dict[str, str]:
+def translations(lang: str) -> gettext.NullTranslations:
+    """The catalogue of ``lang``; English (and a language without one) is the ids."""
     if lang == "en":
-        return {}
-    data: dict[str, str] = {}
-    for _name, table in catalogue_files(lang):
-        data.update(table)
-    return data
+        return gettext.NullTranslations()
+    mo = catalogue_file(lang)
+    if not mo.is_file():
+        return gettext.NullTranslations()
+    with mo.open("rb") as fp:
+        return gettext.GNUTranslations(fp)
 
 
-def catalogue_files(lang: str) -> list[tuple[str, dict[str, str]]]:
-    """Each catalogue file of ``lang`` (name, entries), in the order they merge."""
-    folder = TRANSLATIONS / lang
-    if not folder.is_dir():
-        return []
-    found = sorted((f for f in folder.iterdir() if f.name.endswith(".json")), key=lambda f: f.name)
-    return [(f.name, json.loads(f.read_text(encoding="utf-8"))) for f in found]
-
-
-def context_key(context: str, message: str) -> str:
-    """The catalogue key of ``message`` in ``context``: ``"context|message"``."""
-    return f"{context}{CONTEXT_SEPARATOR}{message}"
-
-
-def _translated(key: str, message: str, values: dict[str, Any]) -> str:
-    lang = language()
-    text = message if lang == "en" else catalogue(lang).get(key, message)
+def _filled(text: str, values: dict[str, Any]) -> str:
     return text.format(**values) if values else text
 
 
 def tr(message: str, /, **values: Any) -> str:
     """The message in the current language, with ``values`` filled in."""
-    return _translated(message, message, values)
+    return _filled(translations(language()).gettext(message), values)
 
 
 def trc(context: str, message: str, /, **values: Any) -> str:
     """``tr()`` of a message whose English has more than one meaning (gettext's
     ``pgettext``): ``trc("visit purpose", "Reason")``. English shows ``message``."""
-    return _translated(context_key(context, message), message, values)
+    return _filled(translations(language()).pgettext(context, message), values)
+
+
+def trn(singular: str, plural: str, n: int, /, **values: Any) -> str:
+    """The form of a message for the number ``n`` (gettext's ``ngettext``), with
+    ``values`` filled in: ``trn("{count} row", "{count} rows", n, count=n)``."""
+    return _filled(translations(language()).ngettext(singular, plural, n), values)
 
 
 def tr_in(lang: str, message: str, /, **values: Any) -> str:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 from sqlite_utils import Database
 
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import tr, trn
 from kiosk.store.register_import import (
     ImportPlan,
     ImportReport,
@@ -326,8 +326,10 @@ class ReportPage(QWizardPage):
                 bad=report.bad,
             )
         else:
-            text = tr(
-                "Nothing was written: {bad} row(s) have problems and Strict is on.",
+            text = trn(
+                "Nothing was written: {bad} row has problems and Strict is on.",
+                "Nothing was written: {bad} rows have problems and Strict is on.",
+                report.bad,
                 bad=report.bad,
             )
         self.text.setText(text)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from sqlite_utils import Database
 
 from kiosk.core.clock import from_db
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import tr, trn
 from kiosk.store.checkpoint import get_meta
 from kiosk.store.export import export_visits
 from kiosk.store.reports import DailySummary, daily_summary
@@ -135,7 +135,16 @@ class RecordsTab(QWidget):
 
     def _exported(self, count: int, out: Path) -> None:
         self.export_button.setEnabled(True)
-        _status(self.export_status, tr("Wrote {count} visit(s) to {path}.", count=count, path=out))
+        _status(
+            self.export_status,
+            trn(
+                "Wrote {count} visit to {path}.",
+                "Wrote {count} visits to {path}.",
+                count,
+                count=count,
+                path=out,
+            ),
+        )
 
     def _export_failed(self, message: str) -> None:
         self.export_button.setEnabled(True)
@@ -189,7 +198,13 @@ class RecordsTab(QWidget):
             return
         _status(
             self.report_status,
-            tr("Wrote the report ({pages} page(s)) to {path}.", pages=pages, path=out),
+            trn(
+                "Wrote the report ({pages} page) to {path}.",
+                "Wrote the report ({pages} pages) to {path}.",
+                pages,
+                pages=pages,
+                path=out,
+            ),
         )
 
     def _report_failed(self, message: str) -> None:

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import tr, trn
 from kiosk.store.search import search_residents
 from kiosk.store.trace import contacts_of, passed_between
 from kiosk.store.trace_xlsx import TRACE_COLUMNS, trace_row, write_trace_xlsx
@@ -268,7 +268,7 @@ class TraceTab(QWidget):
     def _found(self, rows: list[dict[str, Any]]) -> None:
         self.model.set_rows(rows)
         self.table.resizeColumnsToContents()
-        self.count.setText(tr("{count} passage(s)", count=len(rows)))
+        self.count.setText(trn("{count} passage", "{count} passages", len(rows), count=len(rows)))
         self.save_button.setEnabled(bool(rows))
         self.find_button.setEnabled(True)
         self.finished.emit(len(rows))
@@ -305,7 +305,15 @@ class TraceTab(QWidget):
 
     def _saved(self, out: Path, count: int) -> None:
         set_role(self.message, "")
-        self.message.setText(tr("Wrote {count} passage(s) to {path}.", count=count, path=out))
+        self.message.setText(
+            trn(
+                "Wrote {count} passage to {path}.",
+                "Wrote {count} passages to {path}.",
+                count,
+                count=count,
+                path=out,
+            )
+        )
         self.saved.emit(str(out))
 
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.core.clock import from_db
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import tr, trn
 from kiosk.core.rules import Level, reason_label
 from kiosk.store.visitor_queries import list_visitors, visitor_visits
 from kiosk.ui.office.context import OfficeContext, local_time
@@ -191,7 +191,7 @@ class VisitorVisitsDialog(QDialog):
             for c, text in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
-        self.count = QLabel(tr("{count} passage(s)", count=len(rows)))
+        self.count = QLabel(trn("{count} passage", "{count} passages", len(rows), count=len(rows)))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

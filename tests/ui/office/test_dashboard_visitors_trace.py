@@ -240,7 +240,7 @@ def test_trace_between_two_times_and_save_masked_xlsx(
     assert found.args == [3]
     names = [tab.cell(r, 4) for r in range(tab.model.rowCount())]
     assert names == ["张伟", "周敏", "刘洋"]
-    assert tab.count.text() == "3 passage(s)"
+    assert tab.count.text() == "3 passages"
     assert all("*" in tab.cell(r, 7) for r in (0, 2))  # residents' IDs masked
 
     with qtbot.waitSignal(tab.saved, timeout=10_000):
