@@ -155,7 +155,7 @@ def test_registration_refuses_bad_phone_and_id(
 
 
 def test_registration_id_required_setting(qtbot: QtBot, home: Home, settings: Settings) -> None:
-    settings.set("visitor_id_required", True)
+    settings, _ = settings.updated({"visitor_id_required": True})
     dialog = open_registration(qtbot, home, settings)
     fill(qtbot, dialog, ["Li Si", "13800139999", "", "3-2-502", "", "", "", "36.5"])
     assert dialog.result_value is None
@@ -614,9 +614,10 @@ def test_settings_dialog_saves(qtbot: QtBot, home: Home, settings: Settings) -> 
     assert ("fever_threshold", 37.3, 37.5) in changes
     assert ("visitor_id_required", False, True) in changes
     reloaded = Settings.load(home.settings_file)
-    assert reloaded["visitor_id_required"] is True
-    assert reloaded["fever_threshold"] == 37.5
-    assert verify_pin("2468", reloaded["admin_pin_hash"])
+    assert reloaded.visitor_id_required is True
+    assert reloaded.fever_threshold == 37.5
+    assert verify_pin("2468", reloaded.admin_pin_hash)
+    assert dialog.settings == reloaded and settings.fever_threshold == 37.3
 
 
 def test_settings_dialog_invalid_not_saved(qtbot: QtBot, home: Home, settings: Settings) -> None:
@@ -633,7 +634,7 @@ def test_settings_dialog_invalid_not_saved(qtbot: QtBot, home: Home, settings: S
     assert "4 to 12" in dialog.pin_problem.text()
     before = home.settings_file.read_text(encoding="utf-8")  # init wrote the PIN's hash
     assert "curfew" not in before
-    assert settings["curfew_start"] == "22:00"
+    assert settings.curfew_start == "22:00"
 
 
 def test_settings_exit(qtbot: QtBot, settings: Settings) -> None:

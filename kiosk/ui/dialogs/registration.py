@@ -96,7 +96,7 @@ class RegistrationDialog(GloveDialog):
         self.settings = settings
         self.prefill = dict(prefill or {})
         self.visitor_id: str | None = self.prefill.get("visitor_id") or None
-        self.id_required = bool(settings["visitor_id_required"])
+        self.id_required = settings.visitor_id_required
         self.result_value: RegistrationResult | None = None
         self._db: Database | None = None
         self.setWindowTitle(tr("Register a visitor"))
@@ -303,7 +303,7 @@ class RegistrationDialog(GloveDialog):
         value = parse_temperature(text)
         if value is None:
             return None, tr("Type the temperature, e.g. 36.5")
-        low, high = self.settings["temperature_min"], self.settings["temperature_max"]
+        low, high = self.settings.temperature_min, self.settings.temperature_max
         if not low <= value <= high:
             return None, tr(
                 "Measure again: {value} °C is outside {low}–{high} °C.",
@@ -326,7 +326,7 @@ class RegistrationDialog(GloveDialog):
             set_problem(edit, label, "")
 
     def is_fever(self, value: float) -> bool:
-        return bool(value >= self.settings["fever_threshold"])
+        return bool(value >= self.settings.fever_threshold)
 
     # -- submit ------------------------------------------------------------------------
 
@@ -473,7 +473,7 @@ def show_dialog(window: Any, prefill: dict[str, Any] | None = None) -> None:
                 result.visitor,
                 result.temperature,
                 visitor_id=result.visitor_id,
-                code_hours=int(window.settings["visitor_code_hours"]),
+                code_hours=window.settings.visitor_code_hours,
             )
 
     open_once(
