@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import segno
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt
 from PySide6.QtGui import QKeyEvent, QPainter, QPixmap
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -33,6 +32,7 @@ from sqlite_utils import Database
 from kiosk.core.clock import from_db
 from kiosk.core.i18n import tr, trc
 from kiosk.core.identity import mask_id_number, mask_name, mask_phone
+from kiosk.core.passes import QR_BORDER, qr_code
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.db import connect
@@ -358,10 +358,10 @@ class RegistrationDialog(GloveDialog):
 
 def qr_pixmap(text: str, size: int) -> QPixmap:
     """``text`` as a QR code about ``size`` pixels wide (with its quiet zone)."""
-    code = segno.make(text, error="m", micro=False)
-    modules = code.symbol_size(scale=1, border=4)[0]
+    code = qr_code(text)
+    modules = code.symbol_size(scale=1, border=QR_BORDER)[0]
     buffer = io.BytesIO()
-    code.save(buffer, kind="png", scale=max(1, size // modules), border=4)
+    code.save(buffer, kind="png", scale=max(1, size // modules), border=QR_BORDER)
     pixmap = QPixmap()
     pixmap.loadFromData(buffer.getvalue(), "PNG")
     return pixmap
