@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -782,6 +783,8 @@ def test_hook_shift_sign_in_and_out(qtbot: QtBot, window: FakeWindow) -> None:
 def test_hook_admin_pin_then_settings(qtbot: QtBot, window: FakeWindow) -> None:
     from kiosk.ui.dialogs import admin
 
+    office = SimpleNamespace(ctx=SimpleNamespace(settings=window.settings))  # open beside
+    window.office = office  # type: ignore[attr-defined]
     admin.show_dialog(window)
     pin = open_dialog("pin")
     assert isinstance(pin, PinDialog)
@@ -798,6 +801,8 @@ def test_hook_admin_pin_then_settings(qtbot: QtBot, window: FakeWindow) -> None:
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert window.modes == [DirectionMode.IN]
     assert window.worker.gate.rules.fever_threshold == 37.0
+    assert window.settings.fever_threshold == 37.0  # the window took the saved settings
+    assert office.ctx.settings is window.settings  # and handed them to the office
     rows = audit_rows(window.home, "settings.set")  # who changed what, from the window
     assert {(r["actor"], r["detail"]["name"], r["detail"]["new"]) for r in rows} == {
         ("window:admin PIN", "direction", "in"),
