@@ -326,7 +326,7 @@ class RegistrationDialog(GloveDialog):
             set_problem(edit, label, "")
 
     def is_fever(self, value: float) -> bool:
-        return bool(value >= self.settings.fever_threshold)
+        return value >= self.settings.fever_threshold
 
     # -- submit ------------------------------------------------------------------------
 
