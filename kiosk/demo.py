@@ -68,9 +68,7 @@ def build_demo(
     if home.database.exists() and video.exists():
         return _existing(home, video)
     create_checkpoint(home, DEMO_NAME, issuer=True, actor="demo")
-    settings = Settings.load(home.settings_file)
-    settings.set_pin_hash(hash_pin(DEMO_PIN))
-    settings.save()
+    Settings.load(home.settings_file).with_pin_hash(hash_pin(DEMO_PIN)).save()
     issuer = load_private_key(home.private_key, None)
     gate = load_private_key(home.gate_key, None)
     db = connect(home.database)

@@ -3,8 +3,11 @@
     scan event ──> facts from the store ──> decide() ──> durable log ──> decision out
 
 ``kiosk gate`` (no window) and the kiosk window both drive a :class:`Gate`, so the path
-exists once. A Gate owns its database connection and must be used from the thread that
-created it (the window runs it in its worker thread).
+exists once, and both make it the same way: :meth:`Gate.from_settings` (the direction,
+rules, repeat window, retention and decoder of the checkpoint's settings), then
+:meth:`Gate.scan_loop` for the camera's scan loop that feeds it. A Gate owns its
+database connection and must be used from the thread that created it (the window runs
+it in its worker thread).
 
 A busy database (another program holding the write lock: the office issuing passes,
 importing the register) never stops the gate: :meth:`Gate.patiently` tries the commit
@@ -25,6 +28,7 @@ from typing import TypeVar
 
 from kiosk.core.clock import utcnow
 from kiosk.core.rules import (
+    REPEAT_WINDOW_S,
     DirectionMode,
     Encounter,
     Holder,
@@ -34,12 +38,17 @@ from kiosk.core.rules import (
     decide,
 )
 from kiosk.home import Home
+from kiosk.settings import Settings
 from kiosk.store.checkpoint import checkpoint_id, load_keyring
 from kiosk.store.db import DatabaseBusy, busy_timeout_ms, connect
 from kiosk.store.retention import purge_if_due
 from kiosk.store.visits import LoggedVisit, commit_visit, load_facts, visit_row
+from kiosk.vision.decoders import get_decoder
+from kiosk.vision.health import HealthPolicy
+from kiosk.vision.pipeline import Pipeline
 from kiosk.vision.repeat import RepeatFilter
-from kiosk.vision.scanloop import Event, ScanEvent, ScanLoop
+from kiosk.vision.scanloop import Event, FrameEvent, ScanEvent, ScanLoop
+from kiosk.vision.sources import FrameSource
 
 log = logging.getLogger("kiosk.gate")
 
@@ -78,7 +87,8 @@ class Gate:
         *,
         mode: DirectionMode = DirectionMode.AUTO,
         rules: RuleSettings | None = None,
-        repeat_window_s: float = 5.0,
+        repeat_window_s: float = REPEAT_WINDOW_S,
+        decoder: str = "auto",
         guard: str = "",
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
@@ -97,10 +107,59 @@ class Gate:
         self.clock = clock
         self.monotonic = monotonic
         self.repeats = RepeatFilter(repeat_window_s, clock=monotonic)
+        self.decoder = decoder  # the QR decoder of its scan loop (auto, zxing, zbar, opencv)
         self.retention_days = retention_days
         self._purged_on: str | None = None
         self._purge_after = 0.0  # monotonic time before which no purge is tried
         self._purge_if_due()
+
+    @classmethod
+    def from_settings(
+        cls,
+        home: Home,
+        settings: Settings,
+        *,
+        direction: str | None = None,
+        decoder: str | None = None,
+        guard: str = "",
+        stop: threading.Event | None = None,
+        on_wait: Callable[[bool], None] | None = None,
+    ) -> Gate:
+        """The gate of the checkpoint at ``home`` as its settings say: direction
+        (``direction`` overrides it), rules, repeat window, retention and decoder
+        (``decoder`` overrides it). ``kiosk gate`` and the window both start here."""
+        return cls(
+            home,
+            mode=DirectionMode(direction or settings.direction),
+            rules=settings.rules(),
+            repeat_window_s=settings.repeat_window_s,
+            decoder=decoder or settings.decoder,
+            guard=guard,
+            retention_days=settings.retention_days,
+            stop=stop,
+            on_wait=on_wait,
+        )
+
+    def scan_loop(
+        self,
+        source: FrameSource,
+        *,
+        drop_stale: bool = True,
+        on_frame: Callable[[FrameEvent], None] | None = None,
+        health: HealthPolicy | None = None,
+    ) -> ScanLoop:
+        """The scan loop that feeds this gate from ``source``: its decoder, and the same
+        repeat window as the gate's own (a handheld scanner's), so a code is one
+        passage however it arrives. Raises :class:`~kiosk.core.errors.KioskError` when
+        the decoder cannot be had (the gate itself stays usable)."""
+        return ScanLoop(
+            source,
+            Pipeline(get_decoder(self.decoder)),
+            on_frame=on_frame,
+            repeat_window=self.repeats.window,
+            drop_stale=drop_stale,
+            health=health,
+        )
 
     def _purge_if_due(self) -> None:
         """Retention: at start-up if a day was missed, then once a day. A busy database

@@ -1,29 +1,318 @@
-"""Every setting, declared once: name, type, default, help. Stored as plain TOML in
-the checkpoint's home (``settings.toml``); only values that differ from the default
-are written. Unknown or unreadable values fall back to the default with a warning in
-the log, so a hand-edited file never stops the gate.
+"""Every setting, declared once: one typed field of :class:`Settings` each, with its
+default, help text, range and choices in the field's metadata. Stored as plain TOML
+in the checkpoint's home (``settings.toml``); only values that differ from the
+default are written. Unknown or unreadable values fall back to the default with a
+warning in the log, so a hand-edited file never stops the gate.
+
+A :class:`Settings` is a frozen value: read a setting as an attribute
+(``settings.retention_days``, typed); a change makes a new one
+(:meth:`Settings.updated`, :meth:`Settings.with_pin_hash`) that :meth:`Settings.save`
+writes. The gate's rule defaults live in :class:`kiosk.core.rules.RuleSettings` and
+the repeat window's in :data:`kiosk.core.rules.REPEAT_WINDOW_S`; the fields here take
+them from there.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import N_, tr
-from kiosk.core.rules import DirectionMode, RuleSettings
+from kiosk.core.rules import REPEAT_WINDOW_S, DirectionMode, RuleSettings
 
 log = logging.getLogger("kiosk.settings")
+
+T = TypeVar("T")
+
+PIN_SETTING = "admin_pin_hash"
+
+# (setting name, old value, new value): one change, as the audit log records it.
+Change = tuple[str, Any, Any]
+
+_RULES = RuleSettings()  # the rules' defaults, declared in kiosk.core.rules
+
+
+def _is_time(text: str) -> bool:
+    try:
+        time.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _hh_mm(moment: time) -> str:
+    return moment.strftime("%H:%M")
+
+
+def _setting(
+    default: T,
+    help: str,
+    *,
+    choices: tuple[str, ...] = (),
+    labels: tuple[str, ...] = (),
+    minimum: float | None = None,
+    maximum: float | None = None,
+    check: Callable[[Any], bool] | None = None,
+    secret: bool = False,
+) -> T:
+    """A field of :class:`Settings`: its default and, in its metadata, the help text
+    (``N_``-marked), the choices and the words shown for them, the range, and a
+    further ``check`` of a value. A ``secret`` one stays out of the repr (and so out of
+    any log line)."""
+    metadata = {
+        "help": help,
+        "choices": choices,
+        "labels": labels,
+        "minimum": minimum,
+        "maximum": maximum,
+        "check": check,
+    }
+    return field(default=default, metadata=metadata, repr=not secret)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The settings of one checkpoint; ``path`` is its ``settings.toml`` (not a
+    setting). Every value is checked when one is made: a wrong one raises
+    ``ValueError``."""
+
+    language: str = _setting(
+        "",
+        N_("Language of the window: zh_CN or en; empty: the system's."),
+        choices=("", "zh_CN", "en"),
+        labels=(N_("The computer's language"), N_("Chinese (zh_CN)"), N_("English (en)")),
+    )
+    camera: str = _setting(
+        "0", N_("Camera: a webcam index (0, 1, ...) or a video file or image folder.")
+    )
+    decoder: str = _setting(
+        "auto",
+        N_("QR decoder: auto, zxing, zbar or opencv."),
+        choices=("auto", "zxing", "zbar", "opencv"),
+        labels=(
+            N_("Automatic (the best one installed)"),
+            N_("ZXing decoder"),
+            N_("ZBar decoder"),
+            N_("OpenCV decoder (always installed)"),
+        ),
+    )
+    # A scanner's keys that type no character never arrive: printable text only.
+    scanner_prefix: str = _setting(
+        "",
+        N_("Text a handheld scanner types before each code, cut off (empty: none)."),
+        check=str.isprintable,
+    )
+    scanner_suffix: str = _setting(
+        "",
+        N_("Text a handheld scanner types after each code, cut off; it ends the scan."),
+        check=str.isprintable,
+    )
+    direction: str = _setting(
+        DirectionMode.AUTO.value,
+        N_("Gate direction: in, out, or auto (the opposite of the person's last passage)."),
+        choices=("in", "out", "auto"),
+        labels=(
+            N_("Everyone comes in"),
+            N_("Everyone goes out"),
+            N_("Automatic (the opposite of the person's last passage)"),
+        ),
+    )
+    repeat_window_s: float = _setting(
+        REPEAT_WINDOW_S,
+        N_("Seconds during which the same code scanned again is ignored."),
+        minimum=0,
+        maximum=600,
+    )
+    fever_threshold: float = _setting(
+        _RULES.fever_threshold,
+        N_("Body temperature (°C) from which a reading is a fever."),
+        minimum=36.0,
+        maximum=40.0,
+    )
+    temperature_min: float = _setting(
+        _RULES.temperature_min,
+        N_("Readings below this (°C) are refused as mis-measured."),
+        minimum=30.0,
+        maximum=36.0,
+    )
+    temperature_max: float = _setting(
+        _RULES.temperature_max,
+        N_("Readings above this (°C) are refused as mis-measured."),
+        minimum=40.0,
+        maximum=45.0,
+    )
+    quota_enabled: bool = _setting(
+        _RULES.quota_enabled, N_("Limit how often a household may go out.")
+    )
+    quota_outings: int = _setting(
+        _RULES.quota_outings,
+        N_("Outings allowed per household in the quota period."),
+        minimum=1,
+        maximum=50,
+    )
+    quota_days: float = _setting(
+        _RULES.quota_days,
+        N_("Length of the quota period in days."),
+        minimum=0.1,
+        maximum=30,
+    )
+    anti_passback: bool = _setting(
+        _RULES.anti_passback,
+        N_("Flag a pass scanned 'in' while its holder is already inside."),
+    )
+    curfew_enabled: bool = _setting(_RULES.curfew_enabled, N_("Flag passages during curfew hours."))
+    curfew_start: str = _setting(
+        _hh_mm(_RULES.curfew_start), N_("Curfew starts (HH:MM)."), check=_is_time
+    )
+    curfew_end: str = _setting(
+        _hh_mm(_RULES.curfew_end), N_("Curfew ends (HH:MM)."), check=_is_time
+    )
+    visitor_code_hours: int = _setting(
+        24,
+        N_("How long a visitor code stays valid, in hours."),
+        minimum=1,
+        maximum=24 * 14,
+    )
+    visitor_overstay_hours: float = _setting(
+        4.0,
+        N_("Visitors inside longer than this are listed as overstaying."),
+        minimum=0.5,
+        maximum=72,
+    )
+    visitor_id_required: bool = _setting(False, N_("Visitors must give an ID number."))
+    retention_days: int = _setting(
+        28,
+        N_("Visit and visitor records older than this many days are deleted, daily."),
+        minimum=1,
+        maximum=366,
+    )
+    theme: str = _setting(
+        "auto",
+        N_(
+            "Colours of the gate: day, night, or auto (night from 18:00 to 07:00). "
+            "F12 switches them and remembers the choice."
+        ),
+        choices=("auto", "day", "night"),
+        labels=(N_("Automatic (night from 18:00 to 07:00)"), N_("Day theme"), N_("Night theme")),
+    )
+    sounds: bool = _setting(True, N_("A tone for each verdict (pass, check, stop)."))
+    speech: bool = _setting(False, N_("Speak the verdict aloud where the computer has a voice."))
+    admin_pin_hash: str = _setting(
+        "",
+        N_(
+            "The administrator PIN, hashed; set by 'kiosk init', changed with 'kiosk pin set' "
+            "or in the settings dialog, never with 'settings set'. Empty: no PIN opens anything."
+        ),
+        secret=True,
+    )
+
+    path: Path | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for setting in SETTINGS:  # every value as its setting's type, checked
+            object.__setattr__(self, setting.name, convert(setting, getattr(self, setting.name)))
+
+    @classmethod
+    def load(cls, path: Path) -> Settings:
+        raw: dict[str, Any] = {}
+        if path.exists():
+            try:
+                raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+                log.warning("settings file %s unreadable (%s): using defaults", path, exc)
+        values = {}
+        for name, value in raw.items():
+            setting = BY_NAME.get(name)
+            if setting is None:
+                log.warning("unknown setting %r in %s ignored", name, path)
+                continue
+            try:
+                values[name] = convert(setting, value)
+            except (ValueError, TypeError):
+                log.warning("setting %s=%r invalid: default %r used", name, value, setting.default)
+        return cls(**values, path=path)
+
+    def values(self) -> dict[str, Any]:
+        """Every setting's value by name, in the declared order."""
+        return {s.name: getattr(self, s.name) for s in SETTINGS}
+
+    def updated(self, values: Mapping[str, Any]) -> tuple[Settings, list[Change]]:
+        """These settings with ``values`` (by name, as TOML or a person gives them),
+        each checked; and the changes that makes. Raises :class:`UserError` for an
+        unknown name, the admin PIN (see :meth:`with_pin_hash`) or a wrong value."""
+        new: dict[str, Any] = {}
+        for name, value in values.items():
+            setting = BY_NAME.get(name)
+            if setting is None:
+                raise UserError(tr("No setting called {name}.", name=name))
+            if name == PIN_SETTING:
+                raise UserError(
+                    tr(
+                        "The admin PIN is not a setting to type: change it with 'kiosk pin set' "
+                        "(asks for the current PIN) or in the window's settings."
+                    )
+                )
+            try:
+                new[name] = convert(setting, value)
+            except (ValueError, TypeError):
+                raise UserError(
+                    tr("{value!r} is not a valid value for {name}.", value=value, name=name)
+                ) from None
+        old = self.values()
+        changes = [(name, old[name], value) for name, value in new.items() if value != old[name]]
+        return dataclasses.replace(self, **new), changes
+
+    def with_pin_hash(self, pin_hash: str) -> Settings:
+        """These settings with a new PIN's hash (from :func:`kiosk.core.pin.hash_pin`)."""
+        return dataclasses.replace(self, admin_pin_hash=pin_hash)
+
+    def save(self) -> None:
+        if self.path is None:  # pragma: no cover - programmer error
+            raise RuntimeError("settings without a file")
+        lines = [
+            "# Gatepass settings: only values that differ from the defaults.",
+            "# See 'kiosk settings show' for every setting and its meaning.",
+        ]
+        for name, value in self.values().items():
+            if value == BY_NAME[name].default:
+                continue
+            lines.append(f"{name} = {_toml_value(value)}")
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def rules(self) -> RuleSettings:
+        return RuleSettings(
+            fever_threshold=self.fever_threshold,
+            temperature_min=self.temperature_min,
+            temperature_max=self.temperature_max,
+            quota_enabled=self.quota_enabled,
+            quota_outings=self.quota_outings,
+            quota_days=self.quota_days,
+            anti_passback=self.anti_passback,
+            curfew_enabled=self.curfew_enabled,
+            curfew_start=time.fromisoformat(self.curfew_start),
+            curfew_end=time.fromisoformat(self.curfew_end),
+        )
+
+    def direction_mode(self) -> DirectionMode:
+        return DirectionMode(self.direction)
 
 
 @dataclass(frozen=True)
 class Setting:
+    """One field of :class:`Settings` as the settings dialog, ``kiosk settings`` and
+    docs/settings.md read it."""
+
     name: str
     type: type
     default: Any
@@ -32,6 +321,7 @@ class Setting:
     minimum: float | None = None
     maximum: float | None = None
     labels: tuple[str, ...] = ()  # what a person reads for each choice (N_-marked)
+    check: Callable[[Any], bool] | None = None
 
     def choice_label(self, choice: str) -> str:
         """The words shown for ``choice`` in the reader's language; the stored value
@@ -41,170 +331,17 @@ class Setting:
         return choice
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "language",
-        str,
-        "",
-        N_("Language of the window: zh_CN or en; empty: the system's."),
-        ("", "zh_CN", "en"),
-        labels=(N_("The computer's language"), N_("Chinese (zh_CN)"), N_("English (en)")),
-    ),
-    Setting(
-        "camera",
-        str,
-        "0",
-        N_("Camera: a webcam index (0, 1, ...) or a video file or image folder."),
-    ),
-    Setting(
-        "decoder",
-        str,
-        "auto",
-        N_("QR decoder: auto, zxing, zbar or opencv."),
-        ("auto", "zxing", "zbar", "opencv"),
-        labels=(
-            N_("Automatic (the best one installed)"),
-            N_("ZXing decoder"),
-            N_("ZBar decoder"),
-            N_("OpenCV decoder (always installed)"),
-        ),
-    ),
-    Setting(
-        "scanner_prefix",
-        str,
-        "",
-        N_("Text a handheld scanner types before each code, cut off (empty: none)."),
-    ),
-    Setting(
-        "scanner_suffix",
-        str,
-        "",
-        N_("Text a handheld scanner types after each code, cut off; it ends the scan."),
-    ),
-    Setting(
-        "direction",
-        str,
-        "auto",
-        N_("Gate direction: in, out, or auto (the opposite of the person's last passage)."),
-        ("in", "out", "auto"),
-        labels=(
-            N_("Everyone comes in"),
-            N_("Everyone goes out"),
-            N_("Automatic (the opposite of the person's last passage)"),
-        ),
-    ),
-    Setting(
-        "repeat_window_s",
-        float,
-        5.0,
-        N_("Seconds during which the same code scanned again is ignored."),
-        minimum=0,
-        maximum=600,
-    ),
-    Setting(
-        "fever_threshold",
-        float,
-        37.3,
-        N_("Body temperature (°C) from which a reading is a fever."),
-        minimum=36.0,
-        maximum=40.0,
-    ),
-    Setting(
-        "temperature_min",
-        float,
-        34.0,
-        N_("Readings below this (°C) are refused as mis-measured."),
-        minimum=30.0,
-        maximum=36.0,
-    ),
-    Setting(
-        "temperature_max",
-        float,
-        43.0,
-        N_("Readings above this (°C) are refused as mis-measured."),
-        minimum=40.0,
-        maximum=45.0,
-    ),
-    Setting("quota_enabled", bool, False, N_("Limit how often a household may go out.")),
-    Setting(
-        "quota_outings",
-        int,
-        1,
-        N_("Outings allowed per household in the quota period."),
-        minimum=1,
-        maximum=50,
-    ),
-    Setting(
-        "quota_days", float, 2.0, N_("Length of the quota period in days."), minimum=0.1, maximum=30
-    ),
-    Setting(
-        "anti_passback",
-        bool,
-        True,
-        N_("Flag a pass scanned 'in' while its holder is already inside."),
-    ),
-    Setting("curfew_enabled", bool, False, N_("Flag passages during curfew hours.")),
-    Setting("curfew_start", str, "22:00", N_("Curfew starts (HH:MM).")),
-    Setting("curfew_end", str, "06:00", N_("Curfew ends (HH:MM).")),
-    Setting(
-        "visitor_code_hours",
-        int,
-        24,
-        N_("How long a visitor code stays valid, in hours."),
-        minimum=1,
-        maximum=24 * 14,
-    ),
-    Setting(
-        "visitor_overstay_hours",
-        float,
-        4.0,
-        N_("Visitors inside longer than this are listed as overstaying."),
-        minimum=0.5,
-        maximum=72,
-    ),
-    Setting("visitor_id_required", bool, False, N_("Visitors must give an ID number.")),
-    Setting(
-        "retention_days",
-        int,
-        28,
-        N_("Visit and visitor records older than this many days are deleted, daily."),
-        minimum=1,
-        maximum=366,
-    ),
-    Setting(
-        "theme",
-        str,
-        "auto",
-        N_(
-            "Colours of the gate: day, night, or auto (night from 18:00 to 07:00). "
-            "F12 switches them and remembers the choice."
-        ),
-        ("auto", "day", "night"),
-        labels=(N_("Automatic (night from 18:00 to 07:00)"), N_("Day theme"), N_("Night theme")),
-    ),
-    Setting("sounds", bool, True, N_("A tone for each verdict (pass, check, stop).")),
-    Setting("speech", bool, False, N_("Speak the verdict aloud where the computer has a voice.")),
-    Setting(
-        "admin_pin_hash",
-        str,
-        "",
-        N_(
-            "The administrator PIN, hashed; set by 'kiosk init', changed with 'kiosk pin set' "
-            "or in the settings dialog, never with 'settings set'. Empty: no PIN opens anything."
-        ),
-    ),
-)
+def _declared() -> tuple[Setting, ...]:
+    types = get_type_hints(Settings)
+    return tuple(
+        Setting(f.name, types[f.name], f.default, **f.metadata)
+        for f in dataclasses.fields(Settings)
+        if "help" in f.metadata
+    )
 
-PIN_SETTING = "admin_pin_hash"
 
-# (setting name, old value, new value): one change, as the audit log records it.
-Change = tuple[str, Any, Any]
-
+SETTINGS: tuple[Setting, ...] = _declared()
 BY_NAME = {s.name: s for s in SETTINGS}
-
-
-def _parse_time(text: str) -> time:
-    return time.fromisoformat(text)
 
 
 _TRUE = ("1", "true", "yes", "on")
@@ -238,109 +375,9 @@ def convert(setting: Setting, value: Any) -> Any:
         raise ValueError(value)
     if setting.maximum is not None and result > setting.maximum:
         raise ValueError(value)
-    if setting.name in ("curfew_start", "curfew_end"):
-        _parse_time(result)
-    if setting.name in ("scanner_prefix", "scanner_suffix") and not result.isprintable():
-        raise ValueError(value)  # a scanner's keys that type no character never arrive
+    if setting.check is not None and not setting.check(result):
+        raise ValueError(value)
     return result
-
-
-class Settings:
-    """The settings of one checkpoint, read from and written to its home."""
-
-    def __init__(self, values: dict[str, Any] | None = None, path: Path | None = None):
-        self.path = path
-        self._values = {s.name: s.default for s in SETTINGS}
-        for name, value in (values or {}).items():
-            self._values[name] = value
-
-    @classmethod
-    def load(cls, path: Path) -> Settings:
-        raw: dict[str, Any] = {}
-        if path.exists():
-            try:
-                raw = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-                log.warning("settings file %s unreadable (%s): using defaults", path, exc)
-        values = {}
-        for name, value in raw.items():
-            setting = BY_NAME.get(name)
-            if setting is None:
-                log.warning("unknown setting %r in %s ignored", name, path)
-                continue
-            try:
-                values[name] = convert(setting, value)
-            except (ValueError, TypeError):
-                log.warning("setting %s=%r invalid: default %r used", name, value, setting.default)
-        return cls(values, path)
-
-    def __getitem__(self, name: str) -> Any:
-        return self._values[name]
-
-    def set(self, name: str, value: Any) -> None:
-        setting = BY_NAME.get(name)
-        if setting is None:
-            raise UserError(tr("No setting called {name}.", name=name))
-        if name == PIN_SETTING:
-            raise UserError(
-                tr(
-                    "The admin PIN is not a setting to type: change it with 'kiosk pin set' "
-                    "(asks for the current PIN) or in the window's settings."
-                )
-            )
-        try:
-            self._values[name] = convert(setting, value)
-        except (ValueError, TypeError):
-            raise UserError(
-                tr("{value!r} is not a valid value for {name}.", value=value, name=name)
-            ) from None
-
-    def set_pin_hash(self, pin_hash: str) -> None:
-        """Store a new PIN's hash (from :func:`kiosk.core.pin.hash_pin`); save() writes it."""
-        self._values[PIN_SETTING] = pin_hash
-
-    def update(self, values: dict[str, Any]) -> list[Change]:
-        """Set every value that differs (checked like :meth:`set`); the changes made."""
-        changes: list[Change] = []
-        for name, value in values.items():
-            old = self._values.get(name)
-            self.set(name, value)  # refuses an unknown name first
-            if self[name] != old:
-                changes.append((name, old, self[name]))
-        return changes
-
-    def save(self) -> None:
-        if self.path is None:  # pragma: no cover - programmer error
-            raise RuntimeError("settings without a file")
-        lines = [
-            "# Gatepass settings: only values that differ from the defaults.",
-            "# See 'kiosk settings show' for every setting and its meaning.",
-        ]
-        for s in SETTINGS:
-            value = self._values[s.name]
-            if value == s.default:
-                continue
-            lines.append(f"{s.name} = {_toml_value(value)}")
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path)
-
-    def rules(self) -> RuleSettings:
-        return RuleSettings(
-            fever_threshold=self["fever_threshold"],
-            temperature_min=self["temperature_min"],
-            temperature_max=self["temperature_max"],
-            quota_enabled=self["quota_enabled"],
-            quota_outings=self["quota_outings"],
-            quota_days=self["quota_days"],
-            anti_passback=self["anti_passback"],
-            curfew_enabled=self["curfew_enabled"],
-            curfew_start=_parse_time(self["curfew_start"]),
-            curfew_end=_parse_time(self["curfew_end"]),
-        )
-
-    def direction_mode(self) -> DirectionMode:
-        return DirectionMode(self["direction"])
 
 
 def _toml_value(value: Any) -> str:

@@ -23,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import segno
 
 from kiosk.core.clock import to_db
 from kiosk.core.ids import uuid7
 from kiosk.core.keys import load_private_key
+from kiosk.core.passes import QR_BORDER, qr_code
 from kiosk.core.rules import Encounter, Source
 from kiosk.gate import Decision, Gate, GateStopped
 from kiosk.home import Home
@@ -199,7 +199,7 @@ def test_kiosk_gate_waits_out_a_lock_longer_than_the_busy_timeout(
     home, passes = checkpoint
     images = tmp_path / "images"
     images.mkdir()
-    segno.make_qr(passes[0]["token"], error="m").save(str(images / "pass.png"), scale=8, border=4)
+    qr_code(passes[0]["token"]).save(str(images / "pass.png"), scale=8, border=QR_BORDER)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "KIOSK_LANG": "en"}
     with write_lock(home / "gatepass.db"):
         proc = subprocess.Popen(

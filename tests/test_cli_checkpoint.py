@@ -129,7 +129,7 @@ def audit(home: Path) -> list[tuple[str, str, dict]]:
 def stored_hash(home: Path) -> str:
     from kiosk.settings import Settings
 
-    return str(Settings.load(home / "settings.toml")["admin_pin_hash"])
+    return Settings.load(home / "settings.toml").admin_pin_hash
 
 
 def test_init_sets_the_admin_pin_from_the_option(home_dir: Path, monkeypatch) -> None:

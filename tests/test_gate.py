@@ -375,3 +375,30 @@ def test_live_occupancy_agrees_with_the_log(checkpoint, seed: int) -> None:
                 got.today_in,
                 got.today_out,
             ) == _counts_from_the_log(gate, clock.now)
+
+
+def test_from_settings_builds_the_gate_and_its_scan_loop(checkpoint) -> None:
+    """The window and 'kiosk gate' both start here: the settings' direction, rules,
+    repeat window, retention and decoder; the scan loop shares the gate's window."""
+    from kiosk.settings import Settings
+    from kiosk.vision.sources import ImageFolderSource
+
+    home, _ = checkpoint
+    settings, _ = Settings.load(Home(home).settings_file).updated(
+        {
+            "direction": "out",
+            "quota_enabled": "yes",
+            "repeat_window_s": "7.5",
+            "retention_days": "30",
+            "decoder": "opencv",
+        }
+    )
+    with Gate.from_settings(Home(home), settings, guard="Li") as gate:
+        assert gate.mode is DirectionMode.OUT and gate.guard == "Li"
+        assert gate.rules == settings.rules() and gate.rules.quota_enabled
+        assert gate.repeats.window == 7.5 and gate.retention_days == 30
+        loop = gate.scan_loop(ImageFolderSource([]))
+        assert loop.repeats.window == 7.5 and loop.pipeline.name == "opencv+pipeline"
+    overridden = Gate.from_settings(Home(home), settings, direction="in", decoder="zxing")
+    with overridden as gate:
+        assert gate.mode is DirectionMode.IN and gate.decoder == "zxing"

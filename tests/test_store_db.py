@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kiosk.core.errors import EnvironmentFault, UserError
-from kiosk.store.db import connect, write
-from kiosk.store.schema import migrations
+from kiosk.store.db import DatabaseTooNew, connect, write
+from kiosk.store.schema import MIGRATIONS, migrations, schema_status
+from tests.helpers import run, run_json
 
 
 def test_migrations_from_empty(tmp_path: Path) -> None:
@@ -119,3 +122,70 @@ def test_not_a_database(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(EnvironmentFault, match="damaged"):
         connect(path)
+
+
+def _add_future_migration(path: Path, name: str = "0999_from_the_future") -> None:
+    """What a newer Gatepass leaves: a migration row this code has no migration for."""
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+            ["gatepass", name, "2031-05-04 03:02:01.000000+00:00"],
+        )
+    conn.close()
+
+
+def test_a_database_from_a_newer_gatepass_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    connect(path, create=True).close()
+    _add_future_migration(path)
+    with pytest.raises(DatabaseTooNew, match="newer version of Gatepass") as refused:
+        connect(path)
+    assert "0999_from_the_future" in str(refused.value)
+    assert isinstance(refused.value, EnvironmentFault) and refused.value.exit_code == 3
+    looked = connect(path, migrate=False)  # looked at, never changed
+    status = schema_status(looked)
+    looked.close()
+    assert status.unknown == ("0999_from_the_future",)
+    assert [m.name for m in status.applied if m.known] == MIGRATIONS and status.pending == ()
+
+
+def test_schema_status_lists_pending_migrations_without_applying_them(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    db = connect(path, create=True)
+    db.execute("DROP INDEX visits_corrects")  # as if made before 0003
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = '0003_visit_corrections'")
+    db.conn.commit()
+    db.close()
+    db = connect(path, migrate=False)
+    assert schema_status(db).pending == ("0003_visit_corrections",)
+    assert schema_status(db).pending == ("0003_visit_corrections",)  # it changes nothing
+    db.close()
+    connect(path).close()  # a normal open applies it
+    db = connect(path, migrate=False)
+    assert schema_status(db).pending == () and schema_status(db).unknown == ()
+    db.close()
+
+
+def test_kiosk_db_status(home_dir: Path) -> None:
+    run(home_dir, "init")
+    shown = run_json(home_dir, "db", "status", "--json")
+    assert [m["name"] for m in shown["applied"]] == MIGRATIONS
+    assert all(m["known"] and m["applied_at"].endswith("+00:00") for m in shown["applied"])
+    assert shown["pending"] == [] and shown["unknown"] == []
+    assert "Up to date." in run(home_dir, "db", "status").stdout
+
+    _add_future_migration(home_dir / "gatepass.db")
+    text = run(home_dir, "db", "status", ok=False)
+    assert text.exit_code == 1  # the answer is no: this Gatepass will not open it
+    assert "0999_from_the_future" in text.stdout and "newer Gatepass" in text.stdout
+    shown = run_json_any(home_dir, "db", "status", "--json")
+    assert shown["unknown"] == ["0999_from_the_future"]
+    assert shown["applied"][-1]["applied_at"] == "2031-05-04T03:02:01+00:00"
+    refused = run(home_dir, "passes", "list", ok=False)
+    assert refused.exit_code == 3 and "newer version of Gatepass" in refused.stderr
+
+
+def run_json_any(home: Path, *args: str) -> Any:
+    """The JSON a command printed, whatever its exit code."""
+    return json.loads(run(home, *args, ok=False).stdout)

@@ -23,7 +23,13 @@ log with who made it, the old and the new value. A value that cannot be read fal
 back to its default with a warning in the log, so a hand-edited file never stops the
 gate. The admin PIN (`admin_pin_hash`) is set by `kiosk init` and changed with
 `kiosk pin set` or in the window's settings, never with `settings set` (docs/cli.md).
-This page is written by `python tools/settings_doc.py`.
+
+Each setting is one typed field of `kiosk.settings.Settings` (a frozen dataclass): its
+default, and in the field's metadata its help, range and choices. The gate's rule
+defaults (fever to curfew) are those of `kiosk.core.rules.RuleSettings`, and the repeat
+window's is `kiosk.core.rules.REPEAT_WINDOW_S`, the one value the camera's scan loop and
+a handheld scanner's repeats both use. This page is written by
+`python tools/settings_doc.py`.
 
 | setting | type | default | meaning |
 | --- | --- | --- | --- |

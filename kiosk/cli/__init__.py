@@ -73,9 +73,9 @@ def cli(ctx: click.Context, home: str | None, lang: str | None) -> None:
 
 
 def _register() -> None:
-    from kiosk.cli import checkpoint, demo, gate, idcard, passes, residents, vision, window
+    from kiosk.cli import checkpoint, db, demo, gate, idcard, passes, residents, vision, window
 
-    for module in (checkpoint, residents, passes, vision, idcard, gate, window, demo):
+    for module in (checkpoint, residents, passes, vision, idcard, gate, window, demo, db):
         module.register(cli)
 
 

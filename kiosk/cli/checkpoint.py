@@ -99,7 +99,7 @@ def new_admin_pin(given: str | None) -> str:
 
 def require_admin_pin(ctx: Context) -> None:
     """The admin PIN, from ``KIOSK_ADMIN_PIN`` or asked for (hidden); refused if wrong."""
-    stored = str(Settings.load(ctx.home.settings_file)[PIN_SETTING])
+    stored = Settings.load(ctx.home.settings_file).admin_pin_hash
     if not is_set(stored):
         raise UserError(tr("No admin PIN is set here. Set one with 'kiosk pin set' first."))
     given = os.environ.get(ADMIN_PIN_ENV)
@@ -112,12 +112,12 @@ def require_admin_pin(ctx: Context) -> None:
 def store_admin_pin(home: Home, pin: str, actor: str, via: str) -> None:
     """Hash ``pin`` into the settings and write who changed it to the audit log."""
     settings = Settings.load(home.settings_file)
-    old = str(settings[PIN_SETTING])
-    settings.set_pin_hash(hash_pin(pin))
+    old = settings.admin_pin_hash
+    settings = settings.with_pin_hash(hash_pin(pin))
     settings.save()
     db = connect(home.database)
     try:
-        record_settings_changes(db, actor, via, [(PIN_SETTING, old, settings[PIN_SETTING])])
+        record_settings_changes(db, actor, via, [(PIN_SETTING, old, settings.admin_pin_hash)])
     finally:
         db.close()
 
@@ -193,7 +193,7 @@ def pin() -> None:
 def pin_set(ctx: Context, new: str | None, with_issuer_key: bool) -> None:
     """Change the admin PIN: behind the current PIN (asked for) or the issuer key."""
     ctx.db  # noqa: B018 - a clear error when there is no checkpoint here
-    stored = str(Settings.load(ctx.home.settings_file)[PIN_SETTING])
+    stored = Settings.load(ctx.home.settings_file).admin_pin_hash
     via = "cli"
     if with_issuer_key:
         issuer_key(ctx)  # refuses without the key, or with a wrong passphrase

@@ -100,30 +100,22 @@ def run_gate(
     as_json: bool,
 ) -> None:
     """The scan path with no window, printing each decision once it is on disk."""
-    from kiosk.vision.decoders import get_decoder
-    from kiosk.vision.pipeline import Pipeline
-    from kiosk.vision.scanloop import ScanLoop
     from kiosk.vision.sources import open_source
 
     settings = Settings.load(home.settings_file)
-    mode = DirectionMode(direction or settings["direction"])
     live = source.isdigit()
-    pipeline = Pipeline(get_decoder(decoder or settings["decoder"]))
     stop = threading.Event()
-    with Gate(
+    with Gate.from_settings(
         home,
-        retention_days=settings["retention_days"],
-        mode=mode,
-        rules=settings.rules(),
+        settings,
+        direction=direction,
+        decoder=decoder,
         guard=guard,
-        repeat_window_s=settings["repeat_window_s"],
         stop=stop,
         on_wait=print_waiting,
     ) as the_gate:
         frames = open_source(source, realtime=live if realtime is None else realtime, loop=loop)
-        scans = ScanLoop(
-            frames, pipeline, repeat_window=settings["repeat_window_s"], drop_stale=live or loop
-        )
+        scans = the_gate.scan_loop(frames, drop_stale=live or loop)
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
             drive(the_gate, scans, stop, lambda d: print_decision(d, as_json), print_camera_event)
@@ -436,7 +428,7 @@ def purge(ctx: Context, days: int | None) -> None:
     """Delete visit and visitor records older than the retention period, for good."""
     from kiosk.store.retention import purge as purge_records
 
-    keep = days if days is not None else settings_of(ctx)["retention_days"]
+    keep = days if days is not None else settings_of(ctx).retention_days
     report = purge_records(ctx.db, older_than_days=keep, now=utcnow())
     click.echo(
         tr(
@@ -572,7 +564,7 @@ def visitors_register(
         plate=plate,
     )
     valid, problems = validate_visitor(
-        db, form, today=date.today(), id_required=settings["visitor_id_required"]
+        db, form, today=date.today(), id_required=settings.visitor_id_required
     )
     if valid is None:
         raise UserError("; ".join(problems.values()))
@@ -586,7 +578,7 @@ def visitors_register(
     token = None
     if decision.verdict.level.value == "pass":
         token = issue_visitor_code(
-            db, gate_key(ctx), visitor_id, now=now, hours=settings["visitor_code_hours"]
+            db, gate_key(ctx), visitor_id, now=now, hours=settings.visitor_code_hours
         )
     if as_json:
         click.echo(
@@ -624,7 +616,7 @@ def visitors_list(ctx: Context, search: str, limit: int, as_json: bool) -> None:
     """Registered visitors, the newest first, phones and ID numbers masked."""
     from kiosk.store.visitor_queries import list_visitors
 
-    overstay = timedelta(hours=float(settings_of(ctx)["visitor_overstay_hours"]))
+    overstay = timedelta(hours=settings_of(ctx).visitor_overstay_hours)
     rows = list_visitors(ctx.db, now=utcnow(), overstay=overstay, search=search, limit=limit)
     for row in rows:
         row["phone"] = mask_phone(row["phone"])
@@ -649,8 +641,7 @@ def settings_group() -> None:
 @pass_ctx
 def settings_show(ctx: Context, as_json: bool) -> None:
     """Every setting, its value and what it means."""
-    current = settings_of(ctx)
-    values = {s.name: current[s.name] for s in SETTINGS}
+    values = settings_of(ctx).values()
     values[PIN_SETTING] = bool(values[PIN_SETTING])  # whether one is set; never the hash
     if as_json:
         click.echo(json.dumps(values, ensure_ascii=False))
@@ -667,11 +658,10 @@ def settings_show(ctx: Context, as_json: bool) -> None:
 def settings_set(ctx: Context, name: str, value: str) -> None:
     """Change one setting (written to the audit log with who changed it)."""
     db = ctx.db  # the audit log's checkpoint: a clear error when there is none
-    current = settings_of(ctx)
-    changes = current.update({name: value})
+    current, changes = settings_of(ctx).updated({name: value})
     current.save()
     record_settings_changes(db, cli_actor(), "cli", changes)
-    click.echo(f"{name} = {current[name]!r}")
+    click.echo(f"{name} = {current.values()[name]!r}")
 
 
 def register(cli: click.Group) -> None:

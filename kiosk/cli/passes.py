@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-import segno
 
 from kiosk.cli.checkpoint import issuer_key
 from kiosk.cli.context import Context, pass_ctx
 from kiosk.core.clock import from_db, utcnow
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
+from kiosk.core.passes import QR_BORDER, qr_code
 from kiosk.core.rules import TokenStatus
 from kiosk.store.checkpoint import checkpoint_name, load_keyring
 from kiosk.store.passes import (
@@ -136,8 +136,7 @@ def export(ctx: Context, out: Path, fmt: str) -> None:
     rows = list_passes(ctx.db, status="active")
     out.mkdir(parents=True, exist_ok=True)
     for r in rows:
-        qr = segno.make_qr(r["token"], error="m", boost_error=False)
-        qr.save(str(out / f"{r['serial']}.{fmt}"), scale=8, border=4)
+        qr_code(r["token"]).save(str(out / f"{r['serial']}.{fmt}"), scale=8, border=QR_BORDER)
     click.echo(tr("Wrote {count} QR image(s) to {path}.", count=len(rows), path=out))
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import segno
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PREFIX",
+    "QR_BORDER",
     "TOKEN_LENGTH",
     "InvalidPass",
     "InvalidSerial",
@@ -42,6 +44,7 @@ __all__ = [
     "looks_like_pass",
     "new_serial",
     "parse_pass",
+    "qr_code",
     "serial_from_int",
     "serial_to_int",
     "sign_pass",
@@ -58,6 +61,18 @@ SIGNATURE_LENGTH = 64
 RAW_LENGTH = BODY_LENGTH + SIGNATURE_LENGTH  # 82
 _PAYLOAD_LENGTH = 132  # Base32 characters of 82 bytes, padding stripped
 TOKEN_LENGTH = len(PREFIX) + _PAYLOAD_LENGTH  # 136
+
+QR_BORDER = 4  # the quiet zone around a QR code, in modules (the standard's minimum)
+
+
+def qr_code(token: str) -> segno.QRCode:
+    """``token`` (a pass or a visitor code) as the QR code Gatepass prints, exports and
+    shows: error correction level M, not raised when a higher one would fit (so every
+    token is a version 6 code, docs/pass-format.md), never a Micro QR. Draw or save it
+    with a border of :data:`QR_BORDER` modules."""
+    return segno.make_qr(token, error="m", boost_error=False)
+
+
 _PAYLOAD = re.compile(f"[A-Z2-7]{{{_PAYLOAD_LENGTH}}}")
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _TO_INT_DIGITS = str.maketrans(_BASE32, "0123456789abcdefghijklmnopqrstuv")

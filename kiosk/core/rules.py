@@ -168,8 +168,17 @@ class Facts:
     household_outings: tuple[Passage, ...] = ()  # household's recent "out" passages
 
 
+REPEAT_WINDOW_S = 5.0
+"""The same code seen again within this many seconds is the same passage, not a second
+one: the scan loop (the camera) and the gate (a handheld scanner) filter repeats with
+it, and it is the default of the ``repeat_window_s`` setting."""
+
+
 @dataclass(frozen=True)
 class RuleSettings:
+    """The rules' settings; these defaults are the settings' defaults
+    (``kiosk.settings.Settings`` takes them from here)."""
+
     fever_threshold: float = 37.3
     temperature_min: float = 34.0
     temperature_max: float = 43.0

@@ -42,6 +42,11 @@ def busy_timeout_ms() -> int:
         return BUSY_TIMEOUT_MS
 
 
+class DatabaseTooNew(EnvironmentFault):
+    """The database holds migrations this Gatepass does not know: a newer one brought it
+    up. Opening it could damage what that version keeps, so it is refused."""
+
+
 class DatabaseBusy(EnvironmentFault):
     """Another connection held the write lock for longer than the busy timeout. Nothing
     of the failed transaction was written: it may simply be run again."""
@@ -104,8 +109,12 @@ def translated_errors() -> Iterator[None]:
         raise fault from exc
 
 
-def connect(path: Path, *, create: bool = False) -> sqlite_utils.Database:
-    """Open (or with ``create`` make) the checkpoint database and bring it up to date."""
+def connect(path: Path, *, create: bool = False, migrate: bool = True) -> sqlite_utils.Database:
+    """Open (or with ``create`` make) the checkpoint database and bring it up to date.
+
+    A database brought up by a newer Gatepass (a migration this code does not know) is
+    refused with :class:`DatabaseTooNew`. ``migrate=False`` opens it as it is, newer or
+    not, to look at (``kiosk db status``)."""
     from kiosk.store.schema import migrations
 
     if not create and not path.exists():
@@ -117,11 +126,29 @@ def connect(path: Path, *, create: bool = False) -> sqlite_utils.Database:
         db = sqlite_utils.Database(conn, execute_plugins=False)
         try:
             _apply_pragmas(db)
-            migrations.apply(db)
+            if migrate:
+                _refuse_newer(db)
+                migrations.apply(db)
         except BaseException:
             db.close()
             raise
     return db
+
+
+def _refuse_newer(db: sqlite_utils.Database) -> None:
+    from kiosk.store.schema import schema_status
+
+    unknown = schema_status(db).unknown
+    if unknown:
+        log.error("database migrated by a newer Gatepass: %s", ", ".join(unknown))
+        raise DatabaseTooNew(
+            tr(
+                "This database was updated by a newer version of Gatepass (changes this "
+                "version does not know: {names}). Use that version or a later one; this "
+                "one will not open it, so that nothing in it is damaged.",
+                names=", ".join(unknown),
+            )
+        )
 
 
 def _apply_pragmas(db: sqlite_utils.Database) -> None:

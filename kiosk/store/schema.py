@@ -1,7 +1,9 @@
 """The checkpoint's schema, as named migrations (sqlite-utils ``Migrations``).
 
 Each migration runs in a transaction with the record of it having been applied. Never
-edit a migration that has shipped: add a new one.
+edit a migration that has shipped: add a new one. A database that holds a migration
+this code does not know was brought up by a newer Gatepass: :func:`schema_status`
+says so, and ``kiosk.store.db.connect`` refuses to open it.
 
 Conventions
 * Ids that cross machines are UUIDv7 text; times are UTC ISO-8601 text with offset
@@ -14,11 +16,53 @@ Conventions
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("gatepass")
+
+MIGRATIONS: list[str] = []
+"""The name of every migration this code has, in the order they run."""
+
+_Migration = Callable[[Database], None]
+
+
+def _migration(name: str) -> Callable[[_Migration], _Migration]:
+    """Register a migration (with sqlite-utils) and note its name in :data:`MIGRATIONS`."""
+    MIGRATIONS.append(name)
+    return migrations(name=name)
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    name: str
+    applied_at: str  # UTC, as sqlite-utils wrote it ("2026-03-01 08:00:00.123456+00:00")
+    known: bool  # False: this code has no such migration (a newer Gatepass made it)
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """Where a database's schema stands against this code's migrations."""
+
+    applied: tuple[AppliedMigration, ...]  # in the order they were applied
+    pending: tuple[str, ...]  # this code's migrations not yet applied (the next open does)
+
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        """Applied migrations this code does not know: a newer Gatepass's."""
+        return tuple(m.name for m in self.applied if not m.known)
+
+
+def schema_status(db: Database) -> SchemaStatus:
+    """The applied, pending and unknown migrations of ``db`` (read only)."""
+    applied = tuple(
+        AppliedMigration(m.name, m.applied_at, m.name in MIGRATIONS) for m in migrations.applied(db)
+    )
+    done = {m.name for m in applied}
+    return SchemaStatus(applied, tuple(name for name in MIGRATIONS if name not in done))
 
 
 def _run(db: Database, script: str) -> None:
@@ -36,7 +80,7 @@ def _run(db: Database, script: str) -> None:
         raise ValueError(f"incomplete SQL statement in migration: {statement!r}")
 
 
-@migrations(name="0001_initial")
+@_migration("0001_initial")
 def _initial(db: Database) -> None:
     _run(
         db,
@@ -175,7 +219,7 @@ def _initial(db: Database) -> None:
     )
 
 
-@migrations(name="0002_office_indexes")
+@_migration("0002_office_indexes")
 def _office_indexes(db: Database) -> None:
     """Indexes for the office's lists: residents in natural household order (the
     Residents tab's default page drops from a sort of every resident to an index walk),
@@ -195,7 +239,7 @@ def _office_indexes(db: Database) -> None:
     )
 
 
-@migrations(name="0003_visit_corrections")
+@_migration("0003_visit_corrections")
 def _visit_corrections(db: Database) -> None:
     """Finding the row that corrects a passage (``corrects``): a partial index, so the
     gate's insert of an ordinary passage (``corrects`` NULL) does not touch it."""

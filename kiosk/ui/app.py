@@ -72,7 +72,7 @@ def build_window(
     return MainWindow(
         home,
         settings,
-        camera=camera if camera is not None else settings["camera"],
+        camera=camera if camera is not None else settings.camera,
         demo=demo,
         sound=sound,
         theme=theme,
@@ -94,7 +94,7 @@ def require_screen() -> None:
 
 
 def _application(lang: str | None, settings: Settings) -> QApplication:
-    set_language(lang or settings["language"] or None)
+    set_language(lang or settings.language or None)
     install_qt_logging()
     app = ensure_gui_app(offscreen=False)
     assert isinstance(app, QApplication)
@@ -148,7 +148,7 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
     app = _application(lang, settings)
     apply_theme(app, "day")
     with quit_on_signals(app) as stopped:  # SIGTERM (shutdown), Ctrl+C: a normal end
-        pin = PinDialog(str(settings["admin_pin_hash"]))
+        pin = PinDialog(settings.admin_pin_hash)
         if pin.exec() != PinDialog.DialogCode.Accepted:
             return 0 if stopped.signum else 1
         window = OfficeWindow(home, settings)
@@ -189,7 +189,7 @@ def run_window(
     require_screen()
     settings = Settings.load(home.settings_file)
     app = _application(lang, settings)
-    theme = theme_for(settings["theme"])
+    theme = theme_for(settings.theme)
     apply_theme(app, theme)
     previous_hook = sys.excepthook
     sys.excepthook = _excepthook

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import segno
 from PySide6.QtCore import QRectF, QSizeF, Qt
 from PySide6.QtGui import (
     QColor,
@@ -28,6 +27,7 @@ from PySide6.QtPrintSupport import QPrinter
 from kiosk.core.clock import from_db
 from kiosk.core.errors import EnvironmentFault
 from kiosk.core.i18n import N_, tr, tr_in
+from kiosk.core.passes import QR_BORDER, qr_code
 from kiosk.store.passes import household_address_zh
 from kiosk.store.register import household_label
 from kiosk.ui.pdf import a4_pdf
@@ -56,8 +56,7 @@ def _mm(value: float, dpi: float = DPI) -> float:
 
 
 def _draw_qr(painter: QPainter, token: str, rect: QRectF) -> None:
-    qr = segno.make_qr(token, error="m", boost_error=False)
-    rows = [list(row) for row in qr.matrix_iter(scale=1, border=4)]
+    rows = [list(row) for row in qr_code(token).matrix_iter(scale=1, border=QR_BORDER)]
     module = rect.width() / len(rows)
     painter.fillRect(rect, Qt.GlobalColor.white)
     painter.setPen(Qt.PenStyle.NoPen)

@@ -118,14 +118,12 @@ class MainWindow(QMainWindow):
         # where nobody would close the dialog.
         self.auto_registration = not demo
         self.exit_allowed = False
-        self.theme = theme or theme_for(settings["theme"])
+        self.theme = theme or theme_for(settings.theme)
         self.worker = GateWorker(
             home, settings, camera=camera, demo=demo, source=source, health=health
         )
         self.service = GateService(self.worker)
-        self.sounds = Sounds(
-            self, enabled=sound and bool(settings["sounds"]), speak=bool(settings["speech"])
-        )
+        self.sounds = Sounds(self, enabled=sound and settings.sounds, speak=settings.speech)
         self.setWindowTitle(tr("Gatepass gate"))
         self.setFont(ui_font(14))
         self._build()
@@ -376,17 +374,16 @@ class MainWindow(QMainWindow):
 
     def toggle_theme(self) -> None:
         """F12: the other theme, remembered in the settings for the next start."""
-        old = self.settings["theme"]
         self.set_theme("night" if self.theme == "day" else "day")
         try:
-            self.settings.set("theme", self.theme)
-            self.settings.save()
+            settings, change = self.settings.updated({"theme": self.theme})
+            settings.save()
         except (UserError, OSError) as exc:
             log.warning("theme %s not remembered: %s", self.theme, exc)
             return
-        from kiosk.ui.dialogs.admin import settings_actor
+        from kiosk.ui.dialogs.admin import adopt_settings, settings_actor
 
-        change = [("theme", old, self.theme)]
+        adopt_settings(self, settings)
         actor = settings_actor(self)
         self.worker.request(  # a setting changed: audited, by the worker's connection
             lambda gate: record_settings_changes(gate.db, actor, "window", change)
@@ -555,8 +552,8 @@ class MainWindow(QMainWindow):
             module = importlib.import_module("kiosk.ui.scanner")
             scanner = module.ScannerFilter(
                 self,
-                prefix=str(self.settings["scanner_prefix"]),
-                suffix=str(self.settings["scanner_suffix"]),
+                prefix=self.settings.scanner_prefix,
+                suffix=self.settings.scanner_suffix,
             )
             app = QApplication.instance()
             (app if app is not None else self).installEventFilter(scanner)

@@ -41,9 +41,8 @@ from kiosk.settings import Settings
 from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
 from kiosk.store.visits import LiveOccupancy, OccupancyCounts, list_visits, visitor_holder
 from kiosk.ui.relay import UiRelay
-from kiosk.vision.decoders import Quad, get_decoder
+from kiosk.vision.decoders import Quad
 from kiosk.vision.health import CameraEvent, HealthPolicy
-from kiosk.vision.pipeline import Pipeline
 from kiosk.vision.scanloop import DiagnosticEvent, Event, FrameEvent, ScanLoop
 from kiosk.vision.sources import Frame, FrameSource, open_source
 
@@ -275,13 +274,10 @@ class GateWorker(QObject):
     def run(self) -> None:
         self._poked.connect(self._drain, Qt.ConnectionType.QueuedConnection)
         try:
-            gate = Gate(
+            gate = Gate.from_settings(
                 self.home,
-                mode=self.settings.direction_mode(),
-                rules=self.settings.rules(),
-                repeat_window_s=self.settings["repeat_window_s"],
+                self.settings,
                 guard=self.guard,
-                retention_days=self.settings["retention_days"],
                 stop=self._stop,
                 on_wait=lambda waiting: self._send(self.waiting, waiting),
             )
@@ -295,31 +291,23 @@ class GateWorker(QObject):
                 gate.db,
                 gate.checkpoint_id,
                 now=utcnow(),
-                overstay=timedelta(hours=float(self.settings["visitor_overstay_hours"])),
+                overstay=timedelta(hours=self.settings.visitor_overstay_hours),
             )
         except Exception:
             log.exception("reading who is inside failed")
         self._send(self.modeChanged, gate.mode.value)
         try:
             source = self._source or open_source(self.camera, realtime=True, loop=self.demo)
-            pipeline = Pipeline(get_decoder(self.settings["decoder"]))
+            loop = gate.scan_loop(source, on_frame=self._on_frame, health=self._health)
         except KioskError as exc:
             log.error("camera could not start: %s", exc)
             self._send(self.failed, str(exc))
             self._publish_stats(gate)
             return
-        loop = ScanLoop(
-            source,
-            pipeline,
-            on_frame=self._on_frame,
-            repeat_window=self.settings["repeat_window_s"],
-            drop_stale=True,
-            health=self._health,
-        )
         with self._lock:
             self._loop = loop
             self._driving = True
-        self._send(self.ready, pipeline.name)
+        self._send(self.ready, loop.pipeline.name)
         self._publish_stats(gate)
         self._drain()
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from kiosk.core.rules import REPEAT_WINDOW_S
+
 
 class RepeatFilter:
     """Lets a text through once, then not again until it has been out of sight for
@@ -12,7 +14,9 @@ class RepeatFilter:
     ten seconds in front of the camera is one scan, and shown again a minute later
     it is a second one."""
 
-    def __init__(self, window: float = 3.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, window: float = REPEAT_WINDOW_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.window = window
         self._clock = clock
         self._last_seen: dict[str, float] = {}

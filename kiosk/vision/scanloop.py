@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from kiosk.core.errors import KioskError
 from kiosk.core.i18n import tr
+from kiosk.core.rules import REPEAT_WINDOW_S
 from kiosk.vision.decoders import Code, Quad, get_decoder
 from kiosk.vision.diagnostics import Diagnostic, message
 from kiosk.vision.health import CameraEvent, HealthPolicy, Supervisor
@@ -164,7 +165,7 @@ class ScanLoop:
         *,
         on_event: Callable[[Event], None] | None = None,
         on_frame: Callable[[FrameEvent], None] | None = None,
-        repeat_window: float = 3.0,
+        repeat_window: float = REPEAT_WINDOW_S,
         drop_stale: bool = True,
         health: HealthPolicy | None = None,
         diagnostics_hold: float = 0.5,
@@ -201,7 +202,7 @@ class ScanLoop:
         loop: bool = False,
         on_event: Callable[[Event], None] | None = None,
         on_frame: Callable[[FrameEvent], None] | None = None,
-        repeat_window: float = 3.0,
+        repeat_window: float = REPEAT_WINDOW_S,
         drop_stale: bool = True,
         health: HealthPolicy | None = None,
     ) -> ScanLoop:

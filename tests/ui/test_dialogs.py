@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -155,7 +156,7 @@ def test_registration_refuses_bad_phone_and_id(
 
 
 def test_registration_id_required_setting(qtbot: QtBot, home: Home, settings: Settings) -> None:
-    settings.set("visitor_id_required", True)
+    settings, _ = settings.updated({"visitor_id_required": True})
     dialog = open_registration(qtbot, home, settings)
     fill(qtbot, dialog, ["Li Si", "13800139999", "", "3-2-502", "", "", "", "36.5"])
     assert dialog.result_value is None
@@ -614,9 +615,10 @@ def test_settings_dialog_saves(qtbot: QtBot, home: Home, settings: Settings) -> 
     assert ("fever_threshold", 37.3, 37.5) in changes
     assert ("visitor_id_required", False, True) in changes
     reloaded = Settings.load(home.settings_file)
-    assert reloaded["visitor_id_required"] is True
-    assert reloaded["fever_threshold"] == 37.5
-    assert verify_pin("2468", reloaded["admin_pin_hash"])
+    assert reloaded.visitor_id_required is True
+    assert reloaded.fever_threshold == 37.5
+    assert verify_pin("2468", reloaded.admin_pin_hash)
+    assert dialog.settings == reloaded and settings.fever_threshold == 37.3
 
 
 def test_settings_dialog_invalid_not_saved(qtbot: QtBot, home: Home, settings: Settings) -> None:
@@ -633,7 +635,7 @@ def test_settings_dialog_invalid_not_saved(qtbot: QtBot, home: Home, settings: S
     assert "4 to 12" in dialog.pin_problem.text()
     before = home.settings_file.read_text(encoding="utf-8")  # init wrote the PIN's hash
     assert "curfew" not in before
-    assert settings["curfew_start"] == "22:00"
+    assert settings.curfew_start == "22:00"
 
 
 def test_settings_exit(qtbot: QtBot, settings: Settings) -> None:
@@ -781,6 +783,8 @@ def test_hook_shift_sign_in_and_out(qtbot: QtBot, window: FakeWindow) -> None:
 def test_hook_admin_pin_then_settings(qtbot: QtBot, window: FakeWindow) -> None:
     from kiosk.ui.dialogs import admin
 
+    office = SimpleNamespace(ctx=SimpleNamespace(settings=window.settings))  # open beside
+    window.office = office  # type: ignore[attr-defined]
     admin.show_dialog(window)
     pin = open_dialog("pin")
     assert isinstance(pin, PinDialog)
@@ -797,6 +801,8 @@ def test_hook_admin_pin_then_settings(qtbot: QtBot, window: FakeWindow) -> None:
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert window.modes == [DirectionMode.IN]
     assert window.worker.gate.rules.fever_threshold == 37.0
+    assert window.settings.fever_threshold == 37.0  # the window took the saved settings
+    assert office.ctx.settings is window.settings  # and handed them to the office
     rows = audit_rows(window.home, "settings.set")  # who changed what, from the window
     assert {(r["actor"], r["detail"]["name"], r["detail"]["new"]) for r in rows} == {
         ("window:admin PIN", "direction", "in"),

@@ -542,12 +542,10 @@ def test_held_keys_are_released_by_the_timer(
 
 
 def test_scanner_settings_are_printable_text() -> None:
-    settings = Settings()
-    settings.set("scanner_prefix", "]Q1")
-    settings.set("scanner_suffix", "#")
-    assert (settings["scanner_prefix"], settings["scanner_suffix"]) == ("]Q1", "#")
+    settings, _ = Settings().updated({"scanner_prefix": "]Q1", "scanner_suffix": "#"})
+    assert (settings.scanner_prefix, settings.scanner_suffix) == ("]Q1", "#")
     with pytest.raises(UserError):
-        settings.set("scanner_suffix", "\x03")
+        settings.updated({"scanner_suffix": "\x03"})
 
 
 def test_fix_scanned_text_cuts_prefix_and_suffix() -> None:
@@ -558,9 +556,9 @@ def test_fix_scanned_text_cuts_prefix_and_suffix() -> None:
 def test_the_gate_window_scans_with_its_prefix_and_suffix(
     qtbot: QtBot, make_window: WindowFactory, demo: Demo
 ) -> None:
-    settings = Settings.load(demo.home.settings_file)
-    settings.set("scanner_prefix", "]Q1")
-    settings.set("scanner_suffix", "#")
+    settings, _ = Settings.load(demo.home.settings_file).updated(
+        {"scanner_prefix": "]Q1", "scanner_suffix": "#"}
+    )
     settings.save()
     window = make_window(source=FakeCamera(), camera="fake")
     window.install_scanner()

@@ -95,7 +95,7 @@ def test_choices_in_words_values_raw(qtbot: QtBot, tmp_path: Path, lang: str) ->
         assert isinstance(decoder, QComboBox)
         decoder.setCurrentIndex(decoder.findData("opencv"))
         made.submit()
-        assert Settings.load(tmp_path / "settings.toml")["decoder"] == "opencv"
+        assert Settings.load(tmp_path / "settings.toml").decoder == "opencv"
     finally:
         set_language(None)
 
@@ -122,7 +122,7 @@ def test_f12_is_remembered_at_the_next_start(qtbot: QtBot, make_window: WindowFa
     other = "night" if started == "day" else "day"
     assert first.theme == other
     assert current_theme() == other
-    assert Settings.load(first.home.settings_file)["theme"] == other
+    assert Settings.load(first.home.settings_file).theme == other
 
     def audited() -> list[dict[str, object]]:
         db = connect(first.home.database)
@@ -140,5 +140,5 @@ def test_f12_is_remembered_at_the_next_start(qtbot: QtBot, make_window: WindowFa
     assert second.theme == other
     assert current_theme() == other
     qtbot.keyClick(second, Qt.Key.Key_F12)
-    assert Settings.load(second.home.settings_file)["theme"] == started
+    assert Settings.load(second.home.settings_file).theme == started
     second.set_theme("day")  # the application's theme, for the tests after this one

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog
 
-from kiosk.settings import Change
+from kiosk.settings import Change, Settings
 from kiosk.store.checkpoint import record_settings_changes
 from kiosk.store.db import connect
 from kiosk.ui.dialogs.common import open_once
@@ -34,6 +34,15 @@ LIVE = {
     "visitor_overstay_hours",
     "admin_pin_hash",
 }
+
+
+def adopt_settings(window: Any, settings: Settings) -> None:
+    """The window's settings are now ``settings`` (saved): the office beside it, when
+    open, reads them too (its PIN, retention, overstay)."""
+    window.settings = settings
+    office = getattr(window, "office", None)
+    if office is not None:
+        office.ctx.settings = settings
 
 
 def apply_settings(window: Any, changed: list[str]) -> None:
@@ -102,6 +111,7 @@ def show_dialog(window: Any) -> None:
             open_office(window)
             return
         if dialog.result() == QDialog.DialogCode.Accepted and dialog.changed:
+            adopt_settings(window, dialog.settings)
             apply_settings(window, dialog.changed)
 
     def pin_done(dialog: QDialog) -> None:
@@ -114,5 +124,5 @@ def show_dialog(window: Any) -> None:
                 settings_done,
             )
 
-    stored = str(window.settings["admin_pin_hash"])
+    stored = window.settings.admin_pin_hash
     open_once("pin", lambda: PinDialog(stored, window), pin_done)

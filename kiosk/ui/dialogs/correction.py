@@ -231,5 +231,5 @@ def show_dialog(window: Any, selected: str | None = None) -> None:
                 done,
             )
 
-    stored = str(window.settings["admin_pin_hash"])
+    stored = window.settings.admin_pin_hash
     open_once("pin", lambda: PinDialog(stored, window, title=tr("Admin PIN to correct")), pin_done)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import segno
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt
 from PySide6.QtGui import QKeyEvent, QPainter, QPixmap
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -33,6 +32,7 @@ from sqlite_utils import Database
 from kiosk.core.clock import from_db
 from kiosk.core.i18n import tr, trc
 from kiosk.core.identity import mask_id_number, mask_name, mask_phone
+from kiosk.core.passes import QR_BORDER, qr_code
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.db import connect
@@ -96,7 +96,7 @@ class RegistrationDialog(GloveDialog):
         self.settings = settings
         self.prefill = dict(prefill or {})
         self.visitor_id: str | None = self.prefill.get("visitor_id") or None
-        self.id_required = bool(settings["visitor_id_required"])
+        self.id_required = settings.visitor_id_required
         self.result_value: RegistrationResult | None = None
         self._db: Database | None = None
         self.setWindowTitle(tr("Register a visitor"))
@@ -303,7 +303,7 @@ class RegistrationDialog(GloveDialog):
         value = parse_temperature(text)
         if value is None:
             return None, tr("Type the temperature, e.g. 36.5")
-        low, high = self.settings["temperature_min"], self.settings["temperature_max"]
+        low, high = self.settings.temperature_min, self.settings.temperature_max
         if not low <= value <= high:
             return None, tr(
                 "Measure again: {value} °C is outside {low}–{high} °C.",
@@ -326,7 +326,7 @@ class RegistrationDialog(GloveDialog):
             set_problem(edit, label, "")
 
     def is_fever(self, value: float) -> bool:
-        return bool(value >= self.settings["fever_threshold"])
+        return value >= self.settings.fever_threshold
 
     # -- submit ------------------------------------------------------------------------
 
@@ -358,10 +358,10 @@ class RegistrationDialog(GloveDialog):
 
 def qr_pixmap(text: str, size: int) -> QPixmap:
     """``text`` as a QR code about ``size`` pixels wide (with its quiet zone)."""
-    code = segno.make(text, error="m", micro=False)
-    modules = code.symbol_size(scale=1, border=4)[0]
+    code = qr_code(text)
+    modules = code.symbol_size(scale=1, border=QR_BORDER)[0]
     buffer = io.BytesIO()
-    code.save(buffer, kind="png", scale=max(1, size // modules), border=4)
+    code.save(buffer, kind="png", scale=max(1, size // modules), border=QR_BORDER)
     pixmap = QPixmap()
     pixmap.loadFromData(buffer.getvalue(), "PNG")
     return pixmap
@@ -473,7 +473,7 @@ def show_dialog(window: Any, prefill: dict[str, Any] | None = None) -> None:
                 result.visitor,
                 result.temperature,
                 visitor_id=result.visitor_id,
-                code_hours=int(window.settings["visitor_code_hours"]),
+                code_hours=window.settings.visitor_code_hours,
             )
 
     open_once(

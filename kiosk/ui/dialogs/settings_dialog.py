@@ -46,7 +46,8 @@ HIDDEN = (PIN_SETTING,)  # changed with the PIN fields, never shown
 class SettingsDialog(GloveDialog):
     """Edit ``settings`` and save them to its file on OK.
 
-    After ``exec()``: :attr:`changed` (names of the settings that changed, saved),
+    After ``exec()``: :attr:`settings` (as saved), :attr:`changed` (names of the
+    settings that changed),
     :attr:`pin_changed`, :attr:`exit_requested`, :attr:`office_requested`.
     """
 
@@ -114,7 +115,7 @@ class SettingsDialog(GloveDialog):
     # -- building ----------------------------------------------------------------
 
     def _editor(self, setting: Setting) -> QWidget:
-        value = self.settings[setting.name]
+        value = self.settings.values()[setting.name]
         if setting.type is bool:
             box = QCheckBox()
             box.setChecked(bool(value))
@@ -203,11 +204,12 @@ class SettingsDialog(GloveDialog):
         if bad or pin_problem:
             return
         try:
-            changes = self.settings.update(values)
+            settings, changes = self.settings.updated(values)
             if pin_hash is not None:
-                changes.append((PIN_SETTING, self.settings[PIN_SETTING], pin_hash))
-                self.settings.set_pin_hash(pin_hash)
-            self.settings.save()
+                changes.append((PIN_SETTING, settings.admin_pin_hash, pin_hash))
+                settings = settings.with_pin_hash(pin_hash)
+            settings.save()
+            self.settings = settings
             if self.audit is not None and changes:
                 self.audit(changes)
         except (KioskError, OSError) as exc:

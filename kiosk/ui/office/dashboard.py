@@ -251,7 +251,7 @@ class DashboardTab(QWidget):
             self.day.setDate(QDate(now.year, now.month, now.day))
             self.day.blockSignals(False)
         day = self.selected_day()
-        overstay = timedelta(hours=float(self.ctx.settings["visitor_overstay_hours"]))
+        overstay = timedelta(hours=self.ctx.settings.visitor_overstay_hours)
         self._loading = True
         self._stale = False
         self.ctx.jobs.submit(

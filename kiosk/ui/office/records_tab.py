@@ -225,7 +225,7 @@ class RecordsTab(QWidget):
         return box
 
     def _show_last_purge(self, note: str = "") -> None:
-        days = int(self.ctx.settings["retention_days"])
+        days = self.ctx.settings.retention_days
         last = get_meta(self.ctx.db, LAST_PURGE)
         when = from_db(last).astimezone().strftime("%Y-%m-%d %H:%M") if last else ""
         text = tr(
@@ -248,7 +248,7 @@ class RecordsTab(QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def purge_now(self) -> None:
-        days = int(self.ctx.settings["retention_days"])
+        days = self.ctx.settings.retention_days
         if not self.confirm_purge(days):
             return
         actor = self.ctx.actor

@@ -143,7 +143,7 @@ class PassagesTable(SearchTable):
                     corrected,
                 )
 
-        stored = str(ctx.settings["admin_pin_hash"])
+        stored = ctx.settings.admin_pin_hash
         open_once(
             "pin", lambda: PinDialog(stored, self, title=tr("Admin PIN to correct")), pin_done
         )

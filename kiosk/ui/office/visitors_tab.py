@@ -101,7 +101,7 @@ class VisitorsTab(QWidget):
         self._show_limit()
 
     def _overstay_hours(self) -> float:
-        return float(self.ctx.settings["visitor_overstay_hours"])
+        return self.ctx.settings.visitor_overstay_hours
 
     def _show_limit(self) -> None:
         self.limit.setText(

@@ -144,7 +144,7 @@ class OfficeWindow(QMainWindow):
             if dialog.result() == QDialog.DialogCode.Accepted:
                 self.set_unmasked(True)
 
-        stored = str(self.ctx.settings["admin_pin_hash"])
+        stored = self.ctx.settings.admin_pin_hash
         open_once(
             "pin",
             lambda: PinDialog(stored, self, title=tr("PIN to show full ID numbers")),
