@@ -23,9 +23,9 @@ from kiosk.gate import Decision, Gate, drive
 from kiosk.home import Home
 from kiosk.settings import PIN_SETTING, SETTINGS, Settings
 from kiosk.store.checkpoint import checkpoint_id, record_settings_changes
+from kiosk.store.files.trace_export import trace_row, write_trace_xlsx
 from kiosk.store.holds import add_hold, lift_hold, list_holds
 from kiosk.store.register import household_label
-from kiosk.store.trace_xlsx import trace_row, write_trace_xlsx
 from kiosk.store.visitors import (
     VisitorForm,
     add_visitor,
@@ -305,7 +305,7 @@ def visit_json(r: dict[str, Any]) -> dict[str, Any]:
 def visits_export(ctx: Context, from_: str, to: str, fmt: str, out: Path, unmasked: bool) -> None:
     """The visit log for the street office, as CSV or XLSX (streamed)."""
     from kiosk.cli.residents import require_unmasking_allowed
-    from kiosk.store.export import export_visits
+    from kiosk.store.files.visit_export import export_visits
 
     if unmasked:
         require_unmasking_allowed(ctx)
@@ -341,7 +341,7 @@ def report_daily(ctx: Context, day: str | None, out: Path, report_lang: str) -> 
     """A one-to-two page PDF: counts, passages per hour, stops and fevers, guards."""
     from datetime import date as date_type
 
-    from kiosk.store.reports import daily_summary
+    from kiosk.store.stats import daily_summary
     from kiosk.ui.report_pdf import write_daily_pdf
 
     try:
@@ -622,7 +622,7 @@ def visitors_register(
 @pass_ctx
 def visitors_list(ctx: Context, search: str, limit: int, as_json: bool) -> None:
     """Registered visitors, the newest first, phones and ID numbers masked."""
-    from kiosk.store.visitor_queries import list_visitors
+    from kiosk.store.visitors import list_visitors
 
     overstay = timedelta(hours=float(settings_of(ctx)["visitor_overstay_hours"]))
     rows = list_visitors(ctx.db, now=utcnow(), overstay=overstay, search=search, limit=limit)

@@ -13,8 +13,8 @@ from kiosk.core.i18n import tr
 from kiosk.core.ids import uuid7
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import write
-from kiosk.store.order import like_pattern, order_by
 from kiosk.store.register import find_household
+from kiosk.store.sql import like_pattern, order_by
 
 
 def add_hold(

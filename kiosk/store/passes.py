@@ -34,8 +34,8 @@ from kiosk.core.passes import (
 from kiosk.core.rules import TokenStatus
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import Pacer, write
-from kiosk.store.order import like_pattern, order_by
 from kiosk.store.register import find_household, parse_address
+from kiosk.store.sql import like_pattern, order_by
 
 MAX_DAYS = 366
 

@@ -1,5 +1,5 @@
-"""The visit log: facts for ``decide()``, the durable record of every decision, and
-occupancy read back from the log.
+"""The visit log: facts for ``decide()``, the durable record of every decision,
+occupancy read back from the log, and a resident's or visitor's passages.
 
 Facts come from indexed queries only (pass by serial, holder by id, holds by household
 or person, last passage by subject and time, household outings by household and time),
@@ -34,6 +34,7 @@ from kiosk.core.rules import (
 from kiosk.store.db import write
 from kiosk.store.passes import check_token
 from kiosk.store.register import household_label
+from kiosk.store.sql import like_pattern, order_by
 
 
 def resident_holder(db: Database, resident_id: str) -> Holder | None:
@@ -480,3 +481,84 @@ class LiveOccupancy:
         if day != self._day:
             self._day = day
             self._today = {"in": 0, "out": 0}
+
+
+# --- one subject's passages (the office's history and visitor dialogs) -----------------
+
+PASSAGE_SORT_AT = "v.at"
+PASSAGE_SORT_DIRECTION = "v.direction"
+PASSAGE_SORT_LEVEL = "v.level"
+PASSAGE_SORT_TEMPERATURE = "v.temperature"
+PASSAGE_SORT_GUARD = "v.guard"
+# (resident_id, at) then rowid: exactly the index's order, so no sorting at all
+PASSAGE_DEFAULT_ORDER = f"{PASSAGE_SORT_AT} DESC, v.rowid DESC"
+PASSAGE_SORTS = frozenset(
+    {
+        PASSAGE_SORT_AT,
+        PASSAGE_SORT_DIRECTION,
+        PASSAGE_SORT_LEVEL,
+        PASSAGE_SORT_TEMPERATURE,
+        PASSAGE_SORT_GUARD,
+        "v.rowid",
+    }
+)
+
+
+def resident_passages(
+    db: Database,
+    resident_id: str,
+    *,
+    search: str = "",
+    order: str = PASSAGE_DEFAULT_ORDER,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """One page of the resident's visit rows: id, at, direction, level, reason,
+    reasons, temperature, guard, pass_serial, source, note, corrects, checkpoint_id,
+    corrected_by (the id of the row correcting this one, or None).
+
+    ``search`` matches the guard, the pass serial or the note; ``order`` is checked
+    against :data:`PASSAGE_SORTS`.
+    """
+    where = ["v.resident_id = ?"]
+    args: list[Any] = [resident_id]
+    text = search.strip()
+    if text:
+        pattern = like_pattern(text)
+        where.append(
+            "(v.guard LIKE ? ESCAPE '\\' OR v.pass_serial LIKE ? ESCAPE '\\' "
+            "OR v.note LIKE ? ESCAPE '\\')"
+        )
+        args += [pattern, pattern, pattern]
+    cursor = db.execute(
+        "SELECT v.id, v.at, v.direction, v.level, v.reason, v.reasons, v.temperature, "
+        "v.guard, v.pass_serial, v.source, v.note, v.corrects, v.checkpoint_id, "
+        "(SELECT c.id FROM visits c WHERE c.corrects = v.id) AS corrected_by "
+        f"FROM visits v WHERE {' AND '.join(where)} "
+        f"ORDER BY {order_by(order, PASSAGE_SORTS)} LIMIT ? OFFSET ?",
+        [*args, int(limit), int(offset)],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def visitor_visits(db: Database, visitor_id: str, limit: int = 500) -> list[dict[str, Any]]:
+    """One visitor's passages (any verdict), the newest first: ``id``, ``at``,
+    ``direction``, ``level``, ``reason``, ``temperature``, ``guard``, ``source``."""
+    return list(
+        db.query(
+            "SELECT id, at, direction, level, reason, temperature, guard, source FROM visits "
+            "WHERE visitor_id = ? ORDER BY at DESC LIMIT ?",
+            [visitor_id, int(limit)],
+        )
+    )
+
+
+def recent_guards(db: Database, limit: int = 10) -> list[str]:
+    """Names of the guards who logged passages, the most recent first."""
+    rows = db.execute(
+        "SELECT guard, MAX(at) AS last FROM visits WHERE guard != '' "
+        "GROUP BY guard ORDER BY last DESC LIMIT ?",
+        [limit],
+    )
+    return [str(r[0]) for r in rows]

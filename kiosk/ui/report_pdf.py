@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor, QPainter, QPdfWriter, QPen
 
 from kiosk.core.i18n import tr_in
 from kiosk.core.rules import reason_label
-from kiosk.store.reports import DailySummary
+from kiosk.store.stats import DailySummary
 from kiosk.ui.pdf import a4_pdf
 from kiosk.ui.theme import ui_font
 

@@ -29,9 +29,9 @@ from sqlite_utils import Database
 from kiosk.core.clock import from_db
 from kiosk.core.i18n import tr
 from kiosk.store.checkpoint import get_meta
-from kiosk.store.export import export_visits
-from kiosk.store.reports import DailySummary, daily_summary
+from kiosk.store.files.visit_export import export_visits
 from kiosk.store.retention import LAST_PURGE, PurgeReport, purge
+from kiosk.store.stats import DailySummary, daily_summary
 from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext, aware, day_of
 from kiosk.ui.office.jobs import error_message

@@ -513,7 +513,7 @@ def test_import_of_a_missing_file_says_so(
 
 
 def test_bad_rows_model_has_no_widget_per_row(office: OfficeContext) -> None:
-    from kiosk.store.register_import import RowError
+    from kiosk.store.files.register_import import RowError
     from kiosk.ui.office.import_wizard import RowErrorModel
 
     model = RowErrorModel()
