@@ -35,11 +35,7 @@ NOTE_MAX = 200
 
 
 def get_visit(db: Database, visit_id: str) -> dict[str, Any] | None:
-    cursor = db.execute("SELECT * FROM visits WHERE id = ?", [visit_id])
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+    return next(db.query("SELECT * FROM visits WHERE id = ?", [visit_id]), None)
 
 
 def corrected_by(db: Database, visit_id: str) -> str | None:

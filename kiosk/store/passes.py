@@ -92,11 +92,9 @@ def find_pass(db: Database, serial: str) -> dict[str, Any] | None:
         canonical = serial_from_int(serial_to_int(serial))
     except ValueError:
         return None
-    cursor = db.execute(f"SELECT {PASS_COLUMNS} {PASS_FROM} WHERE p.serial = ?", [canonical])
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+    return next(
+        db.query(f"SELECT {PASS_COLUMNS} {PASS_FROM} WHERE p.serial = ?", [canonical]), None
+    )
 
 
 def check_token(db: Database, keyring: Keyring, text: str, now: datetime) -> TokenCheck:
@@ -342,12 +340,12 @@ def revoke_pass(
 
 def list_passes(db: Database, *, status: str | None = None) -> list[dict[str, Any]]:
     where = "WHERE p.status = ?" if status else ""
-    cursor = db.execute(
-        f"SELECT {PASS_COLUMNS} {PASS_FROM} {where} ORDER BY p.issued_at, p.serial",
-        [status] if status else [],
+    return list(
+        db.query(
+            f"SELECT {PASS_COLUMNS} {PASS_FROM} {where} ORDER BY p.issued_at, p.serial",
+            [status] if status else [],
+        )
     )
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 # --- the office's pass table ------------------------------------------------------------
@@ -466,12 +464,12 @@ def search_passes(
         + (" WHERE " + " AND ".join(where) if where else "")
         + f" ORDER BY {checked} LIMIT ? OFFSET ?"
     )
-    cursor = db.execute(
-        f"SELECT {PASS_COLUMNS} {PASS_FROM} WHERE p.rowid IN ({pick}) ORDER BY {checked}",
-        [*args, int(limit), int(offset)],
+    rows = list(
+        db.query(
+            f"SELECT {PASS_COLUMNS} {PASS_FROM} WHERE p.rowid IN ({pick}) ORDER BY {checked}",
+            [*args, int(limit), int(offset)],
+        )
     )
-    names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, row, strict=True)) for row in cursor]
     for row in rows:
         row["state"] = pass_state(row, now)
     return rows

@@ -10,7 +10,6 @@ row, and its passes and visits, for the record. Every change writes an audit row
 from __future__ import annotations
 
 import re
-import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -98,11 +97,6 @@ def natural_key(text: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in _NATURAL.split(text))
 
 
-def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def _resident_dict(row: dict[str, Any]) -> dict[str, Any]:
     row["household"] = household_label(row["building"], row["unit"], row["room"])
     row["active"] = bool(row["active"])
@@ -111,24 +105,24 @@ def _resident_dict(row: dict[str, Any]) -> dict[str, Any]:
 
 def find_household(db: Database, text_or_id: str) -> dict[str, Any] | None:
     """The household with this id, or this label (``3-2-501``, ``3号楼2单元501室``)."""
-    rows = _dicts(db.execute("SELECT * FROM households WHERE id = ?", [text_or_id]))
-    if rows:
-        return rows[0]
+    found = next(db.query("SELECT * FROM households WHERE id = ?", [text_or_id]), None)
+    if found is not None:
+        return found
     parsed = parse_address(text_or_id)
     if parsed is None:
         return None
     building, unit, room = parsed
-    rows = _dicts(
-        db.execute(
+    return next(
+        db.query(
             "SELECT * FROM households WHERE building = ? AND unit = ? AND room = ?",
             [
                 normalise_part(building, "building"),
                 normalise_part(unit, "unit"),
                 normalise_part(room, "room"),
             ],
-        )
+        ),
+        None,
     )
-    return rows[0] if rows else None
 
 
 def find_or_create_household(
@@ -177,8 +171,8 @@ def _today(now: datetime) -> date:
 
 def get_resident(db: Database, resident_id: str) -> dict[str, Any] | None:
     """One resident with their household (``household`` is its label), or ``None``."""
-    rows = _dicts(db.execute(f"{_RESIDENT_SELECT} WHERE r.id = ?", [resident_id]))
-    return _resident_dict(rows[0]) if rows else None
+    row = next(db.query(f"{_RESIDENT_SELECT} WHERE r.id = ?", [resident_id]), None)
+    return _resident_dict(row) if row else None
 
 
 def list_residents(db: Database, *, include_inactive: bool = False) -> list[dict[str, Any]]:
@@ -189,7 +183,7 @@ def list_residents(db: Database, *, include_inactive: bool = False) -> list[dict
     display with :mod:`kiosk.core.identity`.
     """
     where = "" if include_inactive else " WHERE r.active = 1"
-    rows = [_resident_dict(r) for r in _dicts(db.execute(_RESIDENT_SELECT + where))]
+    rows = [_resident_dict(r) for r in db.query(_RESIDENT_SELECT + where)]
     rows.sort(
         key=lambda r: (
             natural_key(r["building"]),
@@ -300,18 +294,19 @@ def page_residents(
         where.insert(0, "r.active = 1")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     sql = f"{_RESIDENT_SELECT}{clause} ORDER BY {_resident_order(order)} LIMIT ? OFFSET ?"
-    return [_resident_dict(r) for r in _dicts(db.execute(sql, [*args, limit, offset]))]
+    return [_resident_dict(r) for r in db.query(sql, [*args, limit, offset])]
 
 
 def _refuse_duplicate_id(db: Database, id_number: str, resident_id: str | None) -> None:
-    rows = _dicts(
-        db.execute(
+    row = next(
+        db.query(
             f"{_RESIDENT_SELECT} WHERE r.id_number = ? AND r.id != ?",
             [id_number, resident_id or ""],
-        )
+        ),
+        None,
     )
-    if rows:
-        owner = _resident_dict(rows[0])
+    if row is not None:
+        owner = _resident_dict(row)
         raise UserError(
             tr(
                 "ID number already belongs to {name} of {household}.",
@@ -495,8 +490,8 @@ def search_households(db: Database, text: str, limit: int = 20) -> list[dict[str
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    rows = _dicts(
-        db.execute(
+    rows = list(
+        db.query(
             f"SELECT h.id, h.building, h.unit, h.room, r.name FROM households h "
             f"LEFT JOIN residents r ON r.household_id = h.id AND r.active = 1 "
             f"WHERE h.id IN ({marks}) ORDER BY r.name",
@@ -529,8 +524,8 @@ def search_residents(db: Database, text: str, limit: int = 20) -> list[dict[str,
         return []
     ids = _household_ids(db, text, limit)
     marks = ",".join("?" * len(ids)) or "NULL"
-    rows = _dicts(
-        db.execute(
+    rows = list(
+        db.query(
             "SELECT r.id, r.name, r.household_id, r.id_number, r.role, r.active, "
             "h.building, h.unit, h.room FROM residents r "
             "JOIN households h ON h.id = r.household_id "

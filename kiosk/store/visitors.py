@@ -8,7 +8,6 @@ backwards walk per visitor); the list is paged, sorted by a whitelisted key.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
 from kiosk.core.clock import to_db
-from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.core.identity import (
     IdentityError,
@@ -171,18 +169,12 @@ def find_returning_visitor(
         )
         people = {(row["name"], row["id_number"] or "") for row in rows}
         if rows and len(people) == 1:
-            return dict(rows[0])
+            return rows[0]
     return None
 
 
 def get_visitor(db: Database, visitor_id: str) -> dict[str, Any] | None:
-    rows = list(db["visitors"].rows_where("id = ?", [visitor_id]))
-    if not rows:
-        return None
-    found: dict[str, Any] = rows[0]
-    if not isinstance(found, dict):  # pragma: no cover
-        raise UserError("bad row")
-    return found
+    return next(db.query("SELECT * FROM visitors WHERE id = ?", [visitor_id]), None)
 
 
 # --- the office's visitor list and look-ups ----------------------------------------------
@@ -232,11 +224,6 @@ def order_sql(order_by: str) -> str:
     return ", ".join(parts)
 
 
-def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def list_visitors(
     db: Database,
     *,
@@ -284,7 +271,7 @@ def list_visitors(
                {_LAST_WAY.format(direction="out")} AS last_out
         FROM page ORDER BY {order}
     """
-    rows = _dicts(db.execute(sql, [to_db(now - overstay), *args, int(limit), int(offset)]))
+    rows = list(db.query(sql, [to_db(now - overstay), *args, int(limit), int(offset)]))
     for row in rows:
         del row["last_pass"]
         row["inside"] = bool(row["inside"])
@@ -300,8 +287,8 @@ def search_visitors(db: Database, text: str, limit: int = 20) -> list[dict[str, 
     if not text:
         return []
     prefix = like_pattern(text.replace(" ", ""))[1:]
-    rows = _dicts(
-        db.execute(
+    rows = list(
+        db.query(
             f"SELECT v.id, v.name, v.id_number, v.created_at, {_LABEL_SQL} AS household "
             "FROM visitors v LEFT JOIN households h ON h.id = v.destination_household_id "
             f"WHERE v.name LIKE ? ESCAPE '\\' OR {_LABEL_SQL} LIKE ? ESCAPE '\\' "

@@ -283,22 +283,19 @@ def list_visits(
         + (" ORDER BY v.at DESC, v.id DESC" if limit else " ORDER BY v.at, v.id")
         + (f" LIMIT {int(limit)}" if limit else "")
     )
-    cursor = db.execute(sql, args)
-    names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, row, strict=True)) for row in cursor]
-    return list(reversed(rows)) if limit else rows
+    rows = list(db.query(sql, args))
+    return rows[::-1] if limit else rows
 
 
 def visit_by_id(db: Database, visit_id: str) -> dict[str, Any] | None:
     """One row of the log as :func:`list_visits` gives it."""
-    cursor = db.execute(
+    rows = db.query(
         f"SELECT {VISIT_COLUMNS} FROM visits v LEFT JOIN residents r ON r.id = v.resident_id "
         "LEFT JOIN visitors vi ON vi.id = v.visitor_id "
         "LEFT JOIN households h ON h.id = v.household_id WHERE v.id = ?",
         [visit_id],
     )
-    row = cursor.fetchone()
-    return dict(zip([d[0] for d in cursor.description], row, strict=True)) if row else None
+    return next(rows, None)
 
 
 @dataclass(frozen=True)
@@ -320,9 +317,9 @@ def occupancy(
     """Who is inside now (by the log), visitors inside longer than ``overstay``, and
     today's passages in and out (local day)."""
     since = to_db(now - timedelta(days=lookback_days))
-    rows = db.execute(
+    rows = db.query(
         f"""
-        SELECT subject_kind, subject, direction, at, name FROM (
+        SELECT subject_kind AS kind, subject AS id, at AS since, name FROM (
             SELECT v.subject_kind, COALESCE(v.resident_id, v.visitor_id) AS subject,
                    v.direction, v.at, COALESCE(r.name, vi.name) AS name,
                    ROW_NUMBER() OVER (PARTITION BY COALESCE(v.resident_id, v.visitor_id)
@@ -335,8 +332,8 @@ def occupancy(
         ) WHERE rn = 1 AND direction = 'in' ORDER BY at
         """,
         [since, checkpoint_id],
-    ).fetchall()
-    inside = [{"kind": k, "id": s, "since": a, "name": n} for k, s, _d, a, n in rows]
+    )
+    inside = list(rows)
     overstaying = [
         r for r in inside if r["kind"] == "visitor" and now - from_db(r["since"]) > overstay
     ]
@@ -530,7 +527,7 @@ def resident_passages(
             "OR v.note LIKE ? ESCAPE '\\')"
         )
         args += [pattern, pattern, pattern]
-    cursor = db.execute(
+    rows = db.query(
         "SELECT v.id, v.at, v.direction, v.level, v.reason, v.reasons, v.temperature, "
         "v.guard, v.pass_serial, v.source, v.note, v.corrects, v.checkpoint_id, "
         "(SELECT c.id FROM visits c WHERE c.corrects = v.id) AS corrected_by "
@@ -538,8 +535,7 @@ def resident_passages(
         f"ORDER BY {order_by(order, PASSAGE_SORTS)} LIMIT ? OFFSET ?",
         [*args, int(limit), int(offset)],
     )
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]
+    return list(rows)
 
 
 def visitor_visits(db: Database, visitor_id: str, limit: int = 500) -> list[dict[str, Any]]:
