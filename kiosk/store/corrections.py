@@ -116,18 +116,6 @@ def correct_visit(
     return str(row["id"])
 
 
-def subjects_of(db: Database, visit_ids: list[str]) -> list[str]:
-    """The residents and visitors the given passages name (to refresh who is inside)."""
-    found: list[str] = []
-    for visit_id in visit_ids:
-        row = db.execute(
-            "SELECT COALESCE(resident_id, visitor_id) FROM visits WHERE id = ?", [visit_id]
-        ).fetchone()
-        if row and row[0] and row[0] not in found:
-            found.append(str(row[0]))
-    return found
-
-
 def household_others(db: Database, visit_id: str) -> list[tuple[str, str]]:
     """(id, name) of the active residents of the household a passage names, other than
     the one it names: who else it may have been ("another person")."""

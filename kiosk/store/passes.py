@@ -473,14 +473,3 @@ def search_passes(
     for row in rows:
         row["state"] = pass_state(row, now)
     return rows
-
-
-def good_pass_count(db: Database, resident_id: str, now: datetime) -> int:
-    """How many active passes valid for at least another day the resident holds (the
-    ones :func:`issue_passes` skips, or revokes when reissuing)."""
-    row = db.execute(
-        "SELECT count(*) FROM passes WHERE resident_id = ? AND +status = 'active' "
-        "AND +valid_until > ?",  # the resident's index (see GOOD_PASSES_SQL)
-        [resident_id, to_db(now + timedelta(days=1))],
-    ).fetchone()
-    return int(row[0])

@@ -228,31 +228,6 @@ def commit_visit(db: Database, row: dict[str, Any]) -> bool:
     return True
 
 
-def log_visit(
-    db: Database,
-    verdict: Verdict,
-    encounter: Encounter,
-    *,
-    now: datetime,
-    checkpoint_id: str,
-    guard: str = "",
-    plate: str = "",
-    corrects: str | None = None,
-) -> LoggedVisit:
-    """Record one decision durably (committed, fsynced) and return its id."""
-    row = visit_row(
-        verdict,
-        encounter,
-        now=now,
-        checkpoint_id=checkpoint_id,
-        guard=guard,
-        plate=plate,
-        corrects=corrects,
-    )
-    commit_visit(db, row)
-    return LoggedVisit(row["id"], now)
-
-
 VISIT_COLUMNS = """
     v.id, v.at, v.checkpoint_id, v.direction, v.subject_kind, v.pass_serial, v.level,
     v.reason, v.reasons, v.temperature, v.guard, v.plate, v.source, v.note, v.corrects,
