@@ -29,7 +29,7 @@ from kiosk.core.keys import key_id_of
 from kiosk.core.passes import PassClaims, PassKind, sign_pass
 from kiosk.store.db import write
 from kiosk.store.passes import free_serial
-from kiosk.store.register import find_household
+from kiosk.store.register import LABEL_SQL, find_household
 from kiosk.store.sql import like_pattern
 from kiosk.store.visits import effective
 
@@ -179,10 +179,8 @@ def get_visitor(db: Database, visitor_id: str) -> dict[str, Any] | None:
 
 # --- the office's visitor list and look-ups ----------------------------------------------
 
-_LABEL_SQL = (
-    "CASE WHEN h.id IS NULL THEN '' WHEN h.unit = '' THEN h.building || '-' || h.room "
-    "ELSE h.building || '-' || h.unit || '-' || h.room END"
-)
+# The host household's label, '' for none.
+_LABEL_SQL = f"CASE WHEN h.id IS NULL THEN '' ELSE {LABEL_SQL} END"
 
 # A visitor's last passage through the gate ("in 2026-..." / "out 2026-..."): one seek
 # down visits_visitor_at (the newest visit is nearly always a passage).
