@@ -298,7 +298,7 @@ def run_export(path: Path, fmt: str, start: str, end: str, out: Path) -> dict[st
 def measure_queries(db: Any, busy_day: date, tmp: Path) -> None:
     from kiosk.store.stats import daily_summary
     from kiosk.store.trace import contacts_of, passed_between
-    from kiosk.ui.report_pdf import write_daily_pdf
+    from kiosk.ui.printing.daily_report import write_daily_pdf
 
     took, summary = timed(lambda: daily_summary(db, busy_day))
     passages = (

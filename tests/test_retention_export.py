@@ -235,7 +235,7 @@ def test_daily_report_stays_within_two_pages_and_keeps_every_fever(tmp_path: Pat
     """A bad day (300 stops, 5 fevers late in the day) still gives the street office
     at most two pages; every fever is listed and the rest are counted."""
     from kiosk.store.stats import DailySummary
-    from kiosk.ui.report_pdf import write_daily_pdf
+    from kiosk.ui.printing.daily_report import write_daily_pdf
 
     summary = DailySummary(date(2026, 3, 3), "幸福里 2号门", denials={"revoked": 300})
     for i in range(300):
@@ -280,7 +280,7 @@ def test_daily_report_stays_inside_its_margins(tmp_path: Path) -> None:
     import numpy as np
 
     from kiosk.store.stats import DailySummary
-    from kiosk.ui.report_pdf import write_daily_pdf
+    from kiosk.ui.printing.daily_report import write_daily_pdf
 
     summary = DailySummary(date(2026, 3, 3), "幸福里 2号门", passed_in=3, passed_out=2)
     summary.hourly_in[23] = 3

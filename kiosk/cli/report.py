@@ -33,7 +33,7 @@ def report_daily(ctx: Context, day: str | None, out: Path, report_lang: str) -> 
     from datetime import date as date_type
 
     from kiosk.store.stats import daily_summary
-    from kiosk.ui.report_pdf import write_daily_pdf
+    from kiosk.ui.printing.daily_report import write_daily_pdf
 
     try:
         the_day = date_type.fromisoformat(day) if day else date_type.today()

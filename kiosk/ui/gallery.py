@@ -57,7 +57,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
     from kiosk.ui.office.issuer import PassphraseDialog
     from kiosk.ui.office.passes_tab import IssueDialog, PrintCardsDialog, RevokeDialog
     from kiosk.ui.office.resident_dialog import DeactivateDialog, ResidentDialog
-    from kiosk.ui.office.resident_history import ResidentHistoryDialog
+    from kiosk.ui.office.resident_history_dialog import ResidentHistoryDialog
     from kiosk.ui.office.visitors_tab import VisitorVisitsDialog
 
     now = ctx.now()

@@ -179,7 +179,7 @@ class RecordsTab(QWidget):
         )
 
     def _write_report(self, summary: DailySummary, out: Path, lang: str) -> None:
-        from kiosk.ui.report_pdf import write_daily_pdf
+        from kiosk.ui.printing.daily_report import write_daily_pdf
 
         self.report_button.setEnabled(True)
         try:

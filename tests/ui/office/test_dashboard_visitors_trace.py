@@ -21,7 +21,7 @@ from kiosk.store.stats import dashboard_figures
 from kiosk.store.visitors import list_visitors, order_sql
 from kiosk.store.visits import occupancy, resident_holder, visitor_holder
 from kiosk.ui.office.context import OfficeContext
-from kiosk.ui.office.dashboard import DashboardTab
+from kiosk.ui.office.dashboard_tab import DashboardTab
 from kiosk.ui.office.trace_tab import TraceTab
 from kiosk.ui.office.visitors_tab import OVERSTAY_BACKGROUND, VisitorsTab
 

@@ -29,7 +29,7 @@ from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.holds_tab import HoldDialog, HoldsTab
 from kiosk.ui.office.issuer import no_key_reason
 from kiosk.ui.office.passes_tab import IssueDialog, PassesTab, PrintCardsDialog, RevokeDialog
-from kiosk.ui.office.resident_history import ResidentHistoryDialog
+from kiosk.ui.office.resident_history_dialog import ResidentHistoryDialog
 
 needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils")
 

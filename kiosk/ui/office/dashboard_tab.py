@@ -42,7 +42,7 @@ from kiosk.core.i18n import tr
 from kiosk.core.rules import reason_label
 from kiosk.store.stats import DashboardFigures, dashboard_figures
 from kiosk.ui.office.context import OfficeContext, day_of
-from kiosk.ui.report_pdf import IN_COLOUR, OUT_COLOUR
+from kiosk.ui.printing.daily_report import IN_COLOUR, OUT_COLOUR
 from kiosk.ui.theme import set_role, ui_font
 
 REFRESH_MS = 60_000
