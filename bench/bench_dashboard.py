@@ -13,7 +13,7 @@ measured day at ``--per-day`` a day, evenly over each local day: 90 % residents'
 passes, 5 % visitors', 3 % checks, 2 % stops (one in ten of them a fever).
 
 Measured, median of ``--runs`` runs after one warm-up (the first, cold run printed too):
-* the dashboard's data load: ``kiosk.store.dashboard.dashboard_figures`` (what the
+* the dashboard's data load: ``kiosk.store.stats.dashboard_figures`` (what the
   Today tab runs on the jobs thread), and its parts: ``daily_summary``, ``LiveOccupancy``,
   ``fevers_on`` (and ``visits.occupancy``, which the dashboard does not use, for
   comparison);
@@ -41,11 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_store import build
 
 from kiosk.store.checkpoint import checkpoint_id
-from kiosk.store.dashboard import dashboard_figures, fevers_on
 from kiosk.store.db import connect
-from kiosk.store.reports import daily_summary, day_bounds
+from kiosk.store.stats import daily_summary, dashboard_figures, day_bounds, fevers_on
 from kiosk.store.trace import contacts_of, passed_between
-from kiosk.store.visitor_queries import DEFAULT_ORDER, list_visitors
+from kiosk.store.visitors import DEFAULT_ORDER, list_visitors
 from kiosk.store.visits import LiveOccupancy, occupancy
 
 TARGET_S = 1.0

@@ -27,8 +27,8 @@ from bench_store import build
 
 from kiosk.core.i18n import tr
 from kiosk.store.db import connect
-from kiosk.store.export import COLUMNS, WIDTHS, export_rows, export_visits
-from kiosk.store.xlsx import write_xlsx
+from kiosk.store.files.visit_export import COLUMNS, WIDTHS, export_rows, export_visits
+from kiosk.store.files.xlsx import write_xlsx
 
 TARGETS = {"csv": 20.0, "xlsx": 90.0}
 
@@ -61,7 +61,7 @@ def main() -> None:
 
 
 def compare_writers(db: Any, tmp: Path, start: datetime, end: datetime, count: int) -> None:
-    """kiosk.store.xlsx against openpyxl write-only on the same rows."""
+    """kiosk.store.files.xlsx against openpyxl write-only on the same rows."""
     from openpyxl import Workbook
 
     header = [tr(c) for c in COLUMNS]
@@ -78,7 +78,7 @@ def compare_writers(db: Any, tmp: Path, start: datetime, end: datetime, count: i
     book.save(tmp / "openpyxl.xlsx")
     theirs = time.perf_counter() - began
     print(
-        f"XLSX writers on the same {len(rows)} rows: kiosk.store.xlsx {ours:.1f} s "
+        f"XLSX writers on the same {len(rows)} rows: kiosk.store.files.xlsx {ours:.1f} s "
         f"({(tmp / 'ours.xlsx').stat().st_size / 1e6:.0f} MB), openpyxl write-only "
         f"{theirs:.1f} s ({(tmp / 'openpyxl.xlsx').stat().st_size / 1e6:.0f} MB): "
         f"{theirs / ours:.1f}x faster"

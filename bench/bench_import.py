@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kiosk.core.identity import make_id_number
 from kiosk.store.db import connect
-from kiosk.store.register_import import apply_plan, read_register
+from kiosk.store.files.register_import import apply_plan, read_register
 
 TARGET_S = 15.0
 HEADER = ["序号", "楼号", "单元", "房号", "姓名", "手机号码", "身份证号", "身份"]

@@ -261,7 +261,7 @@ def export_range(db: Any, rows: int) -> tuple[str, str]:
 
 def export_child(path: str, fmt: str, start: str, end: str, out: str) -> None:
     """Run in a fresh interpreter: one export, then its time and peak RSS as JSON."""
-    from kiosk.store.export import export_visits
+    from kiosk.store.files.visit_export import export_visits
 
     db = connect(Path(path))
     began = time.perf_counter()
@@ -296,9 +296,9 @@ def run_export(path: Path, fmt: str, start: str, end: str, out: Path) -> dict[st
 
 
 def measure_queries(db: Any, busy_day: date, tmp: Path) -> None:
-    from kiosk.store.reports import daily_summary
+    from kiosk.store.stats import daily_summary
     from kiosk.store.trace import contacts_of, passed_between
-    from kiosk.ui.report_pdf import write_daily_pdf
+    from kiosk.ui.printing.daily_report import write_daily_pdf
 
     took, summary = timed(lambda: daily_summary(db, busy_day))
     passages = (

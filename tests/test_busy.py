@@ -33,8 +33,8 @@ from kiosk.gate import Decision, Gate, GateStopped
 from kiosk.home import Home
 from kiosk.store import retention
 from kiosk.store.db import DatabaseBusy, connect, write
+from kiosk.store.files.register_import import ImportPlan, PlanRow, apply_plan
 from kiosk.store.passes import GOOD_PASSES_SQL, issue_passes, resident_ids_for
-from kiosk.store.register_import import ImportPlan, PlanRow, apply_plan
 from kiosk.store.visits import commit_visit
 from tests.helpers import make_checkpoint, run, run_json
 
@@ -359,7 +359,7 @@ def test_issuing_in_batches_respects_a_pass_issued_meanwhile(home_dir: Path) -> 
 def test_a_register_import_lets_the_gate_commit_between_batches(
     home_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kiosk.store import register_import
+    from kiosk.store.files import register_import
 
     monkeypatch.setattr(register_import, "BATCH", 100)
     run(home_dir, "init", "--name", "test")

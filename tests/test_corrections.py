@@ -16,8 +16,7 @@ from kiosk.gate import Gate
 from kiosk.home import Home
 from kiosk.store.corrections import correct_visit
 from kiosk.store.db import connect
-from kiosk.store.reports import daily_summary
-from kiosk.store.search import shift_summary
+from kiosk.store.stats import daily_summary, shift_summary
 from kiosk.store.visits import LiveOccupancy, list_visits, occupancy
 from tests.helpers import Clock, make_checkpoint, run, run_json
 

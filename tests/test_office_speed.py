@@ -19,10 +19,10 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from kiosk.core.clock import from_db, to_db
-from kiosk.store import xlsx
-from kiosk.store.export import local_time_text
+from kiosk.store.files import xlsx
+from kiosk.store.files.visit_export import local_time_text
+from kiosk.store.files.xlsx import write_xlsx
 from kiosk.store.lookup import Register
-from kiosk.store.xlsx import write_xlsx
 
 HEADER = ["Text", "Number", "Other"]
 
@@ -255,7 +255,7 @@ def reference_summary(db: Any, day: Any, tz: Any = None) -> Any:
     from kiosk.core.identity import mask_id_number
     from kiosk.store.checkpoint import checkpoint_name
     from kiosk.store.register import household_label
-    from kiosk.store.reports import DailySummary
+    from kiosk.store.stats import DailySummary
 
     start = (
         datetime.combine(day, dtime(0), tzinfo=tz)
@@ -398,7 +398,7 @@ def test_daily_summary_matches_the_row_by_row_reference(
 ) -> None:
     from zoneinfo import ZoneInfo
 
-    from kiosk.store.reports import daily_summary
+    from kiosk.store.stats import daily_summary
 
     fill(small_log, rows)
     assert daily_summary(small_log, DAY) == reference_summary(small_log, DAY)
@@ -459,8 +459,8 @@ def reference_export_rows(db: Any, start: datetime, end: datetime, unmasked: boo
 def test_export_rows_match_the_joined_reference(
     small_log: Any, monkeypatch: pytest.MonkeyPatch, rows: list[Any], unmasked: bool, warm: bool
 ) -> None:
-    from kiosk.store import export
     from kiosk.store.db import write
+    from kiosk.store.files import visit_export
 
     fill(small_log, rows)  # the first visit, a resident's, also names a visitor (an oddity)
     with write(small_log):
@@ -469,7 +469,7 @@ def test_export_rows_match_the_joined_reference(
     load = Register.load_all if warm else (lambda self: None)
     monkeypatch.setattr(Register, "preload", lambda self, n: load(self))
     span = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
-    got = list(export.export_rows(small_log, *span, unmasked=unmasked))
+    got = list(visit_export.export_rows(small_log, *span, unmasked=unmasked))
     assert got == reference_export_rows(small_log, *span, unmasked)
 
 

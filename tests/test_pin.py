@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.core.pin import hash_pin, is_set, is_valid_pin, pin_problem, verify_pin
+from kiosk.core.pin import hash_pin, is_set, pin_problem, verify_pin
 
 
 def test_hash_and_verify() -> None:
@@ -56,10 +56,3 @@ def test_acceptable_pins(pin: str) -> None:
 def test_malformed_hash_matches_nothing() -> None:
     for stored in ("x", "scrypt$1$2$3$@@@$###", "md5$1$1$1$AA==$AA==", "scrypt$a$b$c$d$e"):
         assert not verify_pin("1234", stored)
-
-
-def test_valid_pins() -> None:
-    assert is_valid_pin("1234")
-    assert not is_valid_pin("123")
-    assert not is_valid_pin("12a4")
-    assert not is_valid_pin("１２３４")

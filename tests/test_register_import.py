@@ -1,5 +1,5 @@
 """Importing the register from spreadsheets as committee staff have them
-(kiosk.store.register_import). Sample files are made here, in tmp_path."""
+(kiosk.store.files.register_import). Sample files are made here, in tmp_path."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from openpyxl import Workbook
 from kiosk.core.errors import UserError
 from kiosk.core.identity import make_id_number
 from kiosk.store.db import connect
+from kiosk.store.files.register_import import ImportPlan, apply_plan, read_register
 from kiosk.store.register import add_resident, deactivate_resident, list_residents
-from kiosk.store.register_import import ImportPlan, apply_plan, read_register
 
 TODAY = date(2026, 3, 3)
 DATA = Path(__file__).resolve().parent / "data" / "register"

@@ -205,7 +205,7 @@ def test_daily_report_pdf(home_dir: Path, tmp_path: Path) -> None:
         gate.handle(Encounter(Source.CAMERA, passes[1]["token"]))
     visitor_visit(home_dir, datetime.now(UTC))
     out = tmp_path / "daily.pdf"
-    assert "1 page(s)" in run(home_dir, "report", "daily", "--out", str(out)).stdout
+    assert "(1 page)" in run(home_dir, "report", "daily", "--out", str(out)).stdout
     text = subprocess.run(
         ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
     ).stdout
@@ -234,8 +234,8 @@ def test_daily_report_pdf(home_dir: Path, tmp_path: Path) -> None:
 def test_daily_report_stays_within_two_pages_and_keeps_every_fever(tmp_path: Path) -> None:
     """A bad day (300 stops, 5 fevers late in the day) still gives the street office
     at most two pages; every fever is listed and the rest are counted."""
-    from kiosk.store.reports import DailySummary
-    from kiosk.ui.report_pdf import write_daily_pdf
+    from kiosk.store.stats import DailySummary
+    from kiosk.ui.printing.daily_report import write_daily_pdf
 
     summary = DailySummary(date(2026, 3, 3), "幸福里 2号门", denials={"revoked": 300})
     for i in range(300):
@@ -279,8 +279,8 @@ def test_daily_report_stays_inside_its_margins(tmp_path: Path) -> None:
     import cv2
     import numpy as np
 
-    from kiosk.store.reports import DailySummary
-    from kiosk.ui.report_pdf import write_daily_pdf
+    from kiosk.store.stats import DailySummary
+    from kiosk.ui.printing.daily_report import write_daily_pdf
 
     summary = DailySummary(date(2026, 3, 3), "幸福里 2号门", passed_in=3, passed_out=2)
     summary.hourly_in[23] = 3

@@ -73,9 +73,43 @@ def cli(ctx: click.Context, home: str | None, lang: str | None) -> None:
 
 
 def _register() -> None:
-    from kiosk.cli import checkpoint, db, demo, gate, idcard, passes, residents, vision, window
+    from kiosk.cli import (
+        checkpoint,
+        db,
+        demo,
+        gate,
+        holds,
+        idcard,
+        passes,
+        purge,
+        report,
+        residents,
+        settings,
+        trace,
+        vision,
+        visitors,
+        visits,
+        window,
+    )
 
-    for module in (checkpoint, residents, passes, vision, idcard, gate, window, demo, db):
+    for module in (
+        checkpoint,
+        residents,
+        passes,
+        vision,
+        idcard,
+        gate,
+        visits,
+        holds,
+        visitors,
+        settings,
+        purge,
+        trace,
+        report,
+        window,
+        demo,
+        db,
+    ):
         module.register(cli)
 
 

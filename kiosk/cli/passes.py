@@ -153,7 +153,7 @@ def export(ctx: Context, out: Path, fmt: str) -> None:
 @pass_ctx
 def cards(ctx: Context, out: Path, card_lang: str) -> None:
     """A PDF of wallet-size cards for every active pass, eight to an A4 page."""
-    from kiosk.ui.cards import card_from_pass, write_cards_pdf
+    from kiosk.ui.printing.cards import card_from_pass, write_cards_pdf
 
     rows = sorted(
         list_passes(ctx.db, status="active"),

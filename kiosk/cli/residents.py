@@ -18,6 +18,7 @@ from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr, trn
 from kiosk.core.identity import mask_id_number, mask_phone
 from kiosk.store.checkpoint import record_audit
+from kiosk.store.files.register_import import ImportReport, apply_plan, read_register
 from kiosk.store.register import (
     ROLES,
     add_resident,
@@ -26,7 +27,6 @@ from kiosk.store.register import (
     get_resident,
     list_residents,
 )
-from kiosk.store.register_import import ImportReport, apply_plan, read_register
 
 
 def require_unmasking_allowed(ctx: Context) -> None:

@@ -24,11 +24,6 @@ HASH_BYTES = 32
 PIN_MIN, PIN_MAX = 4, 12
 
 
-def is_valid_pin(pin: str) -> bool:
-    """A PIN is 4 to 12 ASCII digits."""
-    return pin.isascii() and pin.isdigit() and PIN_MIN <= len(pin) <= PIN_MAX
-
-
 def _runs_in_order(pin: str) -> bool:
     steps = {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(pin)}
     return steps in ({1}, {9})  # 1234, 7890, 4321, 0987

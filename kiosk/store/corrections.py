@@ -35,11 +35,7 @@ NOTE_MAX = 200
 
 
 def get_visit(db: Database, visit_id: str) -> dict[str, Any] | None:
-    cursor = db.execute("SELECT * FROM visits WHERE id = ?", [visit_id])
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+    return next(db.query("SELECT * FROM visits WHERE id = ?", [visit_id]), None)
 
 
 def corrected_by(db: Database, visit_id: str) -> str | None:
@@ -118,18 +114,6 @@ def correct_visit(
             },
         )
     return str(row["id"])
-
-
-def subjects_of(db: Database, visit_ids: list[str]) -> list[str]:
-    """The residents and visitors the given passages name (to refresh who is inside)."""
-    found: list[str] = []
-    for visit_id in visit_ids:
-        row = db.execute(
-            "SELECT COALESCE(resident_id, visitor_id) FROM visits WHERE id = ?", [visit_id]
-        ).fetchone()
-        if row and row[0] and row[0] not in found:
-            found.append(str(row[0]))
-    return found
 
 
 def household_others(db: Database, visit_id: str) -> list[tuple[str, str]]:

@@ -13,8 +13,8 @@ from kiosk.core.i18n import tr
 from kiosk.core.ids import uuid7
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import write
-from kiosk.store.order import like_pattern, order_by
 from kiosk.store.register import find_household
+from kiosk.store.sql import like_pattern, order_by
 
 
 def add_hold(
@@ -77,7 +77,7 @@ def lift_hold(db: Database, hold_id: str, *, now: datetime, actor: str = "cli") 
 
 def list_holds(db: Database, *, now: datetime, include_past: bool = False) -> list[dict[str, Any]]:
     where = "" if include_past else "WHERE ho.until > ? AND ho.lifted_at IS NULL"
-    cursor = db.execute(
+    rows = db.query(
         "SELECT ho.id, ho.until, ho.reason, ho.created_at, ho.lifted_at, ho.household_id, "
         "ho.resident_id, r.name, COALESCE(h.building, rh.building) AS building, "
         "COALESCE(h.unit, rh.unit) AS unit, COALESCE(h.room, rh.room) AS room "
@@ -86,8 +86,7 @@ def list_holds(db: Database, *, now: datetime, include_past: bool = False) -> li
         f"LEFT JOIN households rh ON rh.id = r.household_id {where} ORDER BY ho.until",
         [] if include_past else [to_db(now)],
     )
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]
+    return list(rows)
 
 
 # --- the office's holds table -------------------------------------------------------------
@@ -158,20 +157,20 @@ def search_holds(
             f"OR {_LABEL} LIKE ? ESCAPE '\\')"
         )
         args += [pattern, pattern, pattern.removeprefix("%")]
-    cursor = db.execute(
-        "SELECT ho.id, ho.household_id, ho.resident_id, r.name, "
-        "COALESCE(h.building, rh.building) AS building, COALESCE(h.unit, rh.unit) AS unit, "
-        "COALESCE(h.room, rh.room) AS room, ho.reason, ho.created_at, ho.created_by, "
-        "ho.until, ho.lifted_at FROM holds ho "
-        "LEFT JOIN households h ON h.id = ho.household_id "
-        "LEFT JOIN residents r ON r.id = ho.resident_id "
-        "LEFT JOIN households rh ON rh.id = r.household_id"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + f" ORDER BY {order_by(order, HOLD_SORTS)} LIMIT ? OFFSET ?",
-        [*args, int(limit), int(offset)],
+    rows = list(
+        db.query(
+            "SELECT ho.id, ho.household_id, ho.resident_id, r.name, "
+            "COALESCE(h.building, rh.building) AS building, COALESCE(h.unit, rh.unit) AS unit, "
+            "COALESCE(h.room, rh.room) AS room, ho.reason, ho.created_at, ho.created_by, "
+            "ho.until, ho.lifted_at FROM holds ho "
+            "LEFT JOIN households h ON h.id = ho.household_id "
+            "LEFT JOIN residents r ON r.id = ho.resident_id "
+            "LEFT JOIN households rh ON rh.id = r.household_id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + f" ORDER BY {order_by(order, HOLD_SORTS)} LIMIT ? OFFSET ?",
+            [*args, int(limit), int(offset)],
+        )
     )
-    names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, row, strict=True)) for row in cursor]
     stamp = to_db(now)
     for row in rows:
         row["current"] = row["lifted_at"] is None and row["until"] > stamp

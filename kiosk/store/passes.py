@@ -34,8 +34,8 @@ from kiosk.core.passes import (
 from kiosk.core.rules import TokenStatus
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import Pacer, write
-from kiosk.store.order import like_pattern, order_by
 from kiosk.store.register import find_household, parse_address
+from kiosk.store.sql import like_pattern, order_by
 
 MAX_DAYS = 366
 
@@ -92,11 +92,9 @@ def find_pass(db: Database, serial: str) -> dict[str, Any] | None:
         canonical = serial_from_int(serial_to_int(serial))
     except ValueError:
         return None
-    cursor = db.execute(f"SELECT {PASS_COLUMNS} {PASS_FROM} WHERE p.serial = ?", [canonical])
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+    return next(
+        db.query(f"SELECT {PASS_COLUMNS} {PASS_FROM} WHERE p.serial = ?", [canonical]), None
+    )
 
 
 def check_token(db: Database, keyring: Keyring, text: str, now: datetime) -> TokenCheck:
@@ -342,12 +340,12 @@ def revoke_pass(
 
 def list_passes(db: Database, *, status: str | None = None) -> list[dict[str, Any]]:
     where = "WHERE p.status = ?" if status else ""
-    cursor = db.execute(
-        f"SELECT {PASS_COLUMNS} {PASS_FROM} {where} ORDER BY p.issued_at, p.serial",
-        [status] if status else [],
+    return list(
+        db.query(
+            f"SELECT {PASS_COLUMNS} {PASS_FROM} {where} ORDER BY p.issued_at, p.serial",
+            [status] if status else [],
+        )
     )
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 # --- the office's pass table ------------------------------------------------------------
@@ -466,23 +464,12 @@ def search_passes(
         + (" WHERE " + " AND ".join(where) if where else "")
         + f" ORDER BY {checked} LIMIT ? OFFSET ?"
     )
-    cursor = db.execute(
-        f"SELECT {PASS_COLUMNS} {PASS_FROM} WHERE p.rowid IN ({pick}) ORDER BY {checked}",
-        [*args, int(limit), int(offset)],
+    rows = list(
+        db.query(
+            f"SELECT {PASS_COLUMNS} {PASS_FROM} WHERE p.rowid IN ({pick}) ORDER BY {checked}",
+            [*args, int(limit), int(offset)],
+        )
     )
-    names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, row, strict=True)) for row in cursor]
     for row in rows:
         row["state"] = pass_state(row, now)
     return rows
-
-
-def good_pass_count(db: Database, resident_id: str, now: datetime) -> int:
-    """How many active passes valid for at least another day the resident holds (the
-    ones :func:`issue_passes` skips, or revokes when reissuing)."""
-    row = db.execute(
-        "SELECT count(*) FROM passes WHERE resident_id = ? AND +status = 'active' "
-        "AND +valid_until > ?",  # the resident's index (see GOOD_PASSES_SQL)
-        [resident_id, to_db(now + timedelta(days=1))],
-    ).fetchone()
-    return int(row[0])

@@ -1,4 +1,5 @@
-"""The register of households and residents: finding, adding, editing, deactivating.
+"""The register of households and residents: finding, adding, editing, deactivating,
+and the look-ups of the gate's dialogs (households and residents by label or name).
 
 A household is a room: building, unit (may be empty) and room, labelled ``3-2-501``
 (``3-501`` without a unit). Residents are never deleted: deactivating one keeps the
@@ -9,7 +10,6 @@ row, and its passes and visits, for the record. Every change writes an audit row
 from __future__ import annotations
 
 import re
-import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -25,12 +25,13 @@ from kiosk.core.identity import (
     check_id_number,
     check_mobile,
     check_name,
+    mask_id_number,
     mask_name,
 )
 from kiosk.core.ids import uuid7
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import write
-from kiosk.store.order import like_pattern, order_by
+from kiosk.store.sql import like_pattern, order_by
 
 ROLES = ("resident", "staff")
 ROLE_WORDS = {
@@ -96,11 +97,6 @@ def natural_key(text: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in _NATURAL.split(text))
 
 
-def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def _resident_dict(row: dict[str, Any]) -> dict[str, Any]:
     row["household"] = household_label(row["building"], row["unit"], row["room"])
     row["active"] = bool(row["active"])
@@ -109,24 +105,24 @@ def _resident_dict(row: dict[str, Any]) -> dict[str, Any]:
 
 def find_household(db: Database, text_or_id: str) -> dict[str, Any] | None:
     """The household with this id, or this label (``3-2-501``, ``3号楼2单元501室``)."""
-    rows = _dicts(db.execute("SELECT * FROM households WHERE id = ?", [text_or_id]))
-    if rows:
-        return rows[0]
+    found = next(db.query("SELECT * FROM households WHERE id = ?", [text_or_id]), None)
+    if found is not None:
+        return found
     parsed = parse_address(text_or_id)
     if parsed is None:
         return None
     building, unit, room = parsed
-    rows = _dicts(
-        db.execute(
+    return next(
+        db.query(
             "SELECT * FROM households WHERE building = ? AND unit = ? AND room = ?",
             [
                 normalise_part(building, "building"),
                 normalise_part(unit, "unit"),
                 normalise_part(room, "room"),
             ],
-        )
+        ),
+        None,
     )
-    return rows[0] if rows else None
 
 
 def find_or_create_household(
@@ -175,8 +171,8 @@ def _today(now: datetime) -> date:
 
 def get_resident(db: Database, resident_id: str) -> dict[str, Any] | None:
     """One resident with their household (``household`` is its label), or ``None``."""
-    rows = _dicts(db.execute(f"{_RESIDENT_SELECT} WHERE r.id = ?", [resident_id]))
-    return _resident_dict(rows[0]) if rows else None
+    row = next(db.query(f"{_RESIDENT_SELECT} WHERE r.id = ?", [resident_id]), None)
+    return _resident_dict(row) if row else None
 
 
 def list_residents(db: Database, *, include_inactive: bool = False) -> list[dict[str, Any]]:
@@ -187,7 +183,7 @@ def list_residents(db: Database, *, include_inactive: bool = False) -> list[dict
     display with :mod:`kiosk.core.identity`.
     """
     where = "" if include_inactive else " WHERE r.active = 1"
-    rows = [_resident_dict(r) for r in _dicts(db.execute(_RESIDENT_SELECT + where))]
+    rows = [_resident_dict(r) for r in db.query(_RESIDENT_SELECT + where)]
     rows.sort(
         key=lambda r: (
             natural_key(r["building"]),
@@ -298,18 +294,19 @@ def page_residents(
         where.insert(0, "r.active = 1")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     sql = f"{_RESIDENT_SELECT}{clause} ORDER BY {_resident_order(order)} LIMIT ? OFFSET ?"
-    return [_resident_dict(r) for r in _dicts(db.execute(sql, [*args, limit, offset]))]
+    return [_resident_dict(r) for r in db.query(sql, [*args, limit, offset])]
 
 
 def _refuse_duplicate_id(db: Database, id_number: str, resident_id: str | None) -> None:
-    rows = _dicts(
-        db.execute(
+    row = next(
+        db.query(
             f"{_RESIDENT_SELECT} WHERE r.id_number = ? AND r.id != ?",
             [id_number, resident_id or ""],
-        )
+        ),
+        None,
     )
-    if rows:
-        owner = _resident_dict(rows[0])
+    if row is not None:
+        owner = _resident_dict(row)
         raise UserError(
             tr(
                 "ID number already belongs to {name} of {household}.",
@@ -443,3 +440,110 @@ def households_by_key(db: Database) -> dict[tuple[str, str, str], str]:
         "SELECT building, unit, room, id FROM households"
     )
     return {(b, u, r): i for b, u, r, i in rows}
+
+
+def _household_ids(db: Database, text: str, limit: int) -> list[str]:
+    """Ids of households whose label is or starts with ``text``, or where an active
+    resident's name contains it; exact label matches first."""
+    found: list[str] = []
+    parsed = parse_address(text)
+    if parsed is not None:
+        building, unit, room = parsed
+        found += [
+            str(r[0])
+            for r in db.execute(
+                "SELECT id FROM households WHERE building = ? AND unit = ? AND room = ?",
+                [
+                    normalise_part(building, "building"),
+                    normalise_part(unit, "unit"),
+                    normalise_part(room, "room"),
+                ],
+            )
+        ]
+    prefix = _escaped(text.replace(" ", "")) + "%"
+    found += [
+        str(r[0])
+        for r in db.execute(
+            f"SELECT h.id FROM households h WHERE {LABEL_SQL} LIKE ? ESCAPE '\\' LIMIT ?",
+            [prefix, limit],
+        )
+    ]
+    found += [
+        str(r[0])
+        for r in db.execute(
+            "SELECT DISTINCT household_id FROM residents "
+            "WHERE active = 1 AND name LIKE ? ESCAPE '\\' LIMIT ?",
+            [like_pattern(text), limit],
+        )
+    ]
+    return list(dict.fromkeys(found))[:limit]
+
+
+def search_households(db: Database, text: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Households matching a label (``3-2-501``, ``3-2``, ``3号楼2单元501室``) or a
+    resident's name. Each: ``id``, ``label``, ``names`` (active residents, unmasked:
+    mask them for display)."""
+    text = text.strip()
+    if not text:
+        return []
+    ids = _household_ids(db, text, limit)
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = list(
+        db.query(
+            f"SELECT h.id, h.building, h.unit, h.room, r.name FROM households h "
+            f"LEFT JOIN residents r ON r.household_id = h.id AND r.active = 1 "
+            f"WHERE h.id IN ({marks}) ORDER BY r.name",
+            ids,
+        )
+    )
+    by_id: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = by_id.setdefault(
+            row["id"],
+            {
+                "id": row["id"],
+                "label": household_label(row["building"], row["unit"], row["room"]),
+                "names": [],
+            },
+        )
+        if row["name"]:
+            entry["names"].append(row["name"])
+    exact = ids[0] if parse_address(text) is not None else None
+    return sorted(by_id.values(), key=lambda h: (h["id"] != exact, natural_key(str(h["label"]))))
+
+
+def search_residents(db: Database, text: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Residents (active or not) of the matching households or with the name.
+
+    Each: ``id``, ``name``, ``household`` (label), ``household_id``, ``id_masked``,
+    ``role``, ``active`` (bool). Active ones first."""
+    text = text.strip()
+    if not text:
+        return []
+    ids = _household_ids(db, text, limit)
+    marks = ",".join("?" * len(ids)) or "NULL"
+    rows = list(
+        db.query(
+            "SELECT r.id, r.name, r.household_id, r.id_number, r.role, r.active, "
+            "h.building, h.unit, h.room FROM residents r "
+            "JOIN households h ON h.id = r.household_id "
+            f"WHERE r.household_id IN ({marks}) OR r.name LIKE ? ESCAPE '\\' LIMIT ?",
+            [*ids, like_pattern(text), limit * 4],
+        )
+    )
+    result = [
+        {
+            "id": r["id"],
+            "name": r["name"],
+            "household": household_label(r["building"], r["unit"], r["room"]),
+            "household_id": r["household_id"],
+            "id_masked": mask_id_number(r["id_number"]),
+            "role": r["role"],
+            "active": bool(r["active"]),
+        }
+        for r in rows
+    ]
+    result.sort(key=lambda r: (not r["active"], natural_key(r["household"]), r["name"]))
+    return result[:limit]

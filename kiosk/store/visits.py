@@ -1,5 +1,5 @@
-"""The visit log: facts for ``decide()``, the durable record of every decision, and
-occupancy read back from the log.
+"""The visit log: facts for ``decide()``, the durable record of every decision,
+occupancy read back from the log, and a resident's or visitor's passages.
 
 Facts come from indexed queries only (pass by serial, holder by id, holds by household
 or person, last passage by subject and time, household outings by household and time),
@@ -34,6 +34,7 @@ from kiosk.core.rules import (
 from kiosk.store.db import write
 from kiosk.store.passes import check_token
 from kiosk.store.register import household_label
+from kiosk.store.sql import like_pattern, order_by
 
 
 def resident_holder(db: Database, resident_id: str) -> Holder | None:
@@ -227,31 +228,6 @@ def commit_visit(db: Database, row: dict[str, Any]) -> bool:
     return True
 
 
-def log_visit(
-    db: Database,
-    verdict: Verdict,
-    encounter: Encounter,
-    *,
-    now: datetime,
-    checkpoint_id: str,
-    guard: str = "",
-    plate: str = "",
-    corrects: str | None = None,
-) -> LoggedVisit:
-    """Record one decision durably (committed, fsynced) and return its id."""
-    row = visit_row(
-        verdict,
-        encounter,
-        now=now,
-        checkpoint_id=checkpoint_id,
-        guard=guard,
-        plate=plate,
-        corrects=corrects,
-    )
-    commit_visit(db, row)
-    return LoggedVisit(row["id"], now)
-
-
 VISIT_COLUMNS = """
     v.id, v.at, v.checkpoint_id, v.direction, v.subject_kind, v.pass_serial, v.level,
     v.reason, v.reasons, v.temperature, v.guard, v.plate, v.source, v.note, v.corrects,
@@ -282,22 +258,19 @@ def list_visits(
         + (" ORDER BY v.at DESC, v.id DESC" if limit else " ORDER BY v.at, v.id")
         + (f" LIMIT {int(limit)}" if limit else "")
     )
-    cursor = db.execute(sql, args)
-    names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, row, strict=True)) for row in cursor]
-    return list(reversed(rows)) if limit else rows
+    rows = list(db.query(sql, args))
+    return rows[::-1] if limit else rows
 
 
 def visit_by_id(db: Database, visit_id: str) -> dict[str, Any] | None:
     """One row of the log as :func:`list_visits` gives it."""
-    cursor = db.execute(
+    rows = db.query(
         f"SELECT {VISIT_COLUMNS} FROM visits v LEFT JOIN residents r ON r.id = v.resident_id "
         "LEFT JOIN visitors vi ON vi.id = v.visitor_id "
         "LEFT JOIN households h ON h.id = v.household_id WHERE v.id = ?",
         [visit_id],
     )
-    row = cursor.fetchone()
-    return dict(zip([d[0] for d in cursor.description], row, strict=True)) if row else None
+    return next(rows, None)
 
 
 @dataclass(frozen=True)
@@ -319,9 +292,9 @@ def occupancy(
     """Who is inside now (by the log), visitors inside longer than ``overstay``, and
     today's passages in and out (local day)."""
     since = to_db(now - timedelta(days=lookback_days))
-    rows = db.execute(
+    rows = db.query(
         f"""
-        SELECT subject_kind, subject, direction, at, name FROM (
+        SELECT subject_kind AS kind, subject AS id, at AS since, name FROM (
             SELECT v.subject_kind, COALESCE(v.resident_id, v.visitor_id) AS subject,
                    v.direction, v.at, COALESCE(r.name, vi.name) AS name,
                    ROW_NUMBER() OVER (PARTITION BY COALESCE(v.resident_id, v.visitor_id)
@@ -334,8 +307,8 @@ def occupancy(
         ) WHERE rn = 1 AND direction = 'in' ORDER BY at
         """,
         [since, checkpoint_id],
-    ).fetchall()
-    inside = [{"kind": k, "id": s, "since": a, "name": n} for k, s, _d, a, n in rows]
+    )
+    inside = list(rows)
     overstaying = [
         r for r in inside if r["kind"] == "visitor" and now - from_db(r["since"]) > overstay
     ]
@@ -480,3 +453,83 @@ class LiveOccupancy:
         if day != self._day:
             self._day = day
             self._today = {"in": 0, "out": 0}
+
+
+# --- one subject's passages (the office's history and visitor dialogs) -----------------
+
+PASSAGE_SORT_AT = "v.at"
+PASSAGE_SORT_DIRECTION = "v.direction"
+PASSAGE_SORT_LEVEL = "v.level"
+PASSAGE_SORT_TEMPERATURE = "v.temperature"
+PASSAGE_SORT_GUARD = "v.guard"
+# (resident_id, at) then rowid: exactly the index's order, so no sorting at all
+PASSAGE_DEFAULT_ORDER = f"{PASSAGE_SORT_AT} DESC, v.rowid DESC"
+PASSAGE_SORTS = frozenset(
+    {
+        PASSAGE_SORT_AT,
+        PASSAGE_SORT_DIRECTION,
+        PASSAGE_SORT_LEVEL,
+        PASSAGE_SORT_TEMPERATURE,
+        PASSAGE_SORT_GUARD,
+        "v.rowid",
+    }
+)
+
+
+def resident_passages(
+    db: Database,
+    resident_id: str,
+    *,
+    search: str = "",
+    order: str = PASSAGE_DEFAULT_ORDER,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """One page of the resident's visit rows: id, at, direction, level, reason,
+    reasons, temperature, guard, pass_serial, source, note, corrects, checkpoint_id,
+    corrected_by (the id of the row correcting this one, or None).
+
+    ``search`` matches the guard, the pass serial or the note; ``order`` is checked
+    against :data:`PASSAGE_SORTS`.
+    """
+    where = ["v.resident_id = ?"]
+    args: list[Any] = [resident_id]
+    text = search.strip()
+    if text:
+        pattern = like_pattern(text)
+        where.append(
+            "(v.guard LIKE ? ESCAPE '\\' OR v.pass_serial LIKE ? ESCAPE '\\' "
+            "OR v.note LIKE ? ESCAPE '\\')"
+        )
+        args += [pattern, pattern, pattern]
+    rows = db.query(
+        "SELECT v.id, v.at, v.direction, v.level, v.reason, v.reasons, v.temperature, "
+        "v.guard, v.pass_serial, v.source, v.note, v.corrects, v.checkpoint_id, "
+        "(SELECT c.id FROM visits c WHERE c.corrects = v.id) AS corrected_by "
+        f"FROM visits v WHERE {' AND '.join(where)} "
+        f"ORDER BY {order_by(order, PASSAGE_SORTS)} LIMIT ? OFFSET ?",
+        [*args, int(limit), int(offset)],
+    )
+    return list(rows)
+
+
+def visitor_visits(db: Database, visitor_id: str, limit: int = 500) -> list[dict[str, Any]]:
+    """One visitor's passages (any verdict), the newest first: ``id``, ``at``,
+    ``direction``, ``level``, ``reason``, ``temperature``, ``guard``, ``source``."""
+    return list(
+        db.query(
+            "SELECT id, at, direction, level, reason, temperature, guard, source FROM visits "
+            "WHERE visitor_id = ? ORDER BY at DESC LIMIT ?",
+            [visitor_id, int(limit)],
+        )
+    )
+
+
+def recent_guards(db: Database, limit: int = 10) -> list[str]:
+    """Names of the guards who logged passages, the most recent first."""
+    rows = db.execute(
+        "SELECT guard, MAX(at) AS last FROM visits WHERE guard != '' "
+        "GROUP BY guard ORDER BY last DESC LIMIT ?",
+        [limit],
+    )
+    return [str(r[0]) for r in rows]

@@ -18,8 +18,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 from kiosk.core.i18n import tr
 from kiosk.store.passes import search_passes
 from kiosk.store.register import page_residents
-from kiosk.store.visitor_queries import list_visitors
-from kiosk.store.visitors import get_visitor
+from kiosk.store.visitors import get_visitor, list_visitors
 from kiosk.store.visits import list_visits
 from kiosk.ui.office.context import OfficeContext
 
@@ -58,7 +57,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
     from kiosk.ui.office.issuer import PassphraseDialog
     from kiosk.ui.office.passes_tab import IssueDialog, PrintCardsDialog, RevokeDialog
     from kiosk.ui.office.resident_dialog import DeactivateDialog, ResidentDialog
-    from kiosk.ui.office.resident_history import ResidentHistoryDialog
+    from kiosk.ui.office.resident_history_dialog import ResidentHistoryDialog
     from kiosk.ui.office.visitors_tab import VisitorVisitsDialog
 
     now = ctx.now()

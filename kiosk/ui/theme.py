@@ -102,14 +102,6 @@ PALETTES: dict[str, dict[QPalette.ColorRole, str]] = {
 _DISABLED_TEXT = {"day": "#7a8896", "night": "#7d8c9c"}
 
 
-def level_colour(level: Level) -> QColor:
-    return QColor(LEVEL_COLOURS[level][0])
-
-
-def text_colour(level: Level) -> QColor:
-    return QColor(LEVEL_COLOURS[level][1])
-
-
 def ui_font(point_size: float, *, bold: bool = False) -> QFont:
     font = QFont()
     font.setFamilies(FONT_FAMILIES)
@@ -156,13 +148,6 @@ def apply_theme(app: QApplication, theme: str) -> None:
     app.setPalette(palette(theme))
     app.setStyleSheet(style_sheet(theme))
     app.setProperty("kioskTheme", theme)
-
-
-def current_theme() -> str:
-    """The theme set last with :func:`apply_theme` (day before any)."""
-    app = QApplication.instance()
-    theme = app.property("kioskTheme") if app is not None else None
-    return theme if theme in THEMES else "day"
 
 
 def set_role(widget: QWidget, role: str) -> None:

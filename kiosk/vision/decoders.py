@@ -375,11 +375,6 @@ def make_decoder(name: str) -> Decoder:
     return _FACTORIES[name]()
 
 
-def all_decoders() -> list[Decoder]:
-    """One instance of every backend, available or not (for listings and benchmarks)."""
-    return [factory() for factory in _FACTORIES.values()]
-
-
 def get_decoder(name: str = "auto", *, strict: bool = False) -> Decoder:
     """The backend called ``name``; ``auto`` is the best available one.
 

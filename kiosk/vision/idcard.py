@@ -104,10 +104,6 @@ class CardReading:
         """Province and city of the address (``浙江省杭州市``; ``北京市朝阳区``)."""
         return self.province + self.city
 
-    @property
-    def found_anything(self) -> bool:
-        return any(getattr(self, name).text for name in FIELDS)
-
     def fields(self) -> dict[str, Field]:
         return {name: getattr(self, name) for name in FIELDS}
 

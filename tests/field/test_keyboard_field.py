@@ -24,7 +24,7 @@ import pytest
 from kiosk.core.identity import make_id_number
 from kiosk.home import Home
 from kiosk.store.db import connect
-from kiosk.store.search import search_residents
+from kiosk.store.register import search_residents
 from tests.field.conftest import (
     FieldCheckpoint,
     KioskApp,

@@ -264,7 +264,7 @@ def test_office_tabs_are_legible(qapp: QApplication, demo: Demo, theme: str) -> 
 
 @pytest.mark.parametrize("theme", THEMES)
 def test_dashboard_figures_in_verdict_hues_are_legible(qapp: QApplication, theme: str) -> None:
-    from kiosk.ui.office.dashboard import Figure
+    from kiosk.ui.office.dashboard_tab import Figure
 
     apply_theme(qapp, theme)
     try:

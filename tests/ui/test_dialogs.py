@@ -207,7 +207,7 @@ def test_registration_escape_cancels(qtbot: QtBot, home: Home, settings: Setting
 
 
 def test_destination_search_by_label_and_name(qtbot: QtBot, home: Home, settings: Settings) -> None:
-    from kiosk.store.search import search_households
+    from kiosk.store.register import search_households
 
     with connect(home.database) as db:
         by_label = search_households(db, "3-2-501")
@@ -476,7 +476,7 @@ def test_sign_in(qtbot: QtBot) -> None:
 def test_shift_summary_of_real_visits(qtbot: QtBot, home: Home) -> None:
     from kiosk.core.rules import Encounter, Source
     from kiosk.gate import Gate
-    from kiosk.store.search import shift_summary
+    from kiosk.store.stats import shift_summary
 
     since = datetime.now(UTC) - timedelta(seconds=1)
     base = ["visitors", "register", "--phone", "13800139999", "--destination", "3-2-501"]
@@ -512,7 +512,7 @@ def test_shift_summary_of_real_visits(qtbot: QtBot, home: Home) -> None:
 
 
 def test_manual_pass(qtbot: QtBot, home: Home) -> None:
-    from kiosk.store.search import search_residents
+    from kiosk.store.register import search_residents
 
     db = connect(home.database)
     try:
@@ -546,7 +546,7 @@ def test_manual_pass(qtbot: QtBot, home: Home) -> None:
 def test_manual_pass_picks_the_person_not_the_first(qtbot: QtBot, home: Home) -> None:
     """Typing the room and pressing Enter never lets the household's first resident
     through: the guard picks the person (Down, Enter) and the reason (a key)."""
-    from kiosk.store.search import search_residents
+    from kiosk.store.register import search_residents
 
     db = connect(home.database)
     try:

@@ -16,7 +16,7 @@ from kiosk.core.i18n import set_language
 from kiosk.settings import SETTINGS, Settings
 from kiosk.store.db import connect
 from kiosk.ui.dialogs.settings_dialog import SettingsDialog
-from kiosk.ui.theme import current_theme, theme_for
+from kiosk.ui.theme import theme_for
 from tests.ui.conftest import WindowFactory
 
 pytestmark = pytest.mark.gui
@@ -121,7 +121,7 @@ def test_f12_is_remembered_at_the_next_start(qtbot: QtBot, make_window: WindowFa
     qtbot.keyClick(first, Qt.Key.Key_F12)
     other = "night" if started == "day" else "day"
     assert first.theme == other
-    assert current_theme() == other
+    assert QApplication.instance().property("kioskTheme") == other  # the whole application
     assert Settings.load(first.home.settings_file).theme == other
 
     def audited() -> list[dict[str, object]]:
@@ -138,7 +138,7 @@ def test_f12_is_remembered_at_the_next_start(qtbot: QtBot, make_window: WindowFa
     first.close()
     second = make_window(theme=None)
     assert second.theme == other
-    assert current_theme() == other
+    assert QApplication.instance().property("kioskTheme") == other  # the whole application
     qtbot.keyClick(second, Qt.Key.Key_F12)
     assert Settings.load(second.home.settings_file).theme == started
     second.set_theme("day")  # the application's theme, for the tests after this one

@@ -75,7 +75,7 @@ def test_zxing_reports_located_but_unread_codes() -> None:
 
 def test_a_frame_without_code_gives_nothing() -> None:
     gray = gray_of(synth.make_frame("none", 1))
-    for decoder in decoders.all_decoders():
+    for decoder in map(decoders.make_decoder, decoders.DECODER_NAMES[1:]):  # auto aside
         if decoder.available():
             assert decoder.decode(gray) == [], decoder.name
 

@@ -30,7 +30,7 @@ from kiosk.core.i18n import tr
 from kiosk.core.rules import Encounter, ManualReason, Source
 from kiosk.home import Home
 from kiosk.store.db import connect
-from kiosk.store.search import search_residents
+from kiosk.store.register import search_residents
 from kiosk.store.visits import resident_holder
 from kiosk.ui.dialogs.common import (
     TOUCH_PX,

@@ -36,8 +36,7 @@ from kiosk.core.passes import QR_BORDER, qr_code
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.db import connect
-from kiosk.store.register import find_household, household_label
-from kiosk.store.search import search_households
+from kiosk.store.register import find_household, household_label, search_households
 from kiosk.store.visitors import (
     ValidVisitor,
     VisitorForm,

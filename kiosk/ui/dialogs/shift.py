@@ -12,7 +12,8 @@ from kiosk.core.clock import utcnow
 from kiosk.core.i18n import N_, tr
 from kiosk.core.identity import NAME_MAX, IdentityError, check_name
 from kiosk.store.db import connect
-from kiosk.store.search import recent_guards, shift_summary
+from kiosk.store.stats import shift_summary
+from kiosk.store.visits import recent_guards
 from kiosk.ui.dialogs.common import GloveDialog, error_label, field_box, open_once, set_problem
 
 
@@ -75,7 +76,7 @@ def _time_text(value: Any) -> str:
 
 
 class ShiftSummaryDialog(GloveDialog):
-    """The shift's counts (a dict from :func:`kiosk.store.search.shift_summary`, with
+    """The shift's counts (a dict from :func:`kiosk.store.stats.shift_summary`, with
     ``since``/``until`` as datetimes or text) on signing out; Close only."""
 
     def __init__(self, summary: dict[str, Any], parent: QWidget | None = None) -> None:

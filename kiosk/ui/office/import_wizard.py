@@ -1,7 +1,7 @@
 """Importing the register from a spreadsheet, in three steps the clerk can see:
 
 1. Pick a CSV or Excel file. It is read on the office's jobs thread
-   (:func:`~kiosk.store.register_import.read_register`), then tried against the register
+   (:func:`~kiosk.store.files.register_import.read_register`), then tried against the register
    without writing (``apply_plan(..., dry_run=True)``).
 2. The preview: how many rows are good and bad, every bad row with its row number and
    reason, and what importing would do (added, updated, unchanged). "Strict" imports
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from sqlite_utils import Database
 
 from kiosk.core.i18n import tr, trn
-from kiosk.store.register_import import (
+from kiosk.store.files.register_import import (
     ImportPlan,
     ImportReport,
     RowError,

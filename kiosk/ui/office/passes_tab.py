@@ -53,13 +53,13 @@ from kiosk.store.passes import (
     search_passes,
 )
 from kiosk.store.register import find_household, household_label
-from kiosk.ui.cards import card_from_pass, print_cards, write_cards_pdf
 from kiosk.ui.dialogs.common import GloveDialog, error_label, field_box, set_problem
 from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.issuer import IssuerKey, no_key_reason
 from kiosk.ui.office.pickers import ResidentPicker
 from kiosk.ui.office.table import Column, MessageLine, Query, QueryModel, Row, SearchTable
+from kiosk.ui.printing.cards import card_from_pass, print_cards, write_cards_pdf
 
 DEFAULT_DAYS = 30
 RADIO_STYLE = """

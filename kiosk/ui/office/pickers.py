@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from kiosk.core.i18n import tr
-from kiosk.store.search import search_residents
+from kiosk.store.register import search_residents
 from kiosk.ui.office.context import OfficeContext
 
 SEARCH_DELAY_MS = 200

@@ -29,9 +29,9 @@ from sqlite_utils import Database
 from kiosk.core.clock import from_db
 from kiosk.core.i18n import tr, trn
 from kiosk.store.checkpoint import get_meta
-from kiosk.store.export import export_visits
-from kiosk.store.reports import DailySummary, daily_summary
+from kiosk.store.files.visit_export import export_visits
 from kiosk.store.retention import LAST_PURGE, PurgeReport, purge
+from kiosk.store.stats import DailySummary, daily_summary
 from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext, aware, day_of
 from kiosk.ui.office.jobs import error_message
@@ -188,7 +188,7 @@ class RecordsTab(QWidget):
         )
 
     def _write_report(self, summary: DailySummary, out: Path, lang: str) -> None:
-        from kiosk.ui.report_pdf import write_daily_pdf
+        from kiosk.ui.printing.daily_report import write_daily_pdf
 
         self.report_button.setEnabled(True)
         try:

@@ -43,10 +43,10 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.core.i18n import tr, trn
-from kiosk.store.search import search_residents
+from kiosk.store.files.trace_export import TRACE_COLUMNS, trace_row, write_trace_xlsx
+from kiosk.store.register import search_residents
 from kiosk.store.trace import contacts_of, passed_between
-from kiosk.store.trace_xlsx import TRACE_COLUMNS, trace_row, write_trace_xlsx
-from kiosk.store.visitor_queries import search_visitors
+from kiosk.store.visitors import search_visitors
 from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext, aware
 from kiosk.ui.office.table import Index

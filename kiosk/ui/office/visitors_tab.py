@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 from kiosk.core.clock import from_db
 from kiosk.core.i18n import tr, trn
 from kiosk.core.rules import Level, reason_label
-from kiosk.store.visitor_queries import list_visitors, visitor_visits
+from kiosk.store.visitors import list_visitors
+from kiosk.store.visits import visitor_visits
 from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.table import Column, Index, Query, QueryModel, Row, SearchTable
 from kiosk.ui.theme import LEVEL_COLOURS

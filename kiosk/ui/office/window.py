@@ -33,13 +33,13 @@ from kiosk.store.db import connect
 from kiosk.ui.dialogs.common import open_once
 from kiosk.ui.dialogs.pin import PinDialog
 from kiosk.ui.office.context import OfficeContext
-from kiosk.ui.office.dashboard import DashboardTab
+from kiosk.ui.office.dashboard_tab import DashboardTab
 from kiosk.ui.office.holds_tab import HoldsTab
 from kiosk.ui.office.jobs import THREAD_NAME, OfficeJobs
 from kiosk.ui.office.passes_tab import PassesTab
 from kiosk.ui.office.records_tab import RecordsTab
-from kiosk.ui.office.resident_history import ResidentHistoryDialog
-from kiosk.ui.office.residents import ResidentsTab
+from kiosk.ui.office.resident_history_dialog import ResidentHistoryDialog
+from kiosk.ui.office.residents_tab import ResidentsTab
 from kiosk.ui.office.table import Background
 from kiosk.ui.office.trace_tab import TraceTab
 from kiosk.ui.office.visitors_tab import VisitorsTab

@@ -17,11 +17,11 @@ from kiosk.core.rules import DirectionMode, Encounter, Source
 from kiosk.demo import Demo
 from kiosk.gate import Gate
 from kiosk.store.checkpoint import checkpoint_id
-from kiosk.store.dashboard import dashboard_figures
-from kiosk.store.visitor_queries import list_visitors, order_sql
+from kiosk.store.stats import dashboard_figures
+from kiosk.store.visitors import list_visitors, order_sql
 from kiosk.store.visits import occupancy, resident_holder, visitor_holder
 from kiosk.ui.office.context import OfficeContext
-from kiosk.ui.office.dashboard import DashboardTab
+from kiosk.ui.office.dashboard_tab import DashboardTab
 from kiosk.ui.office.trace_tab import TraceTab
 from kiosk.ui.office.visitors_tab import OVERSTAY_BACKGROUND, VisitorsTab
 

@@ -14,7 +14,7 @@ from kiosk.ui.dialogs.common import open_dialog
 from kiosk.ui.dialogs.correction import CorrectionDialog
 from kiosk.ui.dialogs.pin import PinDialog
 from kiosk.ui.office.context import OfficeContext
-from kiosk.ui.office.resident_history import ResidentHistoryDialog
+from kiosk.ui.office.resident_history_dialog import ResidentHistoryDialog
 from tests.ui.office.test_passes_holds import good_pass, resident_id
 
 pytestmark = pytest.mark.gui

@@ -22,14 +22,14 @@ from kiosk.core.rules import Encounter, Source, TokenStatus
 from kiosk.gate import Gate
 from kiosk.store.checkpoint import load_keyring
 from kiosk.store.holds import list_holds, search_holds
-from kiosk.store.order import order_by
 from kiosk.store.passes import PASS_SORTS, check_token, search_passes
 from kiosk.store.register import add_resident
+from kiosk.store.sql import order_by
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.holds_tab import HoldDialog, HoldsTab
 from kiosk.ui.office.issuer import no_key_reason
 from kiosk.ui.office.passes_tab import IssueDialog, PassesTab, PrintCardsDialog, RevokeDialog
-from kiosk.ui.office.resident_history import ResidentHistoryDialog
+from kiosk.ui.office.resident_history_dialog import ResidentHistoryDialog
 
 needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils")
 

@@ -24,7 +24,7 @@ from kiosk.store.register import (
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.import_wizard import ImportWizard
 from kiosk.ui.office.resident_dialog import DeactivateDialog, ResidentDialog
-from kiosk.ui.office.residents import ResidentsTab
+from kiosk.ui.office.residents_tab import ResidentsTab
 
 MANY = 3000
 STAMP = "2026-01-01T00:00:00.000000Z"
@@ -513,7 +513,7 @@ def test_import_of_a_missing_file_says_so(
 
 
 def test_bad_rows_model_has_no_widget_per_row(office: OfficeContext) -> None:
-    from kiosk.store.register_import import RowError
+    from kiosk.store.files.register_import import RowError
     from kiosk.ui.office.import_wizard import RowErrorModel
 
     model = RowErrorModel()

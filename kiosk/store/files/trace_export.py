@@ -10,8 +10,8 @@ from typing import Any
 from kiosk.core.clock import from_db
 from kiosk.core.i18n import N_, tr
 from kiosk.core.identity import mask_id_number, mask_phone
+from kiosk.store.files.xlsx import write_xlsx
 from kiosk.store.register import household_label
-from kiosk.store.xlsx import write_xlsx
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -50,7 +50,7 @@ def trace_row(r: dict[str, Any], *, unmasked: bool = False) -> dict[str, Any]:
 
 def write_trace_xlsx(out: Path, rows: list[dict[str, Any]]) -> None:
     """Write rows shaped by :func:`trace_row` (already masked as wanted) to ``out``,
-    streamed like the visit export (:func:`kiosk.store.xlsx.write_xlsx`)."""
+    streamed like the visit export (:func:`kiosk.store.files.xlsx.write_xlsx`)."""
     write_xlsx(
         out,
         tr("Contact tracing"),

@@ -15,9 +15,9 @@ from kiosk.core.clock import from_db, to_db
 from kiosk.core.i18n import N_, tr
 from kiosk.core.identity import mask_id_number, mask_phone
 from kiosk.store.checkpoint import record_audit
+from kiosk.store.files.xlsx import write_xlsx
 from kiosk.store.lookup import Register
 from kiosk.store.register import household_label
-from kiosk.store.xlsx import write_xlsx
 
 COLUMNS = (
     N_("Time"),

@@ -3,8 +3,8 @@
 Big figures (in, out, residents, visitors, checks, stopped, fevers, inside now), the
 passages per hour in and out as a bar chart (QtCharts), the stops by reason and the
 list of stops and fevers. The figures come from the same store call as the daily PDF
-(:func:`kiosk.store.reports.daily_summary`, through
-:func:`kiosk.store.dashboard.dashboard_figures`), loaded on the office's jobs thread so
+(:func:`kiosk.store.stats.daily_summary`, through
+:func:`kiosk.store.stats.dashboard_figures`), loaded on the office's jobs thread so
 the window never waits. It reloads on "Refresh", every minute while shown, and when
 the office's data changes.
 """
@@ -40,9 +40,9 @@ from PySide6.QtWidgets import (
 
 from kiosk.core.i18n import tr
 from kiosk.core.rules import reason_label
-from kiosk.store.dashboard import DashboardFigures, dashboard_figures
+from kiosk.store.stats import DashboardFigures, dashboard_figures
 from kiosk.ui.office.context import OfficeContext, day_of
-from kiosk.ui.report_pdf import IN_COLOUR, OUT_COLOUR
+from kiosk.ui.printing.daily_report import IN_COLOUR, OUT_COLOUR
 from kiosk.ui.theme import set_role, ui_font
 
 REFRESH_MS = 60_000

@@ -54,7 +54,6 @@ from kiosk.store.register import (
 HEADER_SEARCH_ROWS = 10
 BATCH = 1000
 """Rows written per transaction: about 10-20 ms of the write lock each."""
-CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # zip (xlsx, ods), OLE2 (xls)
 

@@ -23,7 +23,8 @@ from kiosk.core.clock import utcnow
 from kiosk.core.i18n import N_, tr
 from kiosk.core.rules import Level, note_text, reason_label
 from kiosk.store.corrections import correct_visit
-from kiosk.store.history import (
+from kiosk.store.register import get_resident
+from kiosk.store.visits import (
     PASSAGE_DEFAULT_ORDER,
     PASSAGE_SORT_AT,
     PASSAGE_SORT_DIRECTION,
@@ -31,9 +32,8 @@ from kiosk.store.history import (
     PASSAGE_SORT_LEVEL,
     PASSAGE_SORT_TEMPERATURE,
     resident_passages,
+    visit_by_id,
 )
-from kiosk.store.register import get_resident
-from kiosk.store.visits import visit_by_id
 from kiosk.ui.dialogs.common import open_once
 from kiosk.ui.dialogs.correction import CorrectionDialog
 from kiosk.ui.dialogs.pin import PinDialog

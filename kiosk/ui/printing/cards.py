@@ -30,7 +30,7 @@ from kiosk.core.i18n import N_, tr, tr_in
 from kiosk.core.passes import QR_BORDER, qr_code
 from kiosk.store.passes import household_address_zh
 from kiosk.store.register import household_label
-from kiosk.ui.pdf import a4_pdf
+from kiosk.ui.printing.pdf import a4_pdf
 from kiosk.ui.theme import ui_font
 
 CARD_W_MM = 85.6

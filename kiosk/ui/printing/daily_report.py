@@ -11,8 +11,8 @@ from PySide6.QtGui import QColor, QPainter, QPdfWriter, QPen
 
 from kiosk.core.i18n import tr_in
 from kiosk.core.rules import reason_label
-from kiosk.store.reports import DailySummary
-from kiosk.ui.pdf import a4_pdf
+from kiosk.store.stats import DailySummary
+from kiosk.ui.printing.pdf import a4_pdf
 from kiosk.ui.theme import ui_font
 
 DPI = 300
@@ -25,7 +25,7 @@ class _Page:
     def __init__(self, writer: QPdfWriter, painter: QPainter) -> None:
         self.writer, self.painter = writer, painter
         rect = writer.pageLayout().paintRectPixels(DPI)
-        # The painter's origin is already inside the margins (see kiosk.ui.pdf.a4_pdf).
+        # The painter's origin is already inside the margins (see kiosk.ui.printing.pdf.a4_pdf).
         self.left, self.top = 0.0, 0.0
         self.width, self.bottom = rect.width(), rect.height()
         self.y = float(self.top)

@@ -1,0 +1,40 @@
+"""``kiosk purge``: retention, visit and visitor records older than the retention
+period deleted for good."""
+
+from __future__ import annotations
+
+import click
+
+from kiosk.cli.context import Context, pass_ctx
+from kiosk.cli.settings import settings_of
+from kiosk.core.clock import utcnow
+from kiosk.core.i18n import tr
+
+
+@click.command()
+@click.option(
+    "--older-than",
+    "days",
+    type=int,
+    default=None,
+    help="Days to keep (default: the retention_days setting).",
+)
+@pass_ctx
+def purge(ctx: Context, days: int | None) -> None:
+    """Delete visit and visitor records older than the retention period, for good."""
+    from kiosk.store.retention import purge as purge_records
+
+    keep = days if days is not None else settings_of(ctx).retention_days
+    report = purge_records(ctx.db, older_than_days=keep, now=utcnow())
+    click.echo(
+        tr(
+            "{visits} visit(s) and {visitors} visitor(s) older than {days} days deleted.",
+            visits=report.visits,
+            visitors=report.visitors,
+            days=keep,
+        )
+    )
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(purge)
