@@ -16,6 +16,7 @@ from datetime import timedelta
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from kiosk.core.i18n import tr
+from kiosk.core.progress import Step
 from kiosk.store.passes import search_passes
 from kiosk.store.register import page_residents
 from kiosk.store.visitors import get_visitor, list_visitors
@@ -43,6 +44,14 @@ def _message_box(icon: QMessageBox.Icon) -> QMessageBox:
     return box
 
 
+def _progress() -> QDialog:
+    from kiosk.ui.ops import ProgressDialog
+
+    dialog = ProgressDialog(tr("Working…"))
+    dialog.show_step(Step(4200, 10000))
+    return dialog
+
+
 def samples(ctx: OfficeContext) -> list[Sample]:
     """Every dialog, built on ``ctx``'s checkpoint (it needs residents, passes and a
     visitor, as the demo checkpoint has)."""
@@ -59,6 +68,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
     from kiosk.ui.office.resident_dialog import DeactivateDialog, ResidentDialog
     from kiosk.ui.office.resident_history_dialog import ResidentHistoryDialog
     from kiosk.ui.office.visitors_tab import VisitorVisitsDialog
+    from kiosk.ui.ops import ProgressDialog
 
     now = ctx.now()
     home, settings = ctx.home, ctx.settings
@@ -135,6 +145,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
             "office-visitor-visits", VisitorVisitsDialog, lambda: VisitorVisitsDialog(ctx, visitor)
         ),
         Sample("office-import", ImportWizard, lambda: ImportWizard(ctx)),
+        Sample("progress", ProgressDialog, _progress),
         Sample("message-question", QMessageBox, lambda: _message_box(QMessageBox.Icon.Question)),
         Sample("message-warning", QMessageBox, lambda: _message_box(QMessageBox.Icon.Warning)),
         Sample("message-critical", QMessageBox, lambda: _message_box(QMessageBox.Icon.Critical)),

@@ -344,7 +344,9 @@ class ProgressDialog(QProgressDialog):
     program, the gate window too, keeps working), shown only if the job takes longer
     than half a second, closed when the job answers."""
 
-    def __init__(self, label: str, parent: QWidget, *, cancellable: bool = True) -> None:
+    def __init__(
+        self, label: str, parent: QWidget | None = None, *, cancellable: bool = True
+    ) -> None:
         super().__init__(label, tr("Cancel") if cancellable else "", 0, 0, parent)
         self.setWindowTitle(label)
         self.setWindowModality(Qt.WindowModality.WindowModal)
