@@ -144,6 +144,9 @@ def test_verdict_clears_itself(
     assert window.verdict.icon.level is None
 
 
+# The point of the test: no speech-dispatcher on this machine, so Qt's speechd engine
+# fails to load (and says so); the gate stays silent and never raises.
+@pytest.mark.qt_log_ignore(r'^Error loading text-to-speech plug-in "speechd"$')
 def test_sounds_degrade_to_silence(qapp: object) -> None:
     sounds = Sounds(enabled=True, speak=True)
     for level in Level:
