@@ -66,6 +66,7 @@ def crashed(home_dir: Path) -> Path:
     return home_dir
 
 
+@pytest.mark.slow
 def test_a_native_crash_leaves_its_trace_and_the_next_start_says_so_once(crashed: Path) -> None:
     trace = (crashed / "logs" / "crash.log").read_text(encoding="utf-8")
     assert "Fatal Python error: Segmentation fault" in trace

@@ -29,6 +29,7 @@ from tests.fakes import FakeCamera
 pytestmark = pytest.mark.gui
 
 
+@pytest.mark.slow
 def test_demo_video_shows_pass_check_stop_without_blocking_the_ui(
     qtbot: QtBot, window: MainWindow, demo: Demo
 ) -> None:

@@ -11,6 +11,7 @@ from tests.fakes import FakeCamera
 pytestmark = pytest.mark.gui
 
 
+@pytest.mark.slow
 def test_camera_lost_and_back(qtbot: QtBot, make_window: WindowFactory) -> None:
     camera = FakeCamera(pace=0.05, outage=(1.0, 4.5))
     window = make_window(source=camera, camera="fake", health=FAST_HEALTH)
@@ -25,6 +26,7 @@ def test_camera_lost_and_back(qtbot: QtBot, make_window: WindowFactory) -> None:
     qtbot.waitUntil(lambda: window.preview.frames_shown > frames + 3, timeout=5_000)
 
 
+@pytest.mark.slow
 def test_no_camera_at_start_says_what_works_and_goes_live_when_it_comes(
     qtbot: QtBot, make_window: WindowFactory
 ) -> None:
