@@ -107,10 +107,15 @@ def _trace_crashes(logs_dir: Path | None) -> None:
                 size = 0
             seen_file.write_text(str(size), encoding="ascii")
     old, _crash_file = _crash_file, new
+    on = False
     if new is not None:
         faulthandler.enable(file=new, all_threads=True)
+        on = True
     elif sys.stderr is not None and hasattr(sys.stderr, "fileno"):
         with contextlib.suppress(ValueError, OSError):  # stderr without a file
-            faulthandler.enable()
+            faulthandler.enable(all_threads=True)
+            on = True
     if old is not None:
+        if not on:  # never leave it writing to a closed file
+            faulthandler.disable()
         old.close()
