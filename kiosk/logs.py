@@ -1,4 +1,6 @@
-"""Logging: named loggers per area, one rotating file in the checkpoint's home."""
+"""Logging: named loggers per area, one rotating file in the checkpoint's home; and the
+trace of a native crash (``faulthandler``) in ``<home>/logs/crash.log``, reported once by
+the next start (:func:`previous_crash`)."""
 
 from __future__ import annotations
 
@@ -6,22 +8,55 @@ import contextlib
 import faulthandler
 import logging
 import logging.handlers
+import os
 import sys
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from kiosk.home import Home
 
+# crash.log is kept (traces are appended); past this size a start with nothing new to
+# report empties it.
+CRASH_LOG_KEEP = 1_000_000
+
 _log_path: Path | None = None
 _handler: logging.Handler | None = None
+_crash_file: IO[str] | None = None
+_crash: Crash | None = None
+
+
+@dataclass(frozen=True)
+class Crash:
+    """A native crash (Qt, OpenCV, ZBar, Python itself) of an earlier run on this home:
+    when its trace was written (local time) and the file that holds it."""
+
+    when: datetime
+    path: Path
+
+    def time_text(self) -> str:
+        return self.when.strftime("%Y-%m-%d %H:%M")
 
 
 def log_file() -> Path | str:
     return _log_path if _log_path is not None else "stderr"
 
 
+def previous_crash() -> Crash | None:
+    """The crash an earlier run left in this home's ``crash.log`` and no start before
+    this one reported, as found by :func:`setup_logging`; None if there is none."""
+    return _crash
+
+
 def setup_logging(home: Home, *, verbose: bool = False) -> None:
     """Send logs to ``<home>/logs/kiosk.log`` when the home exists, else warnings to
-    stderr. Called again for another home (tests, the demo), it moves the one handler."""
+    stderr. Called again for another home (tests, the demo), it moves the one handler.
+
+    A native crash's trace (``faulthandler``, all threads) goes to
+    ``<home>/logs/crash.log``, open for the life of the process (stderr when the home
+    does not exist yet); a trace an earlier run left there is kept for
+    :func:`previous_crash`."""
     global _log_path, _handler
     root = logging.getLogger("kiosk")
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -43,6 +78,44 @@ def setup_logging(home: Home, *, verbose: bool = False) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     _handler, _log_path = handler, path
-    if sys.stderr is not None and hasattr(sys.stderr, "fileno"):
+    _trace_crashes(home.logs_dir if path is not None else None)
+
+
+def _trace_crashes(logs_dir: Path | None) -> None:
+    """Point faulthandler at ``logs_dir/crash.log`` (stderr if None), noting first
+    whether the file grew since a start last looked: a crash no one reported yet. What
+    was looked at is kept beside it (``crash.seen``, the file's size then), so the
+    following start stays silent, and two programs on one home (the gate window and the
+    office) share the file without hiding each other's crashes."""
+    global _crash_file, _crash
+    _crash = None
+    new: IO[str] | None = None
+    if logs_dir is not None:
+        crash_log, seen_file = logs_dir / "crash.log", logs_dir / "crash.seen"
+        with contextlib.suppress(OSError):
+            new = crash_log.open("a", encoding="utf-8")
+            size = crash_log.stat().st_size
+            try:
+                seen = int(seen_file.read_text(encoding="ascii"))
+            except (OSError, ValueError):
+                seen = 0
+            if size not in (0, seen):  # grew (or was emptied by hand, then written)
+                when = datetime.fromtimestamp(crash_log.stat().st_mtime).astimezone()
+                _crash = Crash(when, crash_log)
+            elif size > CRASH_LOG_KEEP:
+                os.truncate(crash_log, 0)
+                size = 0
+            seen_file.write_text(str(size), encoding="ascii")
+    old, _crash_file = _crash_file, new
+    on = False
+    if new is not None:
+        faulthandler.enable(file=new, all_threads=True)
+        on = True
+    elif sys.stderr is not None and hasattr(sys.stderr, "fileno"):
         with contextlib.suppress(ValueError, OSError):  # stderr without a file
-            faulthandler.enable()
+            faulthandler.enable(all_threads=True)
+            on = True
+    if old is not None:
+        if not on:  # never leave it writing to a closed file
+            faulthandler.disable()
+        old.close()

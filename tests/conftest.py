@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,3 +36,16 @@ def home_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("KIOSK_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def _native_crashes_on_the_terminal(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The CLI run in-process points faulthandler at its home's crash.log
+    (kiosk.logs); afterwards it goes back to pytest's own copy of stderr, so a native
+    crash of the test process itself shows on the terminal."""
+    yield
+    from _pytest.faulthandler import fault_handler_stderr_fd_key
+
+    fd = request.config.stash.get(fault_handler_stderr_fd_key, None)
+    if fd is not None:
+        faulthandler.enable(file=fd, all_threads=True)

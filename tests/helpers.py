@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,24 +79,3 @@ def write_register(path: Path, count: int) -> Path:
         )
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
-
-
-class Clock:
-    """A gate's clocks for tests: wall time (``clock()``) and monotonic time, moved
-    together by :meth:`tick`. ``whole_seconds``: start on a whole second."""
-
-    def __init__(self, *, whole_seconds: bool = False) -> None:
-        self.now = datetime.now(UTC)
-        if whole_seconds:
-            self.now = self.now.replace(microsecond=0)
-        self.mono = 1000.0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-        self.mono += seconds
-
-    def monotonic(self) -> float:
-        return self.mono

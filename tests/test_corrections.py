@@ -18,7 +18,8 @@ from kiosk.store.corrections import correct_visit
 from kiosk.store.db import connect
 from kiosk.store.stats import daily_summary, shift_summary
 from kiosk.store.visits import LiveOccupancy, list_visits, occupancy
-from tests.helpers import Clock, make_checkpoint, run, run_json
+from tests.fakes import FakeClock
+from tests.helpers import make_checkpoint, run, run_json
 
 
 @pytest.fixture
@@ -40,17 +41,17 @@ def scan(gate: Gate, token: str) -> str:
     return decision.visit.id
 
 
-def inside_ids(gate: Gate, clock: Clock) -> set[str]:
+def inside_ids(gate: Gate, clock: FakeClock) -> set[str]:
     return {r["id"] for r in occupancy(gate.db, gate.checkpoint_id, now=clock.now).inside}
 
 
 def test_void_direction_and_person(checkpoint) -> None:
     home, passes = checkpoint
-    clock = Clock(whole_seconds=True)
+    clock = FakeClock(whole_seconds=True)
     with Gate(Home(home), clock=clock, monotonic=clock.monotonic, mode=DirectionMode.AUTO) as gate:
         a, b = passes[0], passes[1]
         first = scan(gate, a["token"])  # a: in
-        clock.tick(60)
+        clock.advance(60)
         ghost = scan(gate, b["token"])  # b: in, but b never came (a card read by mistake)
         live = LiveOccupancy(gate.db, gate.checkpoint_id, now=clock.now)
         assert live.counts(clock.now).inside == 2
@@ -66,7 +67,7 @@ def test_void_direction_and_person(checkpoint) -> None:
         assert (
             LiveOccupancy(gate.db, gate.checkpoint_id, now=clock.now).counts(clock.now) == counts
         )  # the same as read afresh from the log
-        clock.tick(60)
+        clock.advance(60)
         # b's next scan in auto mode is "in" again: the voided passage is not their last
         assert gate.handle(Encounter(Source.CAMERA, b["token"])).verdict.direction.value == "in"
 
@@ -75,7 +76,7 @@ def test_void_direction_and_person(checkpoint) -> None:
             gate.db, first, Reason.WRONG_DIRECTION, reason="went out", actor="t", now=clock.now
         )
         assert a["resident_id"] not in inside_ids(gate, clock)
-        clock.tick(60)
+        clock.advance(60)
         assert gate.handle(Encounter(Source.CAMERA, a["token"])).verdict.direction.value == "in"
 
         rows = {r["id"]: r for r in list_visits(gate.db)}
@@ -105,7 +106,7 @@ def test_void_direction_and_person(checkpoint) -> None:
 
 def test_another_person(checkpoint) -> None:
     home, passes = checkpoint
-    clock = Clock(whole_seconds=True)
+    clock = FakeClock(whole_seconds=True)
     with Gate(Home(home), clock=clock, monotonic=clock.monotonic) as gate:
         wrong, right = passes[0], passes[2]
         visit = scan(gate, wrong["token"])  # a borrowed card: it was `right` who came in
@@ -133,7 +134,7 @@ def test_another_person(checkpoint) -> None:
 
 def test_counts_of_the_day_and_the_shift_follow_corrections(checkpoint) -> None:
     home, passes = checkpoint
-    clock = Clock(whole_seconds=True)
+    clock = FakeClock(whole_seconds=True)
     start = clock.now - timedelta(minutes=1)
     with Gate(Home(home), clock=clock, monotonic=clock.monotonic, guard="Li") as gate:
         visits = [scan(gate, p["token"]) for p in passes[:3]]
@@ -146,7 +147,7 @@ def test_counts_of_the_day_and_the_shift_follow_corrections(checkpoint) -> None:
 
 def test_cli_correct_needs_the_pin_and_says_what(checkpoint, monkeypatch) -> None:
     home, passes = checkpoint
-    clock = Clock(whole_seconds=True)
+    clock = FakeClock(whole_seconds=True)
     with Gate(Home(home), clock=clock, monotonic=clock.monotonic) as gate:
         visit = scan(gate, passes[0]["token"])
     nothing = run(home, "visits", "correct", visit, "--reason", "x", ok=False)
@@ -182,7 +183,7 @@ def test_cli_correct_needs_the_pin_and_says_what(checkpoint, monkeypatch) -> Non
 
 def test_export_shows_corrections_and_what_they_correct(checkpoint, tmp_path) -> None:
     home, passes = checkpoint
-    clock = Clock(whole_seconds=True)
+    clock = FakeClock(whole_seconds=True)
     with Gate(Home(home), clock=clock, monotonic=clock.monotonic) as gate:
         visit = scan(gate, passes[0]["token"])
         fixed = correct_visit(gate.db, visit, Reason.VOID, reason="test", actor="t", now=clock.now)

@@ -15,7 +15,8 @@ from kiosk.core.rules import DirectionMode, Encounter, Level, Reason, RuleSettin
 from kiosk.gate import Gate
 from kiosk.home import Home
 from kiosk.store.visits import occupancy, resident_holder
-from tests.helpers import Clock, make_checkpoint, run, run_json
+from tests.fakes import FakeClock
+from tests.helpers import make_checkpoint, run, run_json
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def checkpoint(home_dir: Path) -> tuple[Path, list[dict]]:
     return home_dir, run_json(home_dir, "passes", "list", "--json")
 
 
-def gate_for(home: Path, clock: Clock, **kw) -> Gate:
+def gate_for(home: Path, clock: FakeClock, **kw) -> Gate:
     kw.setdefault("mode", DirectionMode.AUTO)
     return Gate(Home(home), clock=clock, monotonic=clock.monotonic, **kw)
 
@@ -39,7 +40,7 @@ def rows(home: Path) -> list[tuple]:
 
 def test_valid_pass_is_logged_before_it_is_returned(checkpoint) -> None:
     home, passes = checkpoint
-    clock = Clock()
+    clock = FakeClock()
     with gate_for(home, clock) as gate:
         decision = gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))
         assert decision is not None
@@ -52,16 +53,16 @@ def test_valid_pass_is_logged_before_it_is_returned(checkpoint) -> None:
 
 def test_repeat_window_and_auto_direction(checkpoint) -> None:
     home, passes = checkpoint
-    clock = Clock()
+    clock = FakeClock()
     token = passes[0]["token"]
     with gate_for(home, clock, repeat_window_s=5) as gate:
         # a handheld scanner's repeats are filtered by the gate (camera repeats by the loop)
         assert gate.handle(Encounter(Source.SCANNER, token)) is not None
-        clock.tick(2)
+        clock.advance(2)
         assert gate.handle(Encounter(Source.SCANNER, token)) is None  # scanned again
-        clock.tick(4)
+        clock.advance(4)
         assert gate.handle(Encounter(Source.SCANNER, token)) is None  # window restarted
-        clock.tick(6)
+        clock.advance(6)
         second = gate.handle(Encounter(Source.SCANNER, token))
         assert second is not None and second.verdict.direction.value == "out"
     assert [r[2] for r in rows(home)] == ["in", "out"]
@@ -69,10 +70,10 @@ def test_repeat_window_and_auto_direction(checkpoint) -> None:
 
 def test_anti_passback_in_mode(checkpoint) -> None:
     home, passes = checkpoint
-    clock = Clock()
+    clock = FakeClock()
     with gate_for(home, clock, mode=DirectionMode.IN, repeat_window_s=0) as gate:
         gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))
-        clock.tick(60)
+        clock.advance(60)
         again = gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))
         assert again is not None and again.verdict.reason is Reason.ALREADY_INSIDE
 
@@ -92,7 +93,7 @@ def test_revoked_held_and_junk(checkpoint) -> None:
         "--reason",
         "close contact",
     )
-    clock = Clock()
+    clock = FakeClock()
     with gate_for(home, clock, mode=DirectionMode.OUT, repeat_window_s=0) as gate:
         revoked = gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))
         assert revoked is not None and revoked.verdict.level is Level.DENY
@@ -121,12 +122,12 @@ def test_quota_names_who_used_it(checkpoint) -> None:
     for p in residents:
         by_household.setdefault(p["household"], []).append(p)
     same_household = next(group for group in by_household.values() if len(group) >= 2)
-    clock = Clock()
+    clock = FakeClock()
     rules = RuleSettings(quota_enabled=True)
     with gate_for(home, clock, mode=DirectionMode.OUT, rules=rules, repeat_window_s=0) as gate:
         first = gate.handle(Encounter(Source.CAMERA, same_household[0]["token"]))
         assert first is not None and first.verdict.level is Level.PASS
-        clock.tick(3600)
+        clock.advance(3600)
         second = gate.handle(Encounter(Source.CAMERA, same_household[1]["token"]))
         assert second is not None and second.verdict.reason is Reason.QUOTA
         assert same_household[0]["holder"] in second.verdict.message()
@@ -148,7 +149,7 @@ def test_forged_and_expired(checkpoint) -> None:
         ),
         key,
     )
-    clock = Clock()
+    clock = FakeClock()
     with gate_for(home, clock) as gate:
         f = gate.handle(Encounter(Source.CAMERA, forged))
         e = gate.handle(Encounter(Source.CAMERA, expired))
@@ -158,7 +159,7 @@ def test_forged_and_expired(checkpoint) -> None:
 
 def test_manual_pass_and_occupancy(checkpoint) -> None:
     home, passes = checkpoint
-    clock = Clock()
+    clock = FakeClock()
     with gate_for(home, clock, mode=DirectionMode.IN) as gate:
         resident_id = gate.db.execute(
             "SELECT resident_id FROM passes WHERE serial = ?", [passes[2]["serial"]]
@@ -179,7 +180,7 @@ def test_manual_pass_and_occupancy(checkpoint) -> None:
 
 def test_visits_are_never_edited(checkpoint) -> None:
     home, passes = checkpoint
-    with gate_for(home, Clock()) as gate:
+    with gate_for(home, FakeClock()) as gate:
         gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))
     with sqlite3.connect(home / "gatepass.db") as conn, pytest.raises(sqlite3.IntegrityError):
         conn.execute("UPDATE visits SET level = 'deny'")
@@ -205,7 +206,7 @@ def test_visitor_register_cli(checkpoint) -> None:
     assert out["level"] == "pass" and out["code"].startswith("GP1:")
     assert run_json(home, "verify", out["code"], "--json")["kind"] == "visitor"
     # the code brings the visitor back: check (confirm + temperature)
-    with gate_for(home, Clock(), mode=DirectionMode.IN) as gate:
+    with gate_for(home, FakeClock(), mode=DirectionMode.IN) as gate:
         back = gate.handle(Encounter(Source.CAMERA, out["code"]))
     assert back is not None and back.verdict.reason is Reason.VISITOR_CODE
     assert back.verdict.holder is not None and back.verdict.holder.name == "访客甲"
@@ -342,10 +343,10 @@ def test_live_occupancy_agrees_with_the_log(checkpoint, seed: int) -> None:
 
     home, passes = checkpoint
     rng = random.Random(seed)
-    clock = Clock()
+    clock = FakeClock()
     with gate_for(home, clock) as gate:
         gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))  # before the window opens
-        clock.tick(60)
+        clock.advance(60)
         live = LiveOccupancy(gate.db, gate.checkpoint_id, now=clock.now)
         household = gate.db.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
         visitor = add_visitor(
@@ -356,7 +357,7 @@ def test_live_occupancy_agrees_with_the_log(checkpoint, seed: int) -> None:
         )
         tokens = [p["token"] for p in passes] + ["GP1:NOT-A-PASS"]
         for _ in range(40):
-            clock.tick(rng.choice([7, 90, 1800, 3 * 3600]))
+            clock.advance(rng.choice([7, 90, 1800, 3 * 3600]))
             if rng.random() < 0.2:
                 encounter, holder = (
                     Encounter(Source.REGISTER, None, 36.5),

@@ -244,6 +244,7 @@ def test_bundle_twice_the_same_key() -> None:
 
 
 @settings(max_examples=150, deadline=None)
+@pytest.mark.slow
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

@@ -16,17 +16,10 @@ from kiosk.core.identity import make_id_number
 from kiosk.core.rules import DirectionMode, Encounter, Source
 from kiosk.gate import Gate
 from kiosk.home import Home
+from tests.fakes import FakeClock
 from tests.helpers import make_checkpoint, run, run_json
 
 SECRET_ID = make_id_number("370203", date(1966, 6, 6), 66)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def visitor_visit(home: Path, when: datetime) -> None:
@@ -34,7 +27,7 @@ def visitor_visit(home: Path, when: datetime) -> None:
     from kiosk.store.visitors import VisitorForm, add_visitor, validate_visitor
     from kiosk.store.visits import visitor_holder
 
-    with Gate(Home(home), clock=Clock(when), mode=DirectionMode.IN) as gate:
+    with Gate(Home(home), clock=FakeClock(when), mode=DirectionMode.IN) as gate:
         valid, problems = validate_visitor(
             gate.db, VisitorForm("老访客", "13912345678", "3-2-501", SECRET_ID), today=date.today()
         )
@@ -150,7 +143,7 @@ def test_trace_between_times_and_contacts_of_a_person(home_dir: Path, tmp_path: 
     run(home_dir, "passes", "issue", "--all")
     passes = run_json(home_dir, "passes", "list", "--json")
     base = datetime.now(UTC) - timedelta(hours=5)
-    clock = Clock(base)
+    clock = FakeClock(base)
     with Gate(Home(home_dir), clock=clock, mode=DirectionMode.IN) as gate:
         ids = []
         for minutes, p in ((0, passes[0]), (10, passes[1]), (120, passes[2])):

@@ -18,7 +18,7 @@ from kiosk import __version__
 from kiosk.cli.context import Context, pass_ctx
 from kiosk.core.errors import KioskError
 from kiosk.core.i18n import set_language, tr
-from kiosk.logs import log_file, setup_logging
+from kiosk.logs import log_file, previous_crash, setup_logging
 
 log = logging.getLogger("kiosk.cli")
 
@@ -70,6 +70,16 @@ def cli(ctx: click.Context, home: str | None, lang: str | None) -> None:
     set_language(lang)
     ctx.obj = Context.create(home)
     setup_logging(ctx.obj.home)
+    crash = previous_crash()
+    if crash is not None:  # once: the next start is silent
+        click.echo(
+            tr(
+                "note: Gatepass stopped unexpectedly (a crash) at {when}; the trace is in {path}.",
+                when=crash.time_text(),
+                path=crash.path,
+            ),
+            err=True,
+        )
 
 
 def _register() -> None:

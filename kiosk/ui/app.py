@@ -1,7 +1,11 @@
-"""Starting the kiosk window: ``run_window()`` (``kiosk run``, ``kiosk demo``)."""
+"""Starting the kiosk window: ``run_window()`` (``kiosk run``, ``kiosk demo``) and the
+office on its own (``run_office()``, ``kiosk office``); both run inside the same crash
+hook (:func:`crash_hook`) and tell of a native crash of the run before
+(:func:`show_crash_notice`)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -11,12 +15,12 @@ from contextlib import contextmanager
 from types import TracebackType
 
 from PySide6.QtCore import QEvent, QMessageLogContext, Qt, QTimer, QtMsgType, qInstallMessageHandler
-from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QWidget
 
 from kiosk.core.errors import EnvironmentFault
 from kiosk.core.i18n import set_language, tr
 from kiosk.home import Home
-from kiosk.logs import log_file
+from kiosk.logs import log_file, previous_crash
 from kiosk.settings import Settings
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.qt_app import ensure_gui_app, qt_translations, quit_on_signals
@@ -43,20 +47,69 @@ def install_qt_logging() -> None:
     qInstallMessageHandler(_qt_message)
 
 
-def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+def _excepthook(
+    kind: type[BaseException],
+    value: BaseException,
+    tb: TracebackType | None,
+    *,
+    office: bool = False,
+) -> None:
     log.critical("unexpected error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
     app = QApplication.instance()
     if app is None or QApplication.platformName() == "offscreen":
         return
-    QMessageBox.critical(
-        None,
-        tr("Gatepass"),
-        tr(
+    if office:
+        text = tr(
+            "Something went wrong inside Gatepass (our fault). The office keeps running. "
+            "Details are in {log}.",
+            log=log_file(),
+        )
+    else:
+        text = tr(
             "Something went wrong inside Gatepass (our fault). The gate keeps running. "
             "Details are in {log}.",
             log=log_file(),
+        )
+    QMessageBox.critical(None, tr("Gatepass"), text)
+
+
+@contextmanager
+def crash_hook(*, office: bool = False) -> Iterator[None]:
+    """While inside, a Python error no code caught (a slot, a relayed callback) is
+    logged with its traceback and told in a box, and the window keeps running. The gate
+    window (``run_window``) and the office (``run_office``) both run inside one; a
+    native crash is ``faulthandler``'s (``kiosk.logs``)."""
+    previous = sys.excepthook
+    sys.excepthook = functools.partial(_excepthook, office=office)
+    try:
+        yield
+    finally:
+        sys.excepthook = previous
+
+
+def show_crash_notice(parent: QWidget, home: Home) -> QMessageBox | None:
+    """If the run before this one on ``home`` crashed natively (found by
+    ``kiosk.logs.setup_logging``), say so once, when, and where the trace is: a box
+    over ``parent`` that blocks nothing (the gate keeps deciding behind it)."""
+    crash = previous_crash()
+    if crash is None or crash.path.parent != home.logs_dir:
+        return None
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
+        tr("Gatepass"),
+        tr(
+            "Gatepass stopped unexpectedly at {when} (a crash) and has been started "
+            "again. For the technician, the details are in {path}.",
+            when=crash.time_text(),
+            path=crash.path,
         ),
+        QMessageBox.StandardButton.Ok,
+        parent,
     )
+    box.setWindowModality(Qt.WindowModality.NonModal)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.show()
+    return box
 
 
 def build_window(
@@ -147,13 +200,15 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
     settings = Settings.load(home.settings_file)
     app = _application(lang, settings)
     apply_theme(app, "day")
-    with quit_on_signals(app) as stopped:  # SIGTERM (shutdown), Ctrl+C: a normal end
+    # SIGTERM (shutdown), Ctrl+C: a normal end
+    with crash_hook(office=True), quit_on_signals(app) as stopped:
         pin = PinDialog(settings.admin_pin_hash)
         if pin.exec() != PinDialog.DialogCode.Accepted:
             return 0 if stopped.signum else 1
         window = OfficeWindow(home, settings)
         window.resize(1366, 768)
         window.show()
+        show_crash_notice(window, home)
         try:
             return int(app.exec())
         finally:
@@ -191,23 +246,22 @@ def run_window(
     app = _application(lang, settings)
     theme = theme_for(settings.theme)
     apply_theme(app, theme)
-    previous_hook = sys.excepthook
-    sys.excepthook = _excepthook
-    window = build_window(home, camera=camera, demo=demo, theme=theme)
-    window.install_scanner()
-    if windowed:
-        window.resize(1366, 768)
-        window.show()
-    else:
-        window.kiosk_mode = True
-        window.showFullScreen()
-    window.start()
-    start_shift(window, demo=demo, guard=guard)
-    try:
-        with quit_on_signals(app):  # SIGTERM (shutdown), Ctrl+C: the normal way out
-            return int(app.exec())
-    finally:
-        window.stop()
-        window.deleteLater()
-        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-        sys.excepthook = previous_hook
+    with crash_hook():
+        window = build_window(home, camera=camera, demo=demo, theme=theme)
+        window.install_scanner()
+        if windowed:
+            window.resize(1366, 768)
+            window.show()
+        else:
+            window.kiosk_mode = True
+            window.showFullScreen()
+        window.start()
+        show_crash_notice(window, home)
+        start_shift(window, demo=demo, guard=guard)
+        try:
+            with quit_on_signals(app):  # SIGTERM (shutdown), Ctrl+C: the normal way out
+                return int(app.exec())
+        finally:
+            window.stop()
+            window.deleteLater()
+            QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -54,6 +54,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.field)
+            item.add_marker(pytest.mark.slow)  # a real X server and processes
 
 
 def _require_tools() -> None:

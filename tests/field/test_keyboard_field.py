@@ -19,8 +19,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from kiosk.core.identity import make_id_number
 from kiosk.home import Home
 from kiosk.store.db import connect
@@ -35,8 +33,6 @@ from tests.field.conftest import (
     wait_for,
 )
 from tests.helpers import run, run_json
-
-pytestmark = pytest.mark.slow
 
 HUMAN_MS = 240  # xdotool --delay: 120 ms between keys, a brisk person (a scanner: 2-40 ms)
 ID_NUMBER = make_id_number("110101", date(1990, 5, 17), 123)

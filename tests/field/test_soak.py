@@ -25,8 +25,6 @@ import segno
 from tests.field.conftest import KioskAppFactory
 from tests.helpers import run, run_json, write_register
 
-pytestmark = pytest.mark.slow
-
 RESIDENTS = 200
 REVOKED = 25
 UNKNOWN = 35

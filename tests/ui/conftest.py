@@ -13,11 +13,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.core.errors import EnvironmentFault
 from kiosk.demo import Demo, build_demo
 from kiosk.home import Home
 from kiosk.settings import Settings
@@ -27,7 +25,6 @@ from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.jobs import OfficeJobs
 from kiosk.ui.worker import GateService
 from kiosk.vision.health import HealthPolicy
-from kiosk.vision.sources import Frame
 
 pytestmark = pytest.mark.gui
 
@@ -60,49 +57,6 @@ def no_threads_left() -> Iterator[None]:
         time.sleep(0.05)
     assert not running, "a gate QThread is still running"
     assert not scan, f"scan loop threads still running: {scan}"
-
-
-class FakeCamera:
-    """A live camera (FrameSource protocol) that goes away for ``outage`` seconds.
-
-    Frames are noise (a live sensor; never "frozen"), about 20 per second. During the
-    outage ``read()`` returns None and ``open()`` fails, like an unplugged webcam.
-    """
-
-    is_live = True
-    ended = False
-
-    def __init__(self, outage: tuple[float, float] | None = None) -> None:
-        self.outage = outage
-        self.started = time.monotonic()
-        self.index = 0
-        self.opened = 0
-        self.rng = np.random.default_rng(1)
-
-    def _out(self) -> bool:
-        if self.outage is None:
-            return False
-        elapsed = time.monotonic() - self.started
-        return self.outage[0] <= elapsed < self.outage[1]
-
-    def open(self) -> None:
-        if self._out():
-            raise EnvironmentFault("camera unplugged")
-        self.opened += 1
-
-    def read(self) -> Frame | None:
-        time.sleep(0.05)
-        if self._out():
-            return None
-        self.index += 1
-        image = self.rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
-        return Frame(image, time.monotonic(), self.index)
-
-    def release(self) -> None:
-        pass
-
-    def describe(self) -> str:
-        return "fake camera"
 
 
 FAST_HEALTH = HealthPolicy(

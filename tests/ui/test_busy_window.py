@@ -6,11 +6,12 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from conftest import FAST_HEALTH, FakeCamera, WindowFactory
+from conftest import FAST_HEALTH, WindowFactory
 from pytestqt.qtbot import QtBot
 
 from kiosk.core.rules import Level
 from kiosk.demo import Demo
+from tests.fakes import FakeCamera
 
 pytestmark = pytest.mark.gui
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.gui
 def test_a_scan_waits_for_a_busy_database_and_the_camera_goes_on(
     qtbot: QtBot, make_window: WindowFactory, demo: Demo
 ) -> None:
-    window = make_window(source=FakeCamera(), camera="fake", health=FAST_HEALTH)
+    window = make_window(source=FakeCamera(pace=0.05), camera="fake", health=FAST_HEALTH)
     qtbot.waitUntil(lambda: window.camera_state == "opened", timeout=10_000)
     holder = sqlite3.connect(demo.home.database, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")

@@ -16,7 +16,8 @@ from kiosk.store.db import connect
 from kiosk.ui.dialogs.common import open_dialog
 from kiosk.ui.dialogs.correction import CorrectionDialog
 from kiosk.ui.dialogs.pin import PinDialog
-from tests.ui.conftest import FakeCamera, WindowFactory
+from tests.fakes import FakeCamera
+from tests.ui.conftest import WindowFactory
 
 pytestmark = pytest.mark.gui
 
@@ -31,7 +32,7 @@ def scanned(qtbot: QtBot, window: Any, token: str, count: int) -> None:
 def test_f8_voids_the_last_passage_by_keyboard_only(
     qtbot: QtBot, make_window: WindowFactory, demo: Demo
 ) -> None:
-    window = make_window(source=FakeCamera(), camera="fake")
+    window = make_window(source=FakeCamera(pace=0.05), camera="fake")
     window.guard_name = "Li"
     scanned(qtbot, window, demo.tokens["valid"], 1)
     assert window.stats.occupancy.inside == 1
@@ -76,7 +77,7 @@ def test_f8_voids_the_last_passage_by_keyboard_only(
 def test_the_other_direction_and_another_person(
     qtbot: QtBot, make_window: WindowFactory, demo: Demo
 ) -> None:
-    window = make_window(source=FakeCamera(), camera="fake")
+    window = make_window(source=FakeCamera(pace=0.05), camera="fake")
     scanned(qtbot, window, demo.tokens["valid"], 1)
     visit_id = window.stats.recent[-1]["id"]
     dialog = CorrectionDialog(demo.home, list(reversed(window.stats.recent)), visit_id)

@@ -48,6 +48,7 @@ from kiosk.ui.dialogs.registration import (
     VisitorCodeDialog,
     parse_temperature,
 )
+from tests.fakes import FakeClock
 from tests.helpers import TEST_PIN, make_checkpoint, run
 
 pytestmark = pytest.mark.gui
@@ -185,8 +186,7 @@ def test_scan_during_registration_types_nothing(
 ) -> None:
     from kiosk.ui.scanner import ScannerFilter
 
-    ticks = iter(range(10_000))
-    scanner = ScannerFilter(clock=lambda: next(ticks) * 0.002)
+    scanner = ScannerFilter(clock=FakeClock(step=0.002).monotonic)
     scanner.install()
     try:
         dialog = open_registration(qtbot, home, settings)
@@ -312,7 +312,7 @@ def test_dialogs_in_chinese(qtbot: QtBot, home: Home, settings: Settings) -> Non
     assert registration.windowTitle() == "访客登记"
     type_and_enter(qtbot, registration.edits["temperature"], "30")
     assert "请重新测量" in registration.problems["temperature"].text()
-    pin = PinDialog("", attempts=PinAttempts(Clock()))
+    pin = PinDialog("", attempts=PinAttempts(FakeClock().monotonic))
     qtbot.addWidget(pin)
     summary = ShiftSummaryDialog({"guard": "李", "since": datetime.now(UTC), "fevers": 1})
     qtbot.addWidget(summary)
@@ -372,14 +372,6 @@ def test_visitor_code_dialog(qtbot: QtBot, tmp_path: Path) -> None:
 # -- PIN --------------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def pin_hash() -> str:
     from kiosk.core.pin import hash_pin
@@ -395,14 +387,14 @@ def open_pin(qtbot: QtBot, stored: str, attempts: PinAttempts) -> PinDialog:
 
 
 def test_pin_right_by_keypad(qtbot: QtBot, pin_hash: str) -> None:
-    dialog = open_pin(qtbot, pin_hash, PinAttempts(Clock()))
+    dialog = open_pin(qtbot, pin_hash, PinAttempts(FakeClock().monotonic))
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         for key in ("2", "5", "8", "9", "⌫", "0", "OK"):
             qtbot.mouseClick(dialog.keys[key], Qt.MouseButton.LeftButton)
 
 
 def test_pin_by_keyboard(qtbot: QtBot, pin_hash: str) -> None:
-    dialog = open_pin(qtbot, pin_hash, PinAttempts(Clock()))
+    dialog = open_pin(qtbot, pin_hash, PinAttempts(FakeClock().monotonic))
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         qtbot.keyClicks(dialog, "2580")
         qtbot.keyClick(dialog, Qt.Key.Key_Return)
@@ -410,7 +402,7 @@ def test_pin_by_keyboard(qtbot: QtBot, pin_hash: str) -> None:
 
 def test_no_pin_set_opens_nothing_and_says_how_to_set_one(qtbot: QtBot) -> None:
     """A checkpoint made before init asked for a PIN: 1234 is no longer a way in."""
-    attempts = PinAttempts(Clock())
+    attempts = PinAttempts(FakeClock().monotonic)
     dialog = open_pin(qtbot, "", attempts)
     assert "kiosk pin set" in dialog.message.text() and dialog.message.isVisible()
     accepted: list[bool] = []
@@ -422,8 +414,8 @@ def test_no_pin_set_opens_nothing_and_says_how_to_set_one(qtbot: QtBot) -> None:
 
 
 def test_pin_wrong_then_locked(qtbot: QtBot, pin_hash: str) -> None:
-    clock = Clock()
-    attempts = PinAttempts(clock)
+    clock = FakeClock()
+    attempts = PinAttempts(clock.monotonic)
     dialog = open_pin(qtbot, pin_hash, attempts)
     rejected: list[bool] = []
     dialog.accepted.connect(lambda: rejected.append(False))
@@ -442,7 +434,7 @@ def test_pin_wrong_then_locked(qtbot: QtBot, pin_hash: str) -> None:
     # A new dialog shares the lock.
     again = open_pin(qtbot, pin_hash, attempts)
     assert not again.keys["OK"].isEnabled()
-    clock.now += 61
+    clock.advance(61)
     with qtbot.waitSignal(again.accepted, timeout=2000):
         qtbot.keyClicks(again, "2580")
         qtbot.keyClick(again, Qt.Key.Key_Return)
@@ -450,7 +442,7 @@ def test_pin_wrong_then_locked(qtbot: QtBot, pin_hash: str) -> None:
 
 
 def test_pin_escape_cancels(qtbot: QtBot) -> None:
-    dialog = open_pin(qtbot, "", PinAttempts(Clock()))
+    dialog = open_pin(qtbot, "", PinAttempts(FakeClock().monotonic))
     with qtbot.waitSignal(dialog.rejected, timeout=2000):
         qtbot.keyClick(dialog, Qt.Key.Key_Escape)
 

@@ -9,7 +9,7 @@ import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import FakeCamera, WindowFactory
+from conftest import WindowFactory
 from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 
@@ -24,10 +24,12 @@ from kiosk.ui import verdict_panel
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.sounds import Sounds
 from kiosk.vision.sources import Frame
+from tests.fakes import FakeCamera
 
 pytestmark = pytest.mark.gui
 
 
+@pytest.mark.slow
 def test_demo_video_shows_pass_check_stop_without_blocking_the_ui(
     qtbot: QtBot, window: MainWindow, demo: Demo
 ) -> None:
@@ -69,7 +71,7 @@ def test_demo_video_shows_pass_check_stop_without_blocking_the_ui(
 def test_scanner_text_is_decided_logged_and_shown(
     qtbot: QtBot, make_window: WindowFactory, demo: Demo
 ) -> None:
-    window = make_window(source=FakeCamera(), camera="fake")
+    window = make_window(source=FakeCamera(pace=0.05), camera="fake")
     qtbot.waitUntil(lambda: window.decoder_name != "-", timeout=10_000)
     window.handle_scanned_text(demo.tokens["revoked"] + "\n")
     qtbot.waitUntil(lambda: list(window.verdict.shown) == [Level.DENY], timeout=10_000)
@@ -91,7 +93,7 @@ def test_scanner_text_is_decided_logged_and_shown(
 
 
 def test_direction_keys_change_the_gate_mode(qtbot: QtBot, make_window: WindowFactory) -> None:
-    window = make_window(source=FakeCamera(), camera="fake")
+    window = make_window(source=FakeCamera(pace=0.05), camera="fake")
     qtbot.waitUntil(lambda: window.decoder_name != "-", timeout=10_000)
     for key, mode in (
         (Qt.Key.Key_F2, DirectionMode.OUT),
@@ -133,7 +135,7 @@ def test_verdict_clears_itself(
     qtbot: QtBot, make_window: WindowFactory, demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(verdict_panel.CLEAR_AFTER_MS, Level.PASS, 300)
-    window = make_window(source=FakeCamera(), camera="fake")
+    window = make_window(source=FakeCamera(pace=0.05), camera="fake")
     window.handle_scanned_text(demo.tokens["valid"])
     qtbot.waitUntil(lambda: list(window.verdict.shown) == [Level.PASS], timeout=10_000)
     assert window.verdict.icon.level is Level.PASS
@@ -143,6 +145,9 @@ def test_verdict_clears_itself(
     assert window.verdict.icon.level is None
 
 
+# The point of the test: no speech-dispatcher on this machine, so Qt's speechd engine
+# fails to load (and says so); the gate stays silent and never raises.
+@pytest.mark.qt_log_ignore(r'^Error loading text-to-speech plug-in "speechd"$')
 def test_sounds_degrade_to_silence(qapp: object) -> None:
     sounds = Sounds(enabled=True, speak=True)
     for level in Level:
@@ -153,7 +158,7 @@ def test_sounds_degrade_to_silence(qapp: object) -> None:
 def test_kiosk_mode_cannot_be_closed_by_accident(qtbot: QtBot, make_window: WindowFactory) -> None:
     from kiosk.ui.dialogs import common
 
-    window = make_window(source=FakeCamera(), camera="fake")
+    window = make_window(source=FakeCamera(pace=0.05), camera="fake")
     window.kiosk_mode = True
     window.close()  # Alt+F4, a stray click: refused, and the PIN dialog offered
     assert window.isVisible()
@@ -173,7 +178,7 @@ def test_check_opens_registration_prefilled_for_a_returning_visitor(
     from kiosk.ui.dialogs import common
     from kiosk.ui.dialogs.registration import RegistrationDialog
 
-    window = make_window(source=FakeCamera(), camera="fake", demo=False)
+    window = make_window(source=FakeCamera(pace=0.05), camera="fake", demo=False)
     assert window.auto_registration  # at a real gate; not in the unattended demo
     qtbot.waitUntil(lambda: window.decoder_name != "-", timeout=10_000)
     window.handle_scanned_text(demo.tokens["visitor"])
@@ -212,7 +217,7 @@ def test_a_scan_behind_an_open_dialog_shows_on_the_dialog(
     from kiosk.ui.verdict_panel import VerdictStrip
 
     monkeypatch.setitem(verdict_panel.CLEAR_AFTER_MS, Level.DENY, 400)
-    window = make_window(source=FakeCamera(), camera="fake")
+    window = make_window(source=FakeCamera(pace=0.05), camera="fake")
     qtbot.waitUntil(lambda: window.decoder_name != "-", timeout=10_000)
     window.open_registration()
     dialog = open_dialog("registration")
@@ -250,7 +255,7 @@ def test_a_dark_camera_shows_the_hint_in_the_guards_language(
     before = language()
     set_language(lang)
     try:
-        window = make_window(source=DarkCamera(), camera="fake")
+        window = make_window(source=DarkCamera(pace=0.05), camera="fake")
         qtbot.waitUntil(lambda: words in window.hint.text(), timeout=10_000)
     finally:
         set_language(before)

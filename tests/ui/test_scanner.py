@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import FakeCamera, WindowFactory
+from conftest import WindowFactory
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QVBoxLayout, QWidget
@@ -16,32 +16,21 @@ from kiosk.core.rules import Level
 from kiosk.demo import Demo
 from kiosk.settings import Settings
 from kiosk.ui.scanner import ScannerFilter, fix_scanned_text
+from tests.fakes import FakeCamera, FakeClock
 
 CODE = "GP1:ABCDEFGHIJ234567"
 
 
-class FakeClock:
-    """Each reading is ``step`` seconds after the previous one."""
-
-    def __init__(self, step: float) -> None:
-        self.now = 100.0
-        self.step = step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(0.005)
+    return FakeClock(step=0.005)
 
 
 @pytest.fixture
 def scanner(qtbot: QtBot, clock: FakeClock) -> Iterator[ScannerFilter]:
     app = QApplication.instance()
     assert isinstance(app, QApplication)
-    found = ScannerFilter(clock=clock, release_ms=50)
+    found = ScannerFilter(clock=clock.monotonic, release_ms=50)
     found.install(app)
     yield found
     found.uninstall(app)
@@ -560,7 +549,7 @@ def test_the_gate_window_scans_with_its_prefix_and_suffix(
         {"scanner_prefix": "]Q1", "scanner_suffix": "#"}
     )
     settings.save()
-    window = make_window(source=FakeCamera(), camera="fake")
+    window = make_window(source=FakeCamera(pace=0.05), camera="fake")
     window.install_scanner()
     scanner = window._scanner
     try:

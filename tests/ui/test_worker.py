@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FAST_HEALTH, FakeCamera, WindowFactory
+from conftest import FAST_HEALTH, WindowFactory
 from pytestqt.qtbot import QtBot
+
+from tests.fakes import FakeCamera
 
 pytestmark = pytest.mark.gui
 
 
+@pytest.mark.slow
 def test_camera_lost_and_back(qtbot: QtBot, make_window: WindowFactory) -> None:
-    camera = FakeCamera(outage=(1.0, 4.5))
+    camera = FakeCamera(pace=0.05, outage=(1.0, 4.5))
     window = make_window(source=camera, camera="fake", health=FAST_HEALTH)
     qtbot.waitUntil(lambda: window.camera_state == "opened", timeout=10_000)
     assert window.banner.isHidden()
@@ -23,13 +26,14 @@ def test_camera_lost_and_back(qtbot: QtBot, make_window: WindowFactory) -> None:
     qtbot.waitUntil(lambda: window.preview.frames_shown > frames + 3, timeout=5_000)
 
 
+@pytest.mark.slow
 def test_no_camera_at_start_says_what_works_and_goes_live_when_it_comes(
     qtbot: QtBot, make_window: WindowFactory
 ) -> None:
     """A camera that cannot be opened at start: the worker keeps trying (with back-off)
     and the screen says the same thing everywhere, in the guard's words, until the
     camera appears; then the picture comes and every "no camera" goes away."""
-    camera = FakeCamera(outage=(0.0, 2.5))  # unplugged at start, plugged in at 2.5 s
+    camera = FakeCamera(pace=0.05, outage=(0.0, 2.5))  # unplugged at start, plugged in at 2.5 s
     window = make_window(source=camera, camera="fake", health=FAST_HEALTH)
     qtbot.waitUntil(lambda: window.camera_state == "lost", timeout=10_000)
     banner = window.banner.text()
@@ -48,7 +52,7 @@ def test_no_camera_at_start_says_what_works_and_goes_live_when_it_comes(
     assert window.preview.notice == ""
     assert window.verdict.idle_en.text() == "Show your pass to the camera"
     qtbot.waitUntil(lambda: window.preview.frames_shown > 3, timeout=5_000)
-    assert camera.opened == 1
+    assert camera.log.count("open") == 1
 
 
 def test_stop_releases_the_thread(qtbot: QtBot, make_window: WindowFactory) -> None:

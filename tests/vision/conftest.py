@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from vision_helpers import FakeClock
 
 from kiosk.vision import synth
+from tests.fakes import FakeClock
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from vision_helpers import FakeCamera, FakeClock, noise_image
 
 from kiosk.core.errors import EnvironmentFault
 from kiosk.vision.health import Backoff, CameraEvent, HealthPolicy, Supervisor, fingerprint
 from kiosk.vision.sources import ImageFolderSource
+from tests.fakes import FakeCamera, FakeClock, noise_image
 
 
 def states(events: list[CameraEvent]) -> list[str]:
@@ -48,12 +48,12 @@ def test_a_frozen_picture_for_three_seconds_is_a_lost_camera(clock: FakeClock) -
 
     camera = FakeCamera(script, clock)
     events: list[CameraEvent] = []
-    supervisor = Supervisor(camera, events.append, clock=clock, sleep=clock.sleep)
+    supervisor = Supervisor(camera, events.append, clock=clock.monotonic, sleep=clock.sleep)
     got = []
     while not any(e.state == "reopened" for e in events):
         frame = supervisor.next_frame()
         assert frame is not None
-        got.append((clock(), frame))
+        got.append((clock.monotonic(), frame))
     assert states(events) == ["opened", "lost", "reopened"]
     lost_at = events[1].at
     first_frozen = 100.0 + 31 / 30
@@ -79,7 +79,9 @@ def test_failed_reads_then_reconnect_with_backoff(clock: FakeClock) -> None:
     camera = FakeCamera(script, clock, plugged=lambda attempt: attempt == 1 or attempt >= 6)
     events: list[CameraEvent] = []
     policy = HealthPolicy(failed_reads=5, backoff_start=0.5, backoff_max=8.0)
-    supervisor = Supervisor(camera, events.append, policy=policy, clock=clock, sleep=clock.sleep)
+    supervisor = Supervisor(
+        camera, events.append, policy=policy, clock=clock.monotonic, sleep=clock.sleep
+    )
     frames = [supervisor.next_frame() for _ in range(6)]
     assert all(f is not None for f in frames)
     assert [f.index for f in frames if f is not None] == [0, 1, 2, 3, 4, 10]
@@ -96,7 +98,7 @@ def test_backoff_resets_after_the_camera_behaves(clock: FakeClock) -> None:
         lambda i: frozen if 50 <= i < 200 or 400 <= i < 550 else noise_image(i), clock
     )
     events: list[CameraEvent] = []
-    supervisor = Supervisor(camera, events.append, clock=clock, sleep=clock.sleep)
+    supervisor = Supervisor(camera, events.append, clock=clock.monotonic, sleep=clock.sleep)
     while states(events).count("reopened") < 2:
         supervisor.next_frame()
     assert clock.sleeps == [0.5, 0.5]
@@ -105,7 +107,7 @@ def test_backoff_resets_after_the_camera_behaves(clock: FakeClock) -> None:
 def test_a_camera_missing_at_start_is_waited_for(clock: FakeClock) -> None:
     camera = FakeCamera(noise_image, clock, plugged=lambda attempt: attempt >= 3)
     events: list[CameraEvent] = []
-    supervisor = Supervisor(camera, events.append, clock=clock, sleep=clock.sleep)
+    supervisor = Supervisor(camera, events.append, clock=clock.monotonic, sleep=clock.sleep)
     assert supervisor.next_frame() is not None
     assert states(events) == ["lost", "reopened"]
     assert clock.sleeps == [0.5, 1.0]
@@ -120,7 +122,7 @@ def test_stopping_ends_the_wait_for_a_camera(clock: FakeClock) -> None:
         stop["now"] = len(clock.sleeps) >= 3
 
     supervisor = Supervisor(
-        camera, lambda e: None, clock=clock, sleep=sleep, stopping=lambda: stop["now"]
+        camera, lambda e: None, clock=clock.monotonic, sleep=sleep, stopping=lambda: stop["now"]
     )
     assert supervisor.next_frame() is None
     assert len(clock.sleeps) == 3
@@ -130,7 +132,7 @@ def test_a_blank_picture_is_not_frozen(clock: FakeClock) -> None:
     black = np.zeros((72, 128, 3), np.uint8)  # lens covered: same bytes, still a camera
     camera = FakeCamera(lambda i: black, clock)
     events: list[CameraEvent] = []
-    supervisor = Supervisor(camera, events.append, clock=clock, sleep=clock.sleep)
+    supervisor = Supervisor(camera, events.append, clock=clock.monotonic, sleep=clock.sleep)
     for _ in range(300):  # ten seconds
         assert supervisor.next_frame() is not None
     assert states(events) == ["opened"]
@@ -139,9 +141,11 @@ def test_a_blank_picture_is_not_frozen(clock: FakeClock) -> None:
 def test_a_file_source_ends_and_is_never_lost(tmp_path: Path, clock: FakeClock) -> None:
     for i in range(3):
         cv2.imwrite(str(tmp_path / f"{i}.png"), noise_image(0))  # identical pictures
-    source = ImageFolderSource(sorted(tmp_path.glob("*.png")), clock=clock, sleep=clock.sleep)
+    source = ImageFolderSource(
+        sorted(tmp_path.glob("*.png")), clock=clock.monotonic, sleep=clock.sleep
+    )
     events: list[CameraEvent] = []
-    supervisor = Supervisor(source, events.append, clock=clock, sleep=clock.sleep)
+    supervisor = Supervisor(source, events.append, clock=clock.monotonic, sleep=clock.sleep)
     frames = []
     while (frame := supervisor.next_frame()) is not None:
         frames.append(frame)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from kiosk.vision import synth
 from kiosk.vision.decoders import ZBarDecoder, ZXingDecoder
 from kiosk.vision.pipeline import Pipeline, to_gray
 from kiosk.vision.samples import matches
 
 
+@pytest.mark.slow
 def test_pipelines_lift_every_category_over_the_raw_backends(
     frames_by_category: dict[str, list[synth.SynthFrame]],
 ) -> None:

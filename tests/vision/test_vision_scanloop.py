@@ -10,7 +10,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from vision_helpers import FakeCamera, FakeClock, noise_image
 
 from kiosk.vision import synth
 from kiosk.vision.decoders import ZXingDecoder
@@ -27,6 +26,7 @@ from kiosk.vision.scanloop import (
     ScanLoop,
 )
 from kiosk.vision.sources import VideoFileSource, open_source
+from tests.fakes import FakeCamera, FakeClock, noise_image
 
 
 def printed(text: str, seed: int) -> np.ndarray:
@@ -46,7 +46,7 @@ def scans(events: list[Event]) -> list[str]:
 
 
 def test_repeat_filter_window_restarts_while_in_view(clock: FakeClock) -> None:
-    repeats = RepeatFilter(window=3.0, clock=clock)
+    repeats = RepeatFilter(window=3.0, clock=clock.monotonic)
     assert repeats.accept("A")
     for _ in range(100):  # held up for ten seconds: seen every 0.1 s
         clock.advance(0.1)
@@ -126,8 +126,8 @@ def test_a_short_window_scans_a_card_again_after_it_left(tmp_path: Path) -> None
         image = printed(text, i) if text else noise_image(i, (200, 200))
         cv2.imwrite(str(tmp_path / f"{i}.png"), image)
     clock = FakeClock()
-    source = open_source(str(tmp_path), realtime=False, clock=clock)
-    loop = ScanLoop(source, drop_stale=False, repeat_window=1.0, clock=clock)
+    source = open_source(str(tmp_path), realtime=False, clock=clock.monotonic)
+    loop = ScanLoop(source, drop_stale=False, repeat_window=1.0, clock=clock.monotonic)
     original = loop.pipeline.decode
 
     def decode_and_tick(frame: np.ndarray) -> DecodeResult:

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 import cv2
 import pytest
-from vision_helpers import FakeClock, noise_image
 
 from kiosk.core.errors import EnvironmentFault, UserError
 from kiosk.vision import sources, synth
@@ -20,6 +19,7 @@ from kiosk.vision.sources import (
     open_source,
     platform_backends,
 )
+from tests.fakes import FakeClock, noise_image
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_a_folder_gives_each_image_once_and_skips_unreadable(tmp_path: Path) -> 
 
 def test_a_folder_paced_and_looped(tmp_path: Path, clock: FakeClock) -> None:
     paths = images(tmp_path, ["a.png", "b.png"])
-    source = ImageFolderSource(paths, fps=4.0, loop=True, clock=clock, sleep=clock.sleep)
+    source = ImageFolderSource(paths, fps=4.0, loop=True, clock=clock.monotonic, sleep=clock.sleep)
     source.open()
     got = [source.read() for _ in range(5)]
     assert [f.index for f in got if f is not None] == [0, 1, 0, 1, 0]
@@ -118,7 +118,7 @@ def test_a_looping_video_starts_again(video: Path) -> None:
 def test_a_realtime_video_is_paced_and_skips_frames_a_slow_reader_misses(
     video: Path, clock: FakeClock
 ) -> None:
-    source = VideoFileSource(video, realtime=True, clock=clock, sleep=clock.sleep)
+    source = VideoFileSource(video, realtime=True, clock=clock.monotonic, sleep=clock.sleep)
     source.open()
     first = source.read()
     second = source.read()

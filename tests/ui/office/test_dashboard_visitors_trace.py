@@ -24,6 +24,7 @@ from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.dashboard_tab import DashboardTab
 from kiosk.ui.office.trace_tab import TraceTab
 from kiosk.ui.office.visitors_tab import OVERSTAY_BACKGROUND, VisitorsTab
+from tests.fakes import FakeClock
 
 # Tomorrow (local): inside the demo passes' 30 days whatever the hour the tests run.
 DAY = date.today() + timedelta(days=1)
@@ -33,18 +34,7 @@ def at(hour: int, minute: int = 0) -> datetime:
     return datetime.combine(DAY, time(hour, minute)).astimezone()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = at(8)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def monotonic(self) -> float:
-        return 0.0
-
-
-def _log(gate: Gate, clock: Clock, when: datetime, mode: DirectionMode, *args: Any, **kw: Any):
+def _log(gate: Gate, clock: FakeClock, when: datetime, mode: DirectionMode, *args: Any, **kw: Any):
     clock.now = when
     gate.mode = mode
     decision = gate.handle(*args, **kw)
@@ -55,7 +45,7 @@ def _log(gate: Gate, clock: Clock, when: datetime, mode: DirectionMode, *args: A
 @pytest.fixture
 def day_of_visits(office: OfficeContext, demo: Demo) -> dict[str, Any]:
     """A day at the demo gate; the office's clock stands at 15:00 that day."""
-    clock = Clock()
+    clock = FakeClock(at(8))
     IN, OUT = DirectionMode.IN, DirectionMode.OUT
     with Gate(office.home, clock=clock, monotonic=clock.monotonic) as gate:
         visitor_id = gate.db.execute("SELECT id FROM visitors").fetchone()[0]
