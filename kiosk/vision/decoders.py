@@ -3,7 +3,8 @@
 * ``zxing``  — zxing-cpp, the default: fastest and reads the most. It also reports
   codes it located but could not read (``return_errors=True``), which the pipeline
   uses to retry just that region.
-* ``zbar``   — pyzbar over the ZBar C library (``libzbar0``). Optional: without the
+* ``zbar``   — pyzbar over the ZBar C library (``libzbar0``). Optional, installed with
+  the ``zbar`` extra (``pip install gatepass-kiosk[zbar]``): without pyzbar or the
   library the backend says so and the program runs on with the default.
 * ``opencv`` — OpenCV's ``QRCodeDetectorAruco``, always present with OpenCV.
 
@@ -189,7 +190,7 @@ class ZBarDecoder:
             return ""
         if "pyzbar" in self._error and "zbar shared library" not in self._error.lower():
             return tr(
-                "pyzbar is not installed: pip install pyzbar (it also needs the "
+                "pyzbar is not installed: pip install gatepass-kiosk[zbar] (it also needs the "
                 "ZBar library: libzbar0 on Debian/Ubuntu, brew install zbar on macOS)"
             )
         return tr(
