@@ -39,7 +39,7 @@ from kiosk.store.db import DatabaseBusy, busy_timeout_ms, connect
 from kiosk.store.retention import purge_if_due
 from kiosk.store.visits import LoggedVisit, commit_visit, load_facts, visit_row
 from kiosk.vision.repeat import RepeatFilter
-from kiosk.vision.scanloop import Event, ScanEvent, ScanLoop
+from kiosk.vision.scanloop import Event, Job, ScanEvent, ScanLoop
 
 log = logging.getLogger("kiosk.gate")
 
@@ -65,6 +65,7 @@ class Decision:
     visit: LoggedVisit
     encounter: Encounter
     latency_ms: float | None  # from the frame's capture to the committed row
+    captured_at: float | None = None  # the frame's capture, on the gate's monotonic clock
 
     @property
     def at(self) -> datetime:
@@ -242,7 +243,7 @@ class Gate:
             verdict.direction.value,
             verdict.serial or "-",
         )
-        return Decision(verdict, visit, encounter, latency)
+        return Decision(verdict, visit, encounter, latency, captured_at)
 
     def close(self) -> None:
         self.db.close()
@@ -262,7 +263,10 @@ def drive(
     on_event: Callable[[Event], None] | None = None,
 ) -> None:
     """Run the scan path: every scan from ``loop`` through ``gate``, until the source
-    ends or ``stop`` is set. Other loop events (camera, diagnostics) go to ``on_event``.
+    ends or ``stop`` is set. A :class:`~kiosk.vision.scanloop.Job` its owner put into
+    the loop's queue runs here, ``job.run(gate)``, between two scans (it handles its
+    own errors; :class:`GateStopped` ends the drive). Other loop events (camera,
+    diagnostics) go to ``on_event``.
 
     ``kiosk gate`` calls this on its main thread, the window on its worker thread: the
     thread that made ``gate``. A busy database makes a scan wait (see
@@ -279,5 +283,10 @@ def drive(
                 return
             if decision is not None:
                 on_decision(decision)
+        elif isinstance(event, Job):
+            try:
+                event.run(gate)
+            except GateStopped:
+                return
         elif on_event is not None:
             on_event(event)
