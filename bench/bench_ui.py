@@ -63,16 +63,11 @@ def main() -> None:
         startup = (first - t0) if first is not None else float("inf")
 
         latencies: list[float] = []
-        decided_at = window.worker.decided_at
 
         def painted(decision: Decision, at: float) -> None:
-            sent = decided_at.get(decision.visit.id)
-            if sent is None or decision.latency_ms is None:
+            if decision.captured_at is None or decision.encounter.source is not Source.CAMERA:
                 return
-            if decision.encounter.source is not Source.CAMERA:
-                return
-            captured = sent - decision.latency_ms / 1000
-            latencies.append((at - captured) * 1000)
+            latencies.append((at - decision.captured_at) * 1000)  # both time.monotonic()
 
         window.verdict.verdictPainted.connect(painted)
         longest = 0.0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,7 +48,7 @@ from kiosk.vision.decoders import get_decoder
 from kiosk.vision.health import HealthPolicy
 from kiosk.vision.pipeline import Pipeline
 from kiosk.vision.repeat import RepeatFilter
-from kiosk.vision.scanloop import Event, FrameEvent, ScanEvent, ScanLoop
+from kiosk.vision.scanloop import Event, FrameEvent, Job, ScanEvent, ScanLoop
 from kiosk.vision.sources import FrameSource
 
 log = logging.getLogger("kiosk.gate")
@@ -74,6 +75,7 @@ class Decision:
     visit: LoggedVisit
     encounter: Encounter
     latency_ms: float | None  # from the frame's capture to the committed row
+    captured_at: float | None = None  # the frame's capture, on the gate's monotonic clock
 
     @property
     def at(self) -> datetime:
@@ -147,6 +149,7 @@ class Gate:
         drop_stale: bool = True,
         on_frame: Callable[[FrameEvent], None] | None = None,
         health: HealthPolicy | None = None,
+        events: queue.Queue[Event] | None = None,
     ) -> ScanLoop:
         """The scan loop that feeds this gate from ``source``: its decoder, and the same
         repeat window as the gate's own (a handheld scanner's), so a code is one
@@ -159,6 +162,7 @@ class Gate:
             repeat_window=self.repeats.window,
             drop_stale=drop_stale,
             health=health,
+            events=events,
         )
 
     def _purge_if_due(self) -> None:
@@ -301,7 +305,7 @@ class Gate:
             verdict.direction.value,
             verdict.serial or "-",
         )
-        return Decision(verdict, visit, encounter, latency)
+        return Decision(verdict, visit, encounter, latency, captured_at)
 
     def close(self) -> None:
         self.db.close()
@@ -321,7 +325,10 @@ def drive(
     on_event: Callable[[Event], None] | None = None,
 ) -> None:
     """Run the scan path: every scan from ``loop`` through ``gate``, until the source
-    ends or ``stop`` is set. Other loop events (camera, diagnostics) go to ``on_event``.
+    ends or ``stop`` is set. A :class:`~kiosk.vision.scanloop.Job` its owner put into
+    the loop's queue runs here, ``job.run(gate)``, between two scans (it handles its
+    own errors; :class:`GateStopped` ends the drive). Other loop events (camera,
+    diagnostics) go to ``on_event``.
 
     ``kiosk gate`` calls this on its main thread, the window on its worker thread: the
     thread that made ``gate``. A busy database makes a scan wait (see
@@ -338,5 +345,10 @@ def drive(
                 return
             if decision is not None:
                 on_decision(decision)
+        elif isinstance(event, Job):
+            try:
+                event.run(gate)
+            except GateStopped:
+                return
         elif on_event is not None:
             on_event(event)

@@ -403,3 +403,52 @@ def test_from_settings_builds_the_gate_and_its_scan_loop(checkpoint) -> None:
     overridden = Gate.from_settings(Home(home), settings, direction="in", decoder="zxing")
     with overridden as gate:
         assert gate.mode is DirectionMode.IN and gate.decoder == "zxing"
+
+
+def test_drive_runs_the_owners_jobs_in_the_scan_loops_queue(checkpoint, tmp_path: Path) -> None:
+    """One queue: a job put into the loop's events before it starts runs in ``drive``,
+    in order, before the scan that follows it; a job that meets a stopped gate ends
+    the drive."""
+    import queue
+    import threading
+
+    from kiosk.core.rules import Direction
+    from kiosk.gate import GateStopped, drive
+    from kiosk.vision import synth
+    from kiosk.vision.decoders import ZXingDecoder
+    from kiosk.vision.pipeline import Pipeline
+    from kiosk.vision.scanloop import Event, Job, ScanLoop
+    from kiosk.vision.sources import VideoFileSource
+
+    home, passes = checkpoint
+    video = tmp_path / "gate.avi"
+    synth.write_video(
+        video, [(None, 0.2, "clean"), (passes[0]["token"], 0.4, "clean"), (None, 0.2, "clean")]
+    )
+    seen: list[object] = []
+
+    def go_out(gate: Gate) -> None:
+        gate.mode = DirectionMode.OUT
+        seen.append("job")
+
+    events: queue.Queue[Event] = queue.Queue()
+    events.put(Job(go_out))
+    loop = ScanLoop(
+        VideoFileSource(video), Pipeline(ZXingDecoder()), drop_stale=False, events=events
+    )
+    with Gate(Home(home)) as gate:
+        drive(gate, loop, threading.Event(), lambda d: seen.append(d.verdict.direction))
+        assert loop.stop()
+        assert seen == ["job", Direction.OUT]
+
+        def stopped(gate: Gate) -> None:
+            raise GateStopped
+
+        events.put(Job(stopped))
+        events.put(Job(go_out))
+        again = ScanLoop(
+            VideoFileSource(video), Pipeline(ZXingDecoder()), drop_stale=False, events=events
+        )
+        drive(gate, again, threading.Event(), seen.append)
+        assert again.stop()
+    assert seen == ["job", Direction.OUT]  # the drive ended at the stopped job

@@ -145,9 +145,11 @@ def shoot_dialogs(app: QApplication, home: Home) -> None:
     from kiosk.ui.gallery import samples
     from kiosk.ui.office.context import OfficeContext
     from kiosk.ui.office.jobs import OfficeJobs
+    from kiosk.ui.ops import DbWorker
 
     db = connect(home.database)
     jobs = OfficeJobs(home.database)
+    reader = DbWorker(home.database, name="kiosk-gate-reader")  # the gate dialogs' reads
     ctx = OfficeContext(home, Settings.load(home.settings_file), db, jobs, actor="screenshots")
     try:
         for theme in THEMES:
@@ -155,9 +157,10 @@ def shoot_dialogs(app: QApplication, home: Home) -> None:
             for lang in ("en", "zh_CN"):
                 set_language(lang)
                 qt_translations(app)
-                for sample in samples(ctx):
+                for sample in samples(ctx, reader):
                     dialog = sample.build()
                     jobs.wait_idle()
+                    reader.wait_idle()
                     dialog.show()
                     for _ in range(3):
                         app.processEvents()
@@ -169,6 +172,7 @@ def shoot_dialogs(app: QApplication, home: Home) -> None:
     finally:
         jobs.wait_idle()
         jobs.close()
+        reader.close()
         db.close()
         apply_theme(app, "day")
 

@@ -19,9 +19,10 @@ from kiosk.core.i18n import tr
 from kiosk.core.progress import Step
 from kiosk.store.passes import search_passes
 from kiosk.store.register import page_residents
-from kiosk.store.visitors import get_visitor, list_visitors
+from kiosk.store.visitors import list_visitors
 from kiosk.store.visits import list_visits
 from kiosk.ui.office.context import OfficeContext
+from kiosk.ui.ops import DbWorker
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,17 @@ def _progress() -> QDialog:
     return dialog
 
 
-def samples(ctx: OfficeContext) -> list[Sample]:
+def samples(ctx: OfficeContext, reader: DbWorker) -> list[Sample]:
     """Every dialog, built on ``ctx``'s checkpoint (it needs residents, passes and a
-    visitor, as the demo checkpoint has)."""
+    visitor, as the demo checkpoint has); the gate's dialogs read on ``reader``."""
     from kiosk.ui.dialogs.correction import CorrectionDialog
     from kiosk.ui.dialogs.manual import ManualPassDialog
     from kiosk.ui.dialogs.pin import PinDialog
-    from kiosk.ui.dialogs.registration import RegistrationDialog, VisitorCodeDialog
+    from kiosk.ui.dialogs.registration import (
+        RegistrationDialog,
+        VisitorCodeDialog,
+        returning_prefill,
+    )
     from kiosk.ui.dialogs.settings_dialog import SettingsDialog
     from kiosk.ui.dialogs.shift import ShiftSummaryDialog, SignInDialog
     from kiosk.ui.office.holds_tab import HoldDialog
@@ -71,20 +76,16 @@ def samples(ctx: OfficeContext) -> list[Sample]:
     from kiosk.ui.ops import ProgressDialog
 
     now = ctx.now()
-    home, settings = ctx.home, ctx.settings
+    settings = ctx.settings
     resident = page_residents(ctx.db, limit=1)[0]
     a_pass = search_passes(ctx.db, now=now, limit=1)[0]
     visitor = list_visitors(ctx.db, now=now, overstay=timedelta(hours=4), limit=1)[0]
-    found = get_visitor(ctx.db, visitor["id"]) or {}
-    returning = {
-        **found,
-        "visitor_id": visitor["id"],
-        "destination": found.get("destination_household_id") or "",
-    }
+    returning = returning_prefill(ctx.db, visitor["id"]) or {}
 
     def registration_problems() -> QDialog:
-        dialog = RegistrationDialog(home, settings)
+        dialog = RegistrationDialog(reader, settings)
         dialog.submit()  # nothing typed: every required field says what is missing
+        reader.wait_idle()  # (checked on the reader)
         return dialog
 
     def settings_problems() -> QDialog:
@@ -105,11 +106,11 @@ def samples(ctx: OfficeContext) -> list[Sample]:
     }
     until = (now + timedelta(hours=24)).astimezone().strftime("%Y-%m-%d %H:%M")
     return [
-        Sample("registration", RegistrationDialog, lambda: RegistrationDialog(home, settings)),
+        Sample("registration", RegistrationDialog, lambda: RegistrationDialog(reader, settings)),
         Sample(
             "registration-returning",
             RegistrationDialog,
-            lambda: RegistrationDialog(home, settings, returning),
+            lambda: RegistrationDialog(reader, settings, returning),
         ),
         Sample("registration-problems", RegistrationDialog, registration_problems),
         Sample(
@@ -122,11 +123,11 @@ def samples(ctx: OfficeContext) -> list[Sample]:
         Sample("shift-summary", ShiftSummaryDialog, lambda: ShiftSummaryDialog(summary)),
         Sample("settings", SettingsDialog, lambda: SettingsDialog(settings)),
         Sample("settings-problems", SettingsDialog, settings_problems),
-        Sample("manual-pass", ManualPassDialog, lambda: ManualPassDialog(home)),
+        Sample("manual-pass", ManualPassDialog, lambda: ManualPassDialog(reader)),
         Sample(
             "correction",
             CorrectionDialog,
-            lambda: CorrectionDialog(home, list_visits(ctx.db, limit=8)),
+            lambda: CorrectionDialog(reader, list_visits(ctx.db, limit=8)),
         ),
         Sample("office-passphrase", PassphraseDialog, lambda: PassphraseDialog()),
         Sample("office-revoke", RevokeDialog, lambda: RevokeDialog(a_pass)),

@@ -1,7 +1,11 @@
 """The guard's screen: preview, verdict, today's counts, direction, status.
 
 The window only draws and reacts; all gate work happens in the
-:class:`~kiosk.ui.worker.GateWorker` thread and comes back by signals.
+:class:`~kiosk.ui.worker.GateWorker` thread and comes back by signals. What the
+window and its dialogs read (a returning visitor, a household search, the shift's
+counts) goes through :class:`~kiosk.ui.ops.QueryOp` on the window's own reader, a
+:class:`~kiosk.ui.ops.DbWorker` (one thread, one connection; closed with the
+window); what they write goes to the gate worker (``worker.request``).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from kiosk.gate import Decision
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import record_settings_changes
+from kiosk.ui.ops import DbWorker, QueryOp
 from kiosk.ui.preview import Preview
 from kiosk.ui.sounds import Sounds
 from kiosk.ui.theme import THEMES, apply_theme, theme_for, ui_font
@@ -123,6 +128,8 @@ class MainWindow(QMainWindow):
             home, settings, camera=camera, demo=demo, source=source, health=health
         )
         self.service = GateService(self.worker)
+        # reads for the window and its dialogs, off the UI thread (writes: the worker)
+        self.reader = DbWorker(home.database, self, name="kiosk-gate-reader")
         self.sounds = Sounds(self, enabled=sound and settings.sounds, speak=settings.speech)
         self.setWindowTitle(tr("Gatepass gate"))
         self.setFont(ui_font(14))
@@ -282,7 +289,9 @@ class MainWindow(QMainWindow):
             self.office = None
         self.preview.stop()
         self.clock.stop()
-        return self.service.stop()
+        stopped = self.service.stop()
+        self.reader.close()  # (what the gate sent meanwhile reads nothing more)
+        return stopped
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.kiosk_mode and not self.exit_allowed:
@@ -303,7 +312,8 @@ class MainWindow(QMainWindow):
         """A new visitor's code, large on screen to photograph or print."""
         from kiosk.ui.dialogs.registration import show_code
 
-        show_code(self, record)
+        if not self.reader.closed:
+            show_code(self, record)
 
     @Slot(str)
     def handle_scanned_text(self, text: str) -> None:
@@ -341,23 +351,25 @@ class MainWindow(QMainWindow):
             self.open_registration()
 
     def open_returning_visitor(self, visitor_id: str) -> None:
-        from kiosk.store.db import connect
-        from kiosk.store.visitors import get_visitor
+        """Registration prefilled with the visitor's last registration (read on the
+        reader); an unknown visitor gets the empty form."""
+        from kiosk.ui.dialogs.registration import returning_prefill
 
-        db = connect(self.home.database)  # a short read on this thread's own connection
-        try:
-            found = get_visitor(db, visitor_id)
-        finally:
-            db.close()
-        if found is None:
-            self.open_registration()
+        if self.reader.closed:
             return
-        prefill = {
-            **found,
-            "visitor_id": visitor_id,
-            "destination": found.get("destination_household_id") or "",
-        }
-        self._open("registration", prefill=prefill)
+
+        def show(prefill: dict[str, object] | None) -> None:
+            if prefill is None:
+                self.open_registration()
+            else:
+                self._open("registration", prefill=prefill)
+
+        QueryOp(
+            self.reader,
+            parent=self,
+            op=lambda db: returning_prefill(db, visitor_id),
+            success=show,
+        ).failure(self.on_failed).run_in_background()
 
     def set_mode(self, mode: DirectionMode) -> None:
         """Ask the worker to change the direction; the buttons follow when it has."""

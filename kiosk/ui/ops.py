@@ -134,6 +134,11 @@ class DbWorker(QObject):
     def busy(self) -> bool:
         return bool(self._pending)
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called: no more ops may be queued."""
+        return self._closed
+
     def run(self, task: _Task) -> int:
         """Queue ``task`` (ops call this); returns its ticket."""
         if self._closed:

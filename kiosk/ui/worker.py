@@ -10,10 +10,15 @@ thread hand each emission to it as a :class:`~kiosk.ui.relay.UiRelay` (a plain P
 queue and a wake-up signal without arguments), so no Python object crosses threads
 inside Qt, and every receiver, a lambda too, runs in the UI thread.
 
-Requests that write (a scanner's text, a manual pass, a visitor, a direction change)
-may be called from the UI thread: they only put a job in the worker's inbox and wake
-it; the job runs in the worker thread, between two scan events, so the database is
-never touched from the UI thread. :class:`GateService` owns the thread and stops it.
+The worker has one queue, the scan loop's event queue (made by the worker and handed
+to the loop). Requests that write (a scanner's text, a manual pass, a visitor, a
+direction change) may be called from the UI thread: they only put a
+:class:`~kiosk.vision.scanloop.Job` into that queue, and the worker thread runs it
+between two scan events (:func:`kiosk.gate.drive`), so the database is never touched
+from the UI thread. Jobs queued before the loop starts wait for it; after the loop has
+stopped (the camera could not open, a video ended) the worker thread goes on taking
+jobs from the same queue until it is stopped. :class:`GateService` owns the thread and
+stops it.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, SignalInstance, Slot
 
@@ -43,7 +48,7 @@ from kiosk.store.visits import LiveOccupancy, OccupancyCounts, list_visits, visi
 from kiosk.ui.relay import UiRelay
 from kiosk.vision.decoders import Quad
 from kiosk.vision.health import CameraEvent, HealthPolicy
-from kiosk.vision.scanloop import DiagnosticEvent, Event, FrameEvent, ScanLoop
+from kiosk.vision.scanloop import DiagnosticEvent, Event, FrameEvent, Job, ScanLoop
 from kiosk.vision.sources import Frame, FrameSource, open_source
 
 log = logging.getLogger("kiosk.ui")
@@ -71,13 +76,6 @@ class Stats:
     @property
     def visitors_inside(self) -> int:
         return self.occupancy.visitors_inside
-
-
-class _Wake:
-    """Put into the scan loop's event queue to make ``drive`` hand control back."""
-
-
-_WAKE = _Wake()
 
 
 class GateSignals(UiRelay):
@@ -139,13 +137,12 @@ class GateWorker(QObject):
         self._source = source
         self._health = health
         self._stop = threading.Event()
-        self._inbox: queue.Queue[Callable[[Gate], None]] = queue.Queue()
+        # the one queue: the scan loop's events and the jobs asked of the worker
+        self._events: queue.Queue[Event] = queue.Queue()
         self._lock = threading.Lock()
         self._loop: ScanLoop | None = None
-        self._driving = False
         self._gate: Gate | None = None
         self._occupancy: LiveOccupancy | None = None  # the worker thread's
-        self.decided_at: dict[str, float] = {}  # visit id -> monotonic time sent (bench)
         self.signals = GateSignals()  # made in the UI thread; not a child: it stays there
 
     # ------------------------------------------------------------ any thread
@@ -162,16 +159,9 @@ class GateWorker(QObject):
             return self._loop
 
     def request(self, job: Callable[[Gate], None]) -> None:
-        """Run ``job(gate)`` in the worker thread, soon. Safe from any thread."""
-        self._inbox.put(job)
-        with self._lock:
-            loop = self._loop if self._driving else None
-        if loop is not None:
-            loop.events.put(cast(Event, _WAKE))
-        else:
-            self._poked.emit()
-
-    _poked = Signal()
+        """Run ``job(gate)`` in the worker thread, after the events queued before it.
+        Safe from any thread."""
+        self._events.put(Job(lambda gate: self._run_job(job, gate)))
 
     @Slot(str)
     def submit_scan(self, text: str) -> None:
@@ -272,7 +262,6 @@ class GateWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        self._poked.connect(self._drain, Qt.ConnectionType.QueuedConnection)
         try:
             gate = Gate.from_settings(
                 self.home,
@@ -298,18 +287,19 @@ class GateWorker(QObject):
         self._send(self.modeChanged, gate.mode.value)
         try:
             source = self._source or open_source(self.camera, realtime=True, loop=self.demo)
-            loop = gate.scan_loop(source, on_frame=self._on_frame, health=self._health)
+            loop = gate.scan_loop(
+                source, on_frame=self._on_frame, health=self._health, events=self._events
+            )
         except KioskError as exc:
             log.error("camera could not start: %s", exc)
             self._send(self.failed, str(exc))
             self._publish_stats(gate)
+            self._serve(gate)
             return
         with self._lock:
             self._loop = loop
-            self._driving = True
         self._send(self.ready, loop.pipeline.name)
         self._publish_stats(gate)
-        self._drain()
         try:
             if not self._stop.is_set():
                 drive(gate, loop, self._stop, self._on_decision, self._on_event)
@@ -317,29 +307,48 @@ class GateWorker(QObject):
             log.exception("the scan path failed")
             self._send(self.failed, tr("The camera reader stopped. Details are in the log."))
         finally:
-            with self._lock:
-                self._driving = False
             loop.stop()
-        self._drain()  # jobs from here on arrive through the thread's event loop
+        self._serve(gate)
 
-    @Slot()
-    def _drain(self) -> None:
-        gate = self._gate
-        if gate is None:
-            return
+    def _serve(self, gate: Gate, poll: float = 0.1) -> None:
+        """The queue without a scan loop (it stopped, or never started): jobs, and the
+        loop's last events, until the worker is stopped."""
+        while not self._stop.is_set():
+            try:
+                event = self._events.get(timeout=poll)
+            except queue.Empty:
+                continue
+            if isinstance(event, Job):
+                try:
+                    event.run(gate)
+                except GateStopped:
+                    return
+            else:
+                self._on_event(event)
+
+    def _drain(self, gate: Gate) -> None:
+        """Run the jobs still queued (as the worker closes), dropping other events."""
         while True:
             try:
-                job = self._inbox.get_nowait()
+                event = self._events.get_nowait()
             except queue.Empty:
                 return
-            try:
-                job(gate)
-            except GateStopped:
-                return
-            except KioskError as exc:
-                self._send(self.failed, str(exc))
-            except Exception:
-                log.exception("a request to the gate failed")
+            if isinstance(event, Job):
+                try:
+                    event.run(gate)
+                except GateStopped:
+                    return
+
+    def _run_job(self, job: Callable[[Gate], None], gate: Gate) -> None:
+        """One job asked of the worker; its failure is told, the worker goes on."""
+        try:
+            job(gate)
+        except GateStopped:
+            raise
+        except KioskError as exc:
+            self._send(self.failed, str(exc))
+        except Exception:
+            log.exception("a request to the gate failed")
 
     def _handle(
         self, gate: Gate, encounter: Encounter, *, holder: Holder | None = None, plate: str = ""
@@ -382,9 +391,6 @@ class GateWorker(QObject):
             self._send(self.visitorCodeIssued, record)
 
     def _on_decision(self, decision: Decision) -> None:
-        self.decided_at[decision.visit.id] = time.monotonic()
-        if len(self.decided_at) > 200:  # keep the latest only (a kiosk runs for weeks)
-            del self.decided_at[next(iter(self.decided_at))]
         self._send(self.decided, decision)
         if self._occupancy is not None:
             self._occupancy.record(decision.verdict, decision.at)
@@ -392,9 +398,7 @@ class GateWorker(QObject):
             self._publish_stats(self._gate)
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, _Wake):
-            self._drain()
-        elif isinstance(event, CameraEvent):
+        if isinstance(event, CameraEvent):
             self._send(self.cameraChanged, event)
         elif isinstance(event, DiagnosticEvent):
             self._send(self.diagnosed, event)
@@ -422,7 +426,7 @@ class GateWorker(QObject):
     def close(self) -> None:
         """Close the gate's database (runs in the worker thread as it finishes)."""
         if self._gate is not None:
-            self._drain()
+            self._drain(self._gate)
             self._gate.close()
             self._gate = None
 

@@ -12,10 +12,14 @@
   :class:`FrameEvent` (each decoded frame with its outlines, for a preview).
 * Camera state changes come as :class:`~kiosk.vision.health.CameraEvent`.
 
-Events go to ``on_event`` (called from the loop's threads: hand them over to your
-own thread, as the Qt worker does with a signal) or, without one, to the
-``events`` queue. ``stop()`` sets the abort flag, wakes both threads, joins them
-with a timeout and releases the camera.
+Events go to ``on_event`` (called from the loop's threads) or, without one, to the
+``events`` queue, which the owner may pass in (``events=``) and put work of its own
+into as :class:`Job` events: the thread that consumes the queue (``iter_events``,
+:func:`kiosk.gate.drive`) then runs that work in order, between two scan events,
+and the same queue keeps serving its owner before the loop starts and after it
+stops (the window's gate worker: a scanner's text, a manual pass, a direction
+change). ``stop()`` sets the abort flag, wakes both threads, joins them with a
+timeout and releases the camera.
 
     loop = ScanLoop.from_spec("0", on_event=handle)   # webcam 0
     loop.start()
@@ -31,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from kiosk.core.errors import KioskError
 from kiosk.core.i18n import tr
@@ -43,6 +48,8 @@ from kiosk.vision.repeat import RepeatFilter
 from kiosk.vision.sources import Clock, Frame, FrameSource, Sleep, open_source
 
 log = logging.getLogger("kiosk.vision")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,16 @@ class FrameEvent:
     diagnostics: tuple[Diagnostic, ...]
 
 
-Event = ScanEvent | CameraEvent | DiagnosticEvent
+@dataclass(frozen=True)
+class Job(Generic[T]):
+    """The owner's own work in the event stream: whoever consumes the events calls
+    ``run(target)`` with what it drives (:func:`kiosk.gate.drive`: the gate), in the
+    order the events came. The loop's threads never make one."""
+
+    run: Callable[[T], None]
+
+
+Event = ScanEvent | CameraEvent | DiagnosticEvent | Job[Any]
 
 
 class DiagnosticTracker:
@@ -171,10 +187,12 @@ class ScanLoop:
         diagnostics_hold: float = 0.5,
         clock: Clock = time.monotonic,
         sleep: Sleep | None = None,
+        events: queue.Queue[Event] | None = None,
     ) -> None:
         self.source = source
         self.pipeline = pipeline if pipeline is not None else Pipeline(get_decoder("auto"))
-        self.events: queue.Queue[Event] = queue.Queue()
+        # the owner's queue (it may hold the owner's Jobs too), else one of the loop's
+        self.events: queue.Queue[Event] = events if events is not None else queue.Queue()
         self._on_event = on_event
         self._on_frame = on_frame
         self._clock = clock

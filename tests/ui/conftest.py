@@ -1,6 +1,7 @@
 """Fixtures for the window tests: a demo checkpoint (its video rendered once per
-session, copied per test), the real window on it, the office's context on it, and a
-check that no thread is left running.
+session, copied per test), the real window on it, the office's context on it, a
+check that no thread is left running, and one that no code of kiosk/ui opens or
+queries a database on the Qt main thread (``ui_thread_db``).
 
 (One conftest for tests/ui and tests/ui/office: test modules import helpers from
 ``conftest``, and two conftest modules would shadow each other.)"""
@@ -8,14 +9,18 @@ check that no thread is left running.
 from __future__ import annotations
 
 import shutil
+import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+import kiosk.ui
 from kiosk.demo import Demo, build_demo
 from kiosk.home import Home
 from kiosk.settings import Settings
@@ -23,10 +28,81 @@ from kiosk.store.db import connect
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.jobs import OfficeJobs
+from kiosk.ui.ops import DbWorker
 from kiosk.ui.worker import GateService
 from kiosk.vision.health import HealthPolicy
 
 pytestmark = pytest.mark.gui
+
+ALLOW_MARK = "ui_thread_db_allowed"
+KIOSK_UI = str(Path(kiosk.ui.__file__).resolve().parent) + "/"
+OFFICE_TESTS = Path(__file__).resolve().parent / "office"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{ALLOW_MARK}: kiosk/ui code of this test may use the database on the Qt main "
+        "thread (the office, until it reads through kiosk.ui.ops too)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The office still reads on the UI thread (OfficeContext.db): its tests opt out of
+    # the guard until the office side of issue 11 lands; then delete this hook.
+    for item in items:
+        if OFFICE_TESTS in item.path.resolve().parents:
+            item.add_marker(ALLOW_MARK)
+
+
+class UiThreadDb:
+    """Records every SQLite connection opened, and every statement run, on the Qt main
+    thread by code under kiosk/ui (found on the caller's stack). A test's own set-up
+    (seeding rows, reading what the window wrote) is not kiosk/ui code and may."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+        self._connect = sqlite3.connect
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        real = self._connect
+
+        def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            self.check("a connection opened")
+            conn = real(*args, **kwargs)
+            conn.set_trace_callback(lambda sql: self.check(f"{sql.strip()[:70]!r} run"))
+            return conn
+
+        monkeypatch.setattr(sqlite3, "connect", connect)  # kiosk.store.db calls it so
+
+    def check(self, what: str) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        frame = sys._getframe(1)
+        while frame is not None:
+            path = frame.f_code.co_filename
+            if path.startswith(KIOSK_UI):
+                where = f"kiosk/ui/{path.removeprefix(KIOSK_UI)}:{frame.f_lineno}"
+                self.found.append(f"{what} on the UI thread by {where} ({frame.f_code.co_name})")
+                return
+            frame = frame.f_back
+
+
+@pytest.fixture(autouse=True)
+def ui_thread_db(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[UiThreadDb | None]:
+    """Fails a test in which code of kiosk/ui opened or queried a database on the Qt
+    main thread (docs/architecture.md, "Threads": reads go through kiosk.ui.ops,
+    writes to the gate's worker). Opt out with ``@pytest.mark.ui_thread_db_allowed``."""
+    if request.node.get_closest_marker(ALLOW_MARK) is not None:
+        yield None
+        return
+    guard = UiThreadDb()
+    guard.install(monkeypatch)
+    yield guard
+    found = list(dict.fromkeys(guard.found))
+    assert not found, "database work on the UI thread:\n" + "\n".join(found[:10])
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +163,31 @@ def make_window(qtbot: QtBot, demo: Demo) -> Iterator[WindowFactory]:
     for window in made:
         window.close()
         assert window.service.stop(), "the gate thread did not stop"
+
+
+ReaderFactory = Callable[[Path], DbWorker]
+
+
+@pytest.fixture
+def make_reader(qtbot: QtBot) -> Iterator[ReaderFactory]:
+    """Readers (kiosk.ui.ops.DbWorker) on a database, as the window gives its dialogs;
+    closed after the test."""
+    made: list[DbWorker] = []
+
+    def make(database: Path) -> DbWorker:
+        made.append(DbWorker(database, name="kiosk-test-reader"))
+        return made[-1]
+
+    yield make
+    for worker in made:
+        worker.wait_idle()
+        worker.close()
+
+
+@pytest.fixture
+def reader(make_reader: ReaderFactory, demo: Demo) -> DbWorker:
+    """A reader on the demo checkpoint."""
+    return make_reader(demo.home.database)
 
 
 @pytest.fixture

@@ -80,12 +80,14 @@ def test_the_other_direction_and_another_person(
     window = make_window(source=FakeCamera(pace=0.05), camera="fake")
     scanned(qtbot, window, demo.tokens["valid"], 1)
     visit_id = window.stats.recent[-1]["id"]
-    dialog = CorrectionDialog(demo.home, list(reversed(window.stats.recent)), visit_id)
+    dialog = CorrectionDialog(window.reader, list(reversed(window.stats.recent)), visit_id)
     qtbot.addWidget(dialog)
     dialog.kinds.setCurrentRow(2)  # another person of the household
+    window.reader.wait_idle()  # the household is read on the window's reader
     assert dialog.person.isEnabled() and dialog.person.count() >= 1
     dialog.reason.setText("her husband's card")
     dialog.submit()
+    window.reader.wait_idle()  # checked there too
     assert dialog.result_value is not None
     assert dialog.result_value.kind is Reason.WRONG_PERSON
     assert dialog.result_value.resident_id == dialog.person.itemData(0)
@@ -94,6 +96,6 @@ def test_the_other_direction_and_another_person(
     assert answer.args[1] == ""
     qtbot.waitUntil(lambda: window.stats.occupancy.inside == 0, timeout=10000)
     assert (window.stats.occupancy.today_in, window.stats.occupancy.today_out) == (0, 1)
-    again = CorrectionDialog(demo.home, list(reversed(window.stats.recent)), visit_id)
+    again = CorrectionDialog(window.reader, list(reversed(window.stats.recent)), visit_id)
     qtbot.addWidget(again)
     assert again.visit_id() != visit_id  # corrected already: listed, not pickable

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,7 +25,8 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.core.identity import make_id_number
 from kiosk.core.pin import pin_problem
-from kiosk.core.rules import DirectionMode, Encounter, Holder, ManualReason, Source
+from kiosk.core.rules import DirectionMode, Encounter, ManualReason, Source
+from kiosk.demo import DEMO_PIN
 from kiosk.gate import Decision, Gate
 from kiosk.home import Home
 from kiosk.settings import Settings
@@ -48,8 +47,11 @@ from kiosk.ui.dialogs.registration import (
     VisitorCodeDialog,
     parse_temperature,
 )
-from tests.fakes import FakeClock
-from tests.helpers import TEST_PIN, make_checkpoint, run
+from kiosk.ui.main_window import MainWindow
+from kiosk.ui.ops import DbWorker
+from tests.fakes import FakeCamera, FakeClock
+from tests.helpers import make_checkpoint, run
+from tests.ui.conftest import ReaderFactory, WindowFactory
 
 pytestmark = pytest.mark.gui
 
@@ -65,6 +67,12 @@ def home(home_dir: Path) -> Home:
 @pytest.fixture
 def settings(home: Home) -> Settings:
     return Settings.load(home.settings_file)
+
+
+@pytest.fixture
+def reader(make_reader: ReaderFactory, home: Home) -> DbWorker:
+    """The reader the window gives its dialogs (kiosk.ui.ops), on this checkpoint."""
+    return make_reader(home.database)
 
 
 def audit_rows(home: Home, action: str | None) -> list[dict[str, Any]]:
@@ -105,9 +113,9 @@ def fill(qtbot: QtBot, dialog: RegistrationDialog, values: list[str]) -> None:
 
 
 def open_registration(
-    qtbot: QtBot, home: Home, settings: Settings, prefill: dict[str, str] | None = None
+    qtbot: QtBot, reader: DbWorker, settings: Settings, prefill: dict[str, str] | None = None
 ) -> RegistrationDialog:
-    dialog = RegistrationDialog(home, settings, prefill)
+    dialog = RegistrationDialog(reader, settings, prefill)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
@@ -118,8 +126,10 @@ def open_registration(
 # -- registration -----------------------------------------------------------------------
 
 
-def test_registration_by_keyboard_only(qtbot: QtBot, home: Home, settings: Settings) -> None:
-    dialog = open_registration(qtbot, home, settings)
+def test_registration_by_keyboard_only(
+    qtbot: QtBot, home: Home, reader: DbWorker, settings: Settings
+) -> None:
+    dialog = open_registration(qtbot, reader, settings)
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         fill(
             qtbot,
@@ -143,10 +153,11 @@ def test_registration_by_keyboard_only(qtbot: QtBot, home: Home, settings: Setti
 
 
 def test_registration_refuses_bad_phone_and_id(
-    qtbot: QtBot, home: Home, settings: Settings
+    qtbot: QtBot, reader: DbWorker, settings: Settings
 ) -> None:
-    dialog = open_registration(qtbot, home, settings)
+    dialog = open_registration(qtbot, reader, settings)
     fill(qtbot, dialog, ["Li Si", "12345", "110101199005171230", "9-9-999", "", "", "", "36.5"])
+    reader.wait_idle()  # the form is checked on the reader
     assert dialog.result_value is None
     assert dialog.isVisible()
     assert "mobile" in dialog.problems["phone"].text()
@@ -156,20 +167,24 @@ def test_registration_refuses_bad_phone_and_id(
     assert dialog.focusWidget() is dialog.edits["phone"]
 
 
-def test_registration_id_required_setting(qtbot: QtBot, home: Home, settings: Settings) -> None:
+def test_registration_id_required_setting(
+    qtbot: QtBot, reader: DbWorker, settings: Settings
+) -> None:
     settings, _ = settings.updated({"visitor_id_required": True})
-    dialog = open_registration(qtbot, home, settings)
+    dialog = open_registration(qtbot, reader, settings)
     fill(qtbot, dialog, ["Li Si", "13800139999", "", "3-2-502", "", "", "", "36.5"])
+    reader.wait_idle()
     assert dialog.result_value is None
     assert "required" in dialog.problems["id_number"].text()
 
 
-def test_registration_temperature(qtbot: QtBot, home: Home, settings: Settings) -> None:
-    dialog = open_registration(qtbot, home, settings)
+def test_registration_temperature(qtbot: QtBot, reader: DbWorker, settings: Settings) -> None:
+    dialog = open_registration(qtbot, reader, settings)
     fill(qtbot, dialog, ["Li Si", "13800139999", "", "3-2-502", "", "", ""])
     temperature = dialog.edits["temperature"]
     assert dialog.focusWidget() is temperature
     type_and_enter(qtbot, temperature, "33")
+    reader.wait_idle()
     assert "Measure again" in dialog.problems["temperature"].text()
     assert dialog.result_value is None
     temperature.clear()
@@ -182,14 +197,14 @@ def test_registration_temperature(qtbot: QtBot, home: Home, settings: Settings) 
 
 
 def test_scan_during_registration_types_nothing(
-    qtbot: QtBot, home: Home, settings: Settings
+    qtbot: QtBot, reader: DbWorker, settings: Settings
 ) -> None:
     from kiosk.ui.scanner import ScannerFilter
 
     scanner = ScannerFilter(clock=FakeClock(step=0.002).monotonic)
     scanner.install()
     try:
-        dialog = open_registration(qtbot, home, settings)
+        dialog = open_registration(qtbot, reader, settings)
         with qtbot.waitSignal(scanner.scanned, timeout=2000) as scanned:
             type_and_enter(qtbot, dialog.edits["name"], "GP1:ABCDEFGHIJKL")
         assert scanned.args == ["GP1:ABCDEFGHIJKL"]
@@ -199,14 +214,16 @@ def test_scan_during_registration_types_nothing(
         scanner.uninstall()
 
 
-def test_registration_escape_cancels(qtbot: QtBot, home: Home, settings: Settings) -> None:
-    dialog = open_registration(qtbot, home, settings)
+def test_registration_escape_cancels(qtbot: QtBot, reader: DbWorker, settings: Settings) -> None:
+    dialog = open_registration(qtbot, reader, settings)
     with qtbot.waitSignal(dialog.rejected, timeout=2000):
         qtbot.keyClick(dialog.edits["name"], Qt.Key.Key_Escape)
     assert dialog.result_value is None
 
 
-def test_destination_search_by_label_and_name(qtbot: QtBot, home: Home, settings: Settings) -> None:
+def test_destination_search_by_label_and_name(
+    qtbot: QtBot, home: Home, reader: DbWorker, settings: Settings
+) -> None:
     from kiosk.store.register import search_households
 
     with connect(home.database) as db:
@@ -222,10 +239,11 @@ def test_destination_search_by_label_and_name(qtbot: QtBot, home: Home, settings
     assert [h["label"] for h in chinese] == ["3-2-502"]
     assert nothing == []
 
-    dialog = open_registration(qtbot, home, settings)
+    dialog = open_registration(qtbot, reader, settings)
     fill(qtbot, dialog, ["Wang Wu", "13800139999", ""])
     destination = dialog.edits["destination"]
     type_text(destination, "居民1")
+    reader.wait_idle()  # the matches come from the reader
     assert dialog.matches.count() == 1
     assert dialog.matches.item(0).text().startswith("3-2-502")
     qtbot.keyClick(destination, Qt.Key.Key_Return)  # takes the highlighted match
@@ -233,6 +251,7 @@ def test_destination_search_by_label_and_name(qtbot: QtBot, home: Home, settings
     assert dialog.focusWidget() is dialog.edits["reason"]
     destination.clear()
     qtbot.keyClicks(destination, "3-2")
+    reader.wait_idle()
     assert dialog.matches.count() == 2
     qtbot.keyClick(destination, Qt.Key.Key_Down)
     qtbot.keyClick(destination, Qt.Key.Key_Return)
@@ -240,7 +259,7 @@ def test_destination_search_by_label_and_name(qtbot: QtBot, home: Home, settings
 
 
 def test_returning_visitor_prefilled_read_only(
-    qtbot: QtBot, home: Home, settings: Settings
+    qtbot: QtBot, reader: DbWorker, settings: Settings
 ) -> None:
     prefill = {
         "visitor_id": "v-1",
@@ -251,7 +270,7 @@ def test_returning_visitor_prefilled_read_only(
         "destination": "3-2-501",
         "reason": "family",
     }
-    dialog = open_registration(qtbot, home, settings, prefill)
+    dialog = open_registration(qtbot, reader, settings, prefill)
     assert dialog.edits["name"].isReadOnly()
     assert dialog.edits["phone"].text() == "138****9999"
     assert dialog.focusWidget() is dialog.edits["temperature"]
@@ -263,7 +282,7 @@ def test_returning_visitor_prefilled_read_only(
 
 
 def test_returning_visitor_recognised_by_phone_typed(
-    qtbot: QtBot, home: Home, settings: Settings
+    qtbot: QtBot, home: Home, reader: DbWorker, settings: Settings
 ) -> None:
     """Keyboard only: a known visitor's mobile number and Enter fill in the rest
     (read-only, masked) and go to the temperature; an unknown number goes on."""
@@ -284,7 +303,7 @@ def test_returning_visitor_recognised_by_phone_typed(
         "--json",
     )
     visitor_id = json.loads(registered.stdout)["visitor_id"]
-    dialog = open_registration(qtbot, home, settings)
+    dialog = open_registration(qtbot, reader, settings)
     qtbot.keyClick(dialog.edits["name"], Qt.Key.Key_Tab)
     type_and_enter(qtbot, dialog.edits["phone"], "13900000000")  # unknown: on to the ID
     assert dialog.focusWidget() is dialog.edits["id_number"]
@@ -292,6 +311,7 @@ def test_returning_visitor_recognised_by_phone_typed(
     dialog.edits["phone"].setFocus()
     dialog.edits["phone"].clear()
     type_and_enter(qtbot, dialog.edits["phone"], "138 0013 9999")
+    reader.wait_idle()  # recognised on the reader
     assert dialog.edits["name"].text() == "Zhao Liu"
     assert dialog.edits["name"].isReadOnly()
     assert dialog.edits["destination"].text() == "3-2-502"
@@ -304,13 +324,14 @@ def test_returning_visitor_recognised_by_phone_typed(
     assert dialog.result_value.visitor.id_number == ID_OK
 
 
-def test_dialogs_in_chinese(qtbot: QtBot, home: Home, settings: Settings) -> None:
+def test_dialogs_in_chinese(qtbot: QtBot, reader: DbWorker, settings: Settings) -> None:
     from kiosk.core import i18n
 
     i18n.set_language("zh_CN")
-    registration = open_registration(qtbot, home, settings)
+    registration = open_registration(qtbot, reader, settings)
     assert registration.windowTitle() == "访客登记"
     type_and_enter(qtbot, registration.edits["temperature"], "30")
+    reader.wait_idle()
     assert "请重新测量" in registration.problems["temperature"].text()
     pin = PinDialog("", attempts=PinAttempts(FakeClock().monotonic))
     qtbot.addWidget(pin)
@@ -466,8 +487,7 @@ def test_sign_in(qtbot: QtBot) -> None:
 
 
 def test_shift_summary_of_real_visits(qtbot: QtBot, home: Home) -> None:
-    from kiosk.core.rules import Encounter, Source
-    from kiosk.gate import Gate
+    from kiosk.core.rules import Source
     from kiosk.store.stats import shift_summary
 
     since = datetime.now(UTC) - timedelta(seconds=1)
@@ -503,7 +523,7 @@ def test_shift_summary_of_real_visits(qtbot: QtBot, home: Home) -> None:
 # -- manual pass ------------------------------------------------------------------------
 
 
-def test_manual_pass(qtbot: QtBot, home: Home) -> None:
+def test_manual_pass(qtbot: QtBot, home: Home, reader: DbWorker) -> None:
     from kiosk.store.register import search_residents
 
     db = connect(home.database)
@@ -516,10 +536,11 @@ def test_manual_pass(qtbot: QtBot, home: Home) -> None:
     assert found[0]["id_masked"].startswith("1101****")
     assert [r["household"] for r in by_name] == ["3-2-502"]
 
-    dialog = ManualPassDialog(home)
+    dialog = ManualPassDialog(reader)
     qtbot.addWidget(dialog)
     dialog.show()
     type_and_enter(qtbot, dialog.search, "3-2-502")
+    reader.wait_idle()  # the search runs on the reader
     assert dialog.results.count() == 1
     assert dialog.focusWidget() is dialog.results  # highlighted, not yet picked
     qtbot.keyClick(dialog.results, Qt.Key.Key_Return)
@@ -535,7 +556,9 @@ def test_manual_pass(qtbot: QtBot, home: Home) -> None:
     assert dialog.result_value == ManualResult(by_name[0]["id"], "left pass at home")
 
 
-def test_manual_pass_picks_the_person_not_the_first(qtbot: QtBot, home: Home) -> None:
+def test_manual_pass_picks_the_person_not_the_first(
+    qtbot: QtBot, home: Home, reader: DbWorker
+) -> None:
     """Typing the room and pressing Enter never lets the household's first resident
     through: the guard picks the person (Down, Enter) and the reason (a key)."""
     from kiosk.store.register import search_residents
@@ -546,17 +569,19 @@ def test_manual_pass_picks_the_person_not_the_first(qtbot: QtBot, home: Home) ->
     finally:
         db.close()
     assert len(found) == 2
-    dialog = ManualPassDialog(home)
+    dialog = ManualPassDialog(reader)
     qtbot.addWidget(dialog)
     dialog.show()
     type_and_enter(qtbot, dialog.search, "3-2-501")
+    reader.wait_idle()  # the search runs on the reader
     qtbot.keyClick(dialog.results, Qt.Key.Key_Return)  # the first, picked on purpose...
     assert dialog.result_value is None  # ...is not yet let through: a reason first
     qtbot.keyClick(dialog.reasons, Qt.Key.Key_Escape)
-    dialog = ManualPassDialog(home)
+    dialog = ManualPassDialog(reader)
     qtbot.addWidget(dialog)
     dialog.show()
     type_and_enter(qtbot, dialog.search, "3-2-501")
+    reader.wait_idle()  # the search runs on the reader
     assert found[0]["id_masked"] in dialog.results.item(0).text()  # masked ID shown
     qtbot.keyClick(dialog.results, Qt.Key.Key_Down)
     qtbot.keyClick(dialog.results, Qt.Key.Key_Return)
@@ -565,11 +590,12 @@ def test_manual_pass_picks_the_person_not_the_first(qtbot: QtBot, home: Home) ->
     assert dialog.result_value == ManualResult(found[1]["id"], ManualReason.PHONE_DEAD.value)
 
 
-def test_manual_pass_nobody(qtbot: QtBot, home: Home) -> None:
-    dialog = ManualPassDialog(home)
+def test_manual_pass_nobody(qtbot: QtBot, reader: DbWorker) -> None:
+    dialog = ManualPassDialog(reader)
     qtbot.addWidget(dialog)
     dialog.show()
     type_and_enter(qtbot, dialog.search, "9-9-909")
+    reader.wait_idle()  # the search runs on the reader
     assert "Nobody" in dialog.search_problem.text()
     assert dialog.focusWidget() is dialog.search
 
@@ -610,7 +636,6 @@ def test_settings_dialog_saves(qtbot: QtBot, home: Home, settings: Settings) -> 
     assert reloaded.visitor_id_required is True
     assert reloaded.fever_threshold == 37.5
     assert verify_pin("2468", reloaded.admin_pin_hash)
-    assert dialog.settings == reloaded and settings.fever_threshold == 37.3
 
 
 def test_settings_dialog_invalid_not_saved(qtbot: QtBot, home: Home, settings: Settings) -> None:
@@ -642,58 +667,12 @@ def test_settings_exit(qtbot: QtBot, settings: Settings) -> None:
 # -- opening from the main window (show_dialog hooks) --------------------------------------
 
 
-class FakeWorker(QObject):
-    """The window's worker, run in the test's thread on a real Gate."""
-
-    decided = Signal(object)
-
-    def __init__(self, home: Home) -> None:
-        super().__init__()
-        self.gate = Gate(home)
-        self.decisions: list[Decision] = []
-        self.decided.connect(self.decisions.append)
-
-    def request(self, job: Callable[[Gate], None]) -> None:
-        job(self.gate)
-
-    def submit_encounter(
-        self, encounter: Encounter, *, holder: Holder | None = None, plate: str = ""
-    ) -> None:
-        decision = self.gate.handle(encounter, holder=holder, plate=plate)
-        if decision is not None:
-            self.decided.emit(decision)
-
-    def set_guard(self, guard: str) -> None:
-        self.gate.guard = guard
+def real_window(make_window: WindowFactory) -> MainWindow:
+    """The real window on the demo checkpoint, its camera a fake one (no scans)."""
+    return make_window(source=FakeCamera(), camera="fake", demo=False)
 
 
-class FakeWindow(QWidget):
-    def __init__(self, home: Home, settings: Settings) -> None:
-        super().__init__()
-        self.home = home
-        self.settings = settings
-        self.worker = FakeWorker(home)
-        self.modes: list[DirectionMode] = []
-        self.closed = False
-
-    def set_mode(self, mode: DirectionMode) -> None:
-        self.modes.append(mode)
-
-    def close(self) -> bool:
-        self.closed = True
-        return True
-
-
-@pytest.fixture
-def window(qtbot: QtBot, home: Home, settings: Settings) -> Iterator[FakeWindow]:
-    found = FakeWindow(home, settings)
-    qtbot.addWidget(found)
-    found.show()
-    yield found
-    found.worker.gate.close()
-
-
-def test_hook_registration_issues_and_shows_code(qtbot: QtBot, make_window: Any) -> None:
+def test_hook_registration_issues_and_shows_code(qtbot: QtBot, make_window: WindowFactory) -> None:
     """Through the real window and its worker thread: the entry is decided and logged,
     the counts refresh, and the new visitor's code opens large."""
     from kiosk.ui.dialogs import registration
@@ -711,7 +690,7 @@ def test_hook_registration_issues_and_shows_code(qtbot: QtBot, make_window: Any)
     registration.show_dialog(real)  # a second press: the same dialog, not another
     assert open_dialog("registration") is dialog
     fill(qtbot, dialog, ["Zhang San", "13800139999", "", "3-2-501", "", "", "", "36.6"])
-    assert open_dialog("registration") is None
+    qtbot.waitUntil(lambda: open_dialog("registration") is None)  # checked, accepted
     qtbot.waitUntil(lambda: open_dialog("visitor_code") is not None, timeout=10000)
     [decision] = decided
     assert decision.verdict.level.value == "pass"
@@ -727,63 +706,76 @@ def test_hook_registration_issues_and_shows_code(qtbot: QtBot, make_window: Any)
     assert open_dialog("visitor_code") is None
 
 
-def test_hook_manual_pass(qtbot: QtBot, window: FakeWindow) -> None:
+def manual_pass(qtbot: QtBot, window: MainWindow, room: str) -> Decision:
+    """F6 as a guard does it: the room, Enter, the first resident, reason 1."""
     from kiosk.ui.dialogs import manual
 
+    decided: list[Decision] = []
+    window.worker.decided.connect(decided.append)
     manual.show_dialog(window)
     dialog = open_dialog("manual")
     assert isinstance(dialog, ManualPassDialog)
-    type_and_enter(qtbot, dialog.search, "3-2-502")
+    type_and_enter(qtbot, dialog.search, room)
+    window.reader.wait_idle()
     qtbot.keyClick(dialog.results, Qt.Key.Key_Return)
     qtbot.keyClick(dialog.reasons, Qt.Key.Key_1)
-    [decision] = window.worker.decisions
+    qtbot.waitUntil(lambda: len(decided) == 1, timeout=10_000)
+    window.worker.decided.disconnect(decided.append)
+    return decided[0]
+
+
+def test_hook_manual_pass(qtbot: QtBot, make_window: WindowFactory) -> None:
+    decision = manual_pass(qtbot, real_window(make_window), "3-2-502")
     assert decision.encounter.source is Source.MANUAL
     assert decision.encounter.note == ManualReason.FORGOT_PASS.value
     assert decision.verdict.holder is not None and decision.verdict.holder.household == "3-2-502"
     assert decision.verdict.message() == "Let through by hand: forgot the pass"
 
 
-def test_hook_shift_sign_in_and_out(qtbot: QtBot, window: FakeWindow) -> None:
-    from kiosk.ui.dialogs import manual, shift
+def test_hook_shift_sign_in_and_out(qtbot: QtBot, make_window: WindowFactory) -> None:
+    from kiosk.ui.dialogs import shift
 
+    window = real_window(make_window)
     shift.show_dialog(window)
+    qtbot.waitUntil(lambda: isinstance(open_dialog("shift"), SignInDialog))
     sign_in = open_dialog("shift")
     assert isinstance(sign_in, SignInDialog)
     line = sign_in.names.lineEdit()
     assert line is not None
     type_and_enter(qtbot, line, "Li")
-    assert window.guard_name == "Li"  # type: ignore[attr-defined]
-    manual.show_dialog(window)
-    dialog = open_dialog("manual")
-    assert isinstance(dialog, ManualPassDialog)
-    type_and_enter(qtbot, dialog.search, "3-2-502")
-    qtbot.keyClick(dialog.results, Qt.Key.Key_Return)
-    qtbot.keyClick(dialog.reasons, Qt.Key.Key_1)
+    assert window.guard_name == "Li"
+    manual_pass(qtbot, window, "3-2-502")
     shift.show_dialog(window)
+    qtbot.waitUntil(lambda: isinstance(open_dialog("shift"), ShiftSummaryDialog))
     summary = open_dialog("shift")
     assert isinstance(summary, ShiftSummaryDialog)
     assert summary.values["manual"].text() == "1"
     summary.accept()
-    assert window.guard_name == ""  # type: ignore[attr-defined]
+    assert window.guard_name == ""
     shift.show_dialog(window)
+    qtbot.waitUntil(lambda: isinstance(open_dialog("shift"), SignInDialog))
     again = open_dialog("shift")
     assert isinstance(again, SignInDialog)
     assert again.names.itemText(0) == "Li"  # recent guards offered
     again.reject()
 
 
-def test_hook_admin_pin_then_settings(qtbot: QtBot, window: FakeWindow) -> None:
+def open_settings(qtbot: QtBot, window: MainWindow, pin: str) -> SettingsDialog:
     from kiosk.ui.dialogs import admin
 
-    office = SimpleNamespace(ctx=SimpleNamespace(settings=window.settings))  # open beside
-    window.office = office  # type: ignore[attr-defined]
     admin.show_dialog(window)
-    pin = open_dialog("pin")
-    assert isinstance(pin, PinDialog)
-    qtbot.keyClicks(pin, TEST_PIN)
-    qtbot.keyClick(pin, Qt.Key.Key_Return)
-    dialog = open_dialog("settings")
-    assert isinstance(dialog, SettingsDialog)
+    dialog = open_dialog("pin")
+    assert isinstance(dialog, PinDialog)
+    qtbot.keyClicks(dialog, pin)
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    settings = open_dialog("settings")
+    assert isinstance(settings, SettingsDialog)
+    return settings
+
+
+def test_hook_admin_pin_then_settings(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = real_window(make_window)
+    dialog = open_settings(qtbot, window, DEMO_PIN)
     combo = dialog.widgets["direction"]
     assert isinstance(combo, QComboBox)
     combo.setCurrentIndex(combo.findData("in"))
@@ -791,36 +783,40 @@ def test_hook_admin_pin_then_settings(qtbot: QtBot, window: FakeWindow) -> None:
     assert isinstance(spin, QDoubleSpinBox)
     spin.setValue(37.0)
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
-    assert window.modes == [DirectionMode.IN]
-    assert window.worker.gate.rules.fever_threshold == 37.0
+    qtbot.waitUntil(lambda: window.mode is DirectionMode.IN)  # the gate took it
+    threshold: list[float] = []
+    window.worker.request(lambda gate: threshold.append(gate.rules.fever_threshold))
+    qtbot.waitUntil(lambda: threshold == [37.0])
     assert window.settings.fever_threshold == 37.0  # the window took the saved settings
-    assert office.ctx.settings is window.settings  # and handed them to the office
-    rows = audit_rows(window.home, "settings.set")  # who changed what, from the window
-    assert {(r["actor"], r["detail"]["name"], r["detail"]["new"]) for r in rows} == {
+    expected = {
         ("window:admin PIN", "direction", "in"),
         ("window:admin PIN", "fever_threshold", 37.0),
     }
-    assert all(r["detail"]["via"] == "window" for r in rows)
-    window.guard_name = "Li"  # type: ignore[attr-defined]  # a guard on duty: named
-    admin.show_dialog(window)
-    pin = open_dialog("pin")
-    assert isinstance(pin, PinDialog)
-    qtbot.keyClicks(pin, TEST_PIN)
-    qtbot.keyClick(pin, Qt.Key.Key_Return)
-    dialog = open_dialog("settings")
-    assert isinstance(dialog, SettingsDialog)
+    # who changed what, from the window (written by the gate's worker)
+    qtbot.waitUntil(
+        lambda: (
+            {
+                (r["actor"], r["detail"]["name"], r["detail"]["new"])
+                for r in audit_rows(window.home, "settings.set")
+            }
+            == expected
+        )
+    )
+    assert all(r["detail"]["via"] == "window" for r in audit_rows(window.home, "settings.set"))
+    window.guard_name = "Li"  # a guard on duty: named
+    dialog = open_settings(qtbot, window, DEMO_PIN)
     for edit in (dialog.pin_new, dialog.pin_again):
         qtbot.keyClicks(edit, "9402")
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
-    [change] = [r for r in audit_rows(window.home, "pin.change") if r["detail"]["via"] == "window"]
+
+    def pin_changes() -> list[dict[str, Any]]:
+        return [r for r in audit_rows(window.home, "pin.change") if r["detail"]["via"] == "window"]
+
+    qtbot.waitUntil(lambda: len(pin_changes()) == 1)
+    [change] = pin_changes()
     assert change["actor"] == "window:Li" and change["detail"] == {"via": "window", "first": False}
     assert "scrypt" not in json.dumps(audit_rows(window.home, None))  # never the hash
-    admin.show_dialog(window)
-    pin = open_dialog("pin")
-    assert isinstance(pin, PinDialog)
-    qtbot.keyClicks(pin, "9402")
-    qtbot.keyClick(pin, Qt.Key.Key_Return)
-    dialog = open_dialog("settings")
-    assert isinstance(dialog, SettingsDialog)
+    dialog = open_settings(qtbot, window, "9402")
     qtbot.mouseClick(dialog.exit_button, Qt.MouseButton.LeftButton)
-    assert window.closed
+    assert window.exit_allowed
+    assert not window.isVisible()

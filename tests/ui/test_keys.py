@@ -10,7 +10,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from conftest import WindowFactory
+from conftest import ReaderFactory, WindowFactory
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -39,6 +39,7 @@ from kiosk.ui.dialogs import (
 )
 from kiosk.ui.dialogs.common import open_dialog
 from kiosk.ui.main_window import ACTION_KEYS
+from kiosk.ui.ops import DbWorker
 from tests.helpers import make_checkpoint
 
 pytestmark = pytest.mark.gui
@@ -109,13 +110,19 @@ def _settings(home: Home) -> Settings:
     return Settings.load(home.settings_file)
 
 
-DIALOGS: dict[str, Callable[[Home], tuple[QDialog, QWidget]]] = {}
+@pytest.fixture
+def reader(make_reader: ReaderFactory, home: Home) -> DbWorker:
+    return make_reader(home.database)
 
 
-def dialog(name: str) -> Callable[[Callable[[Home], QDialog]], None]:
-    def register(make: Callable[[Home], QDialog]) -> None:
-        def build(home: Home) -> tuple[QDialog, QWidget]:
-            made = make(home)
+DIALOGS: dict[str, Callable[[Home, DbWorker], tuple[QDialog, QWidget]]] = {}
+
+
+def dialog(name: str) -> Callable[[Callable[[Home, DbWorker], QDialog]], None]:
+    def register(make: Callable[[Home, DbWorker], QDialog]) -> None:
+        def build(home: Home, reader: DbWorker) -> tuple[QDialog, QWidget]:
+            made = make(home, reader)
+            reader.wait_idle()  # what it reads on the reader is in
             return made, made.fields[0] if hasattr(made, "fields") and made.fields else made
 
         DIALOGS[name] = build
@@ -124,41 +131,43 @@ def dialog(name: str) -> Callable[[Callable[[Home], QDialog]], None]:
 
 
 @dialog("registration")
-def _registration(home: Home) -> QDialog:
-    return RegistrationDialog(home, _settings(home))
+def _registration(home: Home, reader: DbWorker) -> QDialog:
+    return RegistrationDialog(reader, _settings(home))
 
 
 @dialog("manual")
-def _manual(home: Home) -> QDialog:
-    made = ManualPassDialog(home)
+def _manual(home: Home, reader: DbWorker) -> QDialog:
+    made = ManualPassDialog(reader)
     made.run_search("3-2-501")
     made.note.setEnabled(True)  # "other" chosen: the words field takes part too
     return made
 
 
 @dialog("sign_in")
-def _sign_in(home: Home) -> QDialog:
+def _sign_in(home: Home, reader: DbWorker) -> QDialog:
     return SignInDialog(["Li", "Wang"])
 
 
 @dialog("shift_summary")
-def _summary(home: Home) -> QDialog:
+def _summary(home: Home, reader: DbWorker) -> QDialog:
     return ShiftSummaryDialog({"guard": "Li", "since": datetime.now().astimezone()})
 
 
 @dialog("settings")
-def _settings_dialog(home: Home) -> QDialog:
+def _settings_dialog(home: Home, reader: DbWorker) -> QDialog:
     return SettingsDialog(_settings(home))
 
 
 @dialog("visitor_code")
-def _code(home: Home) -> QDialog:
+def _code(home: Home, reader: DbWorker) -> QDialog:
     return VisitorCodeDialog("GP1:TEST", "2026-12-01 18:00")
 
 
 @pytest.mark.parametrize("name", sorted(DIALOGS))
-def test_tab_reaches_every_input_in_layout_order(qtbot: QtBot, home: Home, name: str) -> None:
-    made, first = DIALOGS[name](home)
+def test_tab_reaches_every_input_in_layout_order(
+    qtbot: QtBot, home: Home, reader: DbWorker, name: str
+) -> None:
+    made, first = DIALOGS[name](home, reader)
     qtbot.addWidget(made)
     made.show()
     qtbot.waitExposed(made)
@@ -173,9 +182,9 @@ def test_tab_reaches_every_input_in_layout_order(qtbot: QtBot, home: Home, name:
     assert [b for b in buttons if b.isDefault()], f"{name}: no default button"
 
 
-def test_real_tab_presses_follow_the_chain(qtbot: QtBot, home: Home) -> None:
+def test_real_tab_presses_follow_the_chain(qtbot: QtBot, home: Home, reader: DbWorker) -> None:
     """Tab itself (not only the chain) walks the registration form in order."""
-    made = RegistrationDialog(home, _settings(home))
+    made = RegistrationDialog(reader, _settings(home))
     qtbot.addWidget(made)
     made.show()
     qtbot.waitExposed(made)
@@ -195,6 +204,7 @@ def test_real_tab_presses_follow_the_chain(qtbot: QtBot, home: Home) -> None:
     destination = made.edits["destination"]
     destination.setFocus()
     qtbot.keyClicks(destination, "3-2-5")
+    reader.wait_idle()  # the matches come from the reader
     assert made.matches.isVisible() and made.matches.count() == 2
     qtbot.keyClick(destination, Qt.Key.Key_Down)  # the second match, from the field
     qtbot.keyClick(destination, Qt.Key.Key_Tab)  # Tab takes it, as Enter does

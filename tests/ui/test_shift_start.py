@@ -35,6 +35,7 @@ def test_the_window_asks_who_is_on_duty_and_shows_them(
     assert window.guard_label.property("onDuty") is True
     assert window.guard_label.isVisible()
     shift.show_dialog(window)  # signing out: nobody on duty, said so on screen
+    qtbot.waitUntil(lambda: isinstance(open_dialog("shift"), ShiftSummaryDialog))
     summary = open_dialog("shift")
     assert isinstance(summary, ShiftSummaryDialog)
     summary.accept()

@@ -1,11 +1,20 @@
-"""The gate worker's camera handling: a lost camera shows a banner until it is back."""
+"""The gate worker: a lost camera shows a banner until it is back; one queue for scan
+events and the jobs asked of it."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from conftest import FAST_HEALTH, WindowFactory
 from pytestqt.qtbot import QtBot
 
+from kiosk.core.rules import Direction
+from kiosk.demo import Demo
+from kiosk.gate import Decision
+from kiosk.settings import Settings
+from kiosk.ui.worker import GateService, GateWorker
+from kiosk.vision import synth
 from tests.fakes import FakeCamera
 
 pytestmark = pytest.mark.gui
@@ -62,3 +71,36 @@ def test_stop_releases_the_thread(qtbot: QtBot, make_window: WindowFactory) -> N
     assert not window.service.thread.isRunning()
     loop = window.worker.loop
     assert loop is not None and not loop.running
+
+
+def test_one_queue_before_the_loop_starts_and_after_it_stopped(
+    qtbot: QtBot, demo: Demo, tmp_path: Path
+) -> None:
+    """A scanner's text asked of the worker before its thread starts waits in the one
+    queue and is decided once the gate is up; after the video has ended (the scan
+    loop stopped) the same queue still serves the worker: scans, direction changes."""
+    video = tmp_path / "short.avi"
+    synth.write_video(video, [(None, 0.5, "clean")], fps=20)
+    worker = GateWorker(demo.home, Settings.load(demo.home.settings_file), camera=str(video))
+    decided: list[Decision] = []
+    cameras: list[str] = []
+    modes: list[str] = []
+    worker.decided.connect(decided.append)
+    worker.cameraChanged.connect(lambda event: cameras.append(event.state))
+    worker.modeChanged.connect(modes.append)
+    worker.submit_scan(demo.tokens["valid"])  # before the thread runs
+    service = GateService(worker)
+    service.start()
+    try:
+        qtbot.waitUntil(lambda: len(decided) == 1, timeout=10_000)
+        qtbot.waitUntil(lambda: "ended" in cameras, timeout=10_000)
+        loop = worker.loop
+        qtbot.waitUntil(lambda: loop is not None and not loop.running, timeout=5_000)
+        worker.set_mode("out")
+        worker.submit_scan(demo.tokens["revoked"])
+        qtbot.waitUntil(lambda: len(decided) == 2, timeout=10_000)
+    finally:
+        assert service.stop()
+    assert [d.encounter.text for d in decided] == [demo.tokens["valid"], demo.tokens["revoked"]]
+    assert modes[-1] == "out"
+    assert decided[1].verdict.direction is Direction.OUT

@@ -1,5 +1,7 @@
 """The kiosk's dialogs: each collects and checks input and returns a result object;
-none writes the database (the window hands writes to its worker thread)."""
+none writes the database (the window hands writes to its worker thread), and what they
+read they read on the window's reader (``window.reader``, kiosk.ui.ops), never on the
+UI thread."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import QDialog
 
 from kiosk.settings import Change, Settings
 from kiosk.store.checkpoint import record_settings_changes
-from kiosk.store.db import connect
 from kiosk.ui.dialogs.common import open_once
 from kiosk.ui.dialogs.pin import PinDialog
 from kiosk.ui.dialogs.settings_dialog import SettingsDialog
@@ -69,12 +68,12 @@ def settings_actor(window: Any) -> str:
 
 
 def audit_changes(window: Any, changes: list[Change]) -> None:
-    """Settings changed in the window, into the audit log (never the PIN's hash)."""
-    db = connect(window.home.database)
-    try:
-        record_settings_changes(db, settings_actor(window), "window", changes)
-    finally:
-        db.close()
+    """Settings changed in the window, into the audit log (never the PIN's hash),
+    written by the gate's worker on its connection."""
+    actor = settings_actor(window)
+    window.worker.request(
+        lambda gate: record_settings_changes(gate.db, actor, "window", list(changes))
+    )
 
 
 def open_office(window: Any) -> None:

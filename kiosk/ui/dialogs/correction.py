@@ -2,7 +2,8 @@
 gate's recent ones, newest first, or the one the office chose), say what was wrong
 (not a passage / the other direction / another person of the household) and why. The
 dialog only asks; the gate's worker (or the office's jobs) writes the correcting row
-(kiosk.store.corrections)."""
+(kiosk.store.corrections). What the dialog reads (the household's other residents, whether
+the passage may still be corrected) it reads on the window's reader, off the UI thread."""
 
 from __future__ import annotations
 
@@ -28,9 +29,7 @@ from kiosk.core.errors import KioskError
 from kiosk.core.i18n import tr
 from kiosk.core.identity import mask_name
 from kiosk.core.rules import Direction, Level, Reason
-from kiosk.home import Home
 from kiosk.store.corrections import correctable, household_others
-from kiosk.store.db import connect
 from kiosk.ui.dialogs.common import (
     GloveDialog,
     error_label,
@@ -39,6 +38,7 @@ from kiosk.ui.dialogs.common import (
     set_problem,
 )
 from kiosk.ui.dialogs.pin import PinDialog
+from kiosk.ui.ops import DbWorker, QueryOp
 from kiosk.ui.verdict_panel import direction_text, headline
 
 
@@ -76,14 +76,15 @@ class CorrectionDialog(GloveDialog):
 
     def __init__(
         self,
-        home: Home,
+        reader: DbWorker,
         passages: list[dict[str, Any]],
         selected: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.home = home
+        self.reader = reader
         self.result_value: CorrectionResult | None = None
+        self.people_for: str | None = None  # the passage whose household is listed
         self.setWindowTitle(tr("Correct a passage"))
         self.setMinimumWidth(760)
         self.resize(820, 760)
@@ -157,20 +158,36 @@ class CorrectionDialog(GloveDialog):
         return Reason(self.kinds.currentItem().data(Qt.ItemDataRole.UserRole))
 
     def _kind_changed(self) -> None:
-        """ "Another person": the other residents of the household, to pick from."""
+        """ "Another person": the other residents of the household, to pick from (read
+        on the reader; the list fills when they come)."""
         person = self.kind() is Reason.WRONG_PERSON
-        self.person.clear()
         visit_id = self.visit_id()
-        if person and visit_id:
-            db = connect(self.home.database)
-            try:
-                for rid, name in household_others(db, visit_id):
-                    self.person.addItem(name, rid)
-            finally:
-                db.close()
+        if person and visit_id and visit_id != self.people_for:
+            self.person.clear()
+            self.person.setEnabled(False)
+            QueryOp(
+                self.reader,
+                parent=self,
+                op=lambda db: household_others(db, visit_id),
+                success=lambda people: self._show_people(visit_id, people),
+            ).failure(lambda message: set_problem(self.person, self.problem, message)).newest(
+                ("correction-people", id(self))
+            ).run_in_background()
+        elif not visit_id:
+            self.person.clear()
+            self.people_for = None
         self.person.setVisible(person)
         self.person_label.setVisible(person)
-        self.person.setEnabled(person and self.person.count() > 0)
+        self.person.setEnabled(person and self.people_for == visit_id and self.person.count() > 0)
+
+    def _show_people(self, visit_id: str, people: list[tuple[str, str]]) -> None:
+        if visit_id != self.visit_id():
+            return  # another passage was picked meanwhile
+        self.person.clear()
+        for rid, name in people:
+            self.person.addItem(name, rid)
+        self.people_for = visit_id
+        self.person.setEnabled(self.kind() is Reason.WRONG_PERSON and self.person.count() > 0)
 
     def submit(self) -> None:
         visit_id = self.visit_id()
@@ -178,6 +195,8 @@ class CorrectionDialog(GloveDialog):
             set_problem(self.passages, self.problem, tr("Pick the passage to correct."))
             return
         kind = self.kind()
+        if kind is Reason.WRONG_PERSON and self.people_for != visit_id:
+            return  # the household is still being read: the list fills, then Enter
         resident_id = str(self.person.currentData() or "") if kind is Reason.WRONG_PERSON else ""
         if kind is Reason.WRONG_PERSON and not resident_id:
             set_problem(self.person, self.problem, tr("Nobody else in this household."))
@@ -186,16 +205,38 @@ class CorrectionDialog(GloveDialog):
         if not reason:
             set_problem(self.reason, self.problem, tr("Say why the passage is corrected."))
             return
-        db = connect(self.home.database)
-        try:
-            correctable(db, visit_id)
-        except KioskError as exc:
-            set_problem(self.passages, self.problem, str(exc))
-            return
-        finally:
-            db.close()
-        self.result_value = CorrectionResult(visit_id, kind, reason, resident_id)
-        self.accept()
+        wanted = CorrectionResult(visit_id, kind, reason, resident_id)
+
+        def checked(problem: str) -> None:
+            if problem:
+                set_problem(self.passages, self.problem, problem)
+            elif self._asked() == wanted:  # nothing changed while it was checked
+                self.result_value = wanted
+                self.accept()
+
+        QueryOp(
+            self.reader, parent=self, op=lambda db: _problem(db, visit_id), success=checked
+        ).failure(lambda message: set_problem(self.passages, self.problem, message)).newest(
+            ("correction-check", id(self))
+        ).run_in_background()
+
+    def _asked(self) -> CorrectionResult | None:
+        """What the dialog asks for now (None: a passage is not picked)."""
+        visit_id = self.visit_id()
+        if visit_id is None:
+            return None
+        kind = self.kind()
+        resident_id = str(self.person.currentData() or "") if kind is Reason.WRONG_PERSON else ""
+        return CorrectionResult(visit_id, kind, " ".join(self.reason.text().split()), resident_id)
+
+
+def _problem(db: Any, visit_id: str) -> str:
+    """Why ``visit_id`` cannot be corrected ("" if it can); on the reader's thread."""
+    try:
+        correctable(db, visit_id)
+    except KioskError as exc:
+        return str(exc)
+    return ""
 
 
 def show_dialog(window: Any, selected: str | None = None) -> None:
@@ -227,7 +268,7 @@ def show_dialog(window: Any, selected: str | None = None) -> None:
         if dialog.result() == QDialog.DialogCode.Accepted:
             open_once(
                 "correction",
-                lambda: CorrectionDialog(window.home, passages, selected, window),
+                lambda: CorrectionDialog(window.reader, passages, selected, window),
                 done,
             )
 

@@ -6,6 +6,11 @@ Keys: type ``3-2-501`` (or a name), Enter: the household's residents, with their
 masked ID numbers; Up/Down and Enter pick the person (nobody is picked for the guard:
 a household of four is four people); then 1-3 (or Up/Down and Enter) the reason, which
 lets them through; 4 "other" asks for the reason in words. Esc cancels.
+
+The search runs on the window's reader (:class:`~kiosk.ui.ops.DbWorker`), never on
+the UI thread: the list keeps what it shows until the answer for the text typed now
+comes (an older answer is dropped), and Enter in the search field before that answer
+waits for it, then highlights the first resident as it does at once otherwise.
 """
 
 from __future__ import annotations
@@ -24,12 +29,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlite_utils import Database
 
 from kiosk.core.i18n import tr
 from kiosk.core.rules import Encounter, ManualReason, Source
-from kiosk.home import Home
-from kiosk.store.db import connect
 from kiosk.store.register import search_residents
 from kiosk.store.visits import resident_holder
 from kiosk.ui.dialogs.common import (
@@ -40,6 +42,7 @@ from kiosk.ui.dialogs.common import (
     open_once,
     set_problem,
 )
+from kiosk.ui.ops import DbWorker, QueryOp
 
 SEARCH_PAUSE_MS = 250  # search when typing pauses (or at once on Enter), not per key
 OTHER = "other"
@@ -59,12 +62,14 @@ class ManualPassDialog(GloveDialog):
     listed (marked) but cannot be picked.
     """
 
-    def __init__(self, home: Home, parent: QWidget | None = None) -> None:
+    def __init__(self, reader: DbWorker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.home = home
+        self.reader = reader
         self.result_value: ManualResult | None = None
         self.found: list[dict[str, Any]] = []
-        self._db: Database | None = None
+        self.shown_for = ""  # the search text the list shows the answer for
+        self._wanted = ""  # the search text asked for last
+        self._highlight_when_found = False  # Enter came before the answer
         self.setWindowTitle(tr("Let a resident through by hand"))
         self.setMinimumWidth(760)
         layout = QVBoxLayout(self)
@@ -111,25 +116,45 @@ class ManualPassDialog(GloveDialog):
         self.reasons.itemClicked.connect(lambda _item: self.choose_reason())
         self.search.setFocus()
 
-    # -- database (one read-only connection for the dialog's life) -------------------
-
-    def db(self) -> Database:
-        if self._db is None:
-            self._db = connect(self.home.database)
-        return self._db
-
     def done(self, result: int) -> None:
         self._pause.stop()
-        if self._db is not None:
-            self._db.close()
-            self._db = None
         super().done(result)
 
     # -- 1. search -----------------------------------------------------------------
 
+    @property
+    def searching(self) -> bool:
+        """An answer for the text in the search field is still to come."""
+        return self.shown_for != self.search.text()
+
     def run_search(self, text: str) -> None:
+        """Search for ``text`` on the reader; the list changes when the answer comes."""
         self._pause.stop()
-        self.found = search_residents(self.db(), text) if text.strip() else []
+        self._wanted = text
+        if not text.strip():
+            self._show_found(text, [])
+            return
+        QueryOp(
+            self.reader,
+            parent=self,
+            op=lambda db: search_residents(db, text),
+            success=lambda found: self._show_found(text, found),
+        ).failure(self._search_failed).newest(("manual-search", id(self))).run_in_background()
+
+    def _search_failed(self, message: str) -> None:
+        self._highlight_when_found = False
+        self._wanted = ""  # Enter searches again
+        set_problem(self.search, self.search_problem, message)
+
+    def _show_found(self, text: str, found: list[dict[str, Any]]) -> None:
+        if text != self._wanted:
+            return  # an older search's answer: a newer one is coming
+        self.shown_for = text
+        same = found == self.found and self.results.count() == len(found)
+        self.found = found
+        if same:  # the same people: the list stays as it is, a pick too
+            self._found_shown(text)
+            return
         self.results.clear()  # a new search: nobody is picked
         for resident in self.found:
             words = f"{resident['household']}   {resident['name']}   {resident['id_masked']}"
@@ -140,8 +165,14 @@ class ManualPassDialog(GloveDialog):
             if not resident["active"]:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
             self.results.addItem(item)
+        self._found_shown(text)
+
+    def _found_shown(self, text: str) -> None:
         message = tr("Nobody found.") if text.strip() and not self.found else ""
         set_problem(self.search, self.search_problem, message)
+        if self._highlight_when_found and text == self.search.text():
+            self._highlight_when_found = False
+            self._highlight_first()
 
     def _first_active(self) -> int | None:
         return next((i for i, r in enumerate(self.found) if r["active"]), None)
@@ -163,12 +194,12 @@ class ManualPassDialog(GloveDialog):
 
     def enter_pressed(self, field: QWidget) -> None:
         if field is self.search:
-            self.run_search(self.search.text())
-            first = self._first_active()
-            if first is None:
+            if self.searching or self._pause.isActive():
+                self._highlight_when_found = True  # when the answer comes
+                if self._wanted != self.search.text() or self._pause.isActive():
+                    self.run_search(self.search.text())
                 return
-            self.results.setCurrentRow(first)  # highlighted, not picked: Enter picks
-            self.results.setFocus(Qt.FocusReason.TabFocusReason)
+            self._highlight_first()
         elif field is self.results:
             if self.selected_id() is not None:
                 self.reasons.setFocus(Qt.FocusReason.TabFocusReason)
@@ -176,6 +207,13 @@ class ManualPassDialog(GloveDialog):
             self.choose_reason()
         else:
             self.submit()
+
+    def _highlight_first(self) -> None:
+        first = self._first_active()
+        if first is None:
+            return
+        self.results.setCurrentRow(first)  # highlighted, not picked: Enter picks
+        self.results.setFocus(Qt.FocusReason.TabFocusReason)
 
     def choose_reason(self) -> None:
         code = self.reason_code()
@@ -237,4 +275,4 @@ def show_dialog(window: Any) -> None:
 
         worker.request(let_through)
 
-    open_once("manual", lambda: ManualPassDialog(window.home, window), done)
+    open_once("manual", lambda: ManualPassDialog(window.reader, window), done)

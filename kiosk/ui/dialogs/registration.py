@@ -4,6 +4,13 @@
 CLI's (:func:`kiosk.store.visitors.validate_visitor`); a temperature outside the
 plausible range is refused ("measure again"), a fever is *not*: the dialog returns it
 (the field shown red) and the gate records the denial.
+
+What it reads (the households matching the destination typed, a returning visitor
+recognised by phone or ID number, the check of the whole form) it reads on the
+window's reader (:class:`~kiosk.ui.ops.DbWorker`), never on the UI thread. The focus
+moves on at once; an answer fills in when it comes, and one that no longer fits what
+is typed is dropped. The reader answers in the order asked, so a household taken by
+Enter in the destination is in the form before the form is checked.
 """
 
 from __future__ import annotations
@@ -33,14 +40,13 @@ from kiosk.core.clock import from_db
 from kiosk.core.i18n import tr, trc
 from kiosk.core.identity import mask_id_number, mask_name, mask_phone
 from kiosk.core.passes import QR_BORDER, qr_code
-from kiosk.home import Home
 from kiosk.settings import Settings
-from kiosk.store.db import connect
 from kiosk.store.register import find_household, household_label, search_households
 from kiosk.store.visitors import (
     ValidVisitor,
     VisitorForm,
     find_returning_visitor,
+    get_visitor,
     validate_visitor,
 )
 from kiosk.store.visits import visitor_holder
@@ -54,6 +60,7 @@ from kiosk.ui.dialogs.common import (
     open_once,
     set_problem,
 )
+from kiosk.ui.ops import DbWorker, QueryOp
 
 FIELDS = ("name", "phone", "id_number", "destination", "reason", "from_place", "plate")
 
@@ -75,29 +82,78 @@ def parse_temperature(text: str) -> float | None:
     return value if value == value and abs(value) != float("inf") else None
 
 
+def prefill_of(db: Database, visitor: dict[str, Any]) -> dict[str, Any]:
+    """A returning visitor's row (``visitors``) as the dialog's ``prefill``: with
+    ``visitor_id``, and the destination as its label (shown) beside the household's id."""
+    household_id = str(visitor.get("destination_household_id") or "")
+    household = find_household(db, household_id) if household_id else None
+    label = (
+        household_label(household["building"], household["unit"], household["room"])
+        if household is not None
+        else ""
+    )
+    return {
+        **visitor,
+        "visitor_id": str(visitor["id"]),
+        "destination": label,
+        "destination_household_id": household["id"] if household is not None else "",
+    }
+
+
+def returning_prefill(db: Database, visitor_id: str) -> dict[str, Any] | None:
+    """The prefill for the visitor ``visitor_id`` (their code was scanned); None if
+    unknown. Runs on a reader's thread."""
+    found = get_visitor(db, visitor_id)
+    return None if found is None else prefill_of(db, found)
+
+
+def recognised_prefill(
+    db: Database, *, phone: str, id_number: str, today: date
+) -> dict[str, Any] | None:
+    """The prefill for the returning visitor with this phone or ID number, if any."""
+    found = find_returning_visitor(db, phone=phone, id_number=id_number, today=today)
+    return None if found is None else prefill_of(db, found)
+
+
+@dataclass(frozen=True)
+class _Matches:
+    """The households matching a destination's text, and whether the text names one."""
+
+    found: list[dict[str, Any]]
+    exact: bool
+
+
+def _matches(db: Database, text: str) -> _Matches:
+    return _Matches(search_households(db, text), find_household(db, text) is not None)
+
+
 class RegistrationDialog(GloveDialog):
     """Name, phone, ID, destination (searched), reason, from, plate, temperature.
 
-    ``prefill`` (a returning visitor: keys of :data:`FIELDS` and ``visitor_id``; the
-    destination may be ``destination_household_id``) fills the fields read-only: the
-    guard only takes the temperature. Accepted: :attr:`result_value`.
+    ``prefill`` (a returning visitor, as :func:`prefill_of` makes it: keys of
+    :data:`FIELDS`, ``visitor_id``, the destination's label and
+    ``destination_household_id``) fills the fields read-only: the guard only takes the
+    temperature. Accepted: :attr:`result_value`.
     """
 
     def __init__(
         self,
-        home: Home,
+        reader: DbWorker,
         settings: Settings,
         prefill: dict[str, Any] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.home = home
+        self.reader = reader
         self.settings = settings
         self.prefill = dict(prefill or {})
         self.visitor_id: str | None = self.prefill.get("visitor_id") or None
         self.id_required = settings.visitor_id_required
         self.result_value: RegistrationResult | None = None
-        self._db: Database | None = None
+        self.matches_for: str | None = None  # the destination text the matches are for
+        self._exact = False  # that text names a household itself
+        self._take_when_found = False  # Enter/Tab left the destination before the answer
+        self._submitting: VisitorForm | None = None  # being checked (None: not asked)
         self.setWindowTitle(tr("Register a visitor"))
 
         self.edits: dict[str, QLineEdit] = {}
@@ -135,6 +191,8 @@ class RegistrationDialog(GloveDialog):
         self.edits["phone"].setInputMethodHints(Qt.InputMethodHint.ImhDialableCharactersOnly)
         self.edits["destination"].textEdited.connect(self._search)
         self.edits["temperature"].textChanged.connect(self._temperature_changed)
+        for edit in self.edits.values():  # the guard changed something: check it anew
+            edit.textEdited.connect(self._forget_submit)
 
         layout = QVBoxLayout(self)
         self.banner = QLabel()
@@ -153,31 +211,12 @@ class RegistrationDialog(GloveDialog):
         first = "temperature" if self.visitor_id else "name"
         self.edits[first].setFocus()
 
-    # -- database (read only, this thread) ---------------------------------------
-
-    def db(self) -> Database:
-        if self._db is None:
-            self._db = connect(self.home.database)
-        return self._db
-
-    def done(self, result: int) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-        super().done(result)
-
     # -- prefill -----------------------------------------------------------------
 
     def _fill_prefill(self) -> None:
         destination = str(
             self.prefill.get("destination") or self.prefill.get("destination_household_id") or ""
         )
-        household = find_household(self.db(), destination) if destination else None
-        if household is not None:
-            destination = household_label(
-                household["building"], household["unit"], household["room"]
-            )
-            self.prefill["destination"] = household["id"]
         shown = {
             "name": str(self.prefill.get("name") or ""),
             "phone": mask_phone(self.prefill.get("phone")),
@@ -193,17 +232,38 @@ class RegistrationDialog(GloveDialog):
 
     def _value(self, name: str) -> str:
         if self.visitor_id:
-            key = name
-            if name == "destination" and not self.prefill.get("destination"):
-                key = "destination_household_id"
-            return str(self.prefill.get(key) or "")
+            if name == "destination":
+                return str(
+                    self.prefill.get("destination_household_id")
+                    or self.prefill.get("destination")
+                    or ""
+                )
+            return str(self.prefill.get(name) or "")
         return self.edits[name].text()
+
+    def form(self) -> VisitorForm:
+        return VisitorForm(**{name: self._value(name) for name in FIELDS})
 
     # -- destination search --------------------------------------------------------
 
     def _search(self, text: str) -> None:
+        """Households matching ``text``, read on the reader; shown when they come."""
+        if not text.strip():
+            self._show_matches(text, _Matches([], False))
+            return
+        QueryOp(
+            self.reader,
+            parent=self,
+            op=lambda db: _matches(db, text),
+            success=lambda found: self._show_matches(text, found),
+        ).newest(("households", id(self))).run_in_background()
+
+    def _show_matches(self, text: str, matches: _Matches) -> None:
+        if text != self.edits["destination"].text():
+            return  # typed on meanwhile: the answer for the newer text is coming
+        self.matches_for, self._exact = text, matches.exact
+        found = matches.found
         self.matches.clear()
-        found = search_households(self.db(), text) if text.strip() else []
         for household in found:
             names = "、".join(mask_name(n) for n in household["names"][:4])
             item = QListWidgetItem(f"{household['label']}   {names}".rstrip())
@@ -211,6 +271,10 @@ class RegistrationDialog(GloveDialog):
             self.matches.addItem(item)
         if found:
             self.matches.setCurrentRow(0)
+        if self._take_when_found:  # Enter or Tab came first: take it now
+            self._take_when_found = False
+            self._take_match()
+            return
         self.matches.setVisible(bool(found))
 
     def _pick(self, item: QListWidgetItem) -> None:
@@ -241,56 +305,60 @@ class RegistrationDialog(GloveDialog):
         elif key == Qt.Key.Key_Tab and not event.modifiers():
             if watched is edits["destination"]:
                 self._take_match()
-            elif (
-                not self.visitor_id
-                and watched in (edits["phone"], edits["id_number"])
-                and self._recognise()
-            ):
-                return True
+            elif not self.visitor_id and watched in (edits["phone"], edits["id_number"]):
+                self._recognise()
         return super().eventFilter(watched, event)
 
     def _take_match(self) -> None:
-        """The destination typed in part: the highlighted household is the one."""
+        """The destination typed in part: the highlighted household is the one. If
+        the matches for the text typed are still to come, it is taken when they come
+        (the focus moves on meanwhile)."""
         destination = self.edits["destination"]
         if destination.isReadOnly():
             return
-        text = destination.text().strip()
+        text = destination.text()
+        if text.strip() and text != self.matches_for:
+            self._take_when_found = True
+            return
         item = self.matches.currentItem()
-        if (
-            text
-            and item is not None
-            and self.matches.isVisible()
-            and find_household(self.db(), text) is None
-        ):
+        if text.strip() and item is not None and not self._exact:
             destination.setText(str(item.data(Qt.ItemDataRole.UserRole)))
+            set_problem(destination, self.problems["destination"], "")
         self.matches.hide()
 
-    def _recognise(self) -> bool:
-        """A phone or ID number of a known visitor: fill in the rest (read-only) as for
-        their code, and go to the temperature. True when recognised."""
-        found = find_returning_visitor(
-            self.db(),
-            phone=self.edits["phone"].text(),
-            id_number=self.edits["id_number"].text(),
-            today=date.today(),
-        )
-        if found is None:
-            return False
-        self.visitor_id = str(found["id"])
-        self.prefill = {**found, "visitor_id": self.visitor_id, "destination": ""}
-        self._fill_prefill()
-        for name in FIELDS:
-            set_problem(self.edits[name], self.problems[name], "")
-        self.edits["temperature"].setFocus(Qt.FocusReason.TabFocusReason)
-        return True
+    def _recognise(self) -> None:
+        """A phone or ID number of a known visitor: when the reader finds them, fill
+        in the rest (read-only) as for their code, and go to the temperature."""
+        phone, id_number = self.edits["phone"].text(), self.edits["id_number"].text()
+        if not (phone.strip() or id_number.strip()):
+            return
+
+        def found(prefill: dict[str, Any] | None) -> None:
+            unchanged = (self.edits["phone"].text(), self.edits["id_number"].text()) == (
+                phone,
+                id_number,
+            )
+            if prefill is None or self.visitor_id or not unchanged:
+                return
+            self.visitor_id = str(prefill["visitor_id"])
+            self.prefill = prefill
+            self.matches.hide()
+            self._fill_prefill()
+            for name in FIELDS:
+                set_problem(self.edits[name], self.problems[name], "")
+            self.edits["temperature"].setFocus(Qt.FocusReason.TabFocusReason)
+
+        today = date.today()
+        QueryOp(
+            self.reader,
+            parent=self,
+            op=lambda db: recognised_prefill(db, phone=phone, id_number=id_number, today=today),
+            success=found,
+        ).newest(("returning", id(self))).run_in_background()
 
     def enter_pressed(self, field: QWidget) -> None:
-        if (
-            not self.visitor_id
-            and field in (self.edits["phone"], self.edits["id_number"])
-            and self._recognise()
-        ):
-            return
+        if not self.visitor_id and field in (self.edits["phone"], self.edits["id_number"]):
+            self._recognise()
         if field is self.edits["destination"]:
             self._take_match()
         self.focus_next(field)
@@ -329,11 +397,36 @@ class RegistrationDialog(GloveDialog):
 
     # -- submit ------------------------------------------------------------------------
 
+    def _forget_submit(self, _text: str = "") -> None:
+        self._submitting = None
+
     def submit(self) -> None:
-        form = VisitorForm(**{name: self._value(name) for name in FIELDS})
-        visitor, problems = validate_visitor(
-            self.db(), form, today=date.today(), id_required=self.id_required
-        )
+        """Check the form on the reader (the household must exist); accepted, or the
+        problems shown, when the answer comes."""
+        form = self.form()
+        self._submitting = form
+        today, id_required = date.today(), self.id_required
+        QueryOp(
+            self.reader,
+            parent=self,
+            op=lambda db: validate_visitor(db, form, today=today, id_required=id_required),
+            success=lambda checked: self._checked(form, *checked),
+        ).failure(self._check_failed).newest(("check", id(self))).run_in_background()
+
+    def _check_failed(self, message: str) -> None:
+        self._submitting = None
+        self.banner.setText(message)
+        self.banner.show()
+
+    def _checked(
+        self, form: VisitorForm, visitor: ValidVisitor | None, problems: dict[str, str]
+    ) -> None:
+        if self._submitting is None:
+            return  # the guard changed a field since: Enter again checks it anew
+        if self._submitting != form or self.form() != form:
+            self.submit()  # the dialog filled something in meanwhile (a household taken)
+            return
+        self._submitting = None
         temperature, temperature_problem = self._temperature_problem(
             self.edits["temperature"].text()
         )
@@ -477,31 +570,33 @@ def show_dialog(window: Any, prefill: dict[str, Any] | None = None) -> None:
 
     open_once(
         "registration",
-        lambda: RegistrationDialog(window.home, window.settings, prefill, window),
+        lambda: RegistrationDialog(window.reader, window.settings, prefill, window),
         done,
     )
 
 
 def show_code(window: Any, record: dict[str, Any]) -> None:
-    """The slip for a new visitor's code (``record``: its row in ``passes``)."""
+    """The slip for a new visitor's code (``record``: its row in ``passes``), once the
+    visitor's name and household are read on the window's reader."""
 
     def local(text: Any) -> str:
         return from_db(str(text)).astimezone().strftime("%Y-%m-%d %H:%M") if text else ""
 
-    db = connect(window.home.database)
-    try:
-        holder = visitor_holder(db, str(record.get("visitor_id") or ""))
-    finally:
-        db.close()
-    open_once(
-        "visitor_code",
-        lambda: VisitorCodeDialog(
-            str(record["token"]),
-            local(record["valid_until"]),
-            window,
-            name=holder.name if holder else "",
-            destination=holder.household if holder else "",
-            issued_text=local(record.get("issued_at") or record.get("valid_from")),
-        ),
-        lambda _dialog: None,
-    )
+    def show(holder: Any) -> None:
+        open_once(
+            "visitor_code",
+            lambda: VisitorCodeDialog(
+                str(record["token"]),
+                local(record["valid_until"]),
+                window,
+                name=holder.name if holder else "",
+                destination=holder.household if holder else "",
+                issued_text=local(record.get("issued_at") or record.get("valid_from")),
+            ),
+            lambda _dialog: None,
+        )
+
+    visitor_id = str(record.get("visitor_id") or "")
+    QueryOp(
+        window.reader, parent=window, op=lambda db: visitor_holder(db, visitor_id), success=show
+    ).failure(window.on_failed).run_in_background()

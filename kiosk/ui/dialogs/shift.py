@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QComboBox, QDialog, QFormLayout, QLabel, QVBoxLayo
 from kiosk.core.clock import utcnow
 from kiosk.core.i18n import N_, tr
 from kiosk.core.identity import NAME_MAX, IdentityError, check_name
-from kiosk.store.db import connect
 from kiosk.store.stats import shift_summary
 from kiosk.store.visits import recent_guards
 from kiosk.ui.dialogs.common import GloveDialog, error_label, field_box, open_once, set_problem
+from kiosk.ui.ops import QueryOp
 
 
 class SignInDialog(GloveDialog):
@@ -130,24 +130,25 @@ def show_dialog(window: Any) -> None:
 
     The guard on duty is kept on the window (``guard_name``, ``shift_started``) and
     handed to the gate (``window.worker.set_guard``) so every passage records it.
+    The recent names, or the shift's counts, are read on the window's reader first.
     """
     guard = str(getattr(window, "guard_name", "") or "")
-    db = connect(window.home.database)
-    try:
-        if guard:
-            summary = shift_summary(db, guard, window.shift_started, utcnow())
-        else:
-            recent = recent_guards(db)
-    finally:
-        db.close()
-
     if guard:
+        started, until = window.shift_started, utcnow()
 
         def signed_out(_dialog: QDialog) -> None:
             window.guard_name = ""
             window.worker.set_guard("")
 
-        open_once("shift", lambda: ShiftSummaryDialog(summary, window), signed_out)
+        def show_summary(summary: dict[str, Any]) -> None:
+            open_once("shift", lambda: ShiftSummaryDialog(summary, window), signed_out)
+
+        QueryOp(
+            window.reader,
+            parent=window,
+            op=lambda db: shift_summary(db, guard, started, until),
+            success=show_summary,
+        ).failure(window.on_failed).run_in_background()
         return
 
     def signed_in(dialog: QDialog) -> None:
@@ -155,4 +156,11 @@ def show_dialog(window: Any) -> None:
         if dialog.result() == QDialog.DialogCode.Accepted and name:
             sign_in(window, name)
 
-    open_once("shift", lambda: SignInDialog(recent, window), signed_in)
+    def show_sign_in(recent: list[str]) -> None:
+        if getattr(window, "guard_name", ""):
+            return  # signed in meanwhile
+        open_once("shift", lambda: SignInDialog(recent, window), signed_in)
+
+    QueryOp(window.reader, parent=window, op=recent_guards, success=show_sign_in).failure(
+        window.on_failed
+    ).run_in_background()

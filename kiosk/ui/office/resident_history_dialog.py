@@ -41,6 +41,7 @@ from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.holds_tab import HoldsTab
 from kiosk.ui.office.passes_tab import PassesTab, fit_columns
 from kiosk.ui.office.table import Column, Query, QueryModel, Row, SearchTable
+from kiosk.ui.ops import DbWorker
 from kiosk.ui.verdict_panel import headline
 
 _DIRECTIONS = {"in": N_("In"), "out": N_("Out")}
@@ -137,10 +138,18 @@ class PassagesTable(SearchTable):
 
         def pin_done(dialog: QDialog) -> None:
             if dialog.result() == QDialog.DialogCode.Accepted:
+                # the dialog reads on a DbWorker; until the office's own are one (issue
+                # 11, office side), a reader for the dialog's life
+                reader = DbWorker(ctx.home.database, self, name="kiosk-correction-reader")
+
+                def done(dialog: QDialog) -> None:
+                    reader.close()
+                    corrected(dialog)
+
                 open_once(
                     "correction",
-                    lambda: CorrectionDialog(ctx.home, [visit], visit["id"], self),
-                    corrected,
+                    lambda: CorrectionDialog(reader, [visit], visit["id"], self),
+                    done,
                 )
 
         stored = ctx.settings.admin_pin_hash

@@ -41,6 +41,7 @@ def test_a_residents_passage_corrected_in_the_office(qtbot: QtBot, office: Offic
     assert isinstance(correction, CorrectionDialog)
     correction.reason.setText("scanned at the desk, he stayed home")
     correction.submit()  # "it was no passage", the first choice
+    qtbot.waitUntil(lambda: open_dialog("correction") is None)  # (checked on a reader)
     assert office.jobs.wait_idle()
     assert {r["id"] for r in occupancy(office.db, checkpoint, now=utcnow()).inside} == set()
     model = table.model
