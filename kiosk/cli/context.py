@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import click
 import sqlite_utils
 
 from kiosk.home import Home
 from kiosk.store.db import connect
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass
@@ -46,3 +50,16 @@ def cli_actor() -> str:
     except (OSError, KeyError):  # no login name and no password entry (a bare container)
         user = "?"
     return f"cli:{user}"
+
+
+def paper_language_option(dest: str, help: str) -> Callable[[F], F]:
+    """``--lang``: the language printed on paper (cards, the daily report), which may
+    differ from the terminal's; Chinese unless asked."""
+    return click.option(
+        "--lang",
+        dest,
+        type=click.Choice(["zh_CN", "en"]),
+        default="zh_CN",
+        show_default=True,
+        help=help,
+    )

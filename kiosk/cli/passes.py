@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from kiosk.cli.checkpoint import issuer_key
-from kiosk.cli.context import Context, pass_ctx
+from kiosk.cli.context import Context, paper_language_option, pass_ctx
 from kiosk.core.clock import from_db, utcnow
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
@@ -142,14 +142,7 @@ def export(ctx: Context, out: Path, fmt: str) -> None:
 
 @passes.command("cards")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--lang",
-    "card_lang",
-    type=click.Choice(["zh_CN", "en"]),
-    default="zh_CN",
-    show_default=True,
-    help="Language printed on the cards.",
-)
+@paper_language_option("card_lang", "Language printed on the cards.")
 @pass_ctx
 def cards(ctx: Context, out: Path, card_lang: str) -> None:
     """A PDF of wallet-size cards for every active pass, eight to an A4 page."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli.context import Context, pass_ctx
+from kiosk.cli.context import Context, paper_language_option, pass_ctx
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr, trn
 
@@ -19,14 +19,7 @@ def report() -> None:
 @report.command("daily")
 @click.option("--date", "day", default=None, help="The day (YYYY-MM-DD); default today.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--lang",
-    "report_lang",
-    type=click.Choice(["zh_CN", "en"]),
-    default="zh_CN",
-    show_default=True,
-    help="Language of the report.",
-)
+@paper_language_option("report_lang", "Language of the report.")
 @pass_ctx
 def report_daily(ctx: Context, day: str | None, out: Path, report_lang: str) -> None:
     """A one-to-two page PDF: counts, passages per hour, stops and fevers, guards."""
