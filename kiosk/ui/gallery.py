@@ -12,16 +12,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
+from sqlite_utils import Database
 
 from kiosk.core.i18n import tr
+from kiosk.core.progress import Step
 from kiosk.store.passes import search_passes
 from kiosk.store.register import page_residents
 from kiosk.store.visitor_queries import list_visitors
 from kiosk.store.visitors import get_visitor
 from kiosk.store.visits import list_visits
 from kiosk.ui.office.context import OfficeContext
+from kiosk.ui.ops import ProgressDialog, QueryOp
+
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,15 @@ def _message_box(icon: QMessageBox.Icon) -> QMessageBox:
     return box
 
 
+def _progress_dialog() -> QDialog:
+    """A long op's progress dialog (kiosk.ui.ops.LongOp) part-way through an export."""
+    owner = QWidget()  # the window it is modal over
+    dialog = ProgressDialog(tr("Exporting…"), owner)
+    dialog.show_step(Step(120_000, 500_000, ""))
+    dialog.owner = owner  # type: ignore[attr-defined]  # kept alive with the dialog
+    return dialog
+
+
 def samples(ctx: OfficeContext) -> list[Sample]:
     """Every dialog, built on ``ctx``'s checkpoint (it needs residents, passes and a
     visitor, as the demo checkpoint has)."""
@@ -63,10 +78,18 @@ def samples(ctx: OfficeContext) -> list[Sample]:
 
     now = ctx.now()
     home, settings = ctx.home, ctx.settings
-    resident = page_residents(ctx.db, limit=1)[0]
-    a_pass = search_passes(ctx.db, now=now, limit=1)[0]
-    visitor = list_visitors(ctx.db, now=now, overstay=timedelta(hours=4), limit=1)[0]
-    found = get_visitor(ctx.db, visitor["id"]) or {}
+
+    def sample_rows(db: Database) -> tuple[Row, Row, Row, Row, list[Row]]:
+        resident = page_residents(db, limit=1)[0]
+        a_pass = search_passes(db, now=now, limit=1)[0]
+        visitor = list_visitors(db, now=now, overstay=timedelta(hours=4), limit=1)[0]
+        found = get_visitor(db, visitor["id"]) or {}
+        return resident, a_pass, visitor, found, list_visits(db, limit=8)
+
+    got: list[tuple[Row, Row, Row, Row, list[Row]]] = []
+    QueryOp(ctx.reader, parent=None, op=sample_rows, success=got.append).run_in_background()
+    ctx.reader.wait_idle()  # a tool, not the product: it may wait for its sample rows
+    resident, a_pass, visitor, found, visits = got[0]
     returning = {
         **found,
         "visitor_id": visitor["id"],
@@ -117,7 +140,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
         Sample(
             "correction",
             CorrectionDialog,
-            lambda: CorrectionDialog(home, list_visits(ctx.db, limit=8)),
+            lambda: CorrectionDialog(home, visits),
         ),
         Sample("office-passphrase", PassphraseDialog, lambda: PassphraseDialog()),
         Sample("office-revoke", RevokeDialog, lambda: RevokeDialog(a_pass)),
@@ -136,6 +159,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
             "office-visitor-visits", VisitorVisitsDialog, lambda: VisitorVisitsDialog(ctx, visitor)
         ),
         Sample("office-import", ImportWizard, lambda: ImportWizard(ctx)),
+        Sample("progress", ProgressDialog, _progress_dialog),
         Sample("message-question", QMessageBox, lambda: _message_box(QMessageBox.Icon.Question)),
         Sample("message-warning", QMessageBox, lambda: _message_box(QMessageBox.Icon.Warning)),
         Sample("message-critical", QMessageBox, lambda: _message_box(QMessageBox.Icon.Critical)),

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
+from sqlite_utils import Database
 
 from kiosk.core.errors import EnvironmentFault
 from kiosk.demo import Demo, build_demo
@@ -24,7 +25,6 @@ from kiosk.settings import Settings
 from kiosk.store.db import connect
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.office.context import OfficeContext
-from kiosk.ui.office.jobs import OfficeJobs
 from kiosk.ui.worker import GateService
 from kiosk.vision.health import HealthPolicy
 from kiosk.vision.sources import Frame
@@ -144,13 +144,16 @@ def window(make_window: WindowFactory) -> MainWindow:
 @pytest.fixture
 def office(qtbot: QtBot, demo: Demo) -> Iterator[OfficeContext]:
     """The office's context on a private copy of the demo checkpoint (residents, passes,
-    a revoked pass, a hold, a visitor); its jobs thread and connection closed after."""
-    db = connect(demo.home.database)
-    jobs = OfficeJobs(demo.home.database)
-    ctx = OfficeContext(
-        demo.home, Settings.load(demo.home.settings_file), db, jobs, actor="test-clerk"
-    )
+    a revoked pass, a hold, a visitor); its two workers ended after."""
+    ctx = OfficeContext.open(demo.home, Settings.load(demo.home.settings_file), actor="test-clerk")
     yield ctx
-    jobs.wait_idle()
-    jobs.close()
+    ctx.close()
+
+
+@pytest.fixture
+def db(demo: Demo) -> Iterator[Database]:
+    """The test's own connection to the demo checkpoint, to set up and check what the
+    office did (the office itself reads and writes only through its workers)."""
+    db = connect(demo.home.database)
+    yield db
     db.close()
