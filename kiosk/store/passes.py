@@ -6,6 +6,7 @@ cannot carry: who holds it and whether the committee has revoked it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -303,7 +304,8 @@ def issue_passes(
             if first + step >= len(ids) and issued:
                 record_audit(db, actor, "passes.issue", {"count": len(issued), "days": days})
         if progress is not None:
-            progress.update(min(first + step, len(ids)), len(ids))
+            with contextlib.suppress(Cancelled):  # stopped at the top of the next round
+                progress.update(min(first + step, len(ids)), len(ids))
     return IssueReport(issued, skipped)
 
 

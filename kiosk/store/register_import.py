@@ -15,6 +15,7 @@ staff in ``docs/register-import.md``; keep the two in step.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -590,7 +591,8 @@ class _Register:
                     last()
             written += len(chunk)
             if progress is not None:
-                progress.update(written, total, tr("Writing the register…"))
+                with contextlib.suppress(Cancelled):  # stopped at the top of the next round
+                    progress.update(written, total, tr("Writing the register…"))
 
 
 def _merge(known: _Known, row: PlanRow) -> bool:

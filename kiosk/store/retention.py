@@ -12,6 +12,7 @@ goes before the visit it corrects), so the gate's commits get in between.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -121,6 +122,8 @@ def _purge_visits(
     ]
     deleted = 0
     while True:
+        if progress is not None and progress.cancelled:
+            return deleted, True
         try:
             with pacer.write(db):
                 count = db.execute(
@@ -143,9 +146,8 @@ def _purge_visits(
         if count < PURGE_BATCH:
             return deleted, False
         if progress is not None:
-            if progress.cancelled:
-                return deleted, True
-            progress.update(deleted, total)
+            with contextlib.suppress(Cancelled):  # stopped at the top of the next round
+                progress.update(deleted, total)
 
 
 def purge_if_due(
