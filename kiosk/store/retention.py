@@ -62,19 +62,10 @@ def purge(
     stamp = to_db(cutoff)
     pacer = Pacer(gap_s)
     visits, stopped = _purge_visits(db, stamp, pacer, progress)
+    detail = {"older_than_days": older_than_days, "cutoff": stamp, "visits": visits}
     if stopped:
         with pacer.write(db):
-            record_audit(
-                db,
-                actor,
-                "retention.purge",
-                {
-                    "older_than_days": older_than_days,
-                    "cutoff": stamp,
-                    "visits": visits,
-                    "stopped": True,
-                },
-            )
+            record_audit(db, actor, "retention.purge", {**detail, "stopped": True})
         raise Cancelled
     with pacer.write(db):
         old_visitors = (
@@ -93,9 +84,7 @@ def purge(
             actor,
             "retention.purge",
             {
-                "older_than_days": older_than_days,
-                "cutoff": stamp,
-                "visits": visits,
+                **detail,
                 "visitors": visitors,
                 "passes": passes,
             },

@@ -153,19 +153,10 @@ class HoldDialog(GloveDialog):
     def submit(self) -> None:
         if not self.ok.isEnabled():
             return  # the household is being looked up
-        label = self.subject().get("household")
-        if label is None:
+        if "household" not in self.subject():
             self._check_the_rest()
             return
-
-        def checked(found: bool) -> None:
-            if not found:
-                problem = tr("No household {household}.", household=label or "?")
-                set_problem(self.household, self.problem, problem)
-                return
-            self._check_the_rest()
-
-        check_household(self.ctx, self, self.ok, label, checked)
+        check_household(self.ctx, self, self.ok, self.household, self.problem, self._check_the_rest)
 
     def _check_the_rest(self) -> None:
         subject = self.subject()

@@ -284,16 +284,7 @@ class IssueDialog(GloveDialog):
             set_problem(self.picker.search, self.problem, tr("Pick a resident."))
             return
         if "household" in chosen:
-            label = chosen["household"]
-
-            def checked(found: bool) -> None:
-                if not found:
-                    problem = tr("No household {household}.", household=label or "?")
-                    set_problem(self.household, self.problem, problem)
-                    return
-                self.accept()
-
-            check_household(self.ctx, self, self.ok, label, checked)
+            check_household(self.ctx, self, self.ok, self.household, self.problem, self.accept)
             return
         self.accept()
 
@@ -372,21 +363,16 @@ class PrintCardsDialog(GloveDialog):
         return str(self.language.currentData())
 
     def _go(self, action: str) -> None:
-        kind, value = self.scope()
+        kind, _value = self.scope()
+
+        def go() -> None:
+            self.action = action
+            self.accept()
+
         if kind != "household":
-            self.action = action
-            self.accept()
+            go()
             return
-
-        def checked(found: bool) -> None:
-            if not found:
-                problem = tr("No household {household}.", household=value)
-                set_problem(self.household, self.problem, problem)
-                return
-            self.action = action
-            self.accept()
-
-        check_household(self.ctx, self, self.print_button, value, checked)
+        check_household(self.ctx, self, self.print_button, self.household, self.problem, go)
 
     def submit(self) -> None:
         self._go("print")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 from kiosk.core.i18n import tr
 from kiosk.store.register import find_household
 from kiosk.store.search import search_residents
+from kiosk.ui.dialogs.common import set_problem
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.ops import QueryOp
 
@@ -30,16 +32,22 @@ def check_household(
     ctx: OfficeContext,
     parent: QWidget,
     button: QPushButton,
-    label: str,
-    then: Callable[[bool], object],
+    field: QLineEdit,
+    problem: QLabel,
+    then: Callable[[], object],
 ) -> None:
-    """Look ``label`` (3-2-501) up on the reader, ``button`` disabled meanwhile; then
-    ``then(found)`` on the UI thread (not if ``parent`` was closed)."""
+    """Look the household typed in ``field`` (3-2-501) up on the reader, ``button``
+    disabled meanwhile; then, on the UI thread (not if ``parent`` was closed), say
+    under ``field`` that there is no such household, or go on with ``then()``."""
+    label = field.text().strip()
     button.setEnabled(False)
 
     def answer(found: bool) -> None:
         button.setEnabled(True)
-        then(found)
+        if not found:
+            set_problem(field, problem, tr("No household {household}.", household=label or "?"))
+            return
+        then()
 
     def failed(message: str) -> None:
         if shiboken6.isValid(button):

@@ -5,6 +5,7 @@ when the clerk presses Cancel, keeping what they committed before."""
 from __future__ import annotations
 
 import ast
+import sys
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -52,12 +53,14 @@ class Steps:
     ):
         self.seen: list[Step] = []
         self.threads: set[str] = set()
+        self.switch_intervals: set[float] = set()
         self.cancelled = False
         shown = ProgressDialog.show_step
 
         def show_step(dialog: ProgressDialog, step: Step) -> None:
             self.seen.append(step)
             self.threads.add(threading.current_thread().name)
+            self.switch_intervals.add(sys.getswitchinterval())
             shown(dialog, step)
             due = cancel_after is not None and step.done >= cancel_after
             if due and label in (None, step.label) and not self.cancelled:
@@ -137,9 +140,9 @@ def test_the_office_window_never_queries_on_the_ui_thread(
 # ------------------------------------------------------------------ export
 
 
-def _visits(db: Database, count: int) -> None:
-    """``count`` visits this morning (a visitor walking in and out)."""
-    start = datetime.now().astimezone().replace(hour=0, minute=1)
+def _visits(db: Database, count: int, *, start: datetime | None = None, tag: str = "bulk") -> None:
+    """``count`` visits a second apart from ``start`` (this morning): a visitor."""
+    start = start or datetime.now().astimezone().replace(hour=0, minute=1)
     checkpoint = db.execute("SELECT value FROM meta WHERE key = 'checkpoint_id'").fetchone()[0]
     with kiosk.store.db.write(db):
         db.conn.executemany(
@@ -147,7 +150,7 @@ def _visits(db: Database, count: int) -> None:
             "checkpoint_id) VALUES (?, ?, 'in', 'pass', 'visitor_admitted', 'visitor', "
             "'test', ?)",
             [
-                (f"bulk-{n:06d}", to_db(start + timedelta(seconds=n)), checkpoint)
+                (f"{tag}-{n:06d}", to_db(start + timedelta(seconds=n)), checkpoint)
                 for n in range(count)
             ],
         )
@@ -297,6 +300,9 @@ def test_printing_cards_is_drawn_off_the_ui_thread_reports_progress_and_cancels(
     assert tab.long_op is not None and tab.long_op.dialog is not None
     assert office.wait_idle(60)
     assert drawn_on == {"kiosk-office"}  # the jobs thread, never the UI thread
+    # Meanwhile the UI thread got the GIL back within half a millisecond; not after.
+    assert steps.switch_intervals == {kiosk.ui.ops.LONG_OP_SWITCH_INTERVAL_S}
+    qtbot.waitUntil(lambda: sys.getswitchinterval() == 0.005)
     total = {s.total for s in steps.seen}
     assert len(total) == 1 and total.pop() is not None and steps.seen[-1].total >= 60
     if cancel:
@@ -345,15 +351,7 @@ def test_issuing_passes_stops_after_a_batch_and_keeps_it(demo: Demo, db: Databas
 def test_the_purge_stops_after_a_batch_keeps_it_and_audits_it(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    old = datetime.now().astimezone() - timedelta(days=60)
-    checkpoint = db.execute("SELECT value FROM meta WHERE key = 'checkpoint_id'").fetchone()[0]
-    with kiosk.store.db.write(db):
-        db.conn.executemany(
-            "INSERT INTO visits (id, at, direction, level, reason, subject_kind, guard, "
-            "checkpoint_id) VALUES (?, ?, 'in', 'pass', 'visitor_admitted', 'visitor', "
-            "'test', ?)",
-            [(f"old-{n:05d}", to_db(old + timedelta(seconds=n)), checkpoint) for n in range(50)],
-        )
+    _visits(db, 50, start=datetime.now().astimezone() - timedelta(days=60), tag="old")
     monkeypatch.setattr(retention, "PURGE_BATCH", 10)
     progress, seen = _stopping(after=10)
     with pytest.raises(Cancelled):
