@@ -141,14 +141,10 @@ def small_png(image: QImage) -> QImage:
 def shoot_dialogs(app: QApplication, home: Home) -> None:
     """Every dialog (kiosk.ui.gallery), in each theme and language, in 256 colours."""
     from kiosk.settings import Settings
-    from kiosk.store.db import connect
     from kiosk.ui.gallery import samples
     from kiosk.ui.office.context import OfficeContext
-    from kiosk.ui.office.jobs import OfficeJobs
 
-    db = connect(home.database)
-    jobs = OfficeJobs(home.database)
-    ctx = OfficeContext(home, Settings.load(home.settings_file), db, jobs, actor="screenshots")
+    ctx = OfficeContext.open(home, Settings.load(home.settings_file), actor="screenshots")
     try:
         for theme in THEMES:
             apply_theme(app, theme)
@@ -157,7 +153,7 @@ def shoot_dialogs(app: QApplication, home: Home) -> None:
                 qt_translations(app)
                 for sample in samples(ctx):
                     dialog = sample.build()
-                    jobs.wait_idle()
+                    ctx.wait_idle()  # dialogs that load rows on the office's workers
                     dialog.show()
                     for _ in range(3):
                         app.processEvents()
@@ -167,9 +163,7 @@ def shoot_dialogs(app: QApplication, home: Home) -> None:
                     dialog.close()
                     dialog.deleteLater()
     finally:
-        jobs.wait_idle()
-        jobs.close()
-        db.close()
+        ctx.close()
         apply_theme(app, "day")
 
 

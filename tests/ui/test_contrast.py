@@ -216,7 +216,7 @@ def test_every_dialog_is_legible(
 
 def build(sample: Sample, office: OfficeContext) -> QDialog:
     dialog = sample.build()
-    office.jobs.wait_idle()  # dialogs that load rows on the office's jobs thread
+    office.wait_idle()  # dialogs that load rows on the office's workers
     QApplication.processEvents()
     return dialog
 
