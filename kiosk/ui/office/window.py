@@ -40,7 +40,7 @@ from kiosk.ui.office.resident_history import ResidentHistoryDialog
 from kiosk.ui.office.residents import ResidentsTab
 from kiosk.ui.office.trace_tab import TraceTab
 from kiosk.ui.office.visitors_tab import VisitorsTab
-from kiosk.ui.ops import QueryOp
+from kiosk.ui.ops import ProgressDialog, QueryOp
 
 log = logging.getLogger("kiosk.ui")
 
@@ -197,10 +197,14 @@ class OfficeWindow(QMainWindow):
         super().closeEvent(event)
 
     def shut(self) -> None:
-        """Finish queued jobs, then end both workers (closing their connections)."""
+        """Stop the long jobs under way (at their next batch: what they committed
+        stays), finish the other queued jobs, then end both workers (closing their
+        connections)."""
         if self._closed:
             return
         self._closed = True
+        for dialog in self.findChildren(ProgressDialog):
+            dialog.canceled.emit()  # as its Cancel button does
         self.ctx.set_unmasked(False)
         self.ctx.close()
         log.info("office closed")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import sys
 import threading
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from kiosk.ui.office.import_wizard import ImportWizard
 from kiosk.ui.office.passes_tab import PassesTab
 from kiosk.ui.office.records_tab import RecordsTab
 from kiosk.ui.office.residents import ResidentsTab
-from kiosk.ui.ops import ProgressDialog
+from kiosk.ui.ops import LongOp, ProgressDialog
 
 OFFICE_UI = Path(kiosk.ui.ops.__file__).resolve().parent / "office"
 
@@ -135,6 +136,32 @@ def test_the_office_window_never_queries_on_the_ui_thread(
     assert opened_on and main not in opened_on
     assert len(ran_on) > 20 and main not in ran_on
     assert set(ran_on) == {"kiosk-office", "kiosk-office-reader"}
+
+
+def test_closing_the_office_stops_its_long_jobs(qtbot: QtBot, demo: Demo) -> None:
+    """Closing the window cancels a long job under way (after its current batch)
+    instead of waiting for it: a print of 100,000 cards takes minutes."""
+    from kiosk.ui.office.window import OfficeWindow
+
+    window = OfficeWindow(demo.home, Settings.load(demo.home.settings_file))
+    qtbot.addWidget(window)
+    window.show()
+    stopped: list[bool] = []
+
+    def job(_db: Database, progress: Progress) -> None:
+        try:
+            for n in range(1000):
+                progress.update(n, 1000)
+                threading.Event().wait(0.01)  # ten seconds in all
+        except Cancelled:
+            stopped.append(True)
+            raise
+
+    LongOp(window.ctx.jobs, parent=window.passes, label="Printing", op=job).run_in_background()
+    qtbot.wait(200)
+    began = time.monotonic()
+    window.close()
+    assert time.monotonic() - began < 5 and stopped == [True]
 
 
 # ------------------------------------------------------------------ export
