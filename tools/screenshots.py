@@ -141,26 +141,19 @@ def small_png(image: QImage) -> QImage:
 def shoot_dialogs(app: QApplication, home: Home) -> None:
     """Every dialog (kiosk.ui.gallery), in each theme and language, in 256 colours."""
     from kiosk.settings import Settings
-    from kiosk.store.db import connect
     from kiosk.ui.gallery import samples
     from kiosk.ui.office.context import OfficeContext
-    from kiosk.ui.office.jobs import OfficeJobs
-    from kiosk.ui.ops import DbWorker
 
-    db = connect(home.database)
-    jobs = OfficeJobs(home.database)
-    reader = DbWorker(home.database, name="kiosk-gate-reader")  # the gate dialogs' reads
-    ctx = OfficeContext(home, Settings.load(home.settings_file), db, jobs, actor="screenshots")
+    ctx = OfficeContext.open(home, Settings.load(home.settings_file), actor="screenshots")
     try:
         for theme in THEMES:
             apply_theme(app, theme)
             for lang in ("en", "zh_CN"):
                 set_language(lang)
                 qt_translations(app)
-                for sample in samples(ctx, reader):
+                for sample in samples(ctx):
                     dialog = sample.build()
-                    jobs.wait_idle()
-                    reader.wait_idle()
+                    ctx.wait_idle()  # dialogs that load rows on the office's workers
                     dialog.show()
                     for _ in range(3):
                         app.processEvents()
@@ -170,10 +163,7 @@ def shoot_dialogs(app: QApplication, home: Home) -> None:
                     dialog.close()
                     dialog.deleteLater()
     finally:
-        jobs.wait_idle()
-        jobs.close()
-        reader.close()
-        db.close()
+        ctx.close()
         apply_theme(app, "day")
 
 

@@ -6,6 +6,7 @@ cannot carry: who holds it and whether the committee has revoked it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from kiosk.core.passes import (
     sign_pass,
     validity,
 )
+from kiosk.core.progress import Cancelled, Progress
 from kiosk.core.rules import TokenStatus
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import Pacer, write
@@ -203,6 +205,7 @@ def issue_passes(
     reissue: bool = False,
     actor: str = "cli",
     batch: int = ISSUE_BATCH,
+    progress: Progress | None = None,
 ) -> IssueReport:
     """Sign and record one pass per resident, ``batch`` residents per transaction.
 
@@ -217,6 +220,9 @@ def issue_passes(
     whole (a resident's old pass is revoked in the same transaction that records the
     new one); an interrupted run keeps the batches written so far, and running it again
     (without ``reissue``) issues the rest. The audit row is written with the last batch.
+
+    ``progress`` hears after each batch (residents done of all); when it stops the run,
+    the batches written so far stay, with an audit row of their own.
     """
     if not 1 <= days <= MAX_DAYS:
         raise UserError(tr("--days must be between 1 and {max}.", max=MAX_DAYS))
@@ -252,7 +258,11 @@ def issue_passes(
     ids = list(dict.fromkeys(resident_ids))
     step = max(1, batch)
     pacer = Pacer()
+    if progress is not None:
+        progress.update(0, len(ids))
     for first in range(0, len(ids), step):
+        if progress is not None and progress.cancelled:
+            _stopped(db, pacer, actor, {"count": len(issued), "days": days, "stopped": True})
         chunk = ids[first : first + step]
         roles, good = _standing(db, chunk, good_after)
         ready = {
@@ -291,7 +301,18 @@ def issue_passes(
             issued += records
             if first + step >= len(ids) and issued:
                 record_audit(db, actor, "passes.issue", {"count": len(issued), "days": days})
+        if progress is not None:
+            with contextlib.suppress(Cancelled):  # stopped at the top of the next round
+                progress.update(min(first + step, len(ids)), len(ids))
     return IssueReport(issued, skipped)
+
+
+def _stopped(db: Database, pacer: Pacer, actor: str, detail: dict[str, Any]) -> None:
+    """A run stopped between batches: the passes issued so far go to the audit log."""
+    if detail["count"]:
+        with pacer.write(db):
+            record_audit(db, actor, "passes.issue", detail)
+    raise Cancelled
 
 
 def _taken_serials(db: Database, serials: list[str]) -> set[str]:

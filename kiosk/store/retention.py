@@ -12,6 +12,7 @@ goes before the visit it corrects), so the gate's commits get in between.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from sqlite_utils import Database
 from kiosk.core.clock import to_db
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
+from kiosk.core.progress import Cancelled, Progress
 from kiosk.store.checkpoint import get_meta, record_audit, set_meta
 from kiosk.store.db import BATCH_GAP_S, Pacer
 
@@ -45,16 +47,26 @@ def purge(
     now: datetime,
     actor: str = "cli",
     gap_s: float = BATCH_GAP_S,
+    progress: Progress | None = None,
 ) -> PurgeReport:
     """Delete visits, visitors and visitor codes older than ``older_than_days``.
 
-    ``gap_s``: the pause between two batches (see :class:`~kiosk.store.db.Pacer`)."""
+    ``gap_s``: the pause between two batches (see :class:`~kiosk.store.db.Pacer`).
+    ``progress`` hears after each batch; when it stops the purge, the batches deleted
+    so far stay deleted and are written to the audit log (marked ``stopped``), and
+    :class:`~kiosk.core.progress.Cancelled` is raised; the visitors and the WAL
+    checkpoint wait for the next purge."""
     if older_than_days < 1:
         raise UserError(tr("Keep at least one day of records."))
     cutoff = now - timedelta(days=older_than_days)
     stamp = to_db(cutoff)
     pacer = Pacer(gap_s)
-    visits = _purge_visits(db, stamp, pacer)
+    visits, stopped = _purge_visits(db, stamp, pacer, progress)
+    detail = {"older_than_days": older_than_days, "cutoff": stamp, "visits": visits}
+    if stopped:
+        with pacer.write(db):
+            record_audit(db, actor, "retention.purge", {**detail, "stopped": True})
+        raise Cancelled
     with pacer.write(db):
         old_visitors = (
             "SELECT id FROM visitors WHERE created_at < ? AND id NOT IN "
@@ -72,9 +84,7 @@ def purge(
             actor,
             "retention.purge",
             {
-                "older_than_days": older_than_days,
-                "cutoff": stamp,
-                "visits": visits,
+                **detail,
                 "visitors": visitors,
                 "passes": passes,
             },
@@ -83,8 +93,15 @@ def purge(
     return PurgeReport(cutoff, visits, visitors, passes)
 
 
-def _purge_visits(db: Database, stamp: str, pacer: Pacer) -> int:
-    """Delete visits before ``stamp`` in batches; the count deleted."""
+def _purge_visits(
+    db: Database, stamp: str, pacer: Pacer, progress: Progress | None
+) -> tuple[int, bool]:
+    """Delete visits before ``stamp`` in batches; the count deleted, and whether
+    ``progress`` asked to stop before the end."""
+    total = None
+    if progress is not None:
+        total = db.execute("SELECT count(*) FROM visits WHERE at < ?", [stamp]).fetchone()[0]
+        progress.update(0, total)
     # Visits a kept correction points to: read once, without holding the lock.
     keep = [
         row[0]
@@ -94,6 +111,8 @@ def _purge_visits(db: Database, stamp: str, pacer: Pacer) -> int:
     ]
     deleted = 0
     while True:
+        if progress is not None and progress.cancelled:
+            return deleted, True
         try:
             with pacer.write(db):
                 count = db.execute(
@@ -114,7 +133,10 @@ def _purge_visits(db: Database, stamp: str, pacer: Pacer) -> int:
             continue
         deleted += count
         if count < PURGE_BATCH:
-            return deleted
+            return deleted, False
+        if progress is not None:
+            with contextlib.suppress(Cancelled):  # stopped at the top of the next round
+                progress.update(deleted, total)
 
 
 def purge_if_due(

@@ -20,6 +20,7 @@ from sqlite_utils import Database
 from kiosk.core.clock import from_db, to_db
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
+from kiosk.core.progress import Progress
 from kiosk.store.lookup import Register
 
 # The visits alone: names and households come from a Register (each read once, not
@@ -30,6 +31,7 @@ _SELECT = """
     FROM visits v
 """
 Raw = tuple[str | None, str | None, str | None]
+PROGRESS_EVERY = 5000  # rows read between two progress reports
 
 
 def _as_is(a: str | None, b: str | None, c: str | None) -> Raw:
@@ -40,14 +42,34 @@ def _register(db: Database) -> Register[Raw, Raw]:
     return Register(db, _as_is, _as_is)
 
 
+class _Count:
+    """Rows read so far, told to a progress every :data:`PROGRESS_EVERY` rows."""
+
+    def __init__(self, progress: Progress | None, total: int | None) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+        if progress is not None:
+            progress.update(0, total)
+
+    def one(self) -> None:
+        self.done += 1
+        if self.progress is not None and self.done % PROGRESS_EVERY == 0:
+            self.progress.update(self.done, self.total)
+
+
 def _rows(
-    db: Database, where: str, args: list[Any], register: Register[Raw, Raw] | None = None
+    db: Database,
+    where: str,
+    args: list[Any],
+    register: Register[Raw, Raw] | None = None,
+    count: _Count | None = None,
 ) -> list[dict[str, Any]]:
     register = register or _register(db)
     rows = []
     for vid, at, direction, level, kind, resident_id, visitor_id, household_id in db.conn.execute(
         f"{_SELECT} WHERE {where} ORDER BY v.at", args
     ):
+        if count is not None:
+            count.one()
         name, id_number, phone = register.person(resident_id, visitor_id)
         building, unit, room = register.household(household_id)
         rows.append(
@@ -69,18 +91,31 @@ def _rows(
     return rows
 
 
-def passed_between(db: Database, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Every passage (any verdict) in [start, end), oldest first."""
+def passed_between(
+    db: Database, start: datetime, end: datetime, *, progress: Progress | None = None
+) -> list[dict[str, Any]]:
+    """Every passage (any verdict) in [start, end), oldest first. ``progress`` hears
+    every few thousand rows read (and may stop the read)."""
     if end <= start:
         raise UserError(tr("The end of the period must come after its start."))
-    return _rows(db, "v.at >= ? AND v.at < ?", [to_db(start), to_db(end)])
+    span = [to_db(start), to_db(end)]
+    count = None
+    if progress is not None:
+        total = db.conn.execute(
+            "SELECT COUNT(*) FROM visits WHERE at >= ? AND at < ?", span
+        ).fetchone()[0]
+        count = _Count(progress, total)
+    return _rows(db, "v.at >= ? AND v.at < ?", span, count=count)
 
 
-def contacts_of(db: Database, subject_id: str, window: timedelta) -> list[dict[str, Any]]:
+def contacts_of(
+    db: Database, subject_id: str, window: timedelta, *, progress: Progress | None = None
+) -> list[dict[str, Any]]:
     """Passages of other people within ``window`` of any passage of ``subject_id``.
 
     Each contact is given once, with ``near``: the first of the subject's passages
-    whose window holds it. Overlapping windows are read as one span.
+    whose window holds it. Overlapping windows are read as one span. ``progress``
+    hears every few thousand rows read.
     """
     mine = _rows(db, "(v.resident_id = ? OR v.visitor_id = ?)", [subject_id, subject_id])
     if not mine:
@@ -91,18 +126,16 @@ def contacts_of(db: Database, subject_id: str, window: timedelta) -> list[dict[s
         windows.append((to_db(at - window), to_db(at + window), passage["at"]))
     spans = _merged(windows)
     register = _register(db)
-    register.preload(
-        sum(
-            db.conn.execute(
-                "SELECT COUNT(*) FROM visits WHERE at >= ? AND at <= ?", span
-            ).fetchone()[0]
-            for span in spans
-        )
+    total = sum(
+        db.conn.execute("SELECT COUNT(*) FROM visits WHERE at >= ? AND at <= ?", span).fetchone()[0]
+        for span in spans
     )
+    register.preload(total)
+    count = _Count(progress, total) if progress is not None else None
     near = _Near(windows)
     contacts: list[dict[str, Any]] = []
     for lo, hi in spans:
-        for row in _rows(db, "v.at >= ? AND v.at <= ?", [lo, hi], register):
+        for row in _rows(db, "v.at >= ? AND v.at <= ?", [lo, hi], register, count):
             if row["subject"] == subject_id:
                 continue
             row["near"] = near(row["at"])

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
+from sqlite_utils import Database
 
 from kiosk.core.i18n import tr
 from kiosk.core.progress import Step
@@ -22,7 +24,9 @@ from kiosk.store.register import page_residents
 from kiosk.store.visitors import list_visitors
 from kiosk.store.visits import list_visits
 from kiosk.ui.office.context import OfficeContext
-from kiosk.ui.ops import DbWorker
+from kiosk.ui.ops import ProgressDialog, QueryOp
+
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -45,15 +49,16 @@ def _message_box(icon: QMessageBox.Icon) -> QMessageBox:
     return box
 
 
-def _progress() -> QDialog:
-    from kiosk.ui.ops import ProgressDialog
-
-    dialog = ProgressDialog(tr("Working…"))
-    dialog.show_step(Step(4200, 10000))
+def _progress_dialog() -> QDialog:
+    """A long op's progress dialog (kiosk.ui.ops.LongOp) part-way through an export."""
+    owner = QWidget()  # the window it is modal over
+    dialog = ProgressDialog(tr("Exporting…"), owner)
+    dialog.show_step(Step(120_000, 500_000, ""))
+    dialog.owner = owner  # type: ignore[attr-defined]  # kept alive with the dialog
     return dialog
 
 
-def samples(ctx: OfficeContext, reader: DbWorker) -> list[Sample]:
+def samples(ctx: OfficeContext) -> list[Sample]:
     """Every dialog, built on ``ctx``'s checkpoint (it needs residents, passes and a
     visitor, as the demo checkpoint has); the gate's dialogs read on ``reader``."""
     from kiosk.ui.dialogs.correction import CorrectionDialog
@@ -77,10 +82,19 @@ def samples(ctx: OfficeContext, reader: DbWorker) -> list[Sample]:
 
     now = ctx.now()
     settings = ctx.settings
-    resident = page_residents(ctx.db, limit=1)[0]
-    a_pass = search_passes(ctx.db, now=now, limit=1)[0]
-    visitor = list_visitors(ctx.db, now=now, overstay=timedelta(hours=4), limit=1)[0]
-    returning = returning_prefill(ctx.db, visitor["id"]) or {}
+    reader = ctx.reader  # the gate's dialogs read on a DbWorker too
+
+    def sample_rows(db: Database) -> tuple[Row, Row, Row, Row, list[Row]]:
+        resident = page_residents(db, limit=1)[0]
+        a_pass = search_passes(db, now=now, limit=1)[0]
+        visitor = list_visitors(db, now=now, overstay=timedelta(hours=4), limit=1)[0]
+        returning = returning_prefill(db, visitor["id"]) or {}
+        return resident, a_pass, visitor, returning, list_visits(db, limit=8)
+
+    got: list[tuple[Row, Row, Row, Row, list[Row]]] = []
+    QueryOp(ctx.reader, parent=None, op=sample_rows, success=got.append).run_in_background()
+    ctx.reader.wait_idle()  # a tool, not the product: it may wait for its sample rows
+    resident, a_pass, visitor, returning, visits = got[0]
 
     def registration_problems() -> QDialog:
         dialog = RegistrationDialog(reader, settings)
@@ -127,7 +141,7 @@ def samples(ctx: OfficeContext, reader: DbWorker) -> list[Sample]:
         Sample(
             "correction",
             CorrectionDialog,
-            lambda: CorrectionDialog(reader, list_visits(ctx.db, limit=8)),
+            lambda: CorrectionDialog(reader, visits),
         ),
         Sample("office-passphrase", PassphraseDialog, lambda: PassphraseDialog()),
         Sample("office-revoke", RevokeDialog, lambda: RevokeDialog(a_pass)),
@@ -146,7 +160,7 @@ def samples(ctx: OfficeContext, reader: DbWorker) -> list[Sample]:
             "office-visitor-visits", VisitorVisitsDialog, lambda: VisitorVisitsDialog(ctx, visitor)
         ),
         Sample("office-import", ImportWizard, lambda: ImportWizard(ctx)),
-        Sample("progress", ProgressDialog, _progress),
+        Sample("progress", ProgressDialog, _progress_dialog),
         Sample("message-question", QMessageBox, lambda: _message_box(QMessageBox.Icon.Question)),
         Sample("message-warning", QMessageBox, lambda: _message_box(QMessageBox.Icon.Warning)),
         Sample("message-critical", QMessageBox, lambda: _message_box(QMessageBox.Icon.Critical)),

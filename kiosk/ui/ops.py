@@ -31,6 +31,12 @@ office has two (``jobs``: writes and slow reads; ``reader``: table pages), the g
 window one (reads for its dialogs; the gate's own writes go through the gate worker).
 Background services to come (the sync worker) run their rounds as ops on a worker of
 their own the same way: ``LongOp`` gives them progress and a clean stop.
+
+While a long op runs, Python switches threads every half millisecond instead of every
+5 ms (:data:`LONG_OP_SWITCH_INTERVAL_S`): a long job is Python work (rows into dicts,
+QR codes drawn module by module) that holds the GIL, and the UI thread takes it back
+many times per frame it draws; at 5 ms each, the gate's window beside the office
+stalled for 60-260 ms while cards were printed (``bench/bench_ui.py --cards``).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import itertools
 import logging
 import queue
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -63,6 +70,23 @@ Success = Callable[[Any], object]
 Failure = Callable[[str], object]
 
 SHOW_PROGRESS_AFTER_MS = 500
+LONG_OP_SWITCH_INTERVAL_S = 0.0005
+"""``sys.setswitchinterval`` while any long op runs (Python's default: 0.005)."""
+
+_long_ops = {"running": 0, "interval": 0.0}  # UI thread only
+
+
+def _long_op_started() -> None:
+    if _long_ops["running"] == 0:
+        _long_ops["interval"] = sys.getswitchinterval()
+        sys.setswitchinterval(min(_long_ops["interval"], LONG_OP_SWITCH_INTERVAL_S))
+    _long_ops["running"] += 1
+
+
+def _long_op_ended(*_args: object) -> None:
+    _long_ops["running"] -= 1
+    if _long_ops["running"] == 0:
+        sys.setswitchinterval(_long_ops["interval"])
 
 
 def error_message(exc: BaseException) -> str:
@@ -321,6 +345,9 @@ class LongOp(Generic[T]):
         progress = Progress(lambda step: relay.latest("step", dialog.show_step, step))
         dialog.canceled.connect(progress.cancel)
         self.progress, self.dialog = progress, dialog
+        _long_op_started()
+        # The dialog goes when the op answers, or with its parent: either way, once.
+        dialog.destroyed.connect(_long_op_ended)
         op = self._op
 
         def finish_then(fn: Callable[..., object] | None) -> Callable[..., None]:

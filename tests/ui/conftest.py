@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
+from sqlite_utils import Database
 
 import kiosk.ui
 from kiosk.demo import Demo, build_demo
@@ -27,7 +28,6 @@ from kiosk.settings import Settings
 from kiosk.store.db import connect
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.office.context import OfficeContext
-from kiosk.ui.office.jobs import OfficeJobs
 from kiosk.ui.ops import DbWorker
 from kiosk.ui.worker import GateService
 from kiosk.vision.health import HealthPolicy
@@ -36,23 +36,14 @@ pytestmark = pytest.mark.gui
 
 ALLOW_MARK = "ui_thread_db_allowed"
 KIOSK_UI = str(Path(kiosk.ui.__file__).resolve().parent) + "/"
-OFFICE_TESTS = Path(__file__).resolve().parent / "office"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{ALLOW_MARK}: kiosk/ui code of this test may use the database on the Qt main "
-        "thread (the office, until it reads through kiosk.ui.ops too)",
+        f"{ALLOW_MARK}: the guard against database use on the Qt main thread is off "
+        "(only for the tests that look into the guard itself)",
     )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The office still reads on the UI thread (OfficeContext.db): its tests opt out of
-    # the guard until the office side of issue 11 lands; then delete this hook.
-    for item in items:
-        if OFFICE_TESTS in item.path.resolve().parents:
-            item.add_marker(ALLOW_MARK)
 
 
 class UiThreadDb:
@@ -199,13 +190,16 @@ def window(make_window: WindowFactory) -> MainWindow:
 @pytest.fixture
 def office(qtbot: QtBot, demo: Demo) -> Iterator[OfficeContext]:
     """The office's context on a private copy of the demo checkpoint (residents, passes,
-    a revoked pass, a hold, a visitor); its jobs thread and connection closed after."""
-    db = connect(demo.home.database)
-    jobs = OfficeJobs(demo.home.database)
-    ctx = OfficeContext(
-        demo.home, Settings.load(demo.home.settings_file), db, jobs, actor="test-clerk"
-    )
+    a revoked pass, a hold, a visitor); its two workers ended after."""
+    ctx = OfficeContext.open(demo.home, Settings.load(demo.home.settings_file), actor="test-clerk")
     yield ctx
-    jobs.wait_idle()
-    jobs.close()
+    ctx.close()
+
+
+@pytest.fixture
+def db(demo: Demo) -> Iterator[Database]:
+    """The test's own connection to the demo checkpoint, to set up and check what the
+    office did (the office itself reads and writes only through its workers)."""
+    db = connect(demo.home.database)
+    yield db
     db.close()

@@ -43,7 +43,6 @@ from kiosk.ui.dialogs.common import GloveDialog
 from kiosk.ui.gallery import Sample, samples
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.resident_dialog import _SavingDialog
-from kiosk.ui.ops import DbWorker
 from kiosk.ui.theme import THEMES, apply_theme
 from tests.ui.conftest import WindowFactory
 
@@ -176,41 +175,33 @@ def dialog_classes() -> set[type]:
 
 # The office's dialogs (and the gallery, on the office's context) still read on the UI
 # thread; these tests opt out of the guard until the office side of issue 11 lands.
-OFFICE_READS = pytest.mark.ui_thread_db_allowed
-
-
-@OFFICE_READS
-def test_every_dialog_is_covered(office: OfficeContext, reader: DbWorker) -> None:
-    built = {sample.kind for sample in samples(office, reader)}
+def test_every_dialog_is_covered(office: OfficeContext) -> None:
+    built = {sample.kind for sample in samples(office)}
     missing = dialog_classes() - built - BASES
     assert not missing, f"dialogs not in kiosk.ui.gallery.samples(): {missing}"
 
 
-@OFFICE_READS
-def test_every_message_box_kind_is_covered(office: OfficeContext, reader: DbWorker) -> None:
+def test_every_message_box_kind_is_covered(office: OfficeContext) -> None:
     used = set()
     for path in KIOSK.rglob("*.py"):
         used |= set(re.findall(r"QMessageBox\.(\w+)\(", path.read_text(encoding="utf-8")))
-    rendered = {
-        s.name.removeprefix("message-") for s in samples(office, reader) if s.kind is QMessageBox
-    }
+    rendered = {s.name.removeprefix("message-") for s in samples(office) if s.kind is QMessageBox}
     assert used and used <= rendered, f"message boxes opened but not rendered: {used - rendered}"
 
 
-@OFFICE_READS
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])
 @pytest.mark.parametrize("theme", THEMES)
 def test_every_dialog_is_legible(
-    qapp: QApplication, office: OfficeContext, reader: DbWorker, theme: str, lang: str
+    qapp: QApplication, office: OfficeContext, theme: str, lang: str
 ) -> None:
     apply_theme(qapp, theme)
     set_language(lang)
     problems: list[str] = []
     checked = 0
     try:
-        for sample in samples(office, reader):
-            dialog = build(sample, office, reader)
+        for sample in samples(office):
+            dialog = build(sample, office)
             try:
                 show_whole(qapp, dialog)
                 checked += 1
@@ -225,10 +216,9 @@ def test_every_dialog_is_legible(
     assert not problems, f"{len(problems)} below {AA}:1 ({theme}, {lang}):\n" + "\n".join(problems)
 
 
-def build(sample: Sample, office: OfficeContext, reader: DbWorker) -> QDialog:
+def build(sample: Sample, office: OfficeContext) -> QDialog:
     dialog = sample.build()
-    office.jobs.wait_idle()  # dialogs that load rows on the office's jobs thread
-    reader.wait_idle()  # the gate's dialogs read on the window's reader
+    office.wait_idle()  # dialogs that load rows on the office's workers
     QApplication.processEvents()
     return dialog
 
@@ -250,7 +240,6 @@ def test_the_measure_sees_illegible_text(qapp: QApplication) -> None:
     dialog.close()
 
 
-@OFFICE_READS
 @pytest.mark.slow
 @pytest.mark.parametrize("theme", THEMES)
 def test_office_tabs_are_legible(qapp: QApplication, demo: Demo, theme: str) -> None:

@@ -15,6 +15,7 @@ staff in ``docs/register-import.md``; keep the two in step.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -41,6 +42,7 @@ from kiosk.core.identity import (
     mask_name,
 )
 from kiosk.core.ids import uuid7
+from kiosk.core.progress import Cancelled, Progress
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import Pacer
 from kiosk.store.register import (
@@ -54,6 +56,7 @@ from kiosk.store.register import (
 HEADER_SEARCH_ROWS = 10
 BATCH = 1000
 """Rows written per transaction: about 10-20 ms of the write lock each."""
+PROGRESS_EVERY = 5000  # rows checked between two progress reports
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # zip (xlsx, ods), OLE2 (xls)
 
@@ -539,10 +542,19 @@ class _Register:
             self.by_id[match.id_number] = match
         return "updated"
 
-    def save(self, db: Database, last: Callable[[], None]) -> None:
+    def save(
+        self,
+        db: Database,
+        last: Callable[[], None],
+        progress: Progress | None = None,
+        stopped: Callable[[int], None] | None = None,
+    ) -> None:
         """Write the changes, :data:`BATCH` rows per transaction (households first, so
         each resident's household is on disk before them); ``last()`` runs inside the
-        final transaction. Between transactions other writers (the gate) get the lock."""
+        final transaction. Between transactions other writers (the gate) get the lock.
+        ``progress`` hears after each transaction; when it asks to stop,
+        ``stopped(rows written)`` runs in a transaction of its own (if any were) and
+        :class:`Cancelled` is raised."""
         steps: list[tuple[str, Sequence[tuple[Any, ...]]]] = []
         tables: tuple[tuple[str, Sequence[tuple[Any, ...]]], ...] = (
             (
@@ -563,12 +575,23 @@ class _Register:
         for sql, rows in tables:
             steps += [(sql, rows[start : start + BATCH]) for start in range(0, len(rows), BATCH)]
         pacer = Pacer()
+        total = sum(len(chunk) for _sql, chunk in steps)
+        written = 0
         for number, (sql, chunk) in enumerate(steps or [("", [])], start=1):
+            if progress is not None and progress.cancelled:
+                if stopped is not None and written:
+                    with pacer.write(db):
+                        stopped(written)
+                raise Cancelled
             with pacer.write(db):
                 if chunk:
                     db.conn.executemany(sql, chunk)
                 if number == max(1, len(steps)):
                     last()
+            written += len(chunk)
+            if progress is not None:
+                with contextlib.suppress(Cancelled):  # stopped at the top of the next round
+                    progress.update(written, total, tr("Writing the register…"))
 
 
 def _merge(known: _Known, row: PlanRow) -> bool:
@@ -591,6 +614,7 @@ def apply_plan(
     dry_run: bool = False,
     actor: str = "cli",
     now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Write the plan's good rows (none with ``dry_run``, or with ``strict`` when any
     row is bad). Re-applying the same plan changes nothing.
@@ -606,12 +630,17 @@ def apply_plan(
     the same household; their phone and role (and a missing ID number) are updated,
     empty cells change nothing. A row whose ID number belongs to a resident with another
     name or household is bad. Deactivated residents are left as they are.
+
+    ``progress`` hears as the rows are checked and after each transaction; when it
+    stops the import, the transactions written stay (with an audit row saying so).
     """
     register = _Register(db, to_db(now or utcnow()))
     report = ImportReport(plan.file, dry_run=dry_run, strict=strict)
     counts = {"added": 0, "updated": 0, "unchanged": 0, "inactive": 0}
     errors = list(plan.errors)
-    for row in plan.rows:
+    for number, row in enumerate(plan.rows, start=1):
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress.update(number, len(plan.rows), tr("Checking the rows…"))
         outcome = register.place(row)
         if isinstance(outcome, RowError):
             errors.append(outcome)
@@ -625,6 +654,13 @@ def apply_plan(
         return report
     detail = report.to_json()
     del detail["errors"], detail["dry_run"], detail["strict"], detail["written"]
-    register.save(db, lambda: record_audit(db, actor, "residents.import", detail))
+    register.save(
+        db,
+        lambda: record_audit(db, actor, "residents.import", detail),
+        progress,
+        lambda written: record_audit(
+            db, actor, "residents.import", {**detail, "stopped": True, "rows_written": written}
+        ),
+    )
     report.written = True
     return report

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from kiosk.core.clock import from_db, to_db
 from kiosk.core.i18n import N_, tr
 from kiosk.core.identity import mask_id_number, mask_phone
+from kiosk.core.progress import Progress
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.files.xlsx import write_xlsx
 from kiosk.store.lookup import Register
@@ -41,6 +42,7 @@ COLUMNS = (
 
 WIDTHS = (20, 6, 8, 18, 10, 12, 12, 20, 14, 8, 12, 10, 10, 14, 20, 38, 38)  # as COLUMNS
 _TIME_CACHE_MAX = 100_000  # minutes (about 70 days of them)
+PROGRESS_EVERY = 5000  # rows between two progress reports
 
 # The visits alone, without joins: names and households come from a Register, which
 # reads each one once (three joins a row were most of the time of a big export).
@@ -90,17 +92,27 @@ class _Shown:
 
 
 def export_rows(
-    db: Database, start: datetime, end: datetime, *, unmasked: bool
+    db: Database,
+    start: datetime,
+    end: datetime,
+    *,
+    unmasked: bool,
+    progress: Progress | None = None,
 ) -> Iterator[list[Any]]:
-    """The visits in [start, end) as export rows, oldest first, one at a time."""
+    """The visits in [start, end) as export rows, oldest first, one at a time.
+
+    ``progress`` hears every :data:`PROGRESS_EVERY` rows (and may stop the export)."""
     span = [to_db(start), to_db(end)]
     register = Register(db, _Shown(unmasked), household_label)
-    register.preload(
-        db.conn.execute("SELECT COUNT(*) FROM visits WHERE at >= ? AND at < ?", span).fetchone()[0]
-    )
+    total = db.conn.execute(
+        "SELECT COUNT(*) FROM visits WHERE at >= ? AND at < ?", span
+    ).fetchone()[0]
+    register.preload(total)
     times: dict[str, str | None] = {}
     person, household = register.person, register.household
-    for (
+    if progress is not None:
+        progress.update(0, total)
+    for done, (
         at,
         direction,
         level,
@@ -117,7 +129,9 @@ def export_rows(
         note,
         visit_id,
         corrects,
-    ) in db.conn.execute(_SQL, span):
+    ) in enumerate(db.conn.execute(_SQL, span), start=1):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress.update(done, total)
         name, id_number, phone = person(resident_id, visitor_id)
         yield [
             local_time_text(times, at),
@@ -149,13 +163,16 @@ def export_visits(
     fmt: str,
     unmasked: bool = False,
     actor: str = "cli",
+    progress: Progress | None = None,
 ) -> int:
     """Write the visits to ``out`` (``csv`` or ``xlsx``); returns the number of rows.
 
     Every unmasked export is written to the audit log: who, when and what range.
+    ``progress`` hears how many rows are written (every few thousand); when it stops
+    the export, no file is left behind.
     """
     header = [tr(c) for c in COLUMNS]
-    rows = export_rows(db, start, end, unmasked=unmasked)
+    rows = export_rows(db, start, end, unmasked=unmasked, progress=progress)
     count = _write_xlsx(out, header, rows) if fmt == "xlsx" else _write_csv(out, header, rows)
     if unmasked:
         record_audit(
@@ -174,10 +191,14 @@ def export_visits(
 
 def _write_csv(out: Path, header: list[str], rows: Iterator[list[Any]]) -> int:
     counted = _Counted(rows)
-    with out.open("w", encoding="utf-8-sig", newline="") as fh:  # BOM: Excel reads UTF-8
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(counted)
+    try:
+        with out.open("w", encoding="utf-8-sig", newline="") as fh:  # BOM: Excel reads UTF-8
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            writer.writerows(counted)
+    except BaseException:
+        out.unlink(missing_ok=True)  # no half a file (as the XLSX writer)
+        raise
     return counted.count
 
 

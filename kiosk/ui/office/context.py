@@ -1,5 +1,5 @@
-"""What every office tab is given: the checkpoint, a read connection, the jobs thread,
-who is at the keyboard, and whether personal data may be shown in full."""
+"""What every office tab is given: the checkpoint, the two database workers, who is
+at the keyboard, and whether personal data may be shown in full."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from PySide6.QtCore import QDate, QDateTime, QObject, Signal
-from sqlite_utils import Database
 
 from kiosk.core.clock import from_db
 from kiosk.core.identity import mask_id_number, mask_phone
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import record_audit
-from kiosk.ui.office.jobs import OfficeJobs
-from kiosk.ui.office.table import Immediate, Runner
+from kiosk.ui.ops import DbWorker, QueryOp
+
+THREAD_NAME = "kiosk-office"
 
 
 class OfficeSignals(QObject):
@@ -28,23 +28,55 @@ class OfficeSignals(QObject):
 
 @dataclass
 class OfficeContext:
-    """The office's shared state. ``db`` is for reads on the UI thread (WAL: readers
-    never wait for the gate); every write goes through ``jobs``."""
+    """The office's shared state. The UI thread never touches the database: every
+    read and write is an op (:mod:`kiosk.ui.ops`) on one of two workers, each a thread
+    with its own connection:
+
+    - ``jobs``: every write (one row, one household, or a bulk job in batches) and the
+      slow reads (exports, traces, the dashboard's figures), in order;
+    - ``reader``: the tables' pages and the small reads of the dialogs (a search, a
+      household's existence), so they never wait behind a long job (WAL: readers
+      never wait for the gate or for ``jobs``)."""
 
     home: Home
     settings: Settings
-    db: Database
-    jobs: OfficeJobs
+    jobs: DbWorker
+    reader: DbWorker
     actor: str = "office"
     signals: OfficeSignals = field(default_factory=OfficeSignals)
     unmasked: bool = False
     now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
-    reader: Runner | None = None  # where the tables' queries run; None: at once, on ``db``
 
-    @property
-    def runner(self) -> Runner:
-        """How the office's tables run their queries (see ``kiosk.ui.office.table``)."""
-        return self.reader if self.reader is not None else Immediate(self.db)
+    @classmethod
+    def open(
+        cls,
+        home: Home,
+        settings: Settings,
+        *,
+        actor: str = "office",
+        parent: QObject | None = None,
+    ) -> OfficeContext:
+        """A context with its two workers started (their connections open on their own
+        threads, at their first op); :meth:`close` ends them."""
+        jobs = DbWorker(home.database, parent, name=THREAD_NAME)
+        reader = DbWorker(home.database, parent, name=f"{THREAD_NAME}-reader")
+        return cls(home, settings, jobs, reader, actor=actor)
+
+    def wait_idle(self, timeout_s: float = 10.0) -> bool:
+        """Process events until both workers are idle at once (an answer may queue a
+        further op: a write's answer reloads the tables)."""
+        for _ in range(100):
+            if not (self.jobs.wait_idle(timeout_s) and self.reader.wait_idle(timeout_s)):
+                return False
+            if not (self.jobs.busy or self.reader.busy):
+                return True
+        return False
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Run what is queued, then end both workers (their connections close there)."""
+        self.jobs.wait_idle(timeout_s)
+        self.jobs.close(timeout_s)
+        self.reader.close(timeout_s)
 
     def id_text(self, id_number: str | None) -> str:
         """An ID number as the office shows it: masked unless unmasking was granted."""
@@ -64,7 +96,12 @@ class OfficeContext:
             return
         if on:
             detail = {"reason": reason} if reason else {}
-            self.jobs.submit(lambda db: record_audit(db, self.actor, "office.unmask", detail))
+            actor = self.actor
+            QueryOp(
+                self.jobs,
+                parent=None,
+                op=lambda db: record_audit(db, actor, "office.unmask", detail),
+            ).run_in_background()
         self.unmasked = on
         self.signals.unmaskedChanged.emit(on)
 

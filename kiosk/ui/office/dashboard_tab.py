@@ -42,6 +42,7 @@ from kiosk.core.i18n import tr
 from kiosk.core.rules import reason_label
 from kiosk.store.stats import DashboardFigures, dashboard_figures
 from kiosk.ui.office.context import OfficeContext, day_of
+from kiosk.ui.ops import QueryOp
 from kiosk.ui.printing.daily_report import IN_COLOUR, OUT_COLOUR
 from kiosk.ui.theme import set_role, ui_font
 
@@ -254,11 +255,12 @@ class DashboardTab(QWidget):
         overstay = timedelta(hours=self.ctx.settings.visitor_overstay_hours)
         self._loading = True
         self._stale = False
-        self.ctx.jobs.submit(
-            lambda db: dashboard_figures(db, day, now=now, overstay=overstay),
-            self._show,
-            self._failed,
-        )
+        QueryOp(
+            self.ctx.jobs,
+            parent=self,
+            op=lambda db: dashboard_figures(db, day, now=now, overstay=overstay),
+            success=self._show,
+        ).failure(self._failed).run_in_background()
 
     def _finished(self) -> None:
         self._loading = False

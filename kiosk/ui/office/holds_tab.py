@@ -39,7 +39,7 @@ from kiosk.store.holds import (
     lift_hold,
     search_holds,
 )
-from kiosk.store.register import find_household, get_resident, household_label
+from kiosk.store.register import get_resident, household_label
 from kiosk.ui.dialogs.common import GloveDialog, error_label, set_problem
 from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.passes_tab import (
@@ -48,8 +48,9 @@ from kiosk.ui.office.passes_tab import (
     confirm,
     fit_columns,
 )
-from kiosk.ui.office.pickers import ResidentPicker
+from kiosk.ui.office.pickers import ResidentPicker, check_household
 from kiosk.ui.office.table import Column, MessageLine, Query, QueryModel, Row, SearchTable
+from kiosk.ui.ops import QueryOp
 
 DEFAULT_HOLD_DAYS = 14
 
@@ -150,15 +151,15 @@ class HoldDialog(GloveDialog):
         return date.fromisoformat(self.until.date().toString("yyyy-MM-dd"))
 
     def submit(self) -> None:
-        subject = self.subject()
-        label = subject.get("household")
-        if label is not None and find_household(self.ctx.db, label) is None:
-            set_problem(
-                self.household,
-                self.problem,
-                tr("No household {household}.", household=label or "?"),
-            )
+        if not self.ok.isEnabled():
+            return  # the household is being looked up
+        if "household" not in self.subject():
+            self._check_the_rest()
             return
+        check_household(self.ctx, self, self.ok, self.household, self.problem, self._check_the_rest)
+
+    def _check_the_rest(self) -> None:
+        subject = self.subject()
         if "resident" in subject and not subject["resident"]:
             set_problem(self.picker.search, self.problem, tr("Pick a resident."))
             return
@@ -206,7 +207,7 @@ class HoldsTab(QWidget):
                 Column(tr("Reason"), lambda r: r["reason"], HOLD_SORT_REASON),
             ],
             self._fetch,
-            runner=ctx.runner,
+            worker=ctx.reader,
             default_order=HOLD_DEFAULT_ORDER,
             muted=lambda r: not r["current"],
         )
@@ -260,7 +261,18 @@ class HoldsTab(QWidget):
     # ------------------------------------------------------------ add
 
     def open_add(self) -> None:
-        fixed = get_resident(self.ctx.db, self.resident_id) if self.resident_id else None
+        if self.resident_id is None:
+            self._open_add(None)
+            return
+        resident_id = self.resident_id  # the history dialog's: read them first
+        QueryOp(
+            self.ctx.reader,
+            parent=self,
+            op=lambda db: get_resident(db, resident_id),
+            success=self._open_add,
+        ).failure(self._failed).run_in_background()
+
+    def _open_add(self, fixed: dict[str, Any] | None) -> None:
         dialog = HoldDialog(self.ctx, self, resident=fixed)
         dialog.accepted.connect(
             lambda: self.add(dialog.subject(), dialog.until_day(), dialog.reason.text())
@@ -282,7 +294,9 @@ class HoldsTab(QWidget):
             self.ctx.changed("holds")
             self.say(tr("Home quarantine until {date}.", date=until.isoformat()))
 
-        self.ctx.jobs.submit(job, done, self._failed)
+        QueryOp(self.ctx.jobs, parent=None, op=job, success=done).failure(
+            self._failed
+        ).run_in_background()
 
     # ------------------------------------------------------------ lift
 
@@ -308,4 +322,6 @@ class HoldsTab(QWidget):
             self.ctx.changed("holds")
             self.say(tr("Home quarantine lifted."))
 
-        self.ctx.jobs.submit(job, done, self._failed)
+        QueryOp(self.ctx.jobs, parent=None, op=job, success=done).failure(
+            self._failed
+        ).run_in_background()

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 from sqlite_utils import Database
 
 from kiosk.core.i18n import tr, trn
+from kiosk.core.progress import Progress
 from kiosk.store.files.register_import import (
     ImportPlan,
     ImportReport,
@@ -43,6 +45,7 @@ from kiosk.store.files.register_import import (
 from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.table import Index
+from kiosk.ui.ops import LongOp
 from kiosk.ui.theme import set_role
 
 FILTERS = "*.csv *.xlsx *.xls *.xlsm *.xlsb *.ods *.txt *.tsv"
@@ -110,7 +113,8 @@ def _label() -> QLabel:
 
 
 class _JobPage(QWizardPage):
-    """A page whose Next/Import runs a job first and moves on when it is done."""
+    """A page whose Next/Import runs a long job first (on the office's jobs thread,
+    with progress and Cancel) and moves on when it is done."""
 
     def __init__(self, wizard: ImportWizard) -> None:
         super().__init__()
@@ -119,6 +123,7 @@ class _JobPage(QWizardPage):
         self._ready = False
         self.status = _label()
         self.status.hide()
+        self.long_op: LongOp[Any] | None = None  # the last job (tests: its progress)
 
     def isComplete(self) -> bool:
         return not self.busy
@@ -134,7 +139,13 @@ class _JobPage(QWizardPage):
     def start(self) -> None:  # pragma: no cover - subclasses decide
         raise NotImplementedError
 
-    def run(self, job: Any, working: str, done: Any) -> None:
+    def run(
+        self,
+        job: Callable[[Database, Progress], Any],
+        working: str,
+        done: Callable[[Any], object],
+        stopped: Callable[[], object] | None = None,
+    ) -> None:
         self.busy = True
         self.completeChanged.emit()
         _status(self.status, working)
@@ -154,7 +165,15 @@ class _JobPage(QWizardPage):
                 _status(self.status, message, problem=True)
                 self.completeChanged.emit()
 
-        self.owner.ctx.jobs.submit(job, on_done, on_error)
+        def on_cancel() -> None:
+            if stopped is not None:
+                stopped()
+            on_error(tr("Stopped."))
+
+        self.long_op = LongOp(
+            self.owner.ctx.jobs, parent=self, label=working, op=job, success=on_done
+        )
+        self.long_op.failure(on_error).cancelled(on_cancel).run_in_background()
 
 
 class FilePage(_JobPage):
@@ -197,9 +216,10 @@ class FilePage(_JobPage):
     def start(self) -> None:
         path = Path(self.path.text().strip())
 
-        def job(db: Database) -> tuple[ImportPlan, ImportReport]:
+        def job(db: Database, progress: Progress) -> tuple[ImportPlan, ImportReport]:
             plan = read_register(path)
-            return plan, apply_plan(db, plan, dry_run=True)
+            progress.check()
+            return plan, apply_plan(db, plan, dry_run=True, progress=progress)
 
         def done(result: tuple[ImportPlan, ImportReport]) -> None:
             self.owner.plan, self.owner.preview = result
@@ -285,8 +305,8 @@ class PreviewPage(_JobPage):
             return
         strict, actor, ctx = self.strict.isChecked(), self.owner.ctx.actor, self.owner.ctx
 
-        def job(db: Database) -> ImportReport:
-            return apply_plan(db, plan, strict=strict, actor=actor)
+        def job(db: Database, progress: Progress) -> ImportReport:
+            return apply_plan(db, plan, strict=strict, actor=actor, progress=progress)
 
         def done(report: ImportReport) -> None:
             if report.written:
@@ -294,7 +314,8 @@ class PreviewPage(_JobPage):
             if shiboken6.isValid(self.owner):
                 self.owner.report = report
 
-        self.run(job, tr("Importing…"), done)
+        # Cancel: the transactions written before it stay; the tabs show them.
+        self.run(job, tr("Importing…"), done, lambda: ctx.changed("residents"))
 
 
 class ReportPage(QWizardPage):

@@ -3,15 +3,17 @@ a reason, and print the cards (on a printer, or to a PDF).
 
 Signing needs the issuer key (:mod:`kiosk.ui.office.issuer`): on a checkpoint without
 one, Issue and Reissue are disabled and say why. Writes run on the office's jobs
-thread; the dialogs that could block (the print dialog, a file chooser, a question)
-are attributes a test replaces.
+thread; issuing and printing are long ops (progress, Cancel), and the cards are drawn
+there too, not on the UI thread. The dialogs that could block (the print dialog, a
+file chooser, a question) are attributes a test replaces.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import shiboken6
 from PySide6.QtGui import QPageSize
@@ -35,6 +37,7 @@ from sqlite_utils import Database
 from kiosk.core.clock import from_db
 from kiosk.core.errors import KioskError
 from kiosk.core.i18n import N_, tr
+from kiosk.core.progress import Progress
 from kiosk.store.checkpoint import checkpoint_name
 from kiosk.store.passes import (
     MAX_DAYS,
@@ -52,14 +55,15 @@ from kiosk.store.passes import (
     revoke_pass,
     search_passes,
 )
-from kiosk.store.register import find_household, household_label
+from kiosk.store.register import get_resident, household_label
 from kiosk.ui.dialogs.common import GloveDialog, error_label, field_box, set_problem
 from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.issuer import IssuerKey, no_key_reason
-from kiosk.ui.office.pickers import ResidentPicker
+from kiosk.ui.office.pickers import ResidentPicker, check_household
 from kiosk.ui.office.table import Column, MessageLine, Query, QueryModel, Row, SearchTable
-from kiosk.ui.printing.cards import card_from_pass, print_cards, write_cards_pdf
+from kiosk.ui.ops import LongOp, QueryOp
+from kiosk.ui.printing.cards import Card, card_from_pass, print_cards, write_cards_pdf
 
 DEFAULT_DAYS = 30
 RADIO_STYLE = """
@@ -127,6 +131,55 @@ def validity_days(row: Row) -> int:
     """How many days a pass was issued for (what a reissue offers again)."""
     days = (from_db(row["valid_until"]) - from_db(row["valid_from"])).days
     return min(max(days, 1), MAX_DAYS)
+
+
+def card_rows(db: Database, kind: str, value: str, now: datetime) -> list[Row]:
+    """The passes to print: one ``pass`` by serial, a ``household``'s good passes,
+    or ``all`` good residents' and staff passes; by household, then name."""
+    if kind == "pass":
+        found = find_pass(db, value)
+        return [found] if found is not None else []
+    selection = {"household": value} if kind == "household" else {"all_": True}
+    wanted = set(resident_ids_for(db, **selection))
+    rows = search_passes(
+        db,
+        now=now,
+        show="active",
+        order=f"{PASS_SORT_HOUSEHOLD} ASC, {PASS_SORT_HOLDER} ASC",
+        limit=-1,
+    )
+    return [r for r in rows if r["resident_id"] in wanted]
+
+
+class LazyCards(Sequence[Card]):
+    """The cards of pass rows, each made as it is drawn. A row is a dict of plain
+    values, which Python's collector does not track; 100,000 ``Card`` objects held at
+    once made it sweep the whole heap on the jobs thread for about 70 ms, holding the
+    GIL, and the UI thread (the gate's window too) waited."""
+
+    def __init__(self, rows: list[Row], lang: str) -> None:
+        self.rows, self.lang = rows, lang
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Card: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Card]: ...
+
+    def __getitem__(self, index: int | slice) -> Card | Sequence[Card]:
+        if isinstance(index, slice):
+            return LazyCards(self.rows[index], self.lang)
+        return card_from_pass(self.rows[index], self.lang)
+
+
+def read_cards(
+    db: Database, kind: str, value: str, lang: str, now: datetime
+) -> tuple[LazyCards, str]:
+    """The cards to print and the checkpoint's name (printed on each card)."""
+    return LazyCards(card_rows(db, kind, value, now), lang), checkpoint_name(db)
 
 
 # ---------------------------------------------------------------- dialogs
@@ -246,17 +299,15 @@ class IssueDialog(GloveDialog):
         return {"all_": True}
 
     def submit(self) -> None:
+        if not self.ok.isEnabled():
+            return  # the household is being looked up
         self.days.interpretText()
         chosen = self.selection()
         if "resident" in chosen and not chosen["resident"]:
             set_problem(self.picker.search, self.problem, tr("Pick a resident."))
             return
-        if "household" in chosen and find_household(self.ctx.db, chosen["household"]) is None:
-            set_problem(
-                self.household,
-                self.problem,
-                tr("No household {household}.", household=chosen["household"] or "?"),
-            )
+        if "household" in chosen:
+            check_household(self.ctx, self, self.ok, self.household, self.problem, self.accept)
             return
         self.accept()
 
@@ -335,14 +386,16 @@ class PrintCardsDialog(GloveDialog):
         return str(self.language.currentData())
 
     def _go(self, action: str) -> None:
-        kind, value = self.scope()
-        if kind == "household" and find_household(self.ctx.db, value) is None:
-            set_problem(
-                self.household, self.problem, tr("No household {household}.", household=value)
-            )
+        kind, _value = self.scope()
+
+        def go() -> None:
+            self.action = action
+            self.accept()
+
+        if kind != "household":
+            go()
             return
-        self.action = action
-        self.accept()
+        check_household(self.ctx, self, self.print_button, self.household, self.problem, go)
 
     def submit(self) -> None:
         self._go("print")
@@ -373,6 +426,7 @@ class PassesTab(QWidget):
         self.confirm: Confirm = confirm
         self.dialog: GloveDialog | None = None  # the open dialog, if any (tests)
         self.last_issued: list[str] = []  # serials of the last issue (tests, printing)
+        self.long_op: LongOp[Any] | None = None  # the last issue or printing (tests)
 
         self.show_filter = QComboBox()
         for key, label in _SHOWS:
@@ -391,7 +445,7 @@ class PassesTab(QWidget):
         self.model = QueryModel(
             self._columns(),
             self._fetch,
-            runner=ctx.runner,
+            worker=ctx.reader,
             default_order=PASS_DEFAULT_ORDER,
             muted=lambda r: r["state"] != "active",
         )
@@ -515,7 +569,7 @@ class PassesTab(QWidget):
             return revoke_pass(db, serial, reason, now=now, actor=actor)
 
         def done(row: dict[str, Any]) -> None:
-            self.ctx.changed("passes")
+            self.ctx.changed("passes")  # first: even if this tab was closed meanwhile
             self.say(
                 tr(
                     "Pass {serial} revoked: {reason}",
@@ -524,7 +578,9 @@ class PassesTab(QWidget):
                 )
             )
 
-        self.ctx.jobs.submit(job, done, self._failed)
+        QueryOp(self.ctx.jobs, parent=None, op=job, success=done).failure(
+            self._failed
+        ).run_in_background()
 
     # ------------------------------------------------------------ issue, reissue
 
@@ -532,7 +588,20 @@ class PassesTab(QWidget):
         if not self.issuer.available:
             self.say(no_key_reason(), error=True)
             return
-        fixed = self._fixed_resident()
+        if self.resident_id is None:
+            self._open_issue(None)
+            return
+        resident_id = self.resident_id  # the history dialog's: read their name first
+        QueryOp(
+            self.ctx.reader,
+            parent=self,
+            op=lambda db: get_resident(db, resident_id),
+            success=lambda row: self._open_issue(
+                (resident_id, row["name"] if row else resident_id)
+            ),
+        ).failure(self._failed).run_in_background()
+
+    def _open_issue(self, fixed: tuple[str, str] | None) -> None:
         dialog = IssueDialog(self.ctx, self, resident=fixed)
         dialog.accepted.connect(lambda: self.issue(dialog.selection(), dialog.days.value()))
         self._open(dialog)
@@ -554,17 +623,10 @@ class PassesTab(QWidget):
         )
         self._open(dialog)
 
-    def _fixed_resident(self) -> tuple[str, str] | None:
-        if self.resident_id is None:
-            return None
-        row = self.ctx.db.execute(
-            "SELECT name FROM residents WHERE id = ?", [self.resident_id]
-        ).fetchone()
-        return self.resident_id, row[0] if row else self.resident_id
-
     def issue(self, selection: dict[str, Any], days: int, *, reissue: bool = False) -> None:
         """Sign passes for ``selection`` (``resident_ids_for`` keywords) on the jobs
-        thread; the issuer key (and its passphrase) is asked for first."""
+        thread, a long op (progress, Cancel: the batches issued before stay); the
+        issuer key (and its passphrase) is asked for first."""
         try:
             key = self.issuer.load(self)
         except KioskError as exc:
@@ -575,9 +637,11 @@ class PassesTab(QWidget):
             return
         now, actor = self.ctx.now(), self.ctx.actor
 
-        def job(db: Database) -> tuple[int, int, list[str]]:
+        def job(db: Database, progress: Progress) -> tuple[int, int, list[str]]:
             ids = resident_ids_for(db, **selection)
-            report = issue_passes(db, key, ids, days=days, now=now, reissue=reissue, actor=actor)
+            report = issue_passes(
+                db, key, ids, days=days, now=now, reissue=reissue, actor=actor, progress=progress
+            )
             return len(report.issued), report.skipped, [r["serial"] for r in report.issued]
 
         def done(result: tuple[int, int, list[str]]) -> None:
@@ -596,7 +660,18 @@ class PassesTab(QWidget):
             if serials:
                 self.model.when_loaded(lambda: self.select_serial(serials[0]))
 
-        self.ctx.jobs.submit(job, done, self._failed)
+        def stopped() -> None:
+            self.ctx.changed("passes")  # the batches issued before Cancel stay
+            self.say(tr("Stopped."))
+
+        self.long_op = LongOp(
+            self.ctx.jobs,
+            parent=self,
+            label=tr("Reissue a pass") if reissue else tr("Issue passes"),
+            op=job,
+            success=done,
+        )
+        self.long_op.failure(self._failed).cancelled(stopped).run_in_background()
 
     # ------------------------------------------------------------ cards
 
@@ -615,60 +690,69 @@ class PassesTab(QWidget):
         dialog.accepted.connect(chosen)
         self._open(dialog)
 
-    def card_rows(self, kind: str, value: str = "") -> list[Row]:
-        """The passes to print: one ``pass`` by serial, a ``household``'s good passes,
-        or ``all`` good residents' and staff passes; by household, then name."""
-        if kind == "pass":
-            found = find_pass(self.ctx.db, value)
-            return [found] if found is not None else []
-        selection = {"household": value} if kind == "household" else {"all_": True}
-        wanted = set(resident_ids_for(self.ctx.db, **selection))
-        rows = search_passes(
-            self.ctx.db,
-            now=self.ctx.now(),
-            show="active",
-            order=f"{PASS_SORT_HOUSEHOLD} ASC, {PASS_SORT_HOLDER} ASC",
-            limit=-1,
-        )
-        return [r for r in rows if r["resident_id"] in wanted]
+    def print_cards(self, kind: str, value: str = "", *, lang: str = "zh_CN") -> None:
+        """Read the cards (jobs thread), ask for a printer (:attr:`choose_printer`),
+        then draw them on it on the jobs thread (a long op: progress, Cancel)."""
+        now = self.ctx.now()
+        QueryOp(
+            self.ctx.jobs,
+            parent=self,
+            op=lambda db: read_cards(db, kind, value, lang, now),
+            success=lambda found: self._print_on_printer(*found, lang=lang),
+        ).failure(self._failed).run_in_background()
 
-    def _cards(self, kind: str, value: str, lang: str) -> list[Any]:
-        return [card_from_pass(row, lang) for row in self.card_rows(kind, value)]
+    def _print_on_printer(self, cards: LazyCards, compound: str, *, lang: str) -> None:
+        if not cards:
+            self.say(tr("There are no active passes to print."), error=True)
+            return
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+        if not self.choose_printer(printer, self):
+            return
 
-    def print_cards(self, kind: str, value: str = "", *, lang: str = "zh_CN") -> bool:
-        """Ask for a printer (:attr:`choose_printer`) and print the cards there."""
-        try:
-            cards = self._cards(kind, value, lang)
-            if not cards:
-                self.say(tr("There are no active passes to print."), error=True)
-                return False
-            printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-            printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
-            if not self.choose_printer(printer, self):
-                return False
-            pages = print_cards(printer, cards, compound=checkpoint_name(self.ctx.db), lang=lang)
-        except KioskError as exc:
-            self.say(str(exc), error=True)
-            return False
-        self.say(tr("Printed {count} card(s) on {pages} page(s).", count=len(cards), pages=pages))
-        return True
+        def job(_db: Database, progress: Progress) -> int:
+            # QPainter on a QPrinter works off the GUI thread (no widget is painted).
+            return print_cards(printer, cards, compound=compound, lang=lang, progress=progress)
 
-    def save_cards_pdf(self, kind: str, value: str, path: Path, *, lang: str = "zh_CN") -> bool:
-        try:
-            cards = self._cards(kind, value, lang)
-            pages = write_cards_pdf(cards, path, compound=checkpoint_name(self.ctx.db), lang=lang)
-        except KioskError as exc:
-            self.say(str(exc), error=True)
-            return False
-        self.say(
-            tr(
-                "Wrote {count} card(s) on {pages} page(s) to {path}.",
-                count=len(cards),
-                pages=pages,
-                path=path,
+        def done(pages: int) -> None:
+            self.say(
+                tr("Printed {count} card(s) on {pages} page(s).", count=len(cards), pages=pages)
             )
+
+        self._run_cards(job, done)
+
+    def save_cards_pdf(self, kind: str, value: str, path: Path, *, lang: str = "zh_CN") -> None:
+        """Read the cards and draw them into ``path``, both on the jobs thread (a long
+        op: progress, Cancel; a cancelled PDF is not left half-written)."""
+        now = self.ctx.now()
+        count: list[int] = []
+
+        def job(db: Database, progress: Progress) -> int:
+            cards, compound = read_cards(db, kind, value, lang, now)
+            count.append(len(cards))
+            return write_cards_pdf(cards, path, compound=compound, lang=lang, progress=progress)
+
+        def done(pages: int) -> None:
+            self.say(
+                tr(
+                    "Wrote {count} card(s) on {pages} page(s) to {path}.",
+                    count=count[0],
+                    pages=pages,
+                    path=path,
+                )
+            )
+
+        self._run_cards(job, done)
+
+    def _run_cards(
+        self, job: Callable[[Database, Progress], int], done: Callable[[int], None]
+    ) -> None:
+        self.long_op = LongOp(
+            self.ctx.jobs, parent=self, label=tr("Print pass cards"), op=job, success=done
         )
-        return True
+        self.long_op.failure(self._failed).cancelled(
+            lambda: self.say(tr("Stopped."))
+        ).run_in_background()
 
     # ------------------------------------------------------------ helpers
 

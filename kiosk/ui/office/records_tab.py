@@ -28,13 +28,14 @@ from sqlite_utils import Database
 
 from kiosk.core.clock import from_db
 from kiosk.core.i18n import tr, trn
+from kiosk.core.progress import Progress
 from kiosk.store.checkpoint import get_meta
 from kiosk.store.files.visit_export import export_visits
 from kiosk.store.retention import LAST_PURGE, PurgeReport, purge
-from kiosk.store.stats import DailySummary, daily_summary
+from kiosk.store.stats import daily_summary
 from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext, aware, day_of
-from kiosk.ui.office.jobs import error_message
+from kiosk.ui.ops import LongOp, QueryOp
 from kiosk.ui.theme import set_role
 
 DATE_FORMAT = "yyyy-MM-dd"
@@ -62,6 +63,8 @@ class RecordsTab(QWidget):
         self.ctx = ctx
         # Replaced in tests: asks whether to delete old records now.
         self.confirm_purge = self._confirm_purge
+        self.export_op: LongOp[int] | None = None  # the last export (tests: its progress)
+        self.purge_op: LongOp[PurgeReport] | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(self._export_box())
         layout.addWidget(self._report_box())
@@ -124,14 +127,30 @@ class RecordsTab(QWidget):
         out = files.ensure_suffix(out, f".{fmt}")
         unmasked, actor = self.ctx.unmasked, self.ctx.actor
 
-        def job(db: Database) -> int:
+        def job(db: Database, progress: Progress) -> int:
             return export_visits(
-                db, out, start=start, end=end, fmt=fmt, unmasked=unmasked, actor=actor
+                db,
+                out,
+                start=start,
+                end=end,
+                fmt=fmt,
+                unmasked=unmasked,
+                actor=actor,
+                progress=progress,
             )
 
         self.export_button.setEnabled(False)
         _status(self.export_status, tr("Exporting…"))
-        self.ctx.jobs.submit(job, lambda n: self._exported(n, out), self._export_failed)
+        self.export_op = LongOp(
+            self.ctx.jobs,
+            parent=self,
+            label=tr("Exporting…"),
+            op=job,
+            success=lambda n: self._exported(n, out),
+        )
+        self.export_op.failure(self._export_failed).cancelled(
+            lambda: self._export_failed(tr("Stopped."))
+        ).run_in_background()
 
     def _exported(self, count: int, out: Path) -> None:
         self.export_button.setEnabled(True)
@@ -181,21 +200,20 @@ class RecordsTab(QWidget):
         lang = str(self.report_lang.currentData())
         self.report_button.setEnabled(False)
         _status(self.report_status, tr("Writing the report…"))
-        self.ctx.jobs.submit(
-            lambda db: daily_summary(db, day),
-            lambda summary: self._write_report(summary, out, lang),
-            self._report_failed,
-        )
 
-    def _write_report(self, summary: DailySummary, out: Path, lang: str) -> None:
-        from kiosk.ui.printing.daily_report import write_daily_pdf
+        def job(db: Database) -> int:
+            from kiosk.ui.printing.daily_report import write_daily_pdf
 
+            # Read and drawn on the jobs thread: Qt's PDF writer and painter work
+            # off the UI thread (no widget is painted).
+            return write_daily_pdf(daily_summary(db, day), out, lang=lang)
+
+        QueryOp(
+            self.ctx.jobs, parent=self, op=job, success=lambda pages: self._reported(pages, out)
+        ).failure(self._report_failed).run_in_background()
+
+    def _reported(self, pages: int, out: Path) -> None:
         self.report_button.setEnabled(True)
-        try:
-            pages = write_daily_pdf(summary, out, lang=lang)
-        except Exception as exc:  # shown to the clerk; a bug is logged by error_message
-            self._report_failed(error_message(exc))
-            return
         _status(
             self.report_status,
             trn(
@@ -225,8 +243,16 @@ class RecordsTab(QWidget):
         return box
 
     def _show_last_purge(self, note: str = "") -> None:
+        """Read when the records were last purged (on the reader), then say so."""
+        QueryOp(
+            self.ctx.reader,
+            parent=self,
+            op=lambda db: get_meta(db, LAST_PURGE),
+            success=lambda last: self._said_last_purge(last, note),
+        ).failure(self.retention_text.setText).run_in_background()
+
+    def _said_last_purge(self, last: str | None, note: str) -> None:
         days = self.ctx.settings.retention_days
-        last = get_meta(self.ctx.db, LAST_PURGE)
         when = from_db(last).astimezone().strftime("%Y-%m-%d %H:%M") if last else ""
         text = tr(
             "Visits and visitors older than {days} days are deleted every day, from the "
@@ -253,11 +279,25 @@ class RecordsTab(QWidget):
             return
         actor = self.ctx.actor
 
-        def job(db: Database) -> PurgeReport:
-            return purge(db, older_than_days=days, now=datetime.now().astimezone(), actor=actor)
+        def job(db: Database, progress: Progress) -> PurgeReport:
+            return purge(
+                db,
+                older_than_days=days,
+                now=datetime.now().astimezone(),
+                actor=actor,
+                progress=progress,
+            )
 
         self.purge_button.setEnabled(False)
-        self.ctx.jobs.submit(job, self._purged, self._purge_failed)
+        self.purge_op = LongOp(
+            self.ctx.jobs,
+            parent=self,
+            label=tr("Deleting old records…"),
+            op=job,
+            success=self._purged,
+        )
+        self.purge_op.failure(self._purge_failed).cancelled(self._purge_stopped)
+        self.purge_op.run_in_background()
 
     def _purged(self, report: PurgeReport) -> None:
         self.purge_button.setEnabled(True)
@@ -273,3 +313,9 @@ class RecordsTab(QWidget):
     def _purge_failed(self, message: str) -> None:
         self.purge_button.setEnabled(True)
         self.retention_text.setText(message)
+
+    def _purge_stopped(self) -> None:
+        """Cancelled: the batches deleted before Cancel stay deleted."""
+        self.purge_button.setEnabled(True)
+        self._show_last_purge(tr("Stopped."))
+        self.ctx.changed("visitors")

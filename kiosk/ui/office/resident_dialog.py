@@ -40,6 +40,7 @@ from kiosk.store.register import (
 from kiosk.ui.dialogs.common import GloveDialog, error_label, field_box, set_problem
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.table import Row
+from kiosk.ui.ops import QueryOp
 
 
 def role_text(role: str) -> str:
@@ -59,7 +60,10 @@ class _SavingDialog(GloveDialog):
 
     def save(self, job: Callable[[Database], object]) -> None:
         self.ok.setEnabled(False)
-        self.ctx.jobs.submit(job, self._done, self._failed)
+        # No parent: the answer must come even if the dialog was closed meanwhile.
+        QueryOp(self.ctx.jobs, parent=None, op=job, success=self._done).failure(
+            self._failed
+        ).run_in_background()
 
     def _done(self, result: object) -> None:
         self.ctx.changed("residents")  # first: written even if the dialog is gone

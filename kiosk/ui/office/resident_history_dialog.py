@@ -7,6 +7,9 @@ Opened by the office window when the Residents tab emits ``openResident(id)``.
 
 from __future__ import annotations
 
+from typing import Any
+
+import shiboken6
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -41,7 +44,7 @@ from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.holds_tab import HoldsTab
 from kiosk.ui.office.passes_tab import PassesTab, fit_columns
 from kiosk.ui.office.table import Column, Query, QueryModel, Row, SearchTable
-from kiosk.ui.ops import DbWorker
+from kiosk.ui.ops import QueryOp
 from kiosk.ui.verdict_panel import headline
 
 _DIRECTIONS = {"in": N_("In"), "out": N_("Out")}
@@ -83,7 +86,7 @@ class PassagesTable(SearchTable):
                 Column(tr("Note"), lambda r: note_text(str(r["note"] or ""))),
             ],
             self._fetch,
-            runner=ctx.runner,
+            worker=ctx.reader,
             default_order=PASSAGE_DEFAULT_ORDER,
             muted=lambda r: r["corrected_by"] is not None,  # as it stood before a correction
         )
@@ -113,7 +116,15 @@ class PassagesTable(SearchTable):
         row = self.selected()
         if row is None:
             return
-        visit = visit_by_id(self.ctx.db, str(row["id"]))
+        visit_id = str(row["id"])
+        QueryOp(
+            self.ctx.reader,
+            parent=self,
+            op=lambda db: visit_by_id(db, visit_id),
+            success=self._correct,
+        ).failure(self._show_failure).run_in_background()
+
+    def _correct(self, visit: dict[str, Any] | None) -> None:
         if visit is None:
             return
         ctx = self.ctx
@@ -134,22 +145,21 @@ class PassagesTable(SearchTable):
                     resident_id=result.resident_id or None,
                 )
 
-            ctx.jobs.submit(job, lambda _id: ctx.changed("visits"), self._show_failure)
+            def failed(message: str) -> None:
+                if shiboken6.isValid(self):
+                    self._show_failure(message)
+
+            # No parent: the other tabs hear of the correction even if this was closed.
+            QueryOp(
+                ctx.jobs, parent=None, op=job, success=lambda _id: ctx.changed("visits")
+            ).failure(failed).run_in_background()
 
         def pin_done(dialog: QDialog) -> None:
             if dialog.result() == QDialog.DialogCode.Accepted:
-                # the dialog reads on a DbWorker; until the office's own are one (issue
-                # 11, office side), a reader for the dialog's life
-                reader = DbWorker(ctx.home.database, self, name="kiosk-correction-reader")
-
-                def done(dialog: QDialog) -> None:
-                    reader.close()
-                    corrected(dialog)
-
                 open_once(
                     "correction",
-                    lambda: CorrectionDialog(reader, [visit], visit["id"], self),
-                    done,
+                    lambda: CorrectionDialog(ctx.reader, [visit], visit["id"], self),
+                    corrected,
                 )
 
         stored = ctx.settings.admin_pin_hash
@@ -212,7 +222,16 @@ class ResidentHistoryDialog(QDialog):
         self.show_resident()
 
     def show_resident(self) -> None:
-        row = get_resident(self.ctx.db, self.resident_id)
+        """Read the resident (on the reader), then show them."""
+        resident_id = self.resident_id
+        QueryOp(
+            self.ctx.reader,
+            parent=self,
+            op=lambda db: get_resident(db, resident_id),
+            success=self._show_resident,
+        ).run_in_background()
+
+    def _show_resident(self, row: dict[str, Any] | None) -> None:
         if row is None:
             self.setWindowTitle(tr("Resident"))
             self.name.setText(tr("No resident with id {id}.", id=self.resident_id))

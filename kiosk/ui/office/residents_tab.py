@@ -56,7 +56,7 @@ class ResidentsTab(QWidget):
         self.model = QueryModel(
             columns,
             self._fetch,
-            runner=ctx.runner,
+            worker=ctx.reader,
             default_order=RESIDENT_DEFAULT_ORDER,
             muted=lambda r: not r["active"],
         )

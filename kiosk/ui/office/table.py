@@ -3,10 +3,11 @@ box and sortable columns, fetched a page at a time.
 
 A tab describes its columns and gives a ``prepare(search, order_by, limit, offset)``:
 on the UI thread it takes what the query needs from the tab's widgets and returns the
-query, ``query(db) -> rows``, one indexed read. A :class:`Runner` runs it: on this
-thread (:class:`Immediate`) or on the office's reader thread (:class:`Background`, the
-office window's choice, so a slow sort never stalls the screen, nor the gate's screen
-beside it); a result older than the latest request is dropped. The model asks for the
+query, ``query(db) -> rows``, one indexed read. It runs as a
+:class:`~kiosk.ui.ops.QueryOp` on the office's reader (``ctx.reader``, a thread with
+its own connection), so a slow sort never stalls the screen, nor the gate's screen
+beside it; a query still queued when a newer one is asked for is skipped
+(``newest``), and a result older than the latest request is dropped. The model asks for the
 next page only when the view scrolls near the end (``canFetchMore``/``fetchMore``), so
 ten thousand residents cost what one screenful costs. Sorting by a column reruns the
 query with that column's SQL in ``ORDER BY``; searching reruns it 250 ms after the
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import (
@@ -42,7 +43,7 @@ from PySide6.QtWidgets import (
 from sqlite_utils import Database
 
 from kiosk.core.i18n import tr
-from kiosk.ui.office.jobs import Failed, OfficeJobs, error_message
+from kiosk.ui.ops import DbWorker, QueryOp
 from kiosk.ui.theme import set_role
 
 PAGE = 200
@@ -52,36 +53,6 @@ Row = dict[str, Any]
 Query = Callable[[Database], list[Row]]
 Prepare = Callable[[str, str, int, int], Query]
 Index = QModelIndex | QPersistentModelIndex
-
-
-class Runner(Protocol):
-    def run(self, query: Query, done: Callable[[list[Row]], None], failed: Failed) -> None: ...
-
-
-class Immediate:
-    """Runs each query now, on this thread, on ``db``."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def run(self, query: Query, done: Callable[[list[Row]], None], failed: Failed) -> None:
-        try:
-            rows = query(self.db)
-        except Exception as exc:  # shown to the clerk; a bug is logged by error_message
-            failed(error_message(exc))
-            return
-        done(rows)
-
-
-class Background:
-    """Runs each query on a reader thread (its own connection); results come back on
-    the UI thread."""
-
-    def __init__(self, jobs: OfficeJobs) -> None:
-        self.jobs = jobs
-
-    def run(self, query: Query, done: Callable[[list[Row]], None], failed: Failed) -> None:
-        self.jobs.submit(query, done, failed)
 
 
 @dataclass(frozen=True)
@@ -106,7 +77,7 @@ class QueryModel(QAbstractTableModel):
         columns: Sequence[Column],
         prepare: Prepare,
         *,
-        runner: Runner,
+        worker: DbWorker,
         default_order: str,
         muted: Callable[[Row], bool] | None = None,
         page: int = PAGE,
@@ -114,7 +85,8 @@ class QueryModel(QAbstractTableModel):
         super().__init__()
         self.columns = list(columns)
         self._prepare = prepare
-        self._runner = runner
+        self._worker = worker
+        self._key = object()  # this model's queries: a newer one skips an older queued one
         self._generation = 0  # of the latest request; older results are dropped
         self._loading = False
         self._default_order = default_order
@@ -161,7 +133,7 @@ class QueryModel(QAbstractTableModel):
         generation = self._generation
         self._loading = True
         query = self._prepare(self._search, self._order, want, 0)
-        self._runner.run(query, lambda rows: self._reloaded(generation, rows, want), self._failed)
+        self._run(query, lambda rows: self._reloaded(generation, rows, want))
 
     def _reloaded(self, generation: int, rows: list[Row], want: int) -> None:
         if generation != self._generation:
@@ -207,7 +179,18 @@ class QueryModel(QAbstractTableModel):
         generation = self._generation
         self._loading = True
         query = self._prepare(self._search, self._order, self._page, len(self._rows))
-        self._runner.run(query, lambda rows: self._more_rows(generation, rows), self._failed)
+        self._run(query, lambda rows: self._more_rows(generation, rows))
+
+    def _run(self, query: Query, done: Callable[[list[Row]], None]) -> None:
+        generation = self._generation
+
+        def failed(message: str) -> None:
+            if generation == self._generation:
+                self._failed(message)
+
+        QueryOp(self._worker, parent=self, op=query, success=done).failure(failed).newest(
+            self._key
+        ).run_in_background()
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -264,6 +247,10 @@ class SearchTable(QWidget):
     def __init__(self, model: QueryModel, *, placeholder: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
+        if model.parent() is None:
+            # Deleted with the table: a page arriving after the table was closed (a
+            # resident's dialog) is then not delivered (the op's parent is gone).
+            model.setParent(self)
         self.search = QLineEdit()
         self.search.setPlaceholderText(placeholder)
         self.search.setClearButtonEnabled(True)

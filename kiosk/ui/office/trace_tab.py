@@ -1,9 +1,9 @@
 """The office's Contact tracing tab: who passed this gate between two times, or who
 passed within N minutes of one person's passages (a resident or a visitor found by
-name or household). The query runs on the office's jobs thread
-(:mod:`kiosk.store.trace`); ID numbers and phones are masked unless unmasking was
-granted; "Save as XLSX…" writes the rows shown through the same writer as
-``kiosk trace --format xlsx``."""
+name or household). The query runs on the office's jobs thread as a long op
+(progress, Cancel; :mod:`kiosk.store.trace`); ID numbers and phones are masked unless
+unmasking was granted; "Save as XLSX…" writes the rows shown through the same writer
+as ``kiosk trace --format xlsx``, a long op too."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.core.i18n import tr, trn
+from kiosk.core.progress import Progress
 from kiosk.store.files.trace_export import TRACE_COLUMNS, trace_row, write_trace_xlsx
 from kiosk.store.register import search_residents
 from kiosk.store.trace import contacts_of, passed_between
@@ -51,6 +52,7 @@ from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext, aware
 from kiosk.ui.office.table import Index
 from kiosk.ui.office.visitors_tab import level_text
+from kiosk.ui.ops import LongOp, QueryOp
 from kiosk.ui.theme import set_role
 
 ChooseFile = Callable[[QWidget, str], Path | None]
@@ -91,6 +93,7 @@ class TraceTab(QWidget):
     finished = Signal(int)  # a query delivered this many rows
     saved = Signal(str)  # the XLSX written (its path)
     failed = Signal(str)
+    subjectsListed = Signal()  # the people matching the search are in the list
 
     def __init__(
         self,
@@ -102,6 +105,8 @@ class TraceTab(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.choose_file = choose_file
+        self.long_op: LongOp[Any] | None = None  # the last trace or save (tests)
+        self._subjects_key = object()  # a newer person search skips an older one
 
         self.between_mode = QRadioButton(tr("Who passed between two times"))
         self.near_mode = QRadioButton(tr("Who passed near one person"))
@@ -219,21 +224,31 @@ class TraceTab(QWidget):
         """Fill the list with residents and visitors matching the search text."""
         self._search_timer.stop()
         text = self.subject_search.text()
+
+        def op(db: Any) -> list[tuple[Any, ...]]:
+            return [
+                (r["id"], r["name"], r["household"], "resident", r["id_masked"])
+                for r in search_residents(db, text)
+            ] + [
+                (v["id"], v["name"], v["household"], "visitor", v["id_masked"])
+                for v in search_visitors(db, text)
+            ]
+
+        QueryOp(self.ctx.reader, parent=self, op=op, success=self._list_subjects).failure(
+            self._fail
+        ).newest(self._subjects_key).run_in_background()
+
+    def _list_subjects(self, found: list[tuple[Any, ...]]) -> None:
         self.subjects.clear()
-        found = [
-            (r["id"], r["name"], r["household"], tr("Resident"), r["id_masked"])
-            for r in search_residents(self.ctx.db, text)
-        ] + [
-            (v["id"], v["name"], v["household"], tr("Visitor"), v["id_masked"])
-            for v in search_visitors(self.ctx.db, text)
-        ]
+        kinds = {"resident": tr("Resident"), "visitor": tr("Visitor")}
         for subject_id, name, household, kind, id_masked in found:
-            parts = [name, household or "-", kind] + ([id_masked] if id_masked else [])
+            parts = [name, household or "-", kinds[kind]] + ([id_masked] if id_masked else [])
             item = QListWidgetItem("  ·  ".join(parts))
             item.setData(Qt.ItemDataRole.UserRole, subject_id)
             self.subjects.addItem(item)
         if len(found) == 1:
             self.subjects.setCurrentRow(0)
+        self.subjectsListed.emit()
 
     def subject_id(self) -> str | None:
         item = self.subjects.currentItem()
@@ -247,8 +262,8 @@ class TraceTab(QWidget):
             start = aware(self.start.dateTime())
             end = aware(self.end.dateTime())
 
-            def job(db: Any) -> list[dict[str, Any]]:
-                return passed_between(db, start, end)
+            def job(db: Any, progress: Progress) -> list[dict[str, Any]]:
+                return passed_between(db, start, end, progress=progress)
 
         else:
             subject = self.subject_id()
@@ -257,13 +272,20 @@ class TraceTab(QWidget):
                 return
             window = timedelta(minutes=self.minutes.value())
 
-            def job(db: Any) -> list[dict[str, Any]]:
-                return contacts_of(db, subject, window)
+            def job(db: Any, progress: Progress) -> list[dict[str, Any]]:
+                return contacts_of(db, subject, window, progress=progress)
 
         self.find_button.setEnabled(False)
         self.message.clear()
         self.count.setText(tr("Searching…"))
-        self.ctx.jobs.submit(job, self._found, self._fail)
+        self.long_op = LongOp(
+            self.ctx.jobs, parent=self, label=tr("Searching…"), op=job, success=self._found
+        )
+        self.long_op.failure(self._fail).cancelled(self._stopped).run_in_background()
+
+    def _stopped(self) -> None:
+        self.find_button.setEnabled(True)
+        self.count.setText(tr("Stopped."))
 
     def _found(self, rows: list[dict[str, Any]]) -> None:
         self.model.set_rows(rows)
@@ -297,11 +319,20 @@ class TraceTab(QWidget):
             return
         unmasked = self.ctx.unmasked
 
-        def job(_db: Any) -> int:
-            write_trace_xlsx(out, [trace_row(r, unmasked=unmasked) for r in raw])
+        def job(_db: Any, progress: Progress) -> int:
+            write_trace_xlsx(out, [trace_row(r, unmasked=unmasked) for r in raw], progress=progress)
             return len(raw)
 
-        self.ctx.jobs.submit(job, lambda count: self._saved(out, count), self._fail)
+        self.long_op = LongOp(
+            self.ctx.jobs,
+            parent=self,
+            label=tr("Save as XLSX…"),
+            op=job,
+            success=lambda count: self._saved(out, count),
+        )
+        self.long_op.failure(self._fail).cancelled(
+            lambda: self.message.setText(tr("Stopped."))
+        ).run_in_background()
 
     def _saved(self, out: Path, count: int) -> None:
         set_role(self.message, "")

@@ -31,6 +31,7 @@ from kiosk.store.visitors import list_visitors
 from kiosk.store.visits import visitor_visits
 from kiosk.ui.office.context import OfficeContext, local_time
 from kiosk.ui.office.table import Column, Index, Query, QueryModel, Row, SearchTable
+from kiosk.ui.ops import QueryOp
 from kiosk.ui.theme import LEVEL_COLOURS
 
 REFRESH_MS = 60_000
@@ -75,7 +76,7 @@ class VisitorsTab(QWidget):
             Column(tr("Overstay"), self._overstay_text, "overstay"),
         ]
         self.model = VisitorModel(
-            columns, self._fetch, runner=ctx.runner, default_order="created_at DESC, id DESC"
+            columns, self._fetch, worker=ctx.reader, default_order="created_at DESC, id DESC"
         )
         self.table = SearchTable(
             self.model, placeholder=tr("Search by name, host household or purpose")
@@ -174,13 +175,30 @@ class VisitorVisitsDialog(QDialog):
             )
         )
         details.setWordWrap(True)
-        rows = visitor_visits(ctx.db, visitor["id"])
         headers = [tr("Time"), tr("Direction"), tr("Verdict"), tr("Reason"), tr("Temperature")]
-        self.table = QTableWidget(len(rows), len(headers))
+        self.table = QTableWidget(0, len(headers))
         self.table.setHorizontalHeaderLabels(headers)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.count = QLabel()
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(details)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.count)
+        layout.addWidget(buttons)
+        visitor_id = visitor["id"]
+        QueryOp(
+            ctx.reader,
+            parent=self,
+            op=lambda db: visitor_visits(db, visitor_id),
+            success=self._show,
+        ).failure(self.count.setText).run_in_background()
+
+    def _show(self, rows: list[Row]) -> None:
+        self.table.setRowCount(len(rows))
         for r, visit in enumerate(rows):
             values = [
                 local_time(visit["at"], "%Y-%m-%d %H:%M:%S"),
@@ -192,14 +210,7 @@ class VisitorVisitsDialog(QDialog):
             for c, text in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
-        self.count = QLabel(trn("{count} passage", "{count} passages", len(rows), count=len(rows)))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(details)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.count)
-        layout.addWidget(buttons)
+        self.count.setText(trn("{count} passage", "{count} passages", len(rows), count=len(rows)))
 
 
 def level_text(level: str) -> str:

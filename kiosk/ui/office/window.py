@@ -29,20 +29,18 @@ from kiosk.core.i18n import tr
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import checkpoint_name
-from kiosk.store.db import connect
 from kiosk.ui.dialogs.common import open_once
 from kiosk.ui.dialogs.pin import PinDialog
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.dashboard_tab import DashboardTab
 from kiosk.ui.office.holds_tab import HoldsTab
-from kiosk.ui.office.jobs import THREAD_NAME, OfficeJobs
 from kiosk.ui.office.passes_tab import PassesTab
 from kiosk.ui.office.records_tab import RecordsTab
 from kiosk.ui.office.resident_history_dialog import ResidentHistoryDialog
 from kiosk.ui.office.residents_tab import ResidentsTab
-from kiosk.ui.office.table import Background
 from kiosk.ui.office.trace_tab import TraceTab
 from kiosk.ui.office.visitors_tab import VisitorsTab
+from kiosk.ui.ops import ProgressDialog, QueryOp
 
 log = logging.getLogger("kiosk.ui")
 
@@ -56,7 +54,8 @@ def countdown_text(remaining_ms: int) -> str:
 
 
 class OfficeWindow(QMainWindow):
-    """The office over ``home``: owns its read connection and its jobs thread."""
+    """The office over ``home``: owns its two database workers (``ctx.jobs``,
+    ``ctx.reader``); it opens no connection on the UI thread."""
 
     def __init__(
         self,
@@ -68,16 +67,19 @@ class OfficeWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
-        db = connect(home.database)
-        jobs = OfficeJobs(home.database, self)
-        # The tables read on a thread of their own: a slow sort or search never stalls
-        # this screen, nor the gate's beside it (they share the Qt main thread).
-        self._reader = OfficeJobs(home.database, self, name=f"{THREAD_NAME}-reader")
-        self.ctx = OfficeContext(
-            home, settings, db, jobs, actor=actor, reader=Background(self._reader)
-        )
+        # Writes and slow reads on one thread, the tables' pages on another: a slow
+        # sort, search or export never stalls this screen, nor the gate's beside it
+        # (they share the Qt main thread).
+        self.ctx = OfficeContext.open(home, settings, actor=actor, parent=self)
+        jobs = self.ctx.jobs
         self._closed = False
-        self.setWindowTitle(tr("Gatepass office: {name}", name=checkpoint_name(db)))
+        self.setWindowTitle(tr("Gatepass office"))  # and the checkpoint's name, once read
+        QueryOp(
+            self.ctx.reader,
+            parent=self,
+            op=checkpoint_name,
+            success=lambda name: self.setWindowTitle(tr("Gatepass office: {name}", name=name)),
+        ).run_in_background()
 
         self.tabs = QTabWidget()
         self.today = DashboardTab(self.ctx)
@@ -188,20 +190,21 @@ class OfficeWindow(QMainWindow):
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
         """Process events until the jobs and the tables' reads have all come back."""
-        return self.ctx.jobs.wait_idle(timeout_s) and self._reader.wait_idle(timeout_s)
+        return self.ctx.wait_idle(timeout_s)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shut()
         super().closeEvent(event)
 
     def shut(self) -> None:
-        """Finish queued jobs, then close the jobs thread and the read connection."""
+        """Stop the long jobs under way (at their next batch: what they committed
+        stays), finish the other queued jobs, then end both workers (closing their
+        connections)."""
         if self._closed:
             return
         self._closed = True
+        for dialog in self.findChildren(ProgressDialog):
+            dialog.canceled.emit()  # as its Cancel button does
         self.ctx.set_unmasked(False)
-        self.ctx.jobs.wait_idle(30.0)
-        self.ctx.jobs.close()
-        self._reader.close()
-        self.ctx.db.close()
+        self.ctx.close()
         log.info("office closed")

@@ -5,6 +5,11 @@ One painting function (:func:`paint_cards`) draws onto any paged device: Qt's ve
 PDF writer (:func:`write_cards_pdf`) or a printer (:func:`print_cards`). The QR
 modules are exact rectangles (crisp at any printer resolution) and the Chinese text is
 embedded in the PDF.
+
+None of this touches a widget, so it runs on any thread (QPainter on a QPdfWriter or a
+QPrinter, QFont and text layout are thread-safe in Qt 6): the office draws on its jobs
+thread, as a :class:`~kiosk.ui.ops.LongOp` whose ``progress`` hears after each page
+and may stop it there.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from kiosk.core.clock import from_db
 from kiosk.core.errors import EnvironmentFault
 from kiosk.core.i18n import N_, tr, tr_in
 from kiosk.core.passes import QR_BORDER, qr_code
+from kiosk.core.progress import Cancelled, Progress
 from kiosk.store.passes import household_address_zh
 from kiosk.store.register import household_label
 from kiosk.ui.printing.pdf import a4_pdf
@@ -159,10 +165,12 @@ def paint_cards(
     *,
     compound: str,
     lang: str = "zh_CN",
+    progress: Progress | None = None,
 ) -> int:
     """Paint the cards, 2 x 4 to a page, centred on each page of ``device`` (a
     :class:`QPdfWriter` or a :class:`QPrinter` set to the full page), with ``painter``
-    already begun on it. Returns the number of pages."""
+    already begun on it. Returns the number of pages. ``progress`` hears after each
+    page (cards done of all), and may stop the painting there."""
     if not cards:
         raise EnvironmentFault(tr("There are no active passes to print."))
     dpi = device.logicalDpiX()
@@ -174,8 +182,12 @@ def paint_cards(
     left = (page.width() - block.width()) / 2
     top = (page.height() - block.height()) / 2
     per_page = COLUMNS * ROWS
+    if progress is not None:
+        progress.update(0, len(cards))
     for index, card in enumerate(cards):
         if index and index % per_page == 0:
+            if progress is not None:
+                progress.update(index, len(cards))
             device.newPage()
         slot = index % per_page
         col, row = slot % COLUMNS, slot // COLUMNS
@@ -190,10 +202,16 @@ def paint_cards(
 
 
 def print_cards(
-    printer: QPrinter, cards: Sequence[Card], *, compound: str, lang: str = "zh_CN"
+    printer: QPrinter,
+    cards: Sequence[Card],
+    *,
+    compound: str,
+    lang: str = "zh_CN",
+    progress: Progress | None = None,
 ) -> int:
     """Print the cards on ``printer`` (as the print dialog left it: a printer, or a
-    PDF file). Returns the number of pages."""
+    PDF file). Returns the number of pages. Stopped by ``progress``, the print job is
+    aborted (nothing reaches the printer)."""
     if not cards:
         raise EnvironmentFault(tr("There are no active passes to print."))
     printer.setFullPage(True)  # the cards are placed on the paper, not the margins
@@ -202,14 +220,31 @@ def print_cards(
     if not painter.begin(printer):
         raise EnvironmentFault(tr("The printer could not be started."))
     try:
-        return paint_cards(painter, printer, cards, compound=compound, lang=lang)
+        return paint_cards(painter, printer, cards, compound=compound, lang=lang, progress=progress)
+    except Cancelled:
+        printer.abort()
+        raise
     finally:
         painter.end()
 
 
-def write_cards_pdf(cards: Sequence[Card], out: Path, *, compound: str, lang: str = "zh_CN") -> int:
-    """Write the cards to ``out`` (A4, 2 x 4 per page). Returns the number of pages."""
+def write_cards_pdf(
+    cards: Sequence[Card],
+    out: Path,
+    *,
+    compound: str,
+    lang: str = "zh_CN",
+    progress: Progress | None = None,
+) -> int:
+    """Write the cards to ``out`` (A4, 2 x 4 per page). Returns the number of pages.
+    Stopped by ``progress``, no file is left."""
     if not cards:
         raise EnvironmentFault(tr("There are no active passes to print."))
-    with a4_pdf(out, title=tr_in(lang, "Pass cards"), dpi=DPI) as (writer, painter):
-        return paint_cards(painter, writer, cards, compound=compound, lang=lang)
+    try:
+        with a4_pdf(out, title=tr_in(lang, "Pass cards"), dpi=DPI) as (writer, painter):
+            return paint_cards(
+                painter, writer, cards, compound=compound, lang=lang, progress=progress
+            )
+    except Cancelled:
+        out.unlink(missing_ok=True)
+        raise

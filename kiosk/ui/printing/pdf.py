@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF
+from PySide6.QtCore import QCoreApplication, QMarginsF
 from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 
 from kiosk.core.errors import EnvironmentFault
@@ -20,7 +21,13 @@ def a4_pdf(
 ) -> Iterator[tuple[QPdfWriter, QPainter]]:
     """A portrait A4 PDF at ``dpi``, painted inside the block; finished when it ends.
 
-    The painter's origin is the top-left corner inside the margins."""
+    The painter's origin is the top-left corner inside the margins. Any thread may
+    paint (the office draws on its jobs thread); only the main thread may make the
+    Qt application this needs, if there is none yet (the CLI)."""
+    if QCoreApplication.instance() is None and threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        raise RuntimeError("a PDF is drawn off the main thread before Qt was started")
     ensure_gui_app()
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = QPdfWriter(str(out))

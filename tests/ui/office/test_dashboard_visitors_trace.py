@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
+from sqlite_utils import Database
 
 from kiosk.core.rules import DirectionMode, Encounter, Source
 from kiosk.demo import Demo
@@ -101,7 +102,7 @@ def test_dashboard_figures_and_chart_match_the_log(
     assert tab.selected_day() == DAY
     with qtbot.waitSignal(tab.loaded, timeout=10_000):
         tab.show()  # the first showing loads
-    office.jobs.wait_idle()
+    office.wait_idle()
     shown = {key: tile.value.text() for key, tile in tab.tiles.items()}
     assert shown == {
         "passed_in": "3",
@@ -142,14 +143,14 @@ def test_dashboard_figures_and_chart_match_the_log(
     assert not tab.timer.isActive()
 
 
-def test_dashboard_figures_in_the_store(office: OfficeContext, day_of_visits: Any) -> None:
-    figures = dashboard_figures(office.db, DAY, now=at(15), overstay=timedelta(hours=4))
+def test_dashboard_figures_in_the_store(db: Database, day_of_visits: Any) -> None:
+    figures = dashboard_figures(db, DAY, now=at(15), overstay=timedelta(hours=4))
     assert (figures.fevers, figures.inside_residents, figures.inside_visitors) == (1, 1, 1)
     assert figures.overstaying == 1
-    later = dashboard_figures(office.db, DAY, now=at(10), overstay=timedelta(hours=4))
+    later = dashboard_figures(db, DAY, now=at(10), overstay=timedelta(hours=4))
     assert later.overstaying == 0  # at 10:00 the visitor had been inside an hour
     # The same people as the gate's occupancy list, counted without loading them.
-    state = occupancy(office.db, checkpoint_id(office.db), now=at(15))
+    state = occupancy(db, checkpoint_id(db), now=at(15))
     kinds = [r["kind"] for r in state.inside]
     assert (kinds.count("visitor"), len(kinds) - kinds.count("visitor")) == (1, 1)
     assert len(state.visitors_overstaying) == figures.overstaying
@@ -161,6 +162,7 @@ def test_visitors_tab_flags_an_overstay_and_lists_visits(
     tab = VisitorsTab(office)
     qtbot.addWidget(tab)
     tab.show()
+    assert office.wait_idle()
     model = tab.model
     assert model.rowCount() == 1
     row = model.row_at(0)
@@ -174,21 +176,27 @@ def test_visitors_tab_flags_an_overstay_and_lists_visits(
     assert brush.color().name() == OVERSTAY_BACKGROUND
 
     office.set_unmasked(True, reason="test")
+    assert office.wait_idle()
     assert model.index(0, 1).data() == "13712345678"
     office.set_unmasked(False)
 
     tab.overstays_only.setChecked(True)
+    assert office.wait_idle()
     assert model.rowCount() == 1
     model.sort(9, Qt.SortOrder.DescendingOrder)  # by overstay
+    assert office.wait_idle()
     assert model.rowCount() == 1 and model.row_at(0)["overstay"]
     office.now = lambda: at(12)  # three hours inside: not yet overstaying
     tab.model.reload()
+    assert office.wait_idle()
     assert model.rowCount() == 0
     tab.overstays_only.setChecked(False)
+    assert office.wait_idle()
     assert model.rowCount() == 1 and not model.row_at(0)["overstay"]
     assert model.index(0, 0).data(Qt.ItemDataRole.BackgroundRole) is None
 
     tab.table.activated.emit(model.row_at(0))
+    assert office.wait_idle()
     dialog = tab.visits_dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.table.rowCount() == 1
@@ -197,11 +205,11 @@ def test_visitors_tab_flags_an_overstay_and_lists_visits(
     dialog.close()
 
 
-def test_visitor_list_sorts_only_by_known_keys(office: OfficeContext) -> None:
+def test_visitor_list_sorts_only_by_known_keys(db: Database) -> None:
     assert order_sql("overstay DESC, created_at DESC, id DESC").startswith("overstay DESC")
     for bad in ("name; DROP TABLE visits", "phone ASC", "name SIDEWAYS", "last_in", ""):
         with pytest.raises(ValueError):
-            list_visitors(office.db, now=at(15), overstay=timedelta(hours=4), order_by=bad)
+            list_visitors(db, now=at(15), overstay=timedelta(hours=4), order_by=bad)
 
 
 def _qdatetime(moment: datetime) -> QDateTime:
@@ -262,7 +270,8 @@ def test_trace_near_a_person(
     with qtbot.waitSignal(tab.failed, timeout=5_000):
         tab.find_button.click()  # nobody picked yet
     tab.subject_search.setText("周敏")
-    tab.search_subjects()
+    with qtbot.waitSignal(tab.subjectsListed, timeout=5_000):
+        tab.search_subjects()
     assert tab.subjects.count() == 1 and tab.subject_id() == day_of_visits["visitor_id"]
     tab.minutes.setValue(60)
     with qtbot.waitSignal(tab.finished, timeout=10_000) as found:
@@ -273,7 +282,8 @@ def test_trace_near_a_person(
 
     # A resident found by household: 张伟's contacts within 60 minutes.
     tab.subject_search.setText("张伟")
-    tab.search_subjects()
+    with qtbot.waitSignal(tab.subjectsListed, timeout=5_000):
+        tab.search_subjects()
     rows = [tab.subjects.item(i).text() for i in range(tab.subjects.count())]
     pick = next(i for i, text in enumerate(rows) if text.startswith("张伟"))
     tab.subjects.setCurrentRow(pick)
@@ -284,4 +294,4 @@ def test_trace_near_a_person(
     assert names == {"周敏", "赵敏"}  # 09:00; 13:10 near his 12:30 stop
     # Saving cancelled: nothing happens.
     tab.save_button.click()
-    office.jobs.wait_idle()
+    assert office.wait_idle()

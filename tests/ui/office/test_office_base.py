@@ -1,4 +1,4 @@
-"""The office's base parts: the jobs thread and the paged, sortable query table."""
+"""The office's base parts: its database workers and the paged, sortable query table."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from sqlite_utils import Database
 from kiosk.core.errors import UserError
 from kiosk.store.register import add_resident
 from kiosk.ui.office.context import OfficeContext
-from kiosk.ui.office.jobs import OfficeJobs
-from kiosk.ui.office.table import Background, Column, Immediate, Query, QueryModel, SearchTable
+from kiosk.ui.office.table import Column, Query, QueryModel, SearchTable
+from kiosk.ui.ops import DbWorker, QueryOp
 
 
 def test_jobs_run_in_order_off_the_ui_thread_and_report_back(office: OfficeContext) -> None:
@@ -30,7 +30,7 @@ def test_jobs_run_in_order_off_the_ui_thread_and_report_back(office: OfficeConte
         return run
 
     for n in range(5):
-        office.jobs.submit(job(n), seen.append)
+        QueryOp(office.jobs, parent=None, op=job(n), success=seen.append).run_in_background()
     assert office.jobs.wait_idle()
     assert [n for n, _ in seen] == [0, 1, 2, 3, 4]
     assert all(count > 0 for _, count in seen)
@@ -51,7 +51,7 @@ def test_job_errors_reach_the_clerk_in_words(office: OfficeContext) -> None:
         raise ZeroDivisionError
 
     for job in (refused, locked, bug):
-        office.jobs.submit(job, on_error=errors.append)
+        QueryOp(office.jobs, parent=None, op=job).failure(errors.append).run_in_background()
     assert office.jobs.wait_idle()
     assert errors[0] == "That ID number already belongs to someone."
     assert "busy" in errors[1]
@@ -72,24 +72,28 @@ def _residents(search: str, order: str, limit: int, offset: int) -> Query:
     return query
 
 
-def test_table_pages_sorts_and_searches(qtbot: QtBot, office: OfficeContext) -> None:
+def test_table_pages_sorts_and_searches(qtbot: QtBot, office: OfficeContext, db: Database) -> None:
     for i in range(450):
-        add_resident(office.db, building="9", unit="1", room=f"{100 + i}", name=f"测试{i:03d}")
+        add_resident(db, building="9", unit="1", room=f"{100 + i}", name=f"测试{i:03d}")
     model = QueryModel(
         [Column("Name", lambda r: r["name"], sort_sql="name")],
         _residents,
-        runner=Immediate(office.db),
+        worker=office.reader,
         default_order="id",
         page=200,
     )
     table = SearchTable(model, placeholder="search")
     qtbot.addWidget(table)
+    assert office.wait_idle()
     assert model.loaded == 200 and model.canFetchMore()
     model.fetchMore()
+    assert office.wait_idle()
     model.fetchMore()
+    assert office.wait_idle()
     assert model.loaded > 450 and not model.canFetchMore()
 
     model.sort(0, Qt.SortOrder.DescendingOrder)
+    assert office.wait_idle()
     names = [model.row_at(i)["name"] for i in range(model.rowCount())]
     assert names == sorted(names, reverse=True)
     assert model.loaded == model.rowCount() > 450  # a reload keeps what was loaded
@@ -100,7 +104,7 @@ def test_table_pages_sorts_and_searches(qtbot: QtBot, office: OfficeContext) -> 
 
 
 def test_table_reads_on_a_reader_thread_and_keeps_only_the_latest_answer(
-    qtbot: QtBot, office: OfficeContext
+    qtbot: QtBot, office: OfficeContext, db: Database
 ) -> None:
     """In the office window the tables read on a thread of their own: the UI thread
     never runs the query; a search typed over a slow sort shows the search's rows,
@@ -108,7 +112,7 @@ def test_table_reads_on_a_reader_thread_and_keeps_only_the_latest_answer(
     import threading
 
     for i in range(30):
-        add_resident(office.db, building="9", unit="1", room=f"{100 + i}", name=f"测试{i:03d}")
+        add_resident(db, building="9", unit="1", room=f"{100 + i}", name=f"测试{i:03d}")
     ui = threading.get_ident()
     threads: list[int] = []
 
@@ -123,12 +127,12 @@ def test_table_reads_on_a_reader_thread_and_keeps_only_the_latest_answer(
 
         return query
 
-    reader = OfficeJobs(office.home.database, name="kiosk-office-test-reader")
+    reader = DbWorker(office.home.database, name="kiosk-office-test-reader")
     try:
         model = QueryModel(
             [Column("Name", lambda r: r["name"], sort_sql="name")],
             prepare,
-            runner=Background(reader),
+            worker=reader,
             default_order="id",
         )
         table = SearchTable(model, placeholder="search")  # starts the first (slow) load

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pytestqt.qtbot import QtBot
+from sqlite_utils import Database
 
 from kiosk.core.clock import utcnow
 from kiosk.core.rules import Encounter, Source
@@ -20,19 +21,23 @@ from tests.ui.office.test_passes_holds import good_pass, resident_id
 pytestmark = pytest.mark.gui
 
 
-def test_a_residents_passage_corrected_in_the_office(qtbot: QtBot, office: OfficeContext) -> None:
-    rid = resident_id(office, "张伟")
+def test_a_residents_passage_corrected_in_the_office(
+    qtbot: QtBot, office: OfficeContext, db: Database
+) -> None:
+    rid = resident_id(db, "张伟")
     with Gate(office.home, guard="老李") as gate:
-        gate.handle(Encounter(Source.CAMERA, good_pass(office, "张伟")["token"]))
+        gate.handle(Encounter(Source.CAMERA, good_pass(db, "张伟")["token"]))
         checkpoint = gate.checkpoint_id
     dialog = ResidentHistoryDialog(office, rid)
     qtbot.addWidget(dialog)
+    assert office.wait_idle()
     table = dialog.passages
     assert table.model.rowCount() == 1
     assert not table.correct_button.isEnabled()  # nothing selected
     table.view.selectRow(0)
     assert table.correct_button.isEnabled()
     table.correct_button.click()
+    assert office.wait_idle()  # the passage is read before the PIN is asked
     pin = open_dialog("pin")
     assert isinstance(pin, PinDialog)
     for key in (*DEMO_PIN, "OK"):
@@ -42,8 +47,8 @@ def test_a_residents_passage_corrected_in_the_office(qtbot: QtBot, office: Offic
     correction.reason.setText("scanned at the desk, he stayed home")
     correction.submit()  # "it was no passage", the first choice
     qtbot.waitUntil(lambda: open_dialog("correction") is None)  # (checked on a reader)
-    assert office.jobs.wait_idle()
-    assert {r["id"] for r in occupancy(office.db, checkpoint, now=utcnow()).inside} == set()
+    assert office.wait_idle()
+    assert {r["id"] for r in occupancy(db, checkpoint, now=utcnow()).inside} == set()
     model = table.model
     qtbot.waitUntil(lambda: model.rowCount() == 2)  # the passage and its correction
     rows = [model.row_at(i) for i in range(2)]
@@ -51,7 +56,7 @@ def test_a_residents_passage_corrected_in_the_office(qtbot: QtBot, office: Offic
     [new] = [r for r in rows if r["corrects"] is not None]
     assert old["corrected_by"] == new["id"] and new["reason"] == "void"
     assert new["note"] == "scanned at the desk, he stayed home"
-    actor = office.db.execute("SELECT actor FROM audit WHERE action = 'visits.correct'").fetchone()
+    actor = db.execute("SELECT actor FROM audit WHERE action = 'visits.correct'").fetchone()
     assert actor[0] == "test-clerk"
     for index in range(2):
         table.view.selectRow(index)

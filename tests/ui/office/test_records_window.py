@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QDate
 from pytestqt.qtbot import QtBot
+from sqlite_utils import Database
 
 from kiosk.core.rules import DirectionMode, Encounter, Source
 from kiosk.demo import DEMO_PIN, Demo
@@ -26,8 +27,8 @@ from kiosk.ui.office.records_tab import RecordsTab
 from tests.test_retention_export import SECRET_ID, visitor_visit
 
 
-def _resident_id_number(office: OfficeContext, name: str) -> str:
-    row = office.db.execute("SELECT id_number FROM residents WHERE name = ?", [name]).fetchone()
+def _resident_id_number(db: Database, name: str) -> str:
+    row = db.execute("SELECT id_number FROM residents WHERE name = ?", [name]).fetchone()
     return str(row[0])
 
 
@@ -47,15 +48,20 @@ def _save_to(monkeypatch: pytest.MonkeyPatch, path: Path) -> list[str]:
     return asked
 
 
-def _audit(office: OfficeContext) -> list[str]:
-    return [r[0] for r in office.db.execute("SELECT action FROM audit ORDER BY at")]
+def _audit(db: Database) -> list[str]:
+    return [r[0] for r in db.execute("SELECT action FROM audit ORDER BY at")]
 
 
 def test_export_is_masked_unless_unmasked_and_audited(
-    qtbot: QtBot, office: OfficeContext, demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot,
+    office: OfficeContext,
+    db: Database,
+    demo: Demo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _pass_the_gate(demo)
-    full = _resident_id_number(office, "张伟")
+    full = _resident_id_number(db, "张伟")
     tab = RecordsTab(office)
     qtbot.addWidget(tab)
     assert "masked" in tab.export_masking.text()
@@ -70,7 +76,7 @@ def test_export_is_masked_unless_unmasked_and_audited(
         rows = list(csv.reader(fh))
     assert len(rows) == 2 and "张伟" in rows[1]
     assert full not in masked.read_text(encoding="utf-8-sig")
-    assert "visits.export.unmasked" not in _audit(office)
+    assert "visits.export.unmasked" not in _audit(db)
 
     office.set_unmasked(True, reason="test")
     assert "IN FULL" in tab.export_masking.text()
@@ -79,8 +85,8 @@ def test_export_is_masked_unless_unmasked_and_audited(
     tab.export_button.click()
     qtbot.waitUntil(lambda: "full.csv" in tab.export_status.text())
     assert full in (tmp_path / "full.csv").read_text(encoding="utf-8-sig")
-    office.jobs.wait_idle()
-    actions = _audit(office)
+    office.wait_idle()
+    actions = _audit(db)
     assert "office.unmask" in actions and "visits.export.unmasked" in actions
 
 
@@ -125,7 +131,7 @@ def test_purge_by_hand_deletes_old_records(qtbot: QtBot, office: OfficeContext, 
     asked: list[int] = []
     tab.confirm_purge = lambda days: asked.append(days) or False
     tab.purge_button.click()
-    office.jobs.wait_idle()
+    office.wait_idle()
     assert asked == [28]
     with sqlite3.connect(demo.home.database) as conn:
         assert conn.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == 1  # not yet

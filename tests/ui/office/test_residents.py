@@ -64,6 +64,7 @@ def _tab(qtbot: QtBot, office: OfficeContext) -> ResidentsTab:
     qtbot.addWidget(tab)
     tab.resize(1366, 700)
     tab.show()
+    assert office.wait_idle()  # the first page is in
     return tab
 
 
@@ -78,6 +79,7 @@ def _cells(tab: ResidentsTab) -> list[list[str]]:
 def _search(qtbot: QtBot, tab: ResidentsTab, text: str) -> None:
     tab.table.search.setText(text)
     tab.table.search.returnPressed.emit()
+    assert tab.ctx.wait_idle()
 
 
 def _row_of(tab: ResidentsTab, name: str) -> dict[str, Any]:
@@ -94,9 +96,8 @@ def _select(tab: ResidentsTab, name: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ the store's query
 
 
-def test_page_residents_searches_sorts_and_refuses_unknown_order(office: OfficeContext) -> None:
-    _bulk_residents(office.db)
-    db = office.db
+def test_page_residents_searches_sorts_and_refuses_unknown_order(db: Database) -> None:
+    _bulk_residents(db)
     first = page_residents(db, limit=50)
     assert len(first) == 50 and all(r["active"] for r in first)
     # Households in natural order: building 2 before 10.
@@ -134,18 +135,20 @@ def test_page_residents_searches_sorts_and_refuses_unknown_order(office: OfficeC
 
 
 def test_table_searches_and_sorts_thousands_of_residents(
-    qtbot: QtBot, office: OfficeContext
+    qtbot: QtBot, office: OfficeContext, db: Database
 ) -> None:
-    _bulk_residents(office.db)
+    _bulk_residents(db)
     tab = _tab(qtbot, office)
     model = tab.model
     assert model.loaded == 200 and model.canFetchMore()  # one page, not 3000 rows
     assert "200+" in tab.table.count.text()
     model.fetchMore()
+    assert office.wait_idle()
     assert model.loaded == 400
 
     name_column = 1
     tab.table.view.sortByColumn(name_column, Qt.SortOrder.DescendingOrder)
+    assert office.wait_idle()
     names = [model.row_at(i)["name"] for i in range(model.loaded)]
     assert names == sorted(names, reverse=True)
     assert f"批量{MANY - 2:05d}" in names
@@ -154,6 +157,7 @@ def test_table_searches_and_sorts_thousands_of_residents(
     _search(qtbot, tab, "批量0012")
     assert {r[1] for r in _cells(tab)} == {f"批量{n:05d}" for n in range(120, 129)}
     tab.show_inactive.setChecked(True)
+    assert office.wait_idle()
     assert len(_cells(tab)) == 10
     deactivated = _row_of(tab, "批量00129")
     assert not deactivated["active"]
@@ -217,7 +221,9 @@ def _problem(dialog: ResidentDialog, field: str) -> str:
     return label.text() if label.isVisibleTo(dialog) else ""
 
 
-def test_add_shows_each_problem_by_its_field_then_adds(qtbot: QtBot, office: OfficeContext) -> None:
+def test_add_shows_each_problem_by_its_field_then_adds(
+    qtbot: QtBot, office: OfficeContext, db: Database
+) -> None:
     tab = _tab(qtbot, office)
     tab.add_button.click()
     dialog = tab.dialog
@@ -234,31 +240,33 @@ def test_add_shows_each_problem_by_its_field_then_adds(qtbot: QtBot, office: Off
     id_number = make_id_number("440106", date(1990, 5, 6), 123)
     _fill(dialog, building="8号楼", unit="1", room="901", name="新 居民", phone="139 0000 1111")
     dialog.id_number.setText(f" {id_number.lower()} ")
+    added: list[object] = []
+    dialog.accepted.connect(lambda: added.append(dialog.result_value))
     with qtbot.waitSignal(office.signals.dataChanged) as changed:
         dialog.ok.click()
+        assert all(_problem(dialog, f) == "" for f in ("building", "room", "name", "phone"))
     assert changed.args == ["residents"]
-    assert office.jobs.wait_idle()
-    assert all(_problem(dialog, f) == "" for f in ("building", "room", "name", "phone"))
-    added_id = str(dialog.result_value)
+    assert office.wait_idle()
+    added_id = str(added[0])
     qtbot.waitUntil(lambda: tab.dialog is None)
-    added = get_resident(office.db, added_id)
-    assert added is not None
-    assert (added["household"], added["name"], added["phone"]) == (
+    row = get_resident(db, added_id)
+    assert row is not None
+    assert (row["household"], row["name"], row["phone"]) == (
         "8-1-901",
         "新 居民",
         "13900001111",
     )
-    assert added["id_number"] == id_number
+    assert row["id_number"] == id_number
     _search(qtbot, tab, "8-1-901")
     assert [r[1] for r in _cells(tab)] == ["新 居民"]
-    audit = office.db.execute("SELECT actor FROM audit WHERE action = 'residents.add'").fetchall()
+    audit = db.execute("SELECT actor FROM audit WHERE action = 'residents.add'").fetchall()
     assert ("test-clerk",) in audit
 
 
 def test_add_refused_by_the_store_is_shown_in_the_dialog(
-    qtbot: QtBot, office: OfficeContext
+    qtbot: QtBot, office: OfficeContext, db: Database
 ) -> None:
-    taken = office.db.execute(
+    taken = db.execute(
         "SELECT id_number FROM residents WHERE id_number IS NOT NULL LIMIT 1"
     ).fetchone()[0]
     tab = _tab(qtbot, office)
@@ -267,14 +275,14 @@ def test_add_refused_by_the_store_is_shown_in_the_dialog(
     assert isinstance(dialog, ResidentDialog)
     _fill(dialog, building="8", room="902", name="重复", id_number=taken)
     dialog.submit()
-    assert office.jobs.wait_idle()
+    assert office.wait_idle()
     assert dialog.isVisible() and dialog.ok.isEnabled()
     assert "already belongs" in dialog.error.text() and dialog.error.isVisibleTo(dialog)
     assert taken not in dialog.error.text()
 
 
 def test_closing_the_dialog_while_it_writes_still_writes_and_does_not_crash(
-    qtbot: QtBot, office: OfficeContext
+    qtbot: QtBot, office: OfficeContext, db: Database
 ) -> None:
     tab = _tab(qtbot, office)
     tab.add()
@@ -284,17 +292,17 @@ def test_closing_the_dialog_while_it_writes_still_writes_and_does_not_crash(
     with qtbot.waitSignal(office.signals.dataChanged):
         dialog.submit()
         dialog.reject()
-    assert office.jobs.wait_idle()
+    assert office.wait_idle()
     qtbot.waitUntil(lambda: tab.dialog is None)
-    assert "关窗" in [r["name"] for r in page_residents(office.db, search="9-909")]
+    assert "关窗" in [r["name"] for r in page_residents(db, search="9-909")]
 
 
 def test_edit_keeps_a_masked_id_number_and_checks_changes(
-    qtbot: QtBot, office: OfficeContext
+    qtbot: QtBot, office: OfficeContext, db: Database
 ) -> None:
     tab = _tab(qtbot, office)
     row = _select(tab, "张伟")
-    stored = get_resident(office.db, row["id"])
+    stored = get_resident(db, row["id"])
     assert stored is not None and stored["id_number"]
     tab.edit_button.click()
     dialog = tab.dialog
@@ -312,8 +320,8 @@ def test_edit_keeps_a_masked_id_number_and_checks_changes(
     dialog.name.setText("张伟伟")
     with qtbot.waitSignal(office.signals.dataChanged):
         dialog.ok.click()
-    assert office.jobs.wait_idle()
-    after = get_resident(office.db, row["id"])
+    assert office.wait_idle()
+    after = get_resident(db, row["id"])
     assert after is not None
     assert (after["name"], after["phone"]) == ("张伟伟", "13700001234")
     assert after["id_number"] == stored["id_number"]  # not overwritten by the mask
@@ -321,7 +329,7 @@ def test_edit_keeps_a_masked_id_number_and_checks_changes(
 
 
 def test_edit_when_unmasked_shows_and_changes_the_id_number(
-    qtbot: QtBot, office: OfficeContext
+    qtbot: QtBot, office: OfficeContext, db: Database
 ) -> None:
     office.set_unmasked(True, reason="test")
     tab = _tab(qtbot, office)
@@ -337,12 +345,14 @@ def test_edit_when_unmasked_shows_and_changes_the_id_number(
     new = make_id_number("310101", date(1980, 2, 3), 45)
     dialog.id_number.setText(new)
     dialog.submit()
-    assert office.jobs.wait_idle()
-    after = get_resident(office.db, row["id"])
+    assert office.wait_idle()
+    after = get_resident(db, row["id"])
     assert after is not None and after["id_number"] == new
 
 
-def test_deactivate_asks_for_a_reason_then_deactivates(qtbot: QtBot, office: OfficeContext) -> None:
+def test_deactivate_asks_for_a_reason_then_deactivates(
+    qtbot: QtBot, office: OfficeContext, db: Database
+) -> None:
     tab = _tab(qtbot, office)
     row = _select(tab, "张伟")
     tab.deactivate_button.click()
@@ -351,15 +361,16 @@ def test_deactivate_asks_for_a_reason_then_deactivates(qtbot: QtBot, office: Off
     assert "张伟" in dialog.question.text()
     dialog.ok.click()
     assert dialog.reason_problem.isVisibleTo(dialog) and "reason" in dialog.reason_problem.text()
-    assert get_resident(office.db, row["id"])["active"]  # type: ignore[index]
+    assert get_resident(db, row["id"])["active"]  # type: ignore[index]
 
     dialog.reason.setText("moved out")
     with qtbot.waitSignal(office.signals.dataChanged):
         dialog.ok.click()
-    assert office.jobs.wait_idle()
-    assert not get_resident(office.db, row["id"])["active"]  # type: ignore[index]
+    assert office.wait_idle()
+    assert not get_resident(db, row["id"])["active"]  # type: ignore[index]
     assert "张伟" not in [r[1] for r in _cells(tab)]  # the tab reloaded
     tab.show_inactive.setChecked(True)
+    assert office.wait_idle()
     _select(tab, "张伟")
     assert not tab.deactivate_button.isEnabled()
 
@@ -377,8 +388,8 @@ CSV_TEXT = """姓名,楼号,单元,房号,手机,身份证号
 """
 
 
-def _write_csv(office: OfficeContext, path: Path) -> Path:
-    zhang = office.db.execute(
+def _write_csv(db: Database, path: Path) -> Path:
+    zhang = db.execute(
         "SELECT h.building, h.unit, h.room FROM residents r "
         "JOIN households h ON h.id = r.household_id WHERE r.name = '张伟'"
     ).fetchone()
@@ -396,9 +407,9 @@ def _write_csv(office: OfficeContext, path: Path) -> Path:
     return path
 
 
-def _count(office: OfficeContext) -> tuple[int, int]:
-    residents = office.db.execute("SELECT count(*) FROM residents").fetchone()[0]
-    audit = office.db.execute("SELECT count(*) FROM audit").fetchone()[0]
+def _count(db: Database) -> tuple[int, int]:
+    residents = db.execute("SELECT count(*) FROM residents").fetchone()[0]
+    audit = db.execute("SELECT count(*) FROM audit").fetchone()[0]
     return residents, audit
 
 
@@ -409,16 +420,16 @@ def _to_preview(qtbot: QtBot, wizard: ImportWizard, path: Path) -> None:
 
 
 def test_import_shows_bad_rows_writes_nothing_until_import(
-    qtbot: QtBot, office: OfficeContext, tmp_path: Path
+    qtbot: QtBot, office: OfficeContext, db: Database, tmp_path: Path
 ) -> None:
-    path = _write_csv(office, tmp_path / "register.csv")
+    path = _write_csv(db, tmp_path / "register.csv")
     tab = _tab(qtbot, office)
-    before = _count(office)
+    before = _count(db)
     tab.import_button.click()
     wizard = tab.dialog
     assert isinstance(wizard, ImportWizard)
     _to_preview(qtbot, wizard, path)
-    assert _count(office) == before  # read and dry run: nothing written
+    assert _count(db) == before  # read and dry run: nothing written
 
     page = wizard.preview_page
     assert "3 good row(s), 4 row(s) with problems" in page.summary.text()
@@ -439,7 +450,7 @@ def test_import_shows_bad_rows_writes_nothing_until_import(
     page.strict.setChecked(False)
     commit = wizard.button(QWizard.WizardButton.CommitButton)
     assert commit.isEnabled() and commit.text() == "Import"
-    assert _count(office) == before
+    assert _count(db) == before
 
     with qtbot.waitSignal(office.signals.dataChanged):
         commit.click()
@@ -448,28 +459,28 @@ def test_import_shows_bad_rows_writes_nothing_until_import(
     assert report is not None and report.written
     assert (report.added, report.updated, report.unchanged, report.bad) == (2, 1, 0, 4)
     assert "2 resident(s) added" in wizard.report_page.text.text()
-    assert _count(office)[0] == before[0] + 2
-    actions = office.db.execute("SELECT actor FROM audit WHERE action = 'residents.import'")
+    assert _count(db)[0] == before[0] + 2
+    actions = db.execute("SELECT actor FROM audit WHERE action = 'residents.import'")
     assert actions.fetchall() == [("test-clerk",)]
     _search(qtbot, tab, "20-1")
     assert sorted(r[1] for r in _cells(tab)) == ["李新", "王新"]
 
 
 def test_import_strict_off_then_on_writes_nothing_with_bad_rows(
-    qtbot: QtBot, office: OfficeContext, tmp_path: Path
+    qtbot: QtBot, office: OfficeContext, db: Database, tmp_path: Path
 ) -> None:
-    path = _write_csv(office, tmp_path / "register.csv")
+    path = _write_csv(db, tmp_path / "register.csv")
     wizard = ImportWizard(office)
     qtbot.addWidget(wizard)
     wizard.show()
     _to_preview(qtbot, wizard, path)
-    before = _count(office)
+    before = _count(db)
     # Strict blocks the Import button; the store would refuse as well.
     wizard.preview_page.strict.setChecked(True)
     wizard.next()
-    assert office.jobs.wait_idle()
+    assert office.wait_idle()
     assert wizard.currentPage() is wizard.preview_page
-    assert _count(office) == before
+    assert _count(db) == before
 
 
 @pytest.mark.parametrize(
@@ -482,22 +493,22 @@ def test_import_strict_off_then_on_writes_nothing_with_bad_rows(
     ],
 )
 def test_import_of_a_broken_file_says_why_on_the_page(
-    qtbot: QtBot, office: OfficeContext, tmp_path: Path, content: bytes, expected: str
+    qtbot: QtBot, office: OfficeContext, db: Database, tmp_path: Path, content: bytes, expected: str
 ) -> None:
     path = tmp_path / "register.xlsx" if content.startswith(b"PK") else tmp_path / "r.csv"
     path.write_bytes(content)
     wizard = ImportWizard(office)
     qtbot.addWidget(wizard)
     wizard.show()
-    before = _count(office)
+    before = _count(db)
     wizard.file_page.path.setText(str(path))
     wizard.next()
-    assert office.jobs.wait_idle()
+    assert office.wait_idle()
     page = wizard.file_page
     assert wizard.currentPage() is page
     assert expected in page.status.text() and page.status.isVisibleTo(wizard)
     assert wizard.button(QWizard.WizardButton.NextButton).isEnabled()
-    assert _count(office) == before
+    assert _count(db) == before
 
 
 def test_import_of_a_missing_file_says_so(
@@ -508,7 +519,7 @@ def test_import_of_a_missing_file_says_so(
     wizard.show()
     wizard.file_page.path.setText(str(tmp_path / "gone.csv"))
     wizard.next()
-    assert office.jobs.wait_idle()
+    assert office.wait_idle()
     assert "No file" in wizard.file_page.status.text()
 
 
