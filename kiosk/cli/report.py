@@ -8,7 +8,7 @@ import click
 
 from kiosk.cli.context import Context, paper_language_option, pass_ctx
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import tr, trn
+from kiosk.core.i18n import tr
 
 
 @click.group()
@@ -26,7 +26,7 @@ def report_daily(ctx: Context, day: str | None, out: Path, report_lang: str) -> 
     from datetime import date as date_type
 
     from kiosk.store.stats import daily_summary
-    from kiosk.ui.printing.daily_report import write_daily_pdf
+    from kiosk.ui.printing.daily_report import report_written, write_daily_pdf
 
     try:
         the_day = date_type.fromisoformat(day) if day else date_type.today()
@@ -35,15 +35,7 @@ def report_daily(ctx: Context, day: str | None, out: Path, report_lang: str) -> 
             tr("cannot read the time {text!r}: use YYYY-MM-DD or YYYY-MM-DD HH:MM", text=day)
         ) from None
     pages = write_daily_pdf(daily_summary(ctx.db, the_day), out, lang=report_lang)
-    click.echo(
-        trn(
-            "Wrote the report ({pages} page) to {path}.",
-            "Wrote the report ({pages} pages) to {path}.",
-            pages,
-            pages=pages,
-            path=out,
-        )
-    )
+    click.echo(report_written(pages, out))
 
 
 def register(cli: click.Group) -> None:

@@ -103,7 +103,7 @@ def test_pyzbar_missing_entirely_says_pip_install(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(decoders.importlib, "import_module", refuse)
     reason = ZBarDecoder().unavailable_reason()
-    assert "pip install pyzbar" in reason
+    assert "pip install gatepass-kiosk[zbar]" in reason
 
 
 def test_unknown_decoder_is_a_user_error() -> None:

@@ -36,6 +36,7 @@ from kiosk.store.stats import daily_summary
 from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext, aware, day_of
 from kiosk.ui.ops import LongOp, QueryOp
+from kiosk.ui.printing.daily_report import report_written
 from kiosk.ui.theme import set_role
 
 DATE_FORMAT = "yyyy-MM-dd"
@@ -216,13 +217,7 @@ class RecordsTab(QWidget):
         self.report_button.setEnabled(True)
         _status(
             self.report_status,
-            trn(
-                "Wrote the report ({pages} page) to {path}.",
-                "Wrote the report ({pages} pages) to {path}.",
-                pages,
-                pages=pages,
-                path=out,
-            ),
+            report_written(pages, out),
         )
 
     def _report_failed(self, message: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QMarginsF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPdfWriter, QPen
 
-from kiosk.core.i18n import tr_in
+from kiosk.core.i18n import tr_in, trn
 from kiosk.core.rules import reason_label
 from kiosk.store.stats import DailySummary
 from kiosk.ui.printing.pdf import a4_pdf
@@ -116,6 +116,17 @@ def _listed(notable: list[dict[str, Any]], room: int) -> list[dict[str, Any]]:
     fevers = [r for r in notable if r["reason"] == "fever"][:room]
     stops = [r for r in notable if r["reason"] != "fever"][: room - len(fevers)]
     return sorted(fevers + stops, key=lambda r: str(r["time"]))
+
+
+def report_written(pages: int, out: Path) -> str:
+    """What the clerk reads once the report is written (the CLI and the office)."""
+    return trn(
+        "Wrote the report ({pages} page) to {path}.",
+        "Wrote the report ({pages} pages) to {path}.",
+        pages,
+        pages=pages,
+        path=out,
+    )
 
 
 def write_daily_pdf(summary: DailySummary, out: Path, *, lang: str = "zh_CN") -> int:
