@@ -148,7 +148,7 @@ def print_cards_beside_the_gate(
     progress = getattr(long_op, "progress", None)
     step_done = 0.0
     if not done() and progress is not None:
-        dialog = long_op.dialog
+        dialog = long_op.strip
         step_done = float(dialog.value()) if dialog is not None else 0.0
         asked = time.monotonic()
         progress.cancel()

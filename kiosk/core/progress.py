@@ -3,7 +3,7 @@
 A bulk job in the store (an export, an import, issuing passes, printing cards, a trace)
 takes a :class:`Progress` and calls :meth:`Progress.update` now and then, between
 batches or every few thousand rows. ``update`` hands the figures to whoever watches
-(the office's progress dialog, a CLI's stderr) and raises :class:`Cancelled` once the
+(the office window's progress strip, a CLI's stderr) and raises :class:`Cancelled` once the
 person asked to stop, so the job ends at a point of its own choosing: after a
 committed batch, never half-way through one. Nothing here knows of Qt.
 

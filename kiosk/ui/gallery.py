@@ -14,17 +14,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox
 from sqlite_utils import Database
 
 from kiosk.core.i18n import tr
-from kiosk.core.progress import Step
 from kiosk.store.passes import search_passes
 from kiosk.store.register import page_residents
 from kiosk.store.visitors import list_visitors
 from kiosk.store.visits import list_visits
 from kiosk.ui.office.context import OfficeContext
-from kiosk.ui.ops import ProgressDialog, QueryOp
+from kiosk.ui.ops import QueryOp
 
 Row = dict[str, Any]
 
@@ -49,15 +48,6 @@ def _message_box(icon: QMessageBox.Icon) -> QMessageBox:
     return box
 
 
-def _progress_dialog() -> QDialog:
-    """A long op's progress dialog (kiosk.ui.ops.LongOp) part-way through an export."""
-    owner = QWidget()  # the window it is modal over
-    dialog = ProgressDialog(tr("Exporting…"), owner)
-    dialog.show_step(Step(120_000, 500_000, ""))
-    dialog.owner = owner  # type: ignore[attr-defined]  # kept alive with the dialog
-    return dialog
-
-
 def samples(ctx: OfficeContext) -> list[Sample]:
     """Every dialog, built on ``ctx``'s checkpoint (it needs residents, passes and a
     visitor, as the demo checkpoint has); the gate's dialogs read on ``reader``."""
@@ -78,7 +68,6 @@ def samples(ctx: OfficeContext) -> list[Sample]:
     from kiosk.ui.office.resident_dialog import DeactivateDialog, ResidentDialog
     from kiosk.ui.office.resident_history_dialog import ResidentHistoryDialog
     from kiosk.ui.office.visitors_tab import VisitorVisitsDialog
-    from kiosk.ui.ops import ProgressDialog
 
     now = ctx.now()
     settings = ctx.settings
@@ -160,7 +149,6 @@ def samples(ctx: OfficeContext) -> list[Sample]:
             "office-visitor-visits", VisitorVisitsDialog, lambda: VisitorVisitsDialog(ctx, visitor)
         ),
         Sample("office-import", ImportWizard, lambda: ImportWizard(ctx)),
-        Sample("progress", ProgressDialog, _progress_dialog),
         Sample("message-question", QMessageBox, lambda: _message_box(QMessageBox.Icon.Question)),
         Sample("message-warning", QMessageBox, lambda: _message_box(QMessageBox.Icon.Warning)),
         Sample("message-critical", QMessageBox, lambda: _message_box(QMessageBox.Icon.Critical)),

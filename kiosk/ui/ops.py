@@ -21,8 +21,8 @@ Anki's ``QueryOp``::
 
 A long job (an export, an import, printing 100,000 cards, a trace over weeks) is a
 :class:`LongOp`: its ``op(db, progress)`` reports through a
-:class:`~kiosk.core.progress.Progress`; a window-modal progress dialog with a Cancel
-button appears if it runs longer than half a second; Cancel makes the job's next
+:class:`~kiosk.core.progress.Progress`; the window's :class:`ProgressStrip` (what is
+done, how far, Cancel) appears if it runs longer than half a second; Cancel makes the job's next
 ``progress.update()`` raise :class:`~kiosk.core.progress.Cancelled`, and ``cancelled()``
 is called instead of ``failure``. What the job committed before stays committed.
 
@@ -41,6 +41,7 @@ stalled for 60-260 ms while cards were printed (``bench/bench_ui.py --cards``).
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import queue
@@ -53,7 +54,14 @@ from typing import Any, Generic, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QProgressDialog, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QWidget,
+)
 from sqlite_utils import Database
 
 from kiosk.core.errors import KioskError
@@ -80,6 +88,7 @@ def _long_op_started() -> None:
     if _long_ops["running"] == 0:
         _long_ops["interval"] = sys.getswitchinterval()
         sys.setswitchinterval(min(_long_ops["interval"], LONG_OP_SWITCH_INTERVAL_S))
+        gc.freeze()  # what exists now (the windows, Qt's wrappers) is not swept again
     _long_ops["running"] += 1
 
 
@@ -87,6 +96,7 @@ def _long_op_ended(*_args: object) -> None:
     _long_ops["running"] -= 1
     if _long_ops["running"] == 0:
         sys.setswitchinterval(_long_ops["interval"])
+        gc.unfreeze()  # back into the oldest generation, collected as before
 
 
 def error_message(exc: BaseException) -> str:
@@ -301,9 +311,9 @@ class QueryOp(Generic[T]):
 
 
 class LongOp(Generic[T]):
-    """A long job: ``op(db, progress)`` on ``worker``'s thread, with a progress dialog
-    over ``parent`` (after half a second) whose Cancel stops it at its next
-    ``progress.update()``."""
+    """A long job: ``op(db, progress)`` on ``worker``'s thread, shown on the
+    :class:`ProgressStrip` of ``parent``'s window (after half a second), whose Cancel
+    stops it at its next ``progress.update()``."""
 
     def __init__(
         self,
@@ -323,7 +333,7 @@ class LongOp(Generic[T]):
         self._cancelled: Callable[[], object] | None = None
         self._cancellable = True
         self.progress: Progress | None = None
-        self.dialog: ProgressDialog | None = None
+        self.strip: ProgressStrip | None = None
 
     def failure(self, fn: Failure) -> LongOp[T]:
         self._failure = fn
@@ -340,19 +350,28 @@ class LongOp(Generic[T]):
         return self
 
     def run_in_background(self) -> int:
-        dialog = ProgressDialog(self._label, self._parent, cancellable=self._cancellable)
-        relay = dialog.relay
-        progress = Progress(lambda step: relay.latest("step", dialog.show_step, step))
-        dialog.canceled.connect(progress.cancel)
-        self.progress, self.dialog = progress, dialog
+        strip = ProgressStrip.of(self._parent)
+        relay = strip.relay
+        progress = Progress(lambda step: relay.latest(progress, strip.show_step, progress, step))
+        strip.begin(progress, self._label, cancellable=self._cancellable)
+        self.progress, self.strip = progress, strip
         _long_op_started()
-        # The dialog goes when the op answers, or with its parent: either way, once.
-        dialog.destroyed.connect(_long_op_ended)
         op = self._op
+        ended = [False]
 
-        def finish_then(fn: Callable[..., object] | None) -> Callable[..., None]:
+        def end() -> None:
+            if not ended[0]:
+                ended[0] = True
+                _long_op_ended()
+                if shiboken6.isValid(strip):
+                    strip.end(progress)
+
+        # The op answers (then its callback runs), or its window goes first: once.
+        strip.destroyed.connect(end)
+
+        def end_then(fn: Callable[..., object] | None) -> Callable[..., None]:
             def call(*args: Any) -> None:
-                dialog.finish()
+                end()
                 if fn is not None:
                     fn(*args)
 
@@ -361,9 +380,9 @@ class LongOp(Generic[T]):
         return self._worker.run(
             _Task(
                 lambda db: op(db, progress),
-                success=finish_then(self._success),
-                failure=finish_then(self._failure),
-                cancelled=finish_then(self._cancelled),
+                success=end_then(self._success),
+                failure=end_then(self._failure),
+                cancelled=end_then(self._cancelled),
                 parent=self._parent,
                 key=None,
                 progress=progress,
@@ -371,37 +390,114 @@ class LongOp(Generic[T]):
         )
 
 
-class ProgressDialog(QProgressDialog):
-    """The dialog of a :class:`LongOp`: window-modal over its parent (the rest of the
-    program, the gate window too, keeps working), shown only if the job takes longer
-    than half a second, closed when the job answers."""
+class ProgressStrip(QFrame):
+    """Where a window shows its long jobs: what is being done, how far, and Cancel.
 
-    def __init__(
-        self, label: str, parent: QWidget | None = None, *, cancellable: bool = True
-    ) -> None:
-        super().__init__(label, tr("Cancel") if cancellable else "", 0, 0, parent)
-        self.setWindowTitle(label)
-        self.setWindowModality(Qt.WindowModality.WindowModal)
-        self.setAutoClose(False)
-        self.setAutoReset(False)
-        self.setMinimumDuration(SHOW_PROGRESS_AFTER_MS)
-        if not cancellable:
-            self.setCancelButton(None)
-        self._base = label
-        self.relay = UiRelay(self)  # progress steps come back through it, newest wins
-        self._done = False
-        self.setValue(0)  # starts the minimum-duration timer
+    It lives inside the window (the office has one along its bottom edge), hidden
+    between jobs, and appears only when a job has run for half a second. It is not a
+    dialog on purpose: showing a new top-level window took the UI thread 100-160 ms
+    (the gate's window beside the office froze that long; ``bench/bench_ui.py
+    --cards``); showing this strip in the place kept for it, a few milliseconds. Long
+    jobs run one after the other on their worker; the strip shows the one that
+    reported last, and Cancel stops that one. A window without a strip gets one of
+    its own, as a small tool window (tests, a future window that forgot it)."""
 
-    def show_step(self, step: Step) -> None:
-        if self._done:
-            return
-        if step.total:
-            self.setRange(0, step.total)
-            self.setValue(min(step.done, step.total))
-        if step.label:
-            self.setLabelText(f"{self._base}\n{step.label}")
-
-    def finish(self) -> None:
-        self._done = True
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("progressStrip")
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.cancel_button = QPushButton(tr("Cancel"))
+        self.cancel_button.clicked.connect(self.cancel)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar, 1)
+        layout.addWidget(self.cancel_button)
+        self.relay = UiRelay(self)  # steps come back through it, newest wins
+        self._jobs: dict[Progress, tuple[str, bool]] = {}
+        self._current: Progress | None = None
+        self._appear = QTimer(self)
+        self._appear.setSingleShot(True)
+        self._appear.setInterval(SHOW_PROGRESS_AFTER_MS)
+        self._appear.timeout.connect(self._show_if_busy)
+        # Its place in the window is kept while hidden: showing it then repaints the
+        # strip alone. (Without this, the window laid itself out again, the tab's table
+        # and all, and the UI thread stalled 60-100 ms.)
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
         self.hide()
-        QTimer.singleShot(0, self.deleteLater)
+
+    @classmethod
+    def of(cls, widget: QWidget) -> ProgressStrip:
+        """The strip of ``widget``'s window (made as a small window if it has none)."""
+        window = widget.window()
+        found = window.findChild(ProgressStrip)
+        if found is None:
+            found = ProgressStrip(window)
+            found.setWindowFlag(Qt.WindowType.Tool)
+            found.setParent(window, Qt.WindowType.Tool)
+        return found
+
+    # ------------------------------------------------------------ the jobs
+
+    def begin(self, progress: Progress, label: str, *, cancellable: bool = True) -> None:
+        self._jobs[progress] = (label, cancellable)
+        if self._current is None:
+            self._make_current(progress)
+        if not self._appear.isActive() and self.isHidden():
+            self._appear.start()
+
+    def show_step(self, progress: Progress, step: Step) -> None:
+        if progress not in self._jobs:
+            return  # ended meanwhile
+        if progress is not self._current:
+            self._make_current(progress)
+        if step.total:
+            self.bar.setRange(0, step.total)
+            self.bar.setValue(min(step.done, step.total))
+        label = self._jobs[progress][0]
+        self.label.setText(f"{label}: {step.label}" if step.label else label)
+
+    def end(self, progress: Progress) -> None:
+        self._jobs.pop(progress, None)
+        if progress is self._current:
+            self._current = None
+            if self._jobs:
+                self._make_current(next(iter(self._jobs)))
+        if not self._jobs:
+            self._appear.stop()
+            self.hide()
+
+    def cancel(self) -> None:
+        """Stop the job shown (Cancel)."""
+        if self._current is not None:
+            self._current.cancel()
+            self.label.setText(tr("Stopping…"))
+            self.cancel_button.setEnabled(False)
+
+    def cancel_all(self) -> None:
+        """Stop every job shown here (the window is closing)."""
+        for progress in list(self._jobs):
+            progress.cancel()
+
+    def value(self) -> int:
+        return self.bar.value()
+
+    def maximum(self) -> int:
+        return self.bar.maximum()
+
+    # ------------------------------------------------------------ inside
+
+    def _make_current(self, progress: Progress) -> None:
+        self._current = progress
+        label, cancellable = self._jobs[progress]
+        self.label.setText(label)
+        self.bar.setRange(0, 0)
+        self.cancel_button.setVisible(cancellable)
+        self.cancel_button.setEnabled(True)
+
+    def _show_if_busy(self) -> None:
+        if self._jobs:
+            self.show()

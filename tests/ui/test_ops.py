@@ -147,9 +147,9 @@ def test_long_op_reports_progress_and_stops_when_cancelled(
     op.cancelled(lambda: outcome.append("cancelled")).failure(outcome.append)
     op.run_in_background()
     assert started.wait(5)
-    qtbot.waitUntil(lambda: op.dialog is not None and op.dialog.maximum() == 1000)
-    assert op.dialog is not None
-    cancel = op.dialog.findChild(QPushButton)
+    qtbot.waitUntil(lambda: op.strip is not None and op.strip.maximum() == 1000)
+    assert op.strip is not None
+    cancel = op.strip.findChild(QPushButton)
     assert cancel is not None and cancel.text() == "Cancel"
     cancel.click()
     go_on.set()

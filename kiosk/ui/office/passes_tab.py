@@ -151,6 +151,9 @@ def card_rows(db: Database, kind: str, value: str, now: datetime) -> list[Row]:
     return [r for r in rows if r["resident_id"] in wanted]
 
 
+RELEASE_SLICE = 2000  # rows freed at a time (about a millisecond)
+
+
 class LazyCards(Sequence[Card]):
     """The cards of pass rows, each made as it is drawn. A row is a dict of plain
     values, which Python's collector does not track; 100,000 ``Card`` objects held at
@@ -173,6 +176,15 @@ class LazyCards(Sequence[Card]):
         if isinstance(index, slice):
             return LazyCards(self.rows[index], self.lang)
         return card_from_pass(self.rows[index], self.lang)
+
+    def release(self) -> None:
+        """Let go of the rows a slice at a time (on the thread that drew them). Freed
+        at once, 100,000 rows held the GIL for 50-120 ms in one go, and the UI thread
+        waited (``bench/bench_ui.py --cards``, at Cancel); between two slices it gets
+        its turn. The cards are gone afterwards."""
+        rows = self.rows
+        while rows:
+            del rows[-RELEASE_SLICE:]
 
 
 def read_cards(
@@ -710,14 +722,17 @@ class PassesTab(QWidget):
         if not self.choose_printer(printer, self):
             return
 
+        count = len(cards)
+
         def job(_db: Database, progress: Progress) -> int:
             # QPainter on a QPrinter works off the GUI thread (no widget is painted).
-            return print_cards(printer, cards, compound=compound, lang=lang, progress=progress)
+            try:
+                return print_cards(printer, cards, compound=compound, lang=lang, progress=progress)
+            finally:
+                cards.release()
 
         def done(pages: int) -> None:
-            self.say(
-                tr("Printed {count} card(s) on {pages} page(s).", count=len(cards), pages=pages)
-            )
+            self.say(tr("Printed {count} card(s) on {pages} page(s).", count=count, pages=pages))
 
         self._run_cards(job, done)
 
@@ -730,7 +745,10 @@ class PassesTab(QWidget):
         def job(db: Database, progress: Progress) -> int:
             cards, compound = read_cards(db, kind, value, lang, now)
             count.append(len(cards))
-            return write_cards_pdf(cards, path, compound=compound, lang=lang, progress=progress)
+            try:
+                return write_cards_pdf(cards, path, compound=compound, lang=lang, progress=progress)
+            finally:
+                cards.release()
 
         def done(pages: int) -> None:
             self.say(

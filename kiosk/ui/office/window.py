@@ -40,7 +40,7 @@ from kiosk.ui.office.resident_history_dialog import ResidentHistoryDialog
 from kiosk.ui.office.residents_tab import ResidentsTab
 from kiosk.ui.office.trace_tab import TraceTab
 from kiosk.ui.office.visitors_tab import VisitorsTab
-from kiosk.ui.ops import ProgressDialog, QueryOp
+from kiosk.ui.ops import ProgressStrip, QueryOp
 
 log = logging.getLogger("kiosk.ui")
 
@@ -123,6 +123,10 @@ class OfficeWindow(QMainWindow):
         self.unmask_banner.hide()
         layout.addWidget(self.unmask_banner)
         layout.addWidget(self.tabs, 1)
+        # the long jobs' progress and Cancel (kiosk.ui.ops.LongOp), made now: showing
+        # it later costs the UI thread a few milliseconds, a new dialog window 100+
+        self.progress_strip = ProgressStrip(body)
+        layout.addWidget(self.progress_strip)
         self.setCentralWidget(body)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Refresh), self, self._refresh)
 
@@ -203,8 +207,7 @@ class OfficeWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
-        for dialog in self.findChildren(ProgressDialog):
-            dialog.canceled.emit()  # as its Cancel button does
+        self.progress_strip.cancel_all()  # as its Cancel button does, for each
         self.ctx.set_unmasked(False)
         self.ctx.close()
         log.info("office closed")

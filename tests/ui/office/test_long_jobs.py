@@ -38,7 +38,7 @@ from kiosk.ui.office.import_wizard import ImportWizard
 from kiosk.ui.office.passes_tab import PassesTab
 from kiosk.ui.office.records_tab import RecordsTab
 from kiosk.ui.office.residents_tab import ResidentsTab
-from kiosk.ui.ops import LongOp, ProgressDialog
+from kiosk.ui.ops import LongOp, ProgressStrip
 
 OFFICE_UI = Path(kiosk.ui.ops.__file__).resolve().parent / "office"
 
@@ -58,13 +58,13 @@ class Steps:
         self.threads: set[str] = set()
         self.switch_intervals: set[float] = set()
         self.cancelled = False
-        shown = ProgressDialog.show_step
+        shown = ProgressStrip.show_step
 
-        def show_step(dialog: ProgressDialog, step: Step) -> None:
+        def show_step(dialog: ProgressStrip, progress: Progress, step: Step) -> None:
             self.seen.append(step)
             self.threads.add(threading.current_thread().name)
             self.switch_intervals.add(sys.getswitchinterval())
-            shown(dialog, step)
+            shown(dialog, progress, step)
             due = cancel_after is not None and step.done >= cancel_after
             if due and label in (None, step.label) and not self.cancelled:
                 self.cancelled = True
@@ -72,7 +72,7 @@ class Steps:
                 assert button is not None and button.text() == "Cancel"
                 button.click()
 
-        monkeypatch.setattr(ProgressDialog, "show_step", show_step)
+        monkeypatch.setattr(ProgressStrip, "show_step", show_step)
 
 
 # ------------------------------------------------------------------ the UI thread
@@ -326,7 +326,7 @@ def test_printing_cards_is_drawn_off_the_ui_thread_reports_progress_and_cancels(
     qtbot.addWidget(tab)
     out = tmp_path / "cards.pdf"
     tab.save_cards_pdf("all", "", out)
-    assert tab.long_op is not None and tab.long_op.dialog is not None
+    assert tab.long_op is not None and tab.long_op.strip is not None
     assert office.wait_idle(60)
     assert drawn_on == {"kiosk-office"}  # the jobs thread, never the UI thread
     # Meanwhile the UI thread got the GIL back within half a millisecond; not after.
