@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 import kiosk.ui
 from kiosk.core.i18n import set_language
+from kiosk.core.progress import Progress, Step
 from kiosk.demo import Demo
 from kiosk.settings import Settings
 from kiosk.ui.dialogs.common import GloveDialog
@@ -252,6 +253,10 @@ def test_office_tabs_are_legible(qapp: QApplication, demo: Demo, theme: str) -> 
         window.resize(1366, 768)
         window.show()
         window.set_unmasked(True)  # the banner too
+        busy = Progress()  # and a long job's progress strip
+        window.progress_strip.begin(busy, "Print pass cards")
+        window.progress_strip.show_step(busy, Step(40, 1000))
+        window.progress_strip.show()
         for index in range(window.tabs.count()):
             window.tabs.setCurrentIndex(index)
             window.wait_idle()
