@@ -14,10 +14,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlite_utils import Database
 
 from kiosk.core import i18n
 from kiosk.core.keys import Keyring, TrustedKey, key_id_of, public_key_to_text
 from kiosk.core.passes import (
+    CLOCK_SKEW,
     PREFIX,
     TOKEN_LENGTH,
     InvalidPass,
@@ -35,6 +37,9 @@ from kiosk.core.passes import (
     sign_pass,
     validity,
 )
+from kiosk.core.rules import TokenStatus
+from kiosk.store.passes import check_token
+from kiosk.store.schema import migrations
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "pass-format.md"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -167,10 +172,30 @@ def test_sign_refuses_bad_claims() -> None:
 
 def test_validity_window() -> None:
     c = claims(days=1)
-    assert validity(c, T0 - timedelta(seconds=1)) is Validity.NOT_YET_VALID
+    assert validity(c, T0 - timedelta(minutes=10)) is Validity.NOT_YET_VALID
     assert validity(c, T0) is Validity.VALID
     assert validity(c, T0 + timedelta(hours=23)) is Validity.VALID
     assert validity(c, T0 + timedelta(days=1)) is Validity.EXPIRED
+
+
+def test_a_gate_clock_a_little_behind_the_office_accepts_a_new_pass() -> None:
+    c = claims(days=1)
+    assert timedelta(minutes=5) == CLOCK_SKEW  # the figure docs/pass-format.md gives
+    assert validity(c, T0 - timedelta(seconds=30)) is Validity.VALID
+    assert validity(c, T0 - CLOCK_SKEW) is Validity.VALID
+    assert validity(c, T0 - CLOCK_SKEW - timedelta(seconds=1)) is Validity.NOT_YET_VALID
+    assert validity(c, T0 - timedelta(minutes=10)) is Validity.NOT_YET_VALID
+    # no tolerance at the other end: expiry is exact
+    assert validity(c, T0 + timedelta(days=1) - timedelta(seconds=1)) is Validity.VALID
+    assert validity(c, T0 + timedelta(days=1)) is Validity.EXPIRED
+    # the same through the check a gate makes
+    db = Database(memory=True)
+    migrations.apply(db)
+    token = sign_pass(c, ISSUER)
+    early = check_token(db, RING, token, T0 - timedelta(seconds=30))
+    assert early.status is TokenStatus.VALID
+    too_early = check_token(db, RING, token, T0 - timedelta(minutes=10))
+    assert too_early.status is TokenStatus.NOT_YET_VALID
 
 
 # --- serials ---------------------------------------------------------------------------
@@ -327,6 +352,19 @@ def test_messages_are_translated() -> None:
 
 
 # --- anything at all -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("thing", [None, b"", TOKENS[0].encode("ascii"), 12345, ["GP1:"]])
+def test_not_a_string_is_one_typed_translated_error(thing: object) -> None:
+    assert rejected(thing) is Rejection.MALFORMED  # type: ignore[arg-type]
+    assert not looks_like_pass(thing)
+    result = check_token(Database(memory=True), RING, thing, T0)  # type: ignore[arg-type]
+    assert result.status is TokenStatus.FORGED
+    assert result.detail == Rejection.MALFORMED.message()
+    i18n.set_language("zh_CN")
+    with pytest.raises(InvalidPass) as info:
+        parse_pass(thing, RING)  # type: ignore[arg-type]
+    assert re.search("[\u4e00-\u9fff]", str(info.value))
 
 
 def check_any(text: str) -> None:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from kiosk.core.keys import Keyring
 
 __all__ = [
+    "CLOCK_SKEW",
     "PREFIX",
     "QR_BORDER",
     "TOKEN_LENGTH",
@@ -61,6 +62,11 @@ SIGNATURE_LENGTH = 64
 RAW_LENGTH = BODY_LENGTH + SIGNATURE_LENGTH  # 82
 _PAYLOAD_LENGTH = 132  # Base32 characters of 82 bytes, padding stripped
 TOKEN_LENGTH = len(PREFIX) + _PAYLOAD_LENGTH  # 136
+
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far a gate's clock may be behind the office that issued a pass: a pass whose
+``valid_from`` is at most this far ahead of the gate's ``now`` is already valid. It
+applies to ``valid_from`` only, never to expiry (docs/pass-format.md)."""
 
 QR_BORDER = 4  # the quiet zone around a QR code, in modules (the standard's minimum)
 
@@ -225,17 +231,19 @@ def sign_pass(claims: PassClaims, private_key: Ed25519PrivateKey) -> str:
 # --- parsing ---------------------------------------------------------------------------
 
 
-def looks_like_pass(text: str) -> bool:
+def looks_like_pass(text: object) -> bool:
     """Whether ``text`` claims to be a Gatepass token (prefix only; nothing verified)."""
-    return text.startswith(PREFIX)
+    return isinstance(text, str) and text.startswith(PREFIX)
 
 
 def _malformed() -> InvalidPass:
     return InvalidPass(Rejection.MALFORMED)
 
 
-def _decode(text: str) -> bytes:
+def _decode(text: object) -> bytes:
     """The 82 bytes of a token, or InvalidPass. Only the canonical spelling is accepted."""
+    if not isinstance(text, str):  # bytes, None, ...: a caller's slip, still one error
+        raise _malformed()
     if not text.startswith(PREFIX):
         raise InvalidPass(Rejection.NOT_GATEPASS)
     if len(text) != TOKEN_LENGTH:  # before decoding anything: over-long input costs nothing
@@ -253,6 +261,9 @@ def _decode(text: str) -> bytes:
 
 def parse_pass(text: str, keyring: Keyring) -> PassClaims:
     """The claims of a genuine pass signed by a key in ``keyring``, or :class:`InvalidPass`.
+
+    Anything that is not a ``str`` (bytes, ``None``) is ``malformed``, like any damaged
+    pass, rather than a ``TypeError``.
 
     Order: prefix, length, Base32, key id, signature; only then the fields are read and
     checked, and last whether that key may sign that kind of pass. Validity in time is
@@ -288,10 +299,15 @@ def parse_pass(text: str, keyring: Keyring) -> PassClaims:
 
 
 def validity(claims: PassClaims, now: datetime) -> Validity:
-    """Whether the pass is valid at ``now`` (aware): ``valid_from <= now < valid_until``."""
+    """Whether the pass is valid at ``now`` (aware):
+    ``valid_from - CLOCK_SKEW <= now < valid_until``.
+
+    :data:`CLOCK_SKEW` lets a gate whose clock runs a little behind the office accept a
+    pass issued a moment ago; expiry gets no such tolerance.
+    """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now is a naive datetime")
-    if now < claims.valid_from:
+    if now < claims.valid_from - CLOCK_SKEW:
         return Validity.NOT_YET_VALID
     if now >= claims.valid_until:
         return Validity.EXPIRED
