@@ -287,3 +287,59 @@ def test_daily_report_stays_inside_its_margins(tmp_path: Path) -> None:
     columns = np.where((image < 200).any(axis=0))[0]
     mm = 210 / image.shape[1]
     assert columns.min() * mm > 16 and columns.max() * mm < 194
+
+
+HOSTILE_NAME = '=HYPERLINK("http://x.example/?a","open")'
+HOSTILE_PLATE = "@SUM(1)"
+HOSTILE_GUARD = "-cmd|' /C calc'!A0"
+
+
+def test_csv_export_neutralises_formulas(home_dir: Path, tmp_path: Path) -> None:
+    """A name, plate or guard typed as a formula reaches the CSV as text: a ``'`` in
+    front (OWASP); the temperature stays a number; the XLSX keeps the text as it is."""
+    from kiosk.store.visitors import VisitorForm, add_visitor, validate_visitor
+    from kiosk.store.visits import visitor_holder
+
+    make_checkpoint(home_dir)
+    when = datetime.now(UTC) - timedelta(hours=1)
+    with Gate(Home(home_dir), clock=FakeClock(when), guard=HOSTILE_GUARD) as gate:
+        valid, problems = validate_visitor(
+            gate.db,
+            VisitorForm(HOSTILE_NAME, "13912345678", "3-2-501", SECRET_ID),
+            today=date.today(),
+        )
+        assert valid is not None, problems
+        visitor_id = add_visitor(gate.db, valid, now=when, checkpoint_id=gate.checkpoint_id)
+        gate.handle(
+            Encounter(Source.REGISTER, None, 36.5),
+            holder=visitor_holder(gate.db, visitor_id),
+            plate=HOSTILE_PLATE,
+        )
+    out = {}
+    for fmt in ("csv", "xlsx"):
+        out[fmt] = tmp_path / f"v.{fmt}"
+        run(
+            home_dir,
+            "visits",
+            "export",
+            "--from",
+            "2000-01-01",
+            "--to",
+            date.today().isoformat(),
+            "--format",
+            fmt,
+            "--out",
+            str(out[fmt]),
+        )
+    with out["csv"].open(encoding="utf-8-sig", newline="") as fh:
+        header, row = list(csv.reader(fh))
+    cell = dict(zip(header, row, strict=True))
+    assert cell["Name"] == "'" + HOSTILE_NAME
+    assert cell["Plate"] == "'" + HOSTILE_PLATE
+    assert cell["Guard"] == "'" + HOSTILE_GUARD
+    assert cell["Temperature"] == "36.5"
+    assert not any(value.startswith(("=", "+", "-", "@", "\t", "\r")) for value in row)
+    book = load_workbook(out["xlsx"], read_only=True)
+    values = [list(r) for r in book.active.iter_rows(values_only=True)]
+    book.close()
+    assert {HOSTILE_NAME, HOSTILE_PLATE, HOSTILE_GUARD} <= set(values[1])  # text cells there

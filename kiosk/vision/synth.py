@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import segno
 
+from kiosk.core.csv_cells import csv_writer, read_cell
 from kiosk.core.errors import EnvironmentFault, UserError
 from kiosk.core.i18n import tr
 
@@ -717,7 +718,7 @@ def write_dataset(
         rows.append((name, item.category, item.text or ""))
     truth = folder / "truth.tsv"
     with truth.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer = csv_writer(fh, delimiter="\t", lineterminator="\n")
         writer.writerow(("filename", "category", "text"))
         writer.writerows(rows)
     return truth
@@ -728,7 +729,10 @@ def read_truth(path: Path) -> list[tuple[str, str, str | None]]:
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh, delimiter="\t")
         next(reader, None)
-        return [(row[0], row[1], row[2] if len(row) > 2 and row[2] else None) for row in reader]
+        return [
+            (row[0], row[1], read_cell(row[2]) if len(row) > 2 and row[2] else None)
+            for row in reader
+        ]
 
 
 def write_video(

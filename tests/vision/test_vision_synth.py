@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -92,6 +93,22 @@ def test_dataset_folder_with_truth(tmp_path: Path) -> None:
     assert rows[1][2] is None
     for name, _, _ in rows:
         assert cv2.imread(str(tmp_path / "set" / name)) is not None
+
+
+def test_truth_file_is_spreadsheet_safe_and_reads_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """truth.tsv goes through the one CSV rule (kiosk.core.csv_cells): a text that a
+    spreadsheet would take for a formula is quoted in the file and read back as it was."""
+    real = synth.make_frame("clean", 1)
+    hostile = ['=HYPERLINK("http://x.example")', "@SUM(1)", "-cmd|' /C calc'!A0"]
+    fakes = [synth.SynthFrame(real.image, "clean", text, real.corners) for text in hostile]
+    monkeypatch.setattr(synth, "frames", lambda *args, **kwargs: iter(fakes))
+    truth = synth.write_dataset(tmp_path / "set", 1, categories=("clean",))
+    with truth.open(encoding="utf-8", newline="") as fh:
+        cells = [row[2] for row in csv.reader(fh, delimiter="\t")][1:]
+    assert cells == ["'" + text for text in hostile]
+    assert [text for _, _, text in synth.read_truth(truth)] == hostile
 
 
 def test_video_segments(tmp_path: Path) -> None:

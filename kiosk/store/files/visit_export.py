@@ -1,9 +1,10 @@
 """Exporting the visit log for the street office: CSV or XLSX, streamed row by row
-(memory stays flat however many visits), ID numbers and phones masked unless asked."""
+(memory stays flat however many visits), ID numbers and phones masked unless asked.
+A CSV cell that a spreadsheet would read as a formula is written as text
+(:mod:`kiosk.core.csv_cells`)."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from kiosk.core.clock import from_db, to_db
+from kiosk.core.csv_cells import csv_writer
 from kiosk.core.i18n import N_, tr
 from kiosk.core.identity import mask_id_number, mask_phone
 from kiosk.core.progress import Progress
@@ -193,7 +195,7 @@ def _write_csv(out: Path, header: list[str], rows: Iterator[list[Any]]) -> int:
     counted = _Counted(rows)
     try:
         with out.open("w", encoding="utf-8-sig", newline="") as fh:  # BOM: Excel reads UTF-8
-            writer = csv.writer(fh)
+            writer = csv_writer(fh)  # formula-looking text quoted (docs/security.md)
             writer.writerow(header)
             writer.writerows(counted)
     except BaseException:
