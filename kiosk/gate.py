@@ -42,7 +42,7 @@ from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import checkpoint_id, load_keyring
 from kiosk.store.db import DatabaseBusy, busy_timeout_ms, connect
-from kiosk.store.retention import purge_if_due
+from kiosk.store.retention import ClockInDoubt, purge_if_due
 from kiosk.store.visits import LoggedVisit, commit_visit, load_facts, visit_row
 from kiosk.vision.decoders import get_decoder
 from kiosk.vision.health import HealthPolicy
@@ -112,6 +112,7 @@ class Gate:
         self.decoder = decoder  # the QR decoder of its scan loop (auto, zxing, zbar, opencv)
         self.retention_days = retention_days
         self._purged_on: str | None = None
+        self.retention_held: str | None = None  # why retention did not run (a wrong clock?)
         self._purge_after = 0.0  # monotonic time before which no purge is tried
         self._purge_if_due()
 
@@ -167,8 +168,9 @@ class Gate:
 
     def _purge_if_due(self) -> None:
         """Retention: at start-up if a day was missed, then once a day. A busy database
-        puts it off (by :data:`PURGE_RETRY_S`). Its batches follow each other without a
-        pause: the scan that found the purge due is waiting for it."""
+        puts it off (by :data:`PURGE_RETRY_S`); a clock in doubt holds it (logged, and
+        said in :attr:`retention_held`) until an admin purges. Its batches follow each
+        other without a pause: the scan that found the purge due is waiting for it."""
         if self.retention_days is None:
             return
         now = self.clock()
@@ -184,6 +186,12 @@ class Gate:
             log.warning("retention purge put off: the database is busy")
             self._purge_after = self.monotonic() + PURGE_RETRY_S
             return
+        except ClockInDoubt as exc:
+            log.warning("retention purge refused, the clock is in doubt: %s", exc)
+            self.retention_held = str(exc)
+            self._purged_on = today
+            return
+        self.retention_held = None
         self._purged_on = today
         if report is not None:
             log.info("retention: %d visits, %d visitors deleted", report.visits, report.visitors)

@@ -80,13 +80,53 @@ def test_list_unmasked_needs_the_issuer_key(home: Path) -> None:
     assert "Traceback" not in refused.output
     key = home / "keys" / "issuer.key"
     key.parent.mkdir()
-    key.write_text("stand-in: only its presence is checked")
-    rows = listed(home, "--unmasked")
+    key.touch()  # a key file that is only there
+    refused = kiosk(home, "list", "--unmasked")
+    assert refused.exit_code == 2 and "is not a private key file" in refused.stderr
+    assert ID1 not in refused.output
+
+
+def checkpoint(folder: Path, *init: str) -> Path:
+    result = CliRunner().invoke(cli, ["--home", str(folder), "init", "--name", "门", *init])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_list_unmasked_loads_and_checks_the_issuer_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIOSK_KEY_PASSPHRASE", "s3cret")
+    office = checkpoint(tmp_path / "office", "--passphrase")
+    add(office, "--building", "3", "--room", "501", "--name", "张三", "--id-number", ID1,
+        "--phone", "13812345678")  # fmt: skip
+    monkeypatch.delenv("KIOSK_KEY_PASSPHRASE", raising=False)
+    wrong = CliRunner().invoke(
+        cli, ["--home", str(office), "residents", "list", "--unmasked"], input="nope\n"
+    )
+    assert wrong.exit_code == 2 and "Wrong passphrase" in wrong.stderr
+    assert "Passphrase of the issuer key" in wrong.output and "nope" not in wrong.output
+    asked = CliRunner().invoke(
+        cli, ["--home", str(office), "residents", "list", "--json", "--unmasked"],
+        input="s3cret\n",
+    )  # fmt: skip
+    assert asked.exit_code == 0, asked.output
+    assert ID1 in asked.stdout and "13812345678" in asked.stdout
+    monkeypatch.setenv("KIOSK_KEY_PASSPHRASE", "s3cret")
+    rows = listed(office, "--unmasked")
     assert rows[0]["id_number"] == ID1 and rows[0]["phone"] == "13812345678"
-    db = connect(home / "gatepass.db")
+    db = connect(office / "gatepass.db")
     actions = [r[0] for r in db.execute("SELECT action FROM audit")]
     db.close()
-    assert "residents.list_unmasked" in actions
+    assert actions.count("residents.list_unmasked") == 2
+    # The issuer key of another checkpoint, copied in: refused, nothing shown.
+    monkeypatch.delenv("KIOSK_KEY_PASSPHRASE")
+    other = checkpoint(tmp_path / "other")
+    (office / "keys" / "issuer.key").unlink()
+    (office / "keys" / "issuer.key").write_bytes((other / "keys" / "issuer.key").read_bytes())
+    foreign = kiosk(office, "list", "--unmasked")
+    assert foreign.exit_code == 2
+    assert "not this checkpoint's issuer key" in foreign.stderr
+    assert ID1 not in foreign.output
 
 
 def test_edit(home: Path) -> None:

@@ -136,6 +136,17 @@ def test_unmasked_export_needs_the_private_key(tmp_path: Path) -> None:
         ok=False,
     )
     assert result.exit_code == 2 and "private key" in result.stderr
+    export = ["visits", "export", "--from", "2000-01-01", "--to", "2000-01-02",
+              "--out", str(tmp_path / "x.csv"), "--unmasked"]  # fmt: skip
+    (gate / "keys" / "issuer.key").touch()  # only there: refused
+    result = run(gate, *export, ok=False)
+    assert result.exit_code == 2 and "is not a private key file" in result.stderr
+    office = tmp_path / "office"
+    run(office, "init")  # a real issuer key, but not one this gate trusts
+    (gate / "keys" / "issuer.key").write_bytes((office / "keys" / "issuer.key").read_bytes())
+    result = run(gate, *export, ok=False)
+    assert result.exit_code == 2 and "not this checkpoint's issuer key" in result.stderr
+    assert not (tmp_path / "x.csv").exists()
 
 
 def test_trace_between_times_and_contacts_of_a_person(home_dir: Path, tmp_path: Path) -> None:
@@ -343,3 +354,39 @@ def test_csv_export_neutralises_formulas(home_dir: Path, tmp_path: Path) -> None
     values = [list(r) for r in book.active.iter_rows(values_only=True)]
     book.close()
     assert {HOSTILE_NAME, HOSTILE_PLATE, HOSTILE_GUARD} <= set(values[1])  # text cells there
+
+
+def test_a_clock_far_ahead_purges_nothing_until_an_admin_says_so(
+    home_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_checkpoint(home_dir)
+    now = datetime.now(UTC)
+    for hours in range(7):
+        visitor_visit(home_dir, now - timedelta(hours=hours + 1))
+    ahead = now + timedelta(days=400)
+
+    def visits() -> int:
+        with sqlite3.connect(home_dir / "gatepass.db") as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM visits").fetchone()[0])
+
+    with Gate(Home(home_dir), clock=FakeClock(ahead), retention_days=28) as gate:
+        assert gate.retention_held and "400 days after the newest record" in gate.retention_held
+    assert visits() == 7
+    # Held: a later start (say, visits written under the wrong clock since) purges nothing.
+    with Gate(
+        Home(home_dir), clock=FakeClock(ahead + timedelta(days=1)), retention_days=28
+    ) as gate:
+        assert gate.retention_held and "on hold" in gate.retention_held
+    assert visits() == 7
+    monkeypatch.setattr("kiosk.cli.purge.utcnow", lambda: ahead)
+    refused = run(home_dir, "purge", ok=False)
+    assert refused.exit_code == 2 and "--trust-clock" in refused.stderr
+    assert visits() == 7
+    out = run(home_dir, "purge", "--trust-clock").stdout
+    assert "7 visit(s)" in out and visits() == 0
+    with sqlite3.connect(home_dir / "gatepass.db") as conn:
+        actions = [r[0] for r in conn.execute("SELECT action FROM audit")]
+        assert "retention.held" in actions
+        assert conn.execute("SELECT COUNT(*) FROM meta WHERE key = 'purge_held'").fetchone()[0] == 0
+    with Gate(Home(home_dir), clock=FakeClock(ahead), retention_days=28) as gate:
+        assert gate.retention_held is None  # the admin trusted this clock

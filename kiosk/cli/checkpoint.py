@@ -15,9 +15,11 @@ from kiosk.core.i18n import tr, trn
 from kiosk.core.keys import (
     bundle_from_json,
     bundle_to_json,
+    key_id_of,
     key_is_encrypted,
     load_private_key,
 )
+from kiosk.core.passes import PassKind
 from kiosk.core.pin import hash_pin, is_set, pin_problem, verify_pin
 from kiosk.home import Home
 from kiosk.settings import PIN_SETTING, Settings
@@ -52,6 +54,30 @@ def issuer_key(ctx: Context) -> Ed25519PrivateKey:
     if passphrase is None and key_is_encrypted(path):
         passphrase = click.prompt(tr("Passphrase of the issuer key"), hide_input=True)
     return load_private_key(path, passphrase)
+
+
+def require_unmasking_allowed(ctx: Context) -> None:
+    """Unmasked personal data only where this checkpoint's issuer key is (the office).
+
+    The key file is loaded (its passphrase from ``KIOSK_KEY_PASSPHRASE`` or asked for,
+    hidden) and its public half must be one this checkpoint trusts as its issuer (a
+    key in the ``keys`` table that signs resident passes): an empty, made-up or
+    foreign key file is refused. Every ``--unmasked`` goes through here.
+    """
+    path = ctx.home.private_key
+    if not path.exists():
+        raise UserError(
+            tr("--unmasked needs the issuer's private key on this computer ({path}).", path=path)
+        )
+    key_id = key_id_of(issuer_key(ctx).public_key())
+    issuers = {k.key_id for k in trusted_keys(ctx.db) if PassKind.RESIDENT in k.kinds}
+    if key_id not in issuers:
+        raise UserError(
+            tr(
+                "--unmasked refused: the key in {path} is not this checkpoint's issuer key.",
+                path=path,
+            )
+        )
 
 
 def has_issuer_key(ctx: Context) -> bool:

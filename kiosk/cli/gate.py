@@ -93,6 +93,8 @@ def run_gate(
         stop=stop,
         on_wait=print_waiting,
     ) as the_gate:
+        if the_gate.retention_held:
+            click.echo(the_gate.retention_held, err=True)
         frames = open_source(source, realtime=live if realtime is None else realtime, loop=loop)
         scans = the_gate.scan_loop(frames, drop_stale=live or loop)
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -113,7 +113,7 @@ def read(ctx: Context, as_json: bool, unmasked: bool, images: tuple[Path, ...]) 
     not be read or no ID number was found in it; the other files are still read.
     """
     if unmasked:
-        from kiosk.cli.residents import require_unmasking_allowed
+        from kiosk.cli.checkpoint import require_unmasking_allowed
         from kiosk.store.checkpoint import record_audit
 
         require_unmasking_allowed(ctx)

@@ -19,13 +19,26 @@ from kiosk.core.i18n import tr
     default=None,
     help="Days to keep (default: the retention_days setting).",
 )
+@click.option(
+    "--trust-clock",
+    is_flag=True,
+    help="Purge even though the clock is in doubt (check it first); ends a held retention.",
+)
 @pass_ctx
-def purge(ctx: Context, days: int | None) -> None:
-    """Delete visit and visitor records older than the retention period, for good."""
+def purge(ctx: Context, days: int | None, trust_clock: bool) -> None:
+    """Delete visit and visitor records older than the retention period, for good.
+
+    Refused (exit 2, nothing deleted) when the clock is in doubt: far after the newest
+    record, or retention held by a gate that doubted it; --trust-clock overrides."""
+    from kiosk.store.retention import ClockInDoubt, clock_doubt, trust_clock_hint
     from kiosk.store.retention import purge as purge_records
 
     keep = days if days is not None else settings_of(ctx).retention_days
-    report = purge_records(ctx.db, older_than_days=keep, now=utcnow())
+    now = utcnow()
+    doubt = None if trust_clock else clock_doubt(ctx.db, now)
+    if doubt is not None:
+        raise ClockInDoubt(f"{doubt} {trust_clock_hint()}")
+    report = purge_records(ctx.db, older_than_days=keep, now=now)
     click.echo(
         tr(
             "{visits} visit(s) and {visitors} visitor(s) older than {days} days deleted.",

@@ -1,7 +1,7 @@
 """``kiosk residents ...``: the register of households and residents.
 
 ID numbers and phones are masked in all output; ``list --unmasked`` shows them only on
-a computer holding the issuer's private key, and leaves an audit row.
+a computer holding this checkpoint's issuer key (loaded and checked), and leaves an audit row.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from kiosk.cli.checkpoint import require_unmasking_allowed
 from kiosk.cli.context import Context, pass_ctx
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr, trn
@@ -27,17 +28,6 @@ from kiosk.store.register import (
     get_resident,
     list_residents,
 )
-
-
-def require_unmasking_allowed(ctx: Context) -> None:
-    """Unmasked personal data only where the issuer's private key is (the office)."""
-    if not ctx.home.private_key.exists():
-        raise UserError(
-            tr(
-                "--unmasked needs the issuer's private key on this computer ({path}).",
-                path=ctx.home.private_key,
-            )
-        )
 
 
 def resident_json(row: dict[str, Any], *, unmasked: bool = False) -> dict[str, Any]:

@@ -132,7 +132,7 @@ def visit_json(r: dict[str, Any]) -> dict[str, Any]:
 @pass_ctx
 def visits_export(ctx: Context, from_: str, to: str, fmt: str, out: Path, unmasked: bool) -> None:
     """The visit log for the street office, as CSV or XLSX (streamed)."""
-    from kiosk.cli.residents import require_unmasking_allowed
+    from kiosk.cli.checkpoint import require_unmasking_allowed
     from kiosk.store.files.visit_export import export_visits
 
     if unmasked:

@@ -8,6 +8,13 @@ A visit that a newer, kept correction points to is kept until that correction go
 
 Visits are deleted :data:`PURGE_BATCH` rows per transaction, newest first (a correction
 goes before the visit it corrects), so the gate's commits get in between.
+
+A purge never acts on a clock in doubt (:func:`clock_doubt`): one more than
+:data:`CLOCK_LEAP` after the newest time the checkpoint wrote (its newest visit, its
+last purge, its creation), as a clock set 400 days ahead would be. The daily purge
+(:func:`purge_if_due`) then holds retention (meta :data:`PURGE_HELD`) and raises
+:class:`ClockInDoubt`; it stays held, whatever the clock says later, until an admin
+purges on purpose (``kiosk purge --trust-clock``, or the office's purge).
 """
 
 from __future__ import annotations
@@ -20,16 +27,55 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from kiosk.core.clock import to_db
+from kiosk.core.clock import from_db, to_db
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.core.progress import Cancelled, Progress
 from kiosk.store.checkpoint import get_meta, record_audit, set_meta
-from kiosk.store.db import BATCH_GAP_S, Pacer
+from kiosk.store.db import BATCH_GAP_S, Pacer, write
 
 LAST_PURGE = "last_purge"
+PURGE_HELD = "purge_held"
+"""Meta: when the daily purge first found the clock in doubt (retention held since)."""
+CLOCK_LEAP = timedelta(days=2)
+"""A clock more than this after the newest time the checkpoint wrote is in doubt."""
 PURGE_BATCH = 2000
 """Visits deleted per transaction (a few milliseconds of the write lock each)."""
+
+
+class ClockInDoubt(UserError):
+    """The purge did not run: the clock may be wrong (the message says why)."""
+
+
+def clock_doubt(db: Database, now: datetime) -> str | None:
+    """Why a purge must not trust ``now``, or ``None`` when nothing speaks against it."""
+    held = get_meta(db, PURGE_HELD)
+    if held is not None:
+        return tr(
+            "Retention is on hold since the clock was in doubt at {time}.",
+            time=held[:16].replace("T", " "),
+        )
+    newest = [
+        db.execute("SELECT max(at) FROM visits").fetchone()[0],
+        get_meta(db, LAST_PURGE),
+        get_meta(db, "created_at"),
+    ]
+    known = [from_db(t) for t in newest if t]
+    if not known or now - max(known) <= CLOCK_LEAP:
+        return None
+    return tr(
+        "The clock says {now}, {days} days after the newest record ({newest}).",
+        now=to_db(now)[:16].replace("T", " "),
+        days=(now - max(known)).days,
+        newest=to_db(max(known))[:16].replace("T", " "),
+    )
+
+
+def trust_clock_hint() -> str:
+    return tr(
+        "Nothing was deleted. Check the computer's clock; when it is right, "
+        "run 'kiosk purge --trust-clock'."
+    )
 
 
 @dataclass(frozen=True)
@@ -79,6 +125,7 @@ def purge(
             f"DELETE FROM visitors WHERE id IN ({old_visitors})", [stamp]
         ).rowcount
         set_meta(db, LAST_PURGE, to_db(now))
+        db.execute("DELETE FROM meta WHERE key = ?", [PURGE_HELD])  # an admin's purge
         record_audit(
             db,
             actor,
@@ -147,8 +194,18 @@ def purge_if_due(
     actor: str = "retention",
     gap_s: float = BATCH_GAP_S,
 ) -> PurgeReport | None:
-    """Purge once a day: at start-up when a day was missed, and daily after."""
+    """Purge once a day: at start-up when a day was missed, and daily after.
+
+    Raises :class:`ClockInDoubt` (and holds retention until an admin purges) when the
+    clock is in doubt (:func:`clock_doubt`); nothing is deleted then."""
     last = get_meta(db, LAST_PURGE)
     if last is not None and last[:10] == to_db(now)[:10]:
         return None
+    doubt = clock_doubt(db, now)
+    if doubt is not None:
+        if get_meta(db, PURGE_HELD) is None:
+            with write(db):
+                set_meta(db, PURGE_HELD, to_db(now))
+                record_audit(db, actor, "retention.held", {"now": to_db(now), "why": doubt})
+        raise ClockInDoubt(f"{doubt} {trust_clock_hint()}")
     return purge(db, older_than_days=older_than_days, now=now, actor=actor, gap_s=gap_s)
