@@ -2,6 +2,12 @@
 
 Chosen, in order, by ``--home DIR``, the ``KIOSK_HOME`` environment variable, or the
 platform's user-data folder (platformdirs).
+
+On POSIX its files are the owner's only: the folders 0700, the database (and the
+``-wal``/``-shm`` SQLite makes beside it, which take the database's mode), settings, keys
+and logs 0600. A home made by an older Gatepass is tightened when a command opens it
+(:meth:`Home.tighten`). On Windows the folder's ACL (the user's profile) does this job:
+nothing is changed there.
 """
 
 from __future__ import annotations
@@ -15,6 +21,20 @@ import platformdirs
 
 APP_NAME = "Gatepass"
 ENV_VAR = "KIOSK_HOME"
+OWNER_ONLY_DIR = 0o700
+OWNER_ONLY_FILE = 0o600
+DATABASE_SIDE_FILES = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps beside the database (with its data in them)."""
+
+
+def owner_only(path: Path, mode: int = OWNER_ONLY_FILE) -> None:
+    """Make ``path`` readable by its owner only (POSIX; a missing file, a file system
+    without modes (a FAT USB stick) or Windows: left as it is)."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        if path.stat().st_mode & 0o777 != mode:
+            os.chmod(path, mode)
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,20 @@ class Home:
 
     def ensure(self) -> None:
         for folder in (self.root, self.keys_dir, self.logs_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):  # e.g. a FAT USB stick
-            os.chmod(self.keys_dir, 0o700)
+            folder.mkdir(mode=OWNER_ONLY_DIR, parents=True, exist_ok=True)
+        self.tighten()
+
+    def tighten(self) -> None:
+        """Make the home's folders and files its owner's only (see the module's doc);
+        nothing when the home does not exist."""
+        if not self.root.is_dir():
+            return
+        for folder in (self.root, self.keys_dir, self.logs_dir):
+            owner_only(folder, OWNER_ONLY_DIR)
+        files = [self.database, self.settings_file]
+        files += [self.database.with_name(self.database.name + s) for s in DATABASE_SIDE_FILES]
+        for folder in (self.keys_dir, self.logs_dir):
+            with contextlib.suppress(OSError):
+                files += [f for f in folder.iterdir() if f.is_file()]
+        for file in files:
+            owner_only(file)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import io
 import logging
 import logging.handlers
 import os
@@ -15,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from kiosk.home import Home
+from kiosk.home import Home, owner_only
 
 # crash.log is kept (traces are appended); past this size a start with nothing new to
 # report empties it.
@@ -49,6 +50,15 @@ def previous_crash() -> Crash | None:
     return _crash
 
 
+class _OwnerOnlyFileHandler(logging.handlers.RotatingFileHandler):
+    """The log file, the owner's only (kiosk.home), also each new one a rollover opens."""
+
+    def _open(self) -> io.TextIOWrapper:
+        stream = super()._open()
+        owner_only(Path(self.baseFilename))
+        return stream
+
+
 def setup_logging(home: Home, *, verbose: bool = False) -> None:
     """Send logs to ``<home>/logs/kiosk.log`` when the home exists, else warnings to
     stderr. Called again for another home (tests, the demo), it moves the one handler.
@@ -68,10 +78,8 @@ def setup_logging(home: Home, *, verbose: bool = False) -> None:
         _handler.close()
     handler: logging.Handler
     if path is not None:
-        path.parent.mkdir(exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
-        )
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        handler = _OwnerOnlyFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setLevel(logging.WARNING)
@@ -94,6 +102,7 @@ def _trace_crashes(logs_dir: Path | None) -> None:
         crash_log, seen_file = logs_dir / "crash.log", logs_dir / "crash.seen"
         with contextlib.suppress(OSError):
             new = crash_log.open("a", encoding="utf-8")
+            owner_only(crash_log)
             size = crash_log.stat().st_size
             try:
                 seen = int(seen_file.read_text(encoding="ascii"))
@@ -106,6 +115,7 @@ def _trace_crashes(logs_dir: Path | None) -> None:
                 os.truncate(crash_log, 0)
                 size = 0
             seen_file.write_text(str(size), encoding="ascii")
+            owner_only(seen_file)
     old, _crash_file = _crash_file, new
     on = False
     if new is not None:

@@ -14,6 +14,7 @@ them from there.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -287,7 +288,14 @@ class Settings:
                 continue
             lines.append(f"{name} = {_toml_value(value)}")
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()  # a leftover keeps its mode: start afresh
+        # The owner's only (kiosk.home's rule): made 0600 whatever the umask.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            if hasattr(os, "fchmod"):
+                os.fchmod(out.fileno(), 0o600)
+            out.write("\n".join(lines) + "\n")
         os.replace(tmp, self.path)
 
     def rules(self) -> RuleSettings:

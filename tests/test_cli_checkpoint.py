@@ -250,3 +250,71 @@ def test_pin_set_on_a_checkpoint_without_a_pin(home_dir: Path) -> None:
     (home_dir / "settings.toml").write_text("", encoding="utf-8")
     run(home_dir, "pin", "set", "--pin", "9402")
     assert verify_pin("9402", stored_hash(home_dir))
+
+
+def _modes(home: Path) -> dict[str, int]:
+    """The permission bits of the home, its folders and every file in them."""
+    found = {".": stat.S_IMODE(home.stat().st_mode)}
+    for path in home.rglob("*"):
+        found[path.relative_to(home).as_posix()] = stat.S_IMODE(path.stat().st_mode)
+    return found
+
+
+@pytest.mark.skipif(os.name != "posix", reason="modes are POSIX; Windows keeps the home's ACL")
+def test_the_home_is_its_owners_only(home_dir: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        run(home_dir, "init", "--name", "北门")
+        run(home_dir, "settings", "set", "fever_threshold", "37.5")
+        run(home_dir, "passes", "list")  # a second start: the log files exist now
+    finally:
+        os.umask(old)
+    modes = _modes(home_dir)
+    assert {"gatepass.db", "settings.toml", "keys/issuer.key", "logs/kiosk.log"} <= set(modes)
+    for name, mode in modes.items():
+        want = 0o700 if (home_dir / name).is_dir() else 0o600
+        assert mode == want, (name, oct(mode))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="modes are POSIX; Windows keeps the home's ACL")
+def test_a_home_left_readable_is_tightened_when_opened(home_dir: Path) -> None:
+    run(home_dir, "init", "--name", "北门")
+    run(home_dir, "settings", "set", "fever_threshold", "37.5")
+    for path in [home_dir, *home_dir.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    run(home_dir, "passes", "list")
+    for name, mode in _modes(home_dir).items():
+        want = 0o700 if (home_dir / name).is_dir() else 0o600
+        assert mode == want, (name, oct(mode))
+
+
+def test_an_empty_database_file_is_refused_not_recreated(home_dir: Path) -> None:
+    """A 0-byte gatepass.db (a failed copy, a truncated disk) is not silently made an
+    empty checkpoint: the command says so and how to get out, and the file stays empty."""
+    run(home_dir, "init", "--name", "北门")
+    (home_dir / "gatepass.db").write_bytes(b"")
+    for name in ("gatepass.db-wal", "gatepass.db-shm"):
+        (home_dir / name).unlink(missing_ok=True)
+    for args in (("passes", "list"), ("db", "status")):
+        result = run(home_dir, *args, ok=False)
+        assert result.exit_code == 3, (args, result.output)
+        assert "is empty" in result.stderr and "kiosk init" in result.stderr
+        assert "Traceback" not in result.output
+    assert (home_dir / "gatepass.db").stat().st_size == 0
+
+
+def test_a_database_of_another_program_is_refused_and_left_alone(home_dir: Path) -> None:
+    import sqlite3
+
+    home_dir.mkdir()
+    other = sqlite3.connect(home_dir / "gatepass.db")
+    other.execute("CREATE TABLE notes (text TEXT)")
+    other.commit()
+    other.close()
+    result = run(home_dir, "passes", "list", ok=False)
+    assert result.exit_code == 3
+    assert "not a Gatepass database" in result.stderr
+    again = sqlite3.connect(home_dir / "gatepass.db")
+    tables = [r[0] for r in again.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    again.close()
+    assert tables == ["notes"]

@@ -189,3 +189,94 @@ def test_kiosk_db_status(home_dir: Path) -> None:
 def run_json_any(home: Path, *args: str) -> Any:
     """The JSON a command printed, whatever its exit code."""
     return json.loads(run(home, *args, ok=False).stdout)
+
+
+def test_connect_refuses_an_empty_file_and_only_create_makes_one(tmp_path: Path) -> None:
+    from kiosk.store.db import NotACheckpoint
+
+    path = tmp_path / "gatepass.db"
+    path.write_bytes(b"")
+    for migrate in (True, False):
+        with pytest.raises(NotACheckpoint, match="is empty"):
+            connect(path, migrate=migrate)
+    assert path.stat().st_size == 0
+    assert not (tmp_path / "gatepass.db-wal").exists()
+    connect(path, create=True).close()  # init, on purpose
+    connect(path).close()
+
+
+def test_connect_refuses_a_database_without_the_gatepass_schema(tmp_path: Path) -> None:
+    from kiosk.store.db import NotACheckpoint
+
+    path = tmp_path / "other.db"
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE notes (text TEXT)")
+    other.commit()
+    other.close()
+    with pytest.raises(NotACheckpoint, match="not a Gatepass database"):
+        connect(path)
+    with sqlite3.connect(path) as again:
+        assert [r[0] for r in again.execute("SELECT name FROM sqlite_master")] == ["notes"]
+
+
+def _sqlite_error(code: int) -> sqlite3.OperationalError:
+    exc = sqlite3.OperationalError("disk I/O error")
+    exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+    return exc
+
+
+SQLITE_FULL, SQLITE_IOERR_SHMSIZE, SQLITE_IOERR_WRITE, SQLITE_CANTOPEN = 13, 4874, 778, 14
+
+
+def test_sqlite_full_says_disk_full() -> None:
+    from kiosk.store.db import environment_fault
+
+    fault = environment_fault(_sqlite_error(SQLITE_FULL))
+    assert isinstance(fault, EnvironmentFault)
+    assert "disk is full" in str(fault)
+
+
+@pytest.mark.parametrize("code", [SQLITE_IOERR_SHMSIZE, SQLITE_IOERR_WRITE, SQLITE_CANTOPEN])
+def test_an_io_error_on_a_full_disk_says_disk_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """On a full disk SQLite fails first growing its -shm index (SQLITE_IOERR_SHMSIZE,
+    seen on a full tmpfs), not with SQLITE_FULL: the free space decides what is said."""
+    import shutil
+
+    from kiosk.store import db as store_db
+
+    path = tmp_path / "gatepass.db"
+    free = {"bytes": 10 << 30}
+    real = shutil.disk_usage
+
+    def usage(where: Any) -> Any:
+        assert Path(where) == tmp_path
+        return real(where)._replace(free=free["bytes"])
+
+    monkeypatch.setattr(store_db.shutil, "disk_usage", usage)
+    roomy = store_db.environment_fault(_sqlite_error(code), path)
+    assert roomy is not None and "disk error or read-only" in str(roomy)
+    free["bytes"] = 4096
+    full = store_db.environment_fault(_sqlite_error(code), path)
+    assert full is not None and "disk is full" in str(full)
+    no_path = store_db.environment_fault(_sqlite_error(code))
+    assert no_path is not None and "disk error or read-only" in str(no_path)
+
+
+def test_a_write_on_a_full_disk_says_disk_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write() finds the database's file from its connection to tell a full disk."""
+    import shutil
+
+    from kiosk.store import db as store_db
+
+    db = connect(tmp_path / "a.db", create=True)
+    real = shutil.disk_usage
+    monkeypatch.setattr(store_db.shutil, "disk_usage", lambda p: real(p)._replace(free=0))
+    try:
+        with pytest.raises(EnvironmentFault, match="disk is full"), write(db):
+            raise _sqlite_error(SQLITE_IOERR_SHMSIZE)
+    finally:
+        db.close()

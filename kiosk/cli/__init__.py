@@ -70,6 +70,7 @@ def cli(ctx: click.Context, home: str | None, lang: str | None) -> None:
     set_language(lang)
     ctx.obj = Context.create(home)
     setup_logging(ctx.obj.home)
+    ctx.obj.home.tighten()  # a home an older Gatepass made: its files the owner's only
     crash = previous_crash()
     if crash is not None:  # once: the next start is silent
         click.echo(

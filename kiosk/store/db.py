@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ import sqlite_utils
 
 from kiosk.core.errors import EnvironmentFault, UserError
 from kiosk.core.i18n import tr
+from kiosk.home import DATABASE_SIDE_FILES, owner_only
 
 log = logging.getLogger("kiosk.store")
 
@@ -47,6 +49,12 @@ class DatabaseTooNew(EnvironmentFault):
     up. Opening it could damage what that version keeps, so it is refused."""
 
 
+class NotACheckpoint(EnvironmentFault):
+    """The database file is empty (0 bytes) or holds no Gatepass schema. Only ``kiosk
+    init`` (``connect(create=True)``) makes a database: anything else would silently put
+    an empty checkpoint where the register and keys were."""
+
+
 class DatabaseBusy(EnvironmentFault):
     """Another connection held the write lock for longer than the busy timeout. Nothing
     of the failed transaction was written: it may simply be run again."""
@@ -65,10 +73,26 @@ _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = (
 )
 
 
-def environment_fault(exc: sqlite3.Error) -> EnvironmentFault | None:
+DISK_FULL_BYTES = 1 << 20
+"""Less free space than this beside the database is a full disk. On a full disk SQLite
+often fails first where it grows its ``-shm`` index or syncs (``SQLITE_IOERR_*``), not
+with ``SQLITE_FULL``; so an I/O error is told as "disk full" when the disk is."""
+
+
+def disk_is_full(path: Path) -> bool:
+    """Whether the disk holding ``path`` (a file or folder) has (almost) no space left."""
+    folder = path if path.is_dir() else path.parent
+    try:
+        return shutil.disk_usage(folder).free < DISK_FULL_BYTES
+    except OSError:
+        return False
+
+
+def environment_fault(exc: sqlite3.Error, path: Path | None = None) -> EnvironmentFault | None:
     """The fault, in the user's words, behind an SQLite error the machine caused.
 
-    Sorted by SQLite's result code, never by message text. ``None``: it is our bug.
+    Sorted by SQLite's result code, never by message text; an I/O error on a full disk
+    (``path``: the database, when known) is a full disk. ``None``: it is our bug.
     """
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:
@@ -81,7 +105,9 @@ def environment_fault(exc: sqlite3.Error) -> EnvironmentFault | None:
                 "and try again."
             )
         )
-    if primary == _FULL:
+    if primary == _FULL or (
+        primary in (_IOERR, _CANTOPEN) and path is not None and disk_is_full(path)
+    ):
         return EnvironmentFault(
             tr("The disk is full. Free some space, then try again; nothing was saved.")
         )
@@ -98,15 +124,28 @@ def environment_fault(exc: sqlite3.Error) -> EnvironmentFault | None:
 
 
 @contextlib.contextmanager
-def translated_errors() -> Iterator[None]:
-    """Turn SQLite errors the machine caused into :class:`EnvironmentFault`."""
+def translated_errors(where: Path | sqlite3.Connection | None = None) -> Iterator[None]:
+    """Turn SQLite errors the machine caused into :class:`EnvironmentFault` (``where``:
+    the database file or its connection, to tell a full disk)."""
     try:
         yield
     except sqlite3.Error as exc:
-        fault = environment_fault(exc)
+        path = where if isinstance(where, Path) or where is None else _file_of(where)
+        fault = environment_fault(exc, path)
         if fault is None:
             raise
         raise fault from exc
+
+
+def _file_of(conn: sqlite3.Connection) -> Path | None:
+    """The file of ``conn``'s main database (``None``: in memory, or it cannot say)."""
+    try:
+        for _seq, name, file in conn.execute("PRAGMA database_list"):
+            if name == "main" and file:
+                return Path(file)
+    except sqlite3.Error:
+        pass
+    return None
 
 
 def connect(path: Path, *, create: bool = False, migrate: bool = True) -> sqlite_utils.Database:
@@ -121,10 +160,26 @@ def connect(path: Path, *, create: bool = False, migrate: bool = True) -> sqlite
         raise UserError(
             tr("No checkpoint at {path}. Run 'kiosk init' first, or pass --home.", path=path.parent)
         )
-    with translated_errors():
+    if not create and path.stat().st_size == 0:
+        log.error("database %s is empty (0 bytes): refused", path)
+        raise NotACheckpoint(
+            tr(
+                "The database file {path} is empty: the checkpoint's register, passes and "
+                "visits are not in it. Put back your last copy of the checkpoint's folder; "
+                "or, to start a new checkpoint on purpose, move the file away and run "
+                "'kiosk init'.",
+                path=path,
+            )
+        )
+    with translated_errors(path):
         conn = sqlite3.connect(str(path), timeout=busy_timeout_ms() / 1000)
         db = sqlite_utils.Database(conn, execute_plugins=False)
         try:
+            # The owner's only (kiosk.home); SQLite gives -wal and -shm the same mode.
+            for file in [path] + [path.with_name(path.name + s) for s in DATABASE_SIDE_FILES]:
+                owner_only(file)
+            if not create:
+                _refuse_foreign(db, path)
             _apply_pragmas(db)
             if migrate:
                 _refuse_newer(db)
@@ -133,6 +188,23 @@ def connect(path: Path, *, create: bool = False, migrate: bool = True) -> sqlite
             db.close()
             raise
     return db
+
+
+def _refuse_foreign(db: sqlite_utils.Database, path: Path) -> None:
+    """Refuse a database Gatepass did not make (no Gatepass migration in it): opening it
+    would build an empty checkpoint inside someone else's file."""
+    from kiosk.store.schema import migrations
+
+    if not migrations.applied(db):
+        log.error("database %s holds no Gatepass schema: refused", path)
+        raise NotACheckpoint(
+            tr(
+                "The file {path} is not a Gatepass database (it holds no checkpoint). Put "
+                "back your last copy of the checkpoint's folder; or, to start a new "
+                "checkpoint on purpose, move the file away and run 'kiosk init'.",
+                path=path,
+            )
+        )
 
 
 def _refuse_newer(db: sqlite_utils.Database) -> None:
@@ -192,7 +264,7 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         with db.atomic():
             yield db
         return
-    with translated_errors():
+    with translated_errors(conn):
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
