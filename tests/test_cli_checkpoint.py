@@ -318,3 +318,74 @@ def test_a_database_of_another_program_is_refused_and_left_alone(home_dir: Path)
     tables = [r[0] for r in again.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     again.close()
     assert tables == ["notes"]
+
+
+def test_five_wrong_pins_lock_on_disk_across_runs_until_lock_s(home_dir: Path) -> None:
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from kiosk.core.clock import utcnow
+    from kiosk.core.pin import verify_pin
+    from kiosk.store.db import connect
+    from kiosk.store.pin_lock import LOCK_S, MAX_TRIES, pin_locked_for
+    from tests.helpers import TEST_PIN
+
+    run(home_dir, "init")
+    for _ in range(MAX_TRIES - 1):
+        wrong = run(home_dir, "pin", "set", "--pin", "9402", input="1357\n", ok=False)
+        assert wrong.exit_code == 2 and "Wrong PIN" in wrong.stderr
+    fifth = run(home_dir, "pin", "set", "--pin", "9402", input="1357\n", ok=False)
+    assert fifth.exit_code == 2 and "Locked for 60 s" in fifth.stderr
+    # the right PIN, in another command and in a new process: still locked
+    right = run(home_dir, "pin", "set", "--pin", "9402", input=f"{TEST_PIN}\n", ok=False)
+    assert right.exit_code == 2 and "Too many wrong PINs" in right.stderr
+    process = subprocess.run(
+        [sys.executable, "-m", "kiosk", "--home", str(home_dir), "pin", "set", "--pin", "9402"],
+        input=f"{TEST_PIN}\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "KIOSK_LANG": "en"},
+    )
+    assert process.returncode == 2 and "Too many wrong PINs" in process.stderr
+    assert verify_pin(TEST_PIN, stored_hash(home_dir))
+    locks = [d for _a, action, d in audit(home_dir) if action == "pin.lock"]
+    assert locks == [{"via": "cli", "tries": MAX_TRIES, "seconds": LOCK_S}]
+    db = connect(home_dir / "gatepass.db")
+    try:
+        assert 0 < pin_locked_for(db) <= LOCK_S
+        assert pin_locked_for(db, utcnow() + timedelta(seconds=LOCK_S + 1)) == 0
+    finally:
+        db.close()
+
+
+def test_pin_lock_opens_after_lock_s_and_a_clock_moved_back_does_not_stretch_it(
+    home_dir: Path,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from kiosk.store.db import connect
+    from kiosk.store.pin_lock import LOCK_S, MAX_TRIES, pin_failed, pin_locked_for, pin_succeeded
+
+    run(home_dir, "init")
+    db = connect(home_dir / "gatepass.db")
+    try:
+        t0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+        assert [pin_failed(db, "t", "test", t0) for _ in range(MAX_TRIES)][-1] == LOCK_S
+        assert pin_locked_for(db, t0 + timedelta(seconds=LOCK_S - 1)) == 1
+        assert pin_locked_for(db, t0 + timedelta(seconds=LOCK_S)) == 0
+        # the count started again with the lock: four more wrong tries do not lock
+        after = t0 + timedelta(seconds=LOCK_S)
+        assert [pin_failed(db, "t", "test", after) for _ in range(MAX_TRIES - 1)] == [0.0] * 4
+        pin_succeeded(db)  # a right PIN: the count starts again
+        assert pin_failed(db, "t", "test", after) == 0.0
+        pin_succeeded(db)
+        # locked, then the clock is put back a day: locked for LOCK_S from then, no more
+        for _ in range(MAX_TRIES):
+            pin_failed(db, "t", "test", t0)
+        back = t0 - timedelta(days=1)
+        assert pin_locked_for(db, back) == LOCK_S
+        assert pin_locked_for(db, back + timedelta(seconds=LOCK_S)) == 0
+    finally:
+        db.close()

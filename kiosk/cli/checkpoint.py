@@ -3,6 +3,7 @@ and moving its public keys."""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from kiosk.store.checkpoint import (
     trusted_keys,
 )
 from kiosk.store.db import connect
+from kiosk.store.pin_lock import LOCK_S, pin_failed, pin_locked_for, pin_succeeded
 
 PASSPHRASE_ENV = "KIOSK_KEY_PASSPHRASE"
 ADMIN_PIN_ENV = "KIOSK_ADMIN_PIN"
@@ -128,11 +130,33 @@ def require_admin_pin(ctx: Context) -> None:
     stored = Settings.load(ctx.home.settings_file).admin_pin_hash
     if not is_set(stored):
         raise UserError(tr("No admin PIN is set here. Set one with 'kiosk pin set' first."))
+    refuse_if_pin_locked(ctx)
     given = os.environ.get(ADMIN_PIN_ENV)
     if given is None:
         given = click.prompt(tr("Admin PIN"), hide_input=True, default="", show_default=False)
-    if not verify_pin(given, stored):
+    if not checked_admin_pin(ctx, given, stored):
         raise UserError(tr("Wrong PIN."))
+
+
+def refuse_if_pin_locked(ctx: Context) -> None:
+    """A clear error while too many wrong PINs lock the checkpoint's PIN checks."""
+    left = pin_locked_for(ctx.db)
+    if left > 0:
+        raise UserError(tr("Too many wrong PINs. Locked for {seconds} s.", seconds=math.ceil(left)))
+
+
+def checked_admin_pin(ctx: Context, given: str, stored: str) -> bool:
+    """Whether ``given`` is the admin PIN; a wrong one counts towards the lock on disk
+    (:mod:`kiosk.store.pin_lock`), shared with the windows and every later run."""
+    refuse_if_pin_locked(ctx)
+    if verify_pin(given, stored):
+        pin_succeeded(ctx.db)
+        return True
+    if pin_failed(ctx.db, cli_actor(), "cli") > 0:
+        raise UserError(
+            tr("Too many wrong PINs. Locked for {seconds} s.", seconds=math.ceil(LOCK_S))
+        )
+    return False
 
 
 def store_admin_pin(home: Home, pin: str, actor: str, via: str) -> None:
@@ -225,10 +249,11 @@ def pin_set(ctx: Context, new: str | None, with_issuer_key: bool) -> None:
         issuer_key(ctx)  # refuses without the key, or with a wrong passphrase
         via = "cli, issuer key"
     elif is_set(stored):
+        refuse_if_pin_locked(ctx)
         current = click.prompt(
             tr("Current admin PIN"), hide_input=True, default="", show_default=False
         )
-        if not verify_pin(current, stored):
+        if not checked_admin_pin(ctx, current, stored):
             raise UserError(
                 tr(
                     "Wrong PIN. Forgotten? 'kiosk pin set --issuer-key' on the committee's "
