@@ -23,6 +23,7 @@ from kiosk.home import Home
 from kiosk.logs import log_file, previous_crash
 from kiosk.settings import Settings
 from kiosk.ui.main_window import MainWindow
+from kiosk.ui.ops import DbWorker
 from kiosk.ui.qt_app import ensure_gui_app, qt_translations, quit_on_signals
 from kiosk.ui.theme import apply_theme, theme_for, ui_font
 
@@ -202,8 +203,13 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
     apply_theme(app, "day")
     # SIGTERM (shutdown), Ctrl+C: a normal end
     with crash_hook(office=True), quit_on_signals(app) as stopped:
-        pin = PinDialog(settings.admin_pin_hash)
-        if pin.exec() != PinDialog.DialogCode.Accepted:
+        worker = DbWorker(home.database, name="kiosk-office-pin")  # the lock is on disk
+        try:
+            pin = PinDialog(settings.admin_pin_hash, worker=worker, actor="office")
+            accepted = pin.exec() == PinDialog.DialogCode.Accepted
+        finally:
+            worker.close()
+        if not accepted:
             return 0 if stopped.signum else 1
         window = OfficeWindow(home, settings)
         window.resize(1366, 768)

@@ -42,6 +42,7 @@ def test_f8_voids_the_last_passage_by_keyboard_only(
     qtbot.keyClick(window, Qt.Key.Key_F8)
     pin = open_dialog("pin")
     assert isinstance(pin, PinDialog)
+    qtbot.waitUntil(lambda: not pin.waiting)  # the lock, read from disk
     qtbot.keyClicks(pin, DEMO_PIN)
     qtbot.keyClick(pin, Qt.Key.Key_Return)
     dialog = open_dialog("correction")

@@ -462,6 +462,56 @@ def test_pin_wrong_then_locked(qtbot: QtBot, pin_hash: str) -> None:
     assert attempts.failures == 0
 
 
+def test_pin_lock_is_on_disk_and_a_restarted_window_shows_it(
+    qtbot: QtBot, make_reader: ReaderFactory, home: Home, settings: Settings
+) -> None:
+    from kiosk.store.checkpoint import get_meta, set_meta
+    from kiosk.store.pin_lock import LOCKED_UNTIL
+    from tests.helpers import TEST_PIN
+
+    def open_stored(worker: DbWorker) -> PinDialog:
+        dialog = PinDialog(settings.admin_pin_hash, worker=worker, actor="window:Li")
+        qtbot.addWidget(dialog)
+        dialog.show()
+        return dialog
+
+    first = make_reader(home.database)
+    dialog = open_stored(first)
+    for _ in range(5):  # each wrong PIN is counted on disk by the worker
+        qtbot.keyClicks(dialog, "1111")
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: not dialog.waiting)
+    assert "Locked for 60 s" in dialog.message.text()
+    assert not dialog.keys["5"].isEnabled()
+    assert [row["detail"]["via"] for row in audit_rows(home, "pin.lock")] == ["window"]
+    assert [row["actor"] for row in audit_rows(home, "pin.lock")] == ["window:Li"]
+    dialog.close()
+    first.close()
+    # "Restart": a new worker (a new connection) and a new dialog, no memory shared
+    again = open_stored(make_reader(home.database))
+    qtbot.waitUntil(lambda: not again.waiting)
+    assert "Too many wrong PINs" in again.message.text()
+    assert not again.keys["OK"].isEnabled()
+    accepted: list[bool] = []
+    again.accepted.connect(lambda: accepted.append(True))
+    qtbot.keyClicks(again, TEST_PIN)  # ignored while locked, even the right PIN
+    qtbot.keyClick(again, Qt.Key.Key_Return)
+    assert accepted == []
+    # The lock has ended (as LOCK_S later): the right PIN opens and clears the count
+    db = connect(home.database)
+    try:
+        set_meta(db, LOCKED_UNTIL, "2000-01-01T00:00:00.000000+00:00")
+        later = open_stored(make_reader(home.database))
+        with qtbot.waitSignal(later.accepted, timeout=2000):  # OK waits for the lock read
+            qtbot.keyClicks(later, TEST_PIN)
+            qtbot.keyClick(later, Qt.Key.Key_Return)
+        assert later.worker is not None
+        later.worker.wait_idle()
+        assert get_meta(db, LOCKED_UNTIL) is None
+    finally:
+        db.close()
+
+
 def test_pin_escape_cancels(qtbot: QtBot) -> None:
     dialog = open_pin(qtbot, "", PinAttempts(FakeClock().monotonic))
     with qtbot.waitSignal(dialog.rejected, timeout=2000):
@@ -766,6 +816,7 @@ def open_settings(qtbot: QtBot, window: MainWindow, pin: str) -> SettingsDialog:
     admin.show_dialog(window)
     dialog = open_dialog("pin")
     assert isinstance(dialog, PinDialog)
+    qtbot.waitUntil(lambda: not dialog.waiting)  # the lock, read from disk
     qtbot.keyClicks(dialog, pin)
     qtbot.keyClick(dialog, Qt.Key.Key_Return)
     settings = open_dialog("settings")

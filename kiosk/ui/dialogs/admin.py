@@ -124,4 +124,8 @@ def show_dialog(window: Any) -> None:
             )
 
     stored = window.settings.admin_pin_hash
-    open_once("pin", lambda: PinDialog(stored, window), pin_done)
+    open_once(
+        "pin",
+        lambda: PinDialog(stored, window, worker=window.reader, actor=settings_actor(window)),
+        pin_done,
+    )

@@ -273,4 +273,14 @@ def show_dialog(window: Any, selected: str | None = None) -> None:
             )
 
     stored = window.settings.admin_pin_hash
-    open_once("pin", lambda: PinDialog(stored, window, title=tr("Admin PIN to correct")), pin_done)
+    open_once(
+        "pin",
+        lambda: PinDialog(
+            stored,
+            window,
+            title=tr("Admin PIN to correct"),
+            worker=window.reader,
+            actor=settings_actor(window),
+        ),
+        pin_done,
+    )

@@ -4,6 +4,12 @@ A wrong PIN shakes the dialog, clears the digits and says so; after
 :data:`MAX_TRIES` wrong PINs the keypad is locked for :data:`LOCK_S` seconds. The count
 lives in a :class:`PinAttempts` shared by every PinDialog (closing and reopening the
 dialog does not reset it). ``exec()`` returns Accepted only with the right PIN.
+
+Given a ``worker`` (the window's :class:`~kiosk.ui.ops.DbWorker`), the count and the lock
+are the checkpoint's, on disk (:mod:`kiosk.store.pin_lock`, shared with the CLI and
+every other window, kept across restarts): the dialog reads the lock when it opens (OK
+waits for the answer) and writes each wrong or right PIN through ops on that worker,
+never on the UI thread; its own :class:`PinAttempts` only counts the lock down.
 """
 
 from __future__ import annotations
@@ -18,10 +24,10 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from kiosk.core.i18n import tr
 from kiosk.core.pin import PIN_MAX, is_set, verify_pin
+from kiosk.store.pin_lock import LOCK_S, MAX_TRIES, pin_failed, pin_locked_for, pin_succeeded
 from kiosk.ui.dialogs.common import GloveDialog, big_button, error_label
+from kiosk.ui.ops import DbWorker, QueryOp
 
-MAX_TRIES = 5
-LOCK_S = 60.0
 KEY_PX = 88
 
 
@@ -68,10 +74,16 @@ class PinDialog(GloveDialog):
         *,
         attempts: PinAttempts | None = None,
         title: str | None = None,
+        worker: DbWorker | None = None,
+        actor: str = "window",
     ) -> None:
         super().__init__(parent)
         self.stored_hash = stored_hash
-        self.attempts = attempts or ATTEMPTS
+        self.worker = worker
+        self.actor = actor
+        self.attempts = attempts or (PinAttempts() if worker else ATTEMPTS)
+        self.waiting = worker is not None  # for the database's answer: OK waits for it
+        self._submit_when_answered = False
         self.digits = ""
         self.setWindowTitle(title or tr("Administrator PIN"))
         layout = QVBoxLayout(self)
@@ -109,6 +121,10 @@ class PinDialog(GloveDialog):
         self._shake: QPropertyAnimation | None = None
         self._refresh()
         self._refresh_lock()
+        if worker is not None:
+            QueryOp(worker, parent=self, op=pin_locked_for, success=self._stored_lock).failure(
+                self._db_failed
+            ).run_in_background()
         if not is_set(stored_hash):  # a checkpoint made before init asked for a PIN
             self.message.setText(
                 tr("No admin PIN is set here. Set one with 'kiosk pin set' on this computer.")
@@ -144,6 +160,9 @@ class PinDialog(GloveDialog):
             super().keyPressEvent(event)  # Esc cancels
 
     def submit(self) -> None:
+        if self.waiting:  # the keypad stays live; OK is taken when the database answers
+            self._submit_when_answered = True
+            return
         if self.attempts.locked_for() > 0 or not self.digits:
             return
         if not is_set(self.stored_hash):  # nothing can match: not a wrong try
@@ -152,15 +171,46 @@ class PinDialog(GloveDialog):
             return
         if verify_pin(self.digits, self.stored_hash):
             self.attempts.succeeded()
+            if self.worker is not None:  # parent: the worker, the dialog closes now
+                QueryOp(self.worker, parent=self.worker, op=pin_succeeded).run_in_background()
             self.accept()
             return
-        self.attempts.failed()
+        if self.worker is None:
+            self.attempts.failed()
+        else:
+            self.waiting = True
+            actor = self.actor
+            QueryOp(
+                self.worker,
+                parent=self,
+                op=lambda db: pin_failed(db, actor, "window"),
+                success=self._stored_lock,
+            ).failure(self._db_failed).run_in_background()
         self.digits = ""
         self._refresh()
         self.message.setText(tr("Wrong PIN. Try again."))
         self.message.show()
         self._shake_it()
         self._refresh_lock()
+
+    # -- the lock on disk ---------------------------------------------------------------
+
+    def _stored_lock(self, left: float) -> None:
+        """The database's answer: seconds locked (0: open)."""
+        self.waiting = False
+        if left > 0:
+            self.attempts.locked_until = self.attempts.clock() + left
+            self.digits = ""
+            self._refresh()
+        self._refresh_lock()
+        if self._submit_when_answered:
+            self._submit_when_answered = False
+            self.submit()
+
+    def _db_failed(self, message: str) -> None:
+        self.waiting = self._submit_when_answered = False  # the count could not be kept
+        self.message.setText(message)
+        self.message.show()
 
     # -- display ------------------------------------------------------------------------
 

@@ -164,7 +164,11 @@ class PassagesTable(SearchTable):
 
         stored = ctx.settings.admin_pin_hash
         open_once(
-            "pin", lambda: PinDialog(stored, self, title=tr("Admin PIN to correct")), pin_done
+            "pin",
+            lambda: PinDialog(
+                stored, self, title=tr("Admin PIN to correct"), worker=ctx.jobs, actor=ctx.actor
+            ),
+            pin_done,
         )
 
     def _fetch(self, search: str, order: str, limit: int, offset: int) -> Query:

@@ -153,7 +153,13 @@ class OfficeWindow(QMainWindow):
         stored = self.ctx.settings.admin_pin_hash
         open_once(
             "pin",
-            lambda: PinDialog(stored, self, title=tr("PIN to show full ID numbers")),
+            lambda: PinDialog(
+                stored,
+                self,
+                title=tr("PIN to show full ID numbers"),
+                worker=self.ctx.jobs,
+                actor=self.ctx.actor,
+            ),
             done,
         )
 

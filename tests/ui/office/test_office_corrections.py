@@ -40,6 +40,7 @@ def test_a_residents_passage_corrected_in_the_office(
     assert office.wait_idle()  # the passage is read before the PIN is asked
     pin = open_dialog("pin")
     assert isinstance(pin, PinDialog)
+    qtbot.waitUntil(lambda: not pin.waiting)  # the lock, read from disk
     for key in (*DEMO_PIN, "OK"):
         pin.press(key)
     correction = open_dialog("correction")

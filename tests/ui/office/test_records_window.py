@@ -160,6 +160,7 @@ def test_office_window_unmasks_only_with_the_pin_and_closes_cleanly(
     window.unmask_button.click()
     dialog = open_dialog("pin")
     assert isinstance(dialog, PinDialog)
+    qtbot.waitUntil(lambda: not dialog.waiting)  # the lock, read from disk
     assert not window.ctx.unmasked and not window.unmask_button.isChecked()
     for key in "0000":
         dialog.press(key)
@@ -197,6 +198,7 @@ def test_office_from_the_gate_settings_opens_beside_the_running_gate(
     admin.show_dialog(gate)
     pin = open_dialog("pin")
     assert isinstance(pin, PinDialog)
+    qtbot.waitUntil(lambda: not pin.waiting)  # the lock, read from disk
     for key in DEMO_PIN:
         pin.press(key)
     pin.press("OK")
