@@ -100,7 +100,7 @@ class Gate:
     ) -> None:
         self.stop = stop or threading.Event()
         self.on_wait = on_wait  # True: waiting for a busy database; False: saved, go on
-        self.db = connect(home.database)
+        self.db = connect(home.database, check=True)
         self.keyring = load_keyring(self.db)
         self.checkpoint_id = checkpoint_id(self.db)
         self.mode = mode
