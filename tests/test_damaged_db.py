@@ -51,8 +51,8 @@ def damaged_home(home_dir: Path) -> Path:
 
 
 def _refused(result: object) -> None:
-    assert getattr(result, "exit_code") == 3, getattr(result, "output")
-    err = getattr(result, "stderr")
+    assert result.exit_code == 3, result.output
+    err = result.stderr
     assert "is damaged" in err and "last copy" in err and "kiosk db status" in err
     assert "our fault" not in err
 
