@@ -40,9 +40,9 @@ from kiosk.core.rules import (
 )
 from kiosk.home import Home
 from kiosk.settings import Settings
-from kiosk.store.checkpoint import checkpoint_id, load_keyring
+from kiosk.store.checkpoint import checkpoint_id, get_meta, load_keyring
 from kiosk.store.db import DatabaseBusy, busy_timeout_ms, connect
-from kiosk.store.retention import ClockInDoubt, purge_if_due
+from kiosk.store.retention import PURGE_UNFINISHED, ClockInDoubt, finish_purge, purge_if_due
 from kiosk.store.visits import LoggedVisit, commit_visit, load_facts, visit_row
 from kiosk.vision.decoders import get_decoder
 from kiosk.vision.health import HealthPolicy
@@ -60,6 +60,8 @@ WAIT_SLICE_MS = 100
 polls within a slice every 1-25 ms), checking between slices whether it was stopped.
 A wait longer than one slice is reported to ``on_wait``."""
 PURGE_RETRY_S = 600.0  # a retention purge that met a busy database is tried again later
+FINISH_RETRY_S = 60.0
+"""How often a purge whose WAL checkpoint a reader blocked is tried again."""
 
 
 class GateStopped(Exception):
@@ -100,7 +102,7 @@ class Gate:
     ) -> None:
         self.stop = stop or threading.Event()
         self.on_wait = on_wait  # True: waiting for a busy database; False: saved, go on
-        self.db = connect(home.database)
+        self.db = connect(home.database, check=True)
         self.keyring = load_keyring(self.db)
         self.checkpoint_id = checkpoint_id(self.db)
         self.mode = mode
@@ -114,6 +116,8 @@ class Gate:
         self._purged_on: str | None = None
         self.retention_held: str | None = None  # why retention did not run (a wrong clock?)
         self._purge_after = 0.0  # monotonic time before which no purge is tried
+        self.purge_unfinished = False  # a reader kept the purged pages (finish_purge)
+        self._finish_after = 0.0
         self._purge_if_due()
 
     @classmethod
@@ -173,6 +177,12 @@ class Gate:
         other without a pause: the scan that found the purge due is waiting for it."""
         if self.retention_days is None:
             return
+        if self.purge_unfinished and self.monotonic() >= self._finish_after:
+            with self._busy_timeout(WAIT_SLICE_MS), contextlib.suppress(DatabaseBusy):
+                self.purge_unfinished = not finish_purge(self.db)
+            self._finish_after = self.monotonic() + FINISH_RETRY_S
+            if not self.purge_unfinished:
+                log.info("retention: the purged records have left the file")
         now = self.clock()
         today = now.astimezone().date().isoformat()
         if today == self._purged_on or self.monotonic() < self._purge_after:
@@ -195,6 +205,14 @@ class Gate:
         self._purged_on = today
         if report is not None:
             log.info("retention: %d visits, %d visitors deleted", report.visits, report.visitors)
+        if report is not None and report.unfinished:
+            log.warning(
+                "retention: another program reads the checkpoint; the deleted records "
+                "leave the file when it closes it"
+            )
+        if get_meta(self.db, PURGE_UNFINISHED) is not None:  # this purge's or an older one's
+            self.purge_unfinished = True
+            self._finish_after = self.monotonic() + FINISH_RETRY_S
 
     @contextlib.contextmanager
     def _busy_timeout(self, ms: int) -> Iterator[None]:

@@ -390,3 +390,54 @@ def test_a_clock_far_ahead_purges_nothing_until_an_admin_says_so(
         assert conn.execute("SELECT COUNT(*) FROM meta WHERE key = 'purge_held'").fetchone()[0] == 0
     with Gate(Home(home_dir), clock=FakeClock(ahead), retention_days=28) as gate:
         assert gate.retention_held is None  # the admin trusted this clock
+
+
+def test_a_purge_while_another_program_reads_says_so_and_is_finished_later(
+    home_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiosk.store.retention import PURGE_UNFINISHED
+
+    monkeypatch.setenv("KIOSK_BUSY_TIMEOUT_MS", "200")
+    make_checkpoint(home_dir)
+    visitor_visit(home_dir, datetime.now(UTC) - timedelta(days=40))
+    reader = sqlite3.connect(home_dir / "gatepass.db")
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == 1  # holds its pages
+    out = run(home_dir, "purge").stdout
+    assert "1 visit(s) and 1 visitor(s)" in out
+    assert "leave the file when the other program closes the checkpoint" in out
+    assert SECRET_ID.encode() in raw_bytes(home_dir)  # still there: said, not hidden
+    with Gate(Home(home_dir), retention_days=28) as gate:  # the reader still reads
+        assert gate.purge_unfinished
+    reader.rollback()
+    reader.close()
+    with Gate(Home(home_dir), retention_days=28) as gate:  # the next start finishes it
+        assert not gate.purge_unfinished
+    assert SECRET_ID.encode() not in raw_bytes(home_dir)
+    with sqlite3.connect(home_dir / "gatepass.db") as conn:
+        assert (
+            conn.execute("SELECT 1 FROM meta WHERE key = ?", [PURGE_UNFINISHED]).fetchone() is None
+        )
+
+
+def test_a_running_gate_finishes_a_purge_once_the_reader_lets_go(
+    home_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIOSK_BUSY_TIMEOUT_MS", "200")
+    make_checkpoint(home_dir)
+    visitor_visit(home_dir, datetime.now(UTC) - timedelta(days=40))
+    reader = sqlite3.connect(home_dir / "gatepass.db")
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM visits").fetchone()
+    ticks = [0.0]
+    with Gate(Home(home_dir), retention_days=28, monotonic=lambda: ticks[0]) as gate:
+        assert gate.purge_unfinished  # its own start-up purge met the reader
+        assert SECRET_ID.encode() in raw_bytes(home_dir)
+        reader.rollback()
+        reader.close()
+        gate._purge_if_due()  # too soon: not tried again yet
+        assert gate.purge_unfinished
+        ticks[0] += 61
+        gate._purge_if_due()  # the next purge check
+        assert not gate.purge_unfinished
+        assert SECRET_ID.encode() not in raw_bytes(home_dir)

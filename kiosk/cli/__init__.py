@@ -19,6 +19,7 @@ from kiosk.cli.context import Context, pass_ctx
 from kiosk.core.errors import KioskError
 from kiosk.core.i18n import set_language, tr
 from kiosk.logs import log_file, previous_crash, setup_logging
+from kiosk.store.db import environment_fault
 
 log = logging.getLogger("kiosk.cli")
 
@@ -36,7 +37,12 @@ class KioskGroup(click.Group):
             raise
         except KeyboardInterrupt:
             ctx.exit(130)
-        except Exception:
+        except Exception as exc:
+            fault = environment_fault(exc)  # a damaged file, a full disk: the machine's
+            if fault is not None:
+                log.error("%s in %s", exc, " ".join(sys.argv))
+                click.echo(tr("error: {message}", message=fault), err=True)
+                ctx.exit(fault.exit_code)
             log.exception("unexpected error in %s", " ".join(sys.argv))
             click.echo(
                 tr(

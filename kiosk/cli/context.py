@@ -31,7 +31,7 @@ class Context:
     def db(self) -> sqlite_utils.Database:
         """The database of an initialised checkpoint (a clear error if there is none)."""
         if self._db is None:
-            self._db = connect(self.home.database)
+            self._db = connect(self.home.database, check=True)
         return self._db
 
     def close(self) -> None:

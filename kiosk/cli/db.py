@@ -57,7 +57,7 @@ def db_status(ctx: Context, as_json: bool) -> None:
     unknown. The database is looked at, not changed: pending migrations are applied
     by the next command that opens it. Exit code 1 when it was updated by a newer
     Gatepass (migrations this one does not know), which then will not open it."""
-    db = connect(ctx.home.database, migrate=False)
+    db = connect(ctx.home.database, migrate=False, check=True)
     try:
         status = schema_status(db)
     finally:

@@ -30,7 +30,12 @@ def purge(ctx: Context, days: int | None, trust_clock: bool) -> None:
 
     Refused (exit 2, nothing deleted) when the clock is in doubt: far after the newest
     record, or retention held by a gate that doubted it; --trust-clock overrides."""
-    from kiosk.store.retention import ClockInDoubt, clock_doubt, trust_clock_hint
+    from kiosk.store.retention import (
+        ClockInDoubt,
+        clock_doubt,
+        trust_clock_hint,
+        unfinished_note,
+    )
     from kiosk.store.retention import purge as purge_records
 
     keep = days if days is not None else settings_of(ctx).retention_days
@@ -47,6 +52,8 @@ def purge(ctx: Context, days: int | None, trust_clock: bool) -> None:
             days=keep,
         )
     )
+    if report.unfinished:
+        click.echo(unfinished_note())
 
 
 def register(cli: click.Group) -> None:

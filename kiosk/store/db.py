@@ -55,6 +55,25 @@ class NotACheckpoint(EnvironmentFault):
     an empty checkpoint where the register and keys were."""
 
 
+class DatabaseDamaged(EnvironmentFault):
+    """The database file is damaged (``PRAGMA quick_check`` found faults, SQLite said
+    ``SQLITE_CORRUPT``, or a row holds text that is not UTF-8): the disk or a power cut
+    did it, not Gatepass. Nothing is written to it; the way out is the last copy."""
+
+
+def damaged(path: Path | None = None) -> DatabaseDamaged:
+    """The fault of a damaged database file (``path``, when known), with the way out."""
+    where = str(path) if path is not None else tr("the checkpoint's database")
+    return DatabaseDamaged(
+        tr(
+            "The database file {path} is damaged (the disk or a power cut, not Gatepass); "
+            "nothing more is written to it. Put back your last copy of the checkpoint's "
+            "folder, then run 'kiosk db status' to check that copy.",
+            path=where,
+        )
+    )
+
+
 class DatabaseBusy(EnvironmentFault):
     """Another connection held the write lock for longer than the busy timeout. Nothing
     of the failed transaction was written: it may simply be run again."""
@@ -88,12 +107,28 @@ def disk_is_full(path: Path) -> bool:
         return False
 
 
-def environment_fault(exc: sqlite3.Error, path: Path | None = None) -> EnvironmentFault | None:
+def _undecodable(exc: BaseException) -> bool:
+    """A row's text that is not UTF-8: a damaged page (Gatepass writes only ``str``).
+    Python's sqlite3 says so with an OperationalError that has no result code."""
+    if isinstance(exc, UnicodeDecodeError):
+        return True
+    return (
+        isinstance(exc, sqlite3.OperationalError)
+        and getattr(exc, "sqlite_errorcode", None) is None
+        and str(exc).startswith("Could not decode to UTF-8")
+    )
+
+
+def environment_fault(exc: BaseException, path: Path | None = None) -> EnvironmentFault | None:
     """The fault, in the user's words, behind an SQLite error the machine caused.
 
-    Sorted by SQLite's result code, never by message text; an I/O error on a full disk
-    (``path``: the database, when known) is a full disk. ``None``: it is our bug.
+    Sorted by SQLite's result code; an I/O error on a full disk (``path``: the
+    database, when known) is a full disk; a damaged file (``SQLITE_CORRUPT``, or a
+    row's text that cannot be decoded) is :class:`DatabaseDamaged`. ``None``: it is
+    our bug.
     """
+    if _undecodable(exc):
+        return damaged(path)
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:
         return None
@@ -119,7 +154,7 @@ def environment_fault(exc: sqlite3.Error, path: Path | None = None) -> Environme
             )
         )
     if primary in (_CORRUPT, _NOTADB):
-        return EnvironmentFault(tr("The database file is damaged or is not a Gatepass database."))
+        return damaged(path)
     return None
 
 
@@ -129,7 +164,7 @@ def translated_errors(where: Path | sqlite3.Connection | None = None) -> Iterato
     the database file or its connection, to tell a full disk)."""
     try:
         yield
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
         path = where if isinstance(where, Path) or where is None else _file_of(where)
         fault = environment_fault(exc, path)
         if fault is None:
@@ -148,12 +183,17 @@ def _file_of(conn: sqlite3.Connection) -> Path | None:
     return None
 
 
-def connect(path: Path, *, create: bool = False, migrate: bool = True) -> sqlite_utils.Database:
+def connect(
+    path: Path, *, create: bool = False, migrate: bool = True, check: bool = False
+) -> sqlite_utils.Database:
     """Open (or with ``create`` make) the checkpoint database and bring it up to date.
 
     A database brought up by a newer Gatepass (a migration this code does not know) is
     refused with :class:`DatabaseTooNew`. ``migrate=False`` opens it as it is, newer or
-    not, to look at (``kiosk db status``)."""
+    not, to look at (``kiosk db status``). ``check``: first run ``PRAGMA quick_check``
+    and refuse a damaged file (:class:`DatabaseDamaged`) before anything is written;
+    done where a program starts on the checkpoint (the gate, the office, a command),
+    not by every short-lived connection (it reads the whole file)."""
     from kiosk.store.schema import migrations
 
     if not create and not path.exists():
@@ -178,6 +218,8 @@ def connect(path: Path, *, create: bool = False, migrate: bool = True) -> sqlite
             # The owner's only (kiosk.home); SQLite gives -wal and -shm the same mode.
             for file in [path] + [path.with_name(path.name + s) for s in DATABASE_SIDE_FILES]:
                 owner_only(file)
+            if check and not create:
+                _refuse_damaged(db, path)
             if not create:
                 _refuse_foreign(db, path)
             _apply_pragmas(db)
@@ -188,6 +230,24 @@ def connect(path: Path, *, create: bool = False, migrate: bool = True) -> sqlite
             db.close()
             raise
     return db
+
+
+def _refuse_damaged(db: sqlite_utils.Database, path: Path) -> None:
+    """Refuse a damaged file: ``PRAGMA quick_check`` (every page and row read, indexes
+    not compared with their tables) must say ``ok``."""
+    started = time.monotonic()
+    try:
+        rows = [str(row[0]) for row in db.conn.execute("PRAGMA quick_check(20)")]
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
+        fault = environment_fault(exc, path)
+        if fault is None:
+            raise
+        log.error("database %s failed its check: %s", path, exc)
+        raise fault from exc
+    log.debug("quick_check of %s: %.0f ms", path, (time.monotonic() - started) * 1000)
+    if rows != ["ok"]:
+        log.error("database %s is damaged: %s", path, "; ".join(rows))
+        raise damaged(path)
 
 
 def _refuse_foreign(db: sqlite_utils.Database, path: Path) -> None:

@@ -3,7 +3,11 @@ and gone from the file too.
 
 ``secure_delete`` is on (set and checked when the database opens), so deleted rows are
 overwritten with zeros; a WAL checkpoint (TRUNCATE) afterwards folds the WAL back into
-the main file and empties it, so no old copy of a page survives there either.
+the main file and empties it, so no old copy of a page survives there either. While
+another connection reads, that checkpoint cannot finish (its old pages stay): the
+purge says so (:attr:`PurgeReport.unfinished`, meta :data:`PURGE_UNFINISHED`) and
+:func:`finish_purge` (every :func:`purge_if_due`: the gate's start and purge checks)
+finishes it once the reader has let go.
 A visit that a newer, kept correction points to is kept until that correction goes.
 
 Visits are deleted :data:`PURGE_BATCH` rows per transaction, newest first (a correction
@@ -39,6 +43,10 @@ PURGE_HELD = "purge_held"
 """Meta: when the daily purge first found the clock in doubt (retention held since)."""
 CLOCK_LEAP = timedelta(days=2)
 """A clock more than this after the newest time the checkpoint wrote is in doubt."""
+PURGE_UNFINISHED = "purge_unfinished"
+"""Meta: when a purge's WAL checkpoint (TRUNCATE) was blocked by a reader still holding
+the old pages; :func:`finish_purge` tries again (the gate's next purge check, the next
+purge) and clears it."""
 PURGE_BATCH = 2000
 """Visits deleted per transaction (a few milliseconds of the write lock each)."""
 
@@ -84,6 +92,36 @@ class PurgeReport:
     visits: int
     visitors: int
     passes: int
+    unfinished: bool = False
+    """Another connection still reads the old pages: the deleted records stay in the
+    file until it closes them (:func:`finish_purge` finishes the job later)."""
+
+
+def unfinished_note() -> str:
+    return tr(
+        "Another program still has the checkpoint open: the deleted records leave the "
+        "file when the other program closes the checkpoint (the next purge or gate start "
+        "finishes the job)."
+    )
+
+
+def _truncate_wal(db: Database) -> bool:
+    """Fold the WAL into the file and empty it; False when a reader kept old pages."""
+    busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    return not busy
+
+
+def finish_purge(db: Database) -> bool:
+    """Finish a purge whose WAL checkpoint a reader blocked: True when none is left
+    unfinished (or it is finished now), False while a reader still holds old pages."""
+    if get_meta(db, PURGE_UNFINISHED) is None:
+        return True
+    if not _truncate_wal(db):
+        return False
+    with write(db):
+        db.execute("DELETE FROM meta WHERE key = ?", [PURGE_UNFINISHED])
+    _truncate_wal(db)  # the meta row's own page (no personal data in it)
+    return True
 
 
 def purge(
@@ -136,8 +174,11 @@ def purge(
                 "passes": passes,
             },
         )
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return PurgeReport(cutoff, visits, visitors, passes)
+    if _truncate_wal(db):
+        return PurgeReport(cutoff, visits, visitors, passes)
+    with write(db):
+        set_meta(db, PURGE_UNFINISHED, to_db(now))
+    return PurgeReport(cutoff, visits, visitors, passes, unfinished=True)
 
 
 def _purge_visits(
@@ -198,6 +239,7 @@ def purge_if_due(
 
     Raises :class:`ClockInDoubt` (and holds retention until an admin purges) when the
     clock is in doubt (:func:`clock_doubt`); nothing is deleted then."""
+    finish_purge(db)
     last = get_meta(db, LAST_PURGE)
     if last is not None and last[:10] == to_db(now)[:10]:
         return None

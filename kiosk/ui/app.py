@@ -22,6 +22,7 @@ from kiosk.core.i18n import set_language, tr
 from kiosk.home import Home
 from kiosk.logs import log_file, previous_crash
 from kiosk.settings import Settings
+from kiosk.store.db import connect
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.ops import DbWorker
 from kiosk.ui.qt_app import ensure_gui_app, qt_translations, quit_on_signals
@@ -197,6 +198,8 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
     from kiosk.ui.dialogs.pin import PinDialog
     from kiosk.ui.office.window import OfficeWindow
 
+    # A damaged database is refused at start (its workers' connections do not check).
+    connect(home.database, check=True).close()
     require_screen()
     settings = Settings.load(home.settings_file)
     app = _application(lang, settings)

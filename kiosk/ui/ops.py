@@ -45,7 +45,6 @@ import gc
 import itertools
 import logging
 import queue
-import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Hashable
@@ -103,10 +102,9 @@ def error_message(exc: BaseException) -> str:
     """What a person reads when an op fails (bugs are logged with their traceback)."""
     if isinstance(exc, KioskError):
         return str(exc)
-    if isinstance(exc, sqlite3.Error):
-        fault = environment_fault(exc)
-        if fault is not None:
-            return str(fault)
+    fault = environment_fault(exc)  # SQLite's, or a damaged row's text
+    if fault is not None:
+        return str(fault)
     log.error("a background job failed", exc_info=exc)
     return tr(
         "Something went wrong ({error}). The details are in the log.", error=type(exc).__name__

@@ -31,7 +31,7 @@ from kiosk.core.i18n import tr, trn
 from kiosk.core.progress import Progress
 from kiosk.store.checkpoint import get_meta
 from kiosk.store.files.visit_export import export_visits
-from kiosk.store.retention import LAST_PURGE, PurgeReport, purge
+from kiosk.store.retention import LAST_PURGE, PurgeReport, purge, unfinished_note
 from kiosk.store.stats import daily_summary
 from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext, aware, day_of
@@ -296,13 +296,14 @@ class RecordsTab(QWidget):
 
     def _purged(self, report: PurgeReport) -> None:
         self.purge_button.setEnabled(True)
-        self._show_last_purge(
-            tr(
-                "Deleted {visits} visit(s) and {visitors} visitor(s).",
-                visits=report.visits,
-                visitors=report.visitors,
-            )
+        note = tr(
+            "Deleted {visits} visit(s) and {visitors} visitor(s).",
+            visits=report.visits,
+            visitors=report.visitors,
         )
+        if report.unfinished:
+            note += " " + unfinished_note()
+        self._show_last_purge(note)
         self.ctx.changed("visitors")
 
     def _purge_failed(self, message: str) -> None:
