@@ -68,6 +68,32 @@ def test_repeat_window_and_auto_direction(checkpoint) -> None:
     assert [r[2] for r in rows(home)] == ["in", "out"]
 
 
+def test_a_clock_set_back_does_not_reverse_auto_directions(checkpoint) -> None:
+    """The last passage is the last recorded, not the latest by the wall clock: with the
+    gate's clock set back an hour before each scan, someone inside goes out, in, out
+    (by timestamp it was out, out, out), and the log's occupancy agrees."""
+    from kiosk.store.visits import LiveOccupancy
+
+    home, passes = checkpoint
+    token = passes[0]["token"]
+    clock = FakeClock(datetime.now(UTC) + timedelta(hours=4))  # set back, the pass is valid
+    with gate_for(home, clock, repeat_window_s=0) as gate:
+        first = gate.handle(Encounter(Source.CAMERA, token))
+        assert first is not None and first.verdict.direction.value == "in"
+        directions = []
+        for _ in range(3):
+            clock.now -= timedelta(minutes=60)  # set back; monotonic time goes on
+            clock.mono += 60
+            decision = gate.handle(Encounter(Source.CAMERA, token))
+            assert decision is not None and decision.verdict.level is Level.PASS
+            directions.append(decision.verdict.direction.value)
+        assert directions == ["out", "in", "out"]
+        assert occupancy(gate.db, gate.checkpoint_id, now=clock.now).inside == []
+        assert (
+            LiveOccupancy(gate.db, gate.checkpoint_id, now=clock.now).counts(clock.now).inside == 0
+        )
+
+
 def test_anti_passback_in_mode(checkpoint) -> None:
     home, passes = checkpoint
     clock = FakeClock()
