@@ -183,6 +183,45 @@ def test_forged_and_expired(checkpoint) -> None:
     assert e is not None and e.verdict.reason is Reason.EXPIRED
 
 
+def test_a_signed_pass_the_register_does_not_know(checkpoint, tmp_path: Path) -> None:
+    """Signed by the issuer, a serial never issued: amber "not in the register" where
+    the register is held; on a public-keys-only gate (no residents) the signature is
+    all there is to go by, and it passes as before."""
+    home, _passes = checkpoint
+    key = load_private_key(home / "keys" / "issuer.key", None)
+    now = datetime.now(UTC).replace(microsecond=0)
+    stray = sign_pass(
+        PassClaims(
+            key_id_of(key.public_key()),
+            "7777-7777",
+            PassKind.RESIDENT,
+            now - timedelta(days=1),
+            now + timedelta(days=1),
+        ),
+        key,
+    )
+    with gate_for(home, FakeClock()) as gate:
+        decision = gate.handle(Encounter(Source.CAMERA, stray))
+    assert decision is not None
+    assert (decision.verdict.level, decision.verdict.reason) == (
+        Level.CHECK,
+        Reason.NOT_IN_REGISTER,
+    )
+    assert decision.verdict.holder is None
+    assert rows(home) == [("check", "not_in_register", "in", "7777-7777")]
+
+    public_only = tmp_path / "public-only"
+    bundle = tmp_path / "keys.json"
+    run(home, "keys", "export-public", "--out", str(bundle))
+    run(public_only, "init", "--public-only")
+    run(public_only, "keys", "import-public", str(bundle))
+    with gate_for(public_only, FakeClock()) as gate:
+        decision = gate.handle(Encounter(Source.CAMERA, stray))
+    assert decision is not None
+    assert (decision.verdict.level, decision.verdict.reason) == (Level.PASS, Reason.VALID_PASS)
+    assert rows(public_only) == [("pass", "valid_pass", "in", "7777-7777")]
+
+
 def test_manual_pass_and_occupancy(checkpoint) -> None:
     home, passes = checkpoint
     clock = FakeClock()

@@ -137,6 +137,14 @@ def household_outings(
     return tuple(Passage(Direction.OUT, from_db(at), name) for at, name in rows)
 
 
+def holds_register(db: Database) -> bool:
+    """Whether this checkpoint holds the register (it has residents). An office, or a
+    gate given the register, knows every resident's and staff pass it should honour; a
+    gate that verifies public keys only (``init --public-only``) has none and goes by
+    the signature (docs/pass-format.md, "A pass the register does not know")."""
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM residents)").fetchone()[0])
+
+
 def load_facts(
     db: Database,
     keyring: Keyring,
@@ -164,7 +172,13 @@ def load_facts(
         elif record.get("visitor_id"):
             holder = visitor_holder(db, record["visitor_id"])
     if holder is None:
-        return Facts(token=token, claims=claims, revoked_reason=revoked_reason)
+        return Facts(
+            token=token,
+            claims=claims,
+            revoked_reason=revoked_reason,
+            # asked only of a pass nobody here holds: one look at the residents' first row
+            register_held=claims is not None and holds_register(db),
+        )
     return Facts(
         token=token,
         claims=claims,
