@@ -88,10 +88,41 @@ def test_a_clock_set_back_does_not_reverse_auto_directions(checkpoint) -> None:
             assert decision is not None and decision.verdict.level is Level.PASS
             directions.append(decision.verdict.direction.value)
         assert directions == ["out", "in", "out"]
+        # each jump is noticed against the monotonic clock: 60 minutes back, less the
+        # minute the monotonic clock counted
+        assert gate.clock_jump is not None
+        assert gate.clock_jump.by == -timedelta(minutes=61)
+        assert gate.clock_jump.noticed_at == clock.now
         assert occupancy(gate.db, gate.checkpoint_id, now=clock.now).inside == []
         assert (
             LiveOccupancy(gate.db, gate.checkpoint_id, now=clock.now).counts(clock.now).inside == 0
         )
+
+
+def test_the_gate_tells_a_clock_set_back_from_time_passing(checkpoint, caplog) -> None:
+    """Time passing (both clocks), a small correction and a clock set forward (or a
+    laptop that slept: the monotonic clock stops) raise no flag; a clock set back
+    does, and stays flagged until its owner clears it."""
+    home, passes = checkpoint
+    token = passes[0]["token"]
+    clock = FakeClock(datetime.now(UTC) + timedelta(hours=4))
+    with gate_for(home, clock, repeat_window_s=0) as gate:
+        gate.handle(Encounter(Source.CAMERA, token))
+        clock.advance(3 * 3600)
+        clock.now -= timedelta(seconds=20)  # an NTP correction
+        gate.handle(Encounter(Source.CAMERA, token))
+        clock.now += timedelta(hours=2)  # set forward, or slept
+        gate.handle(Encounter(Source.CAMERA, token))
+        assert gate.clock_jump is None
+        assert "moved forward" in caplog.text
+        clock.now -= timedelta(minutes=5)
+        gate.handle(Encounter(Source.CAMERA, token))
+        assert gate.clock_jump is not None and gate.clock_jump.by == -timedelta(minutes=5)
+        assert "set back by 0:05:00" in caplog.text
+        clock.advance(60)
+        gate.handle(Encounter(Source.CAMERA, token))
+        assert gate.clock_jump is not None  # until the owner clears it
+    assert [r[0] for r in rows(home)] == ["pass"] * 5  # the gate decided on throughout
 
 
 def test_anti_passback_in_mode(checkpoint) -> None:
