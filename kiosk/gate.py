@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from kiosk.core.clock import utcnow
@@ -62,6 +62,19 @@ A wait longer than one slice is reported to ``on_wait``."""
 PURGE_RETRY_S = 600.0  # a retention purge that met a busy database is tried again later
 FINISH_RETRY_S = 60.0
 """How often a purge whose WAL checkpoint a reader blocked is tried again."""
+
+CLOCK_JUMP_S = 60.0
+"""Between two decisions the wall clock may differ from the monotonic clock's count by
+this much (an NTP correction is a few seconds) before the gate calls it a jump."""
+
+
+@dataclass(frozen=True)
+class ClockJump:
+    """The wall clock was set back: it moved ``by`` (negative) more than the monotonic
+    clock says time went by, noticed at ``noticed_at`` (the wall clock, after the jump)."""
+
+    by: timedelta
+    noticed_at: datetime
 
 
 class GateStopped(Exception):
@@ -118,6 +131,11 @@ class Gate:
         self._purge_after = 0.0  # monotonic time before which no purge is tried
         self.purge_unfinished = False  # a reader kept the purged pages (finish_purge)
         self._finish_after = 0.0
+        # The last wall clock reading and the monotonic one taken with it; see
+        # _watch_clock. clock_jump: the last time the clock was set back, until the
+        # gate's owner clears it (None) once the guard has been told.
+        self._clock_mark = (clock(), monotonic())
+        self.clock_jump: ClockJump | None = None
         self._purge_if_due()
 
     @classmethod
@@ -259,6 +277,27 @@ class Gate:
         except Exception:  # a display problem must not stop the gate
             log.exception("on_wait failed")
 
+    def _watch_clock(self, now: datetime) -> None:
+        """Compare how far the wall clock moved since the last reading with how far the
+        monotonic clock did. Set back by more than :data:`CLOCK_JUMP_S`: logged and kept
+        in :attr:`clock_jump` (decisions go on: the log orders passages as recorded,
+        not by time). Moved forward by more: logged only, since a computer that slept
+        looks the same (the monotonic clock stops during a suspend); a clock far ahead
+        is retention's worry (:class:`~kiosk.store.retention.ClockInDoubt`)."""
+        mono = self.monotonic()
+        last_wall, last_mono = self._clock_mark
+        self._clock_mark = (now, mono)
+        moved = now - (last_wall + timedelta(seconds=mono - last_mono))
+        if moved < -timedelta(seconds=CLOCK_JUMP_S):
+            log.warning("the clock was set back by %s (against the monotonic clock)", -moved)
+            self.clock_jump = ClockJump(moved, now)
+        elif moved > timedelta(seconds=CLOCK_JUMP_S):
+            log.warning(
+                "the clock moved forward by %s more than the monotonic clock "
+                "(set forward, or the computer slept)",
+                moved,
+            )
+
     def reload_keys(self) -> None:
         self.keyring = load_keyring(self.db)
 
@@ -292,6 +331,7 @@ class Gate:
             return None
         self._purge_if_due()
         now = self.clock()
+        self._watch_clock(now)
         facts = self.patiently(
             lambda: load_facts(
                 self.db,

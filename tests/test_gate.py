@@ -68,6 +68,63 @@ def test_repeat_window_and_auto_direction(checkpoint) -> None:
     assert [r[2] for r in rows(home)] == ["in", "out"]
 
 
+def test_a_clock_set_back_does_not_reverse_auto_directions(checkpoint) -> None:
+    """The last passage is the last recorded, not the latest by the wall clock: with the
+    gate's clock set back an hour before each scan, someone inside goes out, in, out
+    (by timestamp it was out, out, out), and the log's occupancy agrees."""
+    from kiosk.store.visits import LiveOccupancy
+
+    home, passes = checkpoint
+    token = passes[0]["token"]
+    clock = FakeClock(datetime.now(UTC) + timedelta(hours=4))  # set back, the pass is valid
+    with gate_for(home, clock, repeat_window_s=0) as gate:
+        first = gate.handle(Encounter(Source.CAMERA, token))
+        assert first is not None and first.verdict.direction.value == "in"
+        directions = []
+        for _ in range(3):
+            clock.now -= timedelta(minutes=60)  # set back; monotonic time goes on
+            clock.mono += 60
+            decision = gate.handle(Encounter(Source.CAMERA, token))
+            assert decision is not None and decision.verdict.level is Level.PASS
+            directions.append(decision.verdict.direction.value)
+        assert directions == ["out", "in", "out"]
+        # each jump is noticed against the monotonic clock: 60 minutes back, less the
+        # minute the monotonic clock counted
+        assert gate.clock_jump is not None
+        assert gate.clock_jump.by == -timedelta(minutes=61)
+        assert gate.clock_jump.noticed_at == clock.now
+        assert occupancy(gate.db, gate.checkpoint_id, now=clock.now).inside == []
+        assert (
+            LiveOccupancy(gate.db, gate.checkpoint_id, now=clock.now).counts(clock.now).inside == 0
+        )
+
+
+def test_the_gate_tells_a_clock_set_back_from_time_passing(checkpoint, caplog) -> None:
+    """Time passing (both clocks), a small correction and a clock set forward (or a
+    laptop that slept: the monotonic clock stops) raise no flag; a clock set back
+    does, and stays flagged until its owner clears it."""
+    home, passes = checkpoint
+    token = passes[0]["token"]
+    clock = FakeClock(datetime.now(UTC) + timedelta(hours=4))
+    with gate_for(home, clock, repeat_window_s=0) as gate:
+        gate.handle(Encounter(Source.CAMERA, token))
+        clock.advance(3 * 3600)
+        clock.now -= timedelta(seconds=20)  # an NTP correction
+        gate.handle(Encounter(Source.CAMERA, token))
+        clock.now += timedelta(hours=2)  # set forward, or slept
+        gate.handle(Encounter(Source.CAMERA, token))
+        assert gate.clock_jump is None
+        assert "moved forward" in caplog.text
+        clock.now -= timedelta(minutes=5)
+        gate.handle(Encounter(Source.CAMERA, token))
+        assert gate.clock_jump is not None and gate.clock_jump.by == -timedelta(minutes=5)
+        assert "set back by 0:05:00" in caplog.text
+        clock.advance(60)
+        gate.handle(Encounter(Source.CAMERA, token))
+        assert gate.clock_jump is not None  # until the owner clears it
+    assert [r[0] for r in rows(home)] == ["pass"] * 5  # the gate decided on throughout
+
+
 def test_anti_passback_in_mode(checkpoint) -> None:
     home, passes = checkpoint
     clock = FakeClock()
@@ -155,6 +212,45 @@ def test_forged_and_expired(checkpoint) -> None:
         e = gate.handle(Encounter(Source.CAMERA, expired))
     assert f is not None and f.verdict.reason is Reason.FORGED
     assert e is not None and e.verdict.reason is Reason.EXPIRED
+
+
+def test_a_signed_pass_the_register_does_not_know(checkpoint, tmp_path: Path) -> None:
+    """Signed by the issuer, a serial never issued: amber "not in the register" where
+    the register is held; on a public-keys-only gate (no residents) the signature is
+    all there is to go by, and it passes as before."""
+    home, _passes = checkpoint
+    key = load_private_key(home / "keys" / "issuer.key", None)
+    now = datetime.now(UTC).replace(microsecond=0)
+    stray = sign_pass(
+        PassClaims(
+            key_id_of(key.public_key()),
+            "7777-7777",
+            PassKind.RESIDENT,
+            now - timedelta(days=1),
+            now + timedelta(days=1),
+        ),
+        key,
+    )
+    with gate_for(home, FakeClock()) as gate:
+        decision = gate.handle(Encounter(Source.CAMERA, stray))
+    assert decision is not None
+    assert (decision.verdict.level, decision.verdict.reason) == (
+        Level.CHECK,
+        Reason.NOT_IN_REGISTER,
+    )
+    assert decision.verdict.holder is None
+    assert rows(home) == [("check", "not_in_register", "in", "7777-7777")]
+
+    public_only = tmp_path / "public-only"
+    bundle = tmp_path / "keys.json"
+    run(home, "keys", "export-public", "--out", str(bundle))
+    run(public_only, "init", "--public-only")
+    run(public_only, "keys", "import-public", str(bundle))
+    with gate_for(public_only, FakeClock()) as gate:
+        decision = gate.handle(Encounter(Source.CAMERA, stray))
+    assert decision is not None
+    assert (decision.verdict.level, decision.verdict.reason) == (Level.PASS, Reason.VALID_PASS)
+    assert rows(public_only) == [("pass", "valid_pass", "in", "7777-7777")]
 
 
 def test_manual_pass_and_occupancy(checkpoint) -> None:

@@ -33,6 +33,9 @@ NOW = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)  # 14:00 in Beijing
 CLAIMS = PassClaims(
     "0A1B2C3D", "3K7Q-9ZD2", PassKind.RESIDENT, NOW - timedelta(days=1), NOW + timedelta(days=29)
 )
+STAFF_CLAIMS = PassClaims(
+    "0A1B2C3D", "0000-0007", PassKind.STAFF, NOW - timedelta(days=1), NOW + timedelta(days=29)
+)
 VISITOR_CLAIMS = PassClaims(
     "0A1B2C3D", "V000-0001", PassKind.VISITOR, NOW - timedelta(hours=1), NOW + timedelta(hours=23)
 )
@@ -422,6 +425,56 @@ CASES = [
         Reason.UNKNOWN_PERSON,
         Direction.IN,
     ),
+    (
+        "signed pass the register does not know, on a checkpoint holding the register",
+        SCAN,
+        Facts(token=TokenStatus.VALID, claims=CLAIMS, register_held=True),
+        DEFAULT,
+        DirectionMode.IN,
+        Level.CHECK,
+        Reason.NOT_IN_REGISTER,
+        Direction.IN,
+    ),
+    (
+        "staff pass the register does not know, going out",
+        SCAN,
+        Facts(token=TokenStatus.VALID, claims=STAFF_CLAIMS, register_held=True),
+        DEFAULT,
+        DirectionMode.OUT,
+        Level.CHECK,
+        Reason.NOT_IN_REGISTER,
+        Direction.OUT,
+    ),
+    (
+        "signed pass on a public-keys-only gate (empty register): the signature",
+        SCAN,
+        Facts(token=TokenStatus.VALID, claims=CLAIMS, register_held=False),
+        DEFAULT,
+        DirectionMode.IN,
+        Level.PASS,
+        Reason.VALID_PASS,
+        Direction.IN,
+    ),
+    (
+        "visitor code the register does not know: a visitor code as before",
+        SCAN,
+        Facts(token=TokenStatus.VALID, claims=VISITOR_CLAIMS, register_held=True),
+        DEFAULT,
+        DirectionMode.IN,
+        Level.CHECK,
+        Reason.VISITOR_CODE,
+        Direction.IN,
+    ),
+    (
+        "pass the register does not know, with a fever: stop",
+        Encounter(Source.CAMERA, "GP1:...", 38.5),
+        Facts(token=TokenStatus.VALID, claims=CLAIMS, register_held=True),
+        DEFAULT,
+        DirectionMode.IN,
+        Level.DENY,
+        Reason.FEVER,
+        Direction.IN,
+    ),
 ]
 
 
@@ -504,6 +557,16 @@ def test_todo() -> None:
     assert Todo.TAKE_TEMPERATURE in visitor.todo
     ok = decide(SCAN, valid(), NOW, DEFAULT, DirectionMode.IN)
     assert ok.todo == {Todo.CHECK_FACE}
+    unknown = decide(
+        SCAN,
+        Facts(token=TokenStatus.VALID, claims=CLAIMS, register_held=True),
+        NOW,
+        DEFAULT,
+        DirectionMode.IN,
+    )
+    assert unknown.todo == {Todo.ASK_ID}  # no holder: no face to compare
+    assert unknown.message() == "Pass not in the register: ask for ID and call the committee"
+    assert unknown.serial == CLAIMS.serial  # the log keeps which pass it was
 
 
 def test_todo_when_stopped_says_what_to_do_not_compare_the_face() -> None:
@@ -546,6 +609,7 @@ temps = st.none() | st.floats(allow_nan=True, allow_infinity=True)
     source=st.sampled_from(Source),
     holder=st.sampled_from([None, ZHANG, STAFF, GUEST]),
     last=st.sampled_from([None, WAS_IN, WAS_OUT]),
+    register_held=st.booleans(),
 )
 def test_decide_never_raises(
     text: str,
@@ -555,11 +619,13 @@ def test_decide_never_raises(
     source: Source,
     holder: Holder | None,
     last: Passage | None,
+    register_held: bool,
 ) -> None:
     facts = Facts(
         token=token,
         claims=CLAIMS if token else None,
         holder=holder,
+        register_held=register_held,
         last_passage=last,
         holds=(HOLD,),
         household_outings=(OUTING,),

@@ -96,6 +96,7 @@ class Reason(enum.StrEnum):
     FEVER = "fever"
     TEMPERATURE_MISREAD = "temperature_misread"
     UNKNOWN_PERSON = "unknown_person"
+    NOT_IN_REGISTER = "not_in_register"
     # Corrections (a row whose ``corrects`` names a wrongly recorded passage): never
     # from decide(), only from kiosk.store.corrections.
     VOID = "void"
@@ -116,6 +117,7 @@ class Todo(enum.StrEnum):
     KEEP_CARD = "keep_card"  # a revoked pass
     TELL_COMMITTEE = "tell_committee"  # home quarantine, coming home
     SEE_COMMITTEE = "see_committee"  # expired pass, off the register
+    ASK_ID = "ask_id"  # a signed pass the register does not know
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,9 @@ class Facts:
     holds: tuple[HoldFact, ...] = ()
     last_passage: Passage | None = None  # this subject's last passage at this gate
     household_outings: tuple[Passage, ...] = ()  # household's recent "out" passages
+    # This checkpoint holds the register (it has residents), so it should know every
+    # resident's and staff pass; False on a gate that verifies public keys only.
+    register_held: bool = False
 
 
 REPEAT_WINDOW_S = 5.0
@@ -426,6 +431,16 @@ def _subject_findings(
                 N_("Unknown person: register and take the temperature"),
             )
         ]
+    if holder is None and facts.register_held and kind in (PassKind.RESIDENT, PassKind.STAFF):
+        # Signed by a trusted key, but a serial the register does not know: a pass made
+        # with a stolen key, or one issued elsewhere; nobody here can say whose it is.
+        return [
+            Finding(
+                Level.CHECK,
+                Reason.NOT_IN_REGISTER,
+                N_("Pass not in the register: ask for ID and call the committee"),
+            )
+        ]
     found: list[Finding] = []
     if holder is not None:
         found += _resident_findings(holder, direction, facts, now, settings)
@@ -534,6 +549,8 @@ def _todo(encounter: Encounter, findings: list[Finding], facts: Facts) -> frozen
         todo.add(Todo.TELL_COMMITTEE)
     if reasons & {Reason.EXPIRED, Reason.HOLDER_INACTIVE}:
         todo.add(Todo.SEE_COMMITTEE)
+    if Reason.NOT_IN_REGISTER in reasons:
+        todo.add(Todo.ASK_ID)
     stopped = any(f.level is Level.DENY for f in findings)  # nobody passes: no face to check
     if not stopped and facts.holder is not None and Reason.VALID_PASS in reasons:
         todo.add(Todo.CHECK_FACE)
@@ -561,6 +578,7 @@ REASON_LABELS: dict[Reason, str] = {
     Reason.FEVER: N_("Fever"),
     Reason.TEMPERATURE_MISREAD: N_("Temperature misread"),
     Reason.UNKNOWN_PERSON: N_("Unknown person"),
+    Reason.NOT_IN_REGISTER: N_("Pass not in the register"),
     Reason.VOID: N_("Corrected: not a passage"),
     Reason.WRONG_DIRECTION: N_("Corrected: the other direction"),
     Reason.WRONG_PERSON: N_("Corrected: another person"),

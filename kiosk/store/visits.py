@@ -2,8 +2,8 @@
 occupancy read back from the log, and a resident's or visitor's passages.
 
 Facts come from indexed queries only (pass by serial, holder by id, holds by household
-or person, last passage by subject and time, household outings by household and time),
-so a decision costs the same with a million visits as with ten.
+or person, last passage by subject (the last recorded), household outings by household
+and time), so a decision costs the same with a million visits as with ten.
 """
 
 from __future__ import annotations
@@ -103,10 +103,21 @@ def _subject_column(holder: Holder) -> str:
     return "visitor_id" if holder.kind is PassKind.VISITOR else "resident_id"
 
 
+RECORDED = "rowid"
+"""SQL: the order rows of ``visits`` were recorded in. Its rowid only grows (a new row
+takes the largest + 1; the purge deletes the oldest), where ``at`` follows the gate's
+wall clock, which can be set back. "The last passage" is the last one recorded, so a
+clock jumped back cannot reverse AUTO's directions (docs/architecture.md)."""
+
+
 def last_passage(db: Database, holder: Holder, checkpoint_id: str) -> Passage | None:
+    """The subject's last passage at this checkpoint, the last recorded (not the latest
+    ``at``). ``+rowid``: the planner sorts the subject's rows found by its index rather
+    than walk the whole table backwards in rowid order."""
     row = db.execute(
         f"SELECT direction, at FROM visits WHERE {_subject_column(holder)} = ? "
-        f"AND checkpoint_id = ? AND level = 'pass' AND {effective()} ORDER BY at DESC LIMIT 1",
+        f"AND checkpoint_id = ? AND level = 'pass' AND {effective()} "
+        f"ORDER BY +{RECORDED} DESC LIMIT 1",
         [holder.id, checkpoint_id],
     ).fetchone()
     return Passage(Direction(row[0]), from_db(row[1])) if row else None
@@ -124,6 +135,14 @@ def household_outings(
         [household_id, to_db(since)],
     ).fetchall()
     return tuple(Passage(Direction.OUT, from_db(at), name) for at, name in rows)
+
+
+def holds_register(db: Database) -> bool:
+    """Whether this checkpoint holds the register (it has residents). An office, or a
+    gate given the register, knows every resident's and staff pass it should honour; a
+    gate that verifies public keys only (``init --public-only``) has none and goes by
+    the signature (docs/pass-format.md, "A pass the register does not know")."""
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM residents)").fetchone()[0])
 
 
 def load_facts(
@@ -153,7 +172,13 @@ def load_facts(
         elif record.get("visitor_id"):
             holder = visitor_holder(db, record["visitor_id"])
     if holder is None:
-        return Facts(token=token, claims=claims, revoked_reason=revoked_reason)
+        return Facts(
+            token=token,
+            claims=claims,
+            revoked_reason=revoked_reason,
+            # asked only of a pass nobody here holds: one look at the residents' first row
+            register_held=claims is not None and holds_register(db),
+        )
     return Facts(
         token=token,
         claims=claims,
@@ -298,7 +323,7 @@ def occupancy(
             SELECT v.subject_kind, COALESCE(v.resident_id, v.visitor_id) AS subject,
                    v.direction, v.at, COALESCE(r.name, vi.name) AS name,
                    ROW_NUMBER() OVER (PARTITION BY COALESCE(v.resident_id, v.visitor_id)
-                                      ORDER BY v.at DESC) AS rn
+                                      ORDER BY v.rowid DESC) AS rn
             FROM visits v
             LEFT JOIN residents r ON r.id = v.resident_id
             LEFT JOIN visitors vi ON vi.id = v.visitor_id
@@ -364,15 +389,16 @@ class LiveOccupancy:
         self.lookback = timedelta(days=lookback_days)
         self.overstay = overstay
         rows = db.execute(
-            "SELECT COALESCE(resident_id, visitor_id), subject_kind, direction, MAX(at) "
+            "SELECT COALESCE(resident_id, visitor_id), subject_kind, direction, at, MAX(rowid) "
             "FROM visits WHERE at >= ? AND checkpoint_id = ? AND level = 'pass' "
             f"AND COALESCE(resident_id, visitor_id) IS NOT NULL AND {effective()} "
             "GROUP BY COALESCE(resident_id, visitor_id)",
             [to_db(now - self.lookback), checkpoint_id],
         ).fetchall()
-        # SQLite takes the bare columns from the row that holds MAX(at).
+        # SQLite takes the bare columns from the row that holds MAX(rowid): the last
+        # recorded (see RECORDED), as record() keeps it from then on.
         self._last: dict[str, tuple[str, str, datetime]] = {
-            subject: (kind, direction, from_db(at)) for subject, kind, direction, at in rows
+            subject: (kind, direction, from_db(at)) for subject, kind, direction, at, _ in rows
         }
         self._day = now.astimezone().date()
         self._today = today_passages(db, checkpoint_id, now=now)
@@ -408,7 +434,7 @@ class LiveOccupancy:
             row = db.execute(
                 "SELECT subject_kind, direction, at FROM visits "
                 "WHERE (resident_id = ? OR visitor_id = ?) AND at >= ? AND checkpoint_id = ? "
-                f"AND level = 'pass' AND {effective()} ORDER BY at DESC LIMIT 1",
+                f"AND level = 'pass' AND {effective()} ORDER BY {RECORDED} DESC LIMIT 1",
                 [subject, subject, since, self.checkpoint_id],
             ).fetchone()
             if row is None:

@@ -51,6 +51,7 @@ def todo_text(todo: Todo) -> str:
         Todo.KEEP_CARD: tr("Keep the card (or photograph it); ask them to contact the committee"),
         Todo.TELL_COMMITTEE: tr("Tell the committee they came home"),
         Todo.SEE_COMMITTEE: tr("Ask them to contact the committee"),
+        Todo.ASK_ID: tr("Ask for their ID card and call the committee"),
     }[todo]
 
 
@@ -61,6 +62,7 @@ TODO_ORDER = (
     Todo.MEASURE_AGAIN,
     Todo.TAKE_TEMPERATURE,
     Todo.REGISTER,
+    Todo.ASK_ID,
     Todo.TELL_COMMITTEE,
     Todo.SEE_COMMITTEE,
     Todo.CHECK_FACE,
