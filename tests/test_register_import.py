@@ -392,3 +392,174 @@ def test_plan_is_plain_data(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "r.csv", csv_rows(HEADER_EN))
     plan = read_register(path, today=TODAY)
     assert isinstance(plan, ImportPlan) and plan.file == "r.csv" and plan.sheet is None
+
+
+# --- hostile and odd files (issue 12) ------------------------------------------------
+
+
+def _with_sheet_xml(path: Path, rows_xml: Iterator[bytes]) -> Path:
+    """An XLSX made by openpyxl whose first worksheet's XML is replaced by ``rows_xml``
+    (written a chunk at a time, deflated: megabytes of rows zip to kilobytes)."""
+    write_xlsx(path, [["姓名", "楼号", "房号"]])
+    import zipfile
+
+    source = path.with_suffix(".orig.xlsx")
+    path.rename(source)
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                new.writestr(info, old.read(info))
+                continue
+            with new.open(info.filename, "w", force_zip64=True) as sheet:
+                sheet.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.'
+                            b'openxmlformats.org/spreadsheetml/2006/main"><sheetData>')  # fmt: skip
+                for chunk in rows_xml:
+                    sheet.write(chunk)
+                sheet.write(b"</sheetData></worksheet>")
+    source.unlink()
+    return path
+
+
+def _repeated_rows(megabytes: int) -> Iterator[bytes]:
+    row = b'<row><c t="inlineStr"><is><t>x</t></is></c><c><v>1</v></c></row>'
+    block = row * (1024 * 1024 // len(row))
+    for _ in range(megabytes):
+        yield block
+
+
+def _lie_about_size(path: Path, member: str, size: int) -> None:
+    """Write ``size`` as the member's unpacked size in both its headers (a zip bomb
+    that hides what it holds; a zip64 local header keeps its real size elsewhere)."""
+    import struct
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        info = book.getinfo(member)
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, info.header_offset + 22, size)  # local header
+    central = data.find(b"PK\x01\x02")
+    while central >= 0:
+        name_length = struct.unpack_from("<H", data, central + 28)[0]
+        if data[central + 46 : central + 46 + name_length] == member.encode():
+            assert struct.unpack_from("<I", data, central + 24)[0] != 0xFFFFFFFF  # not zip64
+            struct.pack_into("<I", data, central + 24, size)
+            break
+        central = data.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as book:
+        assert book.getinfo(member).file_size == size
+
+
+def test_zip_bomb_xlsx_is_refused_before_it_is_unpacked(tmp_path: Path) -> None:
+    import time
+    import tracemalloc
+
+    bomb = _with_sheet_xml(tmp_path / "bomb.xlsx", _repeated_rows(210))  # 210 MB of XML
+    assert bomb.stat().st_size < 2_000_000
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(UserError, match=r"bomb\.xlsx is too large for a register: its sheets "
+                       r"unpack to more than 200 MB"):  # fmt: skip
+        read_register(bomb)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert time.perf_counter() - started < 1.0 and peak < 10_000_000
+
+
+def test_zip_bomb_with_lying_sizes_is_refused_as_it_unpacks(tmp_path: Path) -> None:
+    bomb = _with_sheet_xml(tmp_path / "liar.xlsx", _repeated_rows(20))
+    _lie_about_size(bomb, "xl/worksheets/sheet1.xml", 4000)
+    with pytest.raises(UserError, match=r"Cannot read liar\.xlsx as a spreadsheet"):
+        read_register(bomb)
+
+
+def test_a_sheet_reaching_too_far_is_refused(tmp_path: Path) -> None:
+    header = b'<row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c></row>'
+    deep = _with_sheet_xml(tmp_path / "deep.xlsx", iter([header, b'<row spans="2:2" '
+                           b'r="600000"><c r="B600000"><v>1</v></c></row>']))  # fmt: skip
+    with pytest.raises(UserError, match=r"deep\.xlsx reaches down to row 600000 and across 26 "
+                       r"columns: too large for a register \(at most 500000 rows\)"):  # fmt: skip
+        read_register(deep)
+    wide = _with_sheet_xml(tmp_path / "wide.xlsx", iter([header, b'<row r="2000">'
+                           b'<c\tr="XFD2000"><v>1</v></c></row>']))  # fmt: skip
+    with pytest.raises(UserError, match=r"across 16384 columns"):
+        read_register(wide)
+
+
+def test_row_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kiosk.store.files import register_import
+
+    monkeypatch.setattr(register_import, "MAX_ROWS", 100)
+    rows = [["标题"], ["姓名", "楼号", "房号"]] + [[f"居民{i}", 1, 101 + i] for i in range(100)]
+    assert len(read_register(write_csv(tmp_path / "ok.csv", rows), today=TODAY).rows) == 100
+    rows.append(["多一个", 1, 1])
+    with pytest.raises(UserError, match=r"many\.csv has more than 100 rows"):
+        read_register(write_csv(tmp_path / "many.csv", rows), today=TODAY)
+    with pytest.raises(UserError, match=r"many\.xlsx has more than 100 rows"):
+        read_register(write_xlsx(tmp_path / "many.xlsx", rows), today=TODAY)
+
+
+def test_csv_is_read_a_line_at_a_time(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = tmp_path / "long.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("姓名,楼号,房号\n张三,1,101\n")
+        fh.write((" " * 120 + ",,\n") * 100_000)  # 12 MB of blank rows
+        fh.write("李四,1,102\n")
+    tracemalloc.start()
+    plan = read_register(path, today=TODAY)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert [r.name for r in plan.rows] == ["张三", "李四"] and peak < 3_000_000
+    endless = tmp_path / "endless.csv"
+    endless.write_text("姓名,楼号,房号\n" + "1," * 600_000, encoding="utf-8")
+    with pytest.raises(UserError, match=r"a line is longer than 1000000 characters"):
+        read_register(endless)
+
+
+def test_dates_and_uncalculated_formulas_are_bad_rows(tmp_path: Path) -> None:
+    rows = [
+        ["姓名", "楼号", "单元", "房号", "备注"],
+        ["张三", 1, 2, date(2026, 2, 1), None],  # 2: Excel made 2-1 a date
+        ["李四", 1, "=1+1", 102, None],  # 3: a formula never calculated (openpyxl)
+        ["王五", 1, 2, 103, "=2+2"],  # 4: one in an ignored column is fine
+        ["赵六", 1, 2, 104, None],  # 5
+        [None, None, None, None, "=3+3"],  # 6: blank but for an ignored formula
+    ]
+    plan = read_register(write_xlsx(tmp_path / "odd.xlsx", rows), today=TODAY)
+    assert [r.name for r in plan.rows] == ["王五", "赵六"]
+    assert errors(plan) == {
+        2: ["房号 is a date or time in Excel (2026-02-01): format the column as Text and "
+            "type it again"],
+        3: ["Cell C3 is a formula with no saved value: open the file in Excel, save it and "
+            "import it again"],
+    }  # fmt: skip
+
+
+def test_formula_cells_with_saved_values_are_read(tmp_path: Path) -> None:
+    sheet = iter([
+        b'<row r="1"><c r="B1" t="inlineStr"><is><t>name</t></is></c>'
+        b'<c r="C1" t="inlineStr"><is><t>room</t></is></c></row>',
+        b'<row r="2"><c r="B2" t="inlineStr"><is><t>Ann</t></is></c>'
+        b'<c r="C2"><f>1-1+101</f><v>101</v></c></row>',
+        b'<row r="3"><c r="B3" t="inlineStr"><is><t>Bob</t></is></c>'
+        b'<c r="C3"><f t="shared" si="0"/></c></row>',
+    ])  # fmt: skip
+    plan = read_register(_with_sheet_xml(tmp_path / "f.xlsx", sheet), today=TODAY)
+    assert [r.row for r in plan.rows] == [] and errors(plan) == {
+        2: ["Building is missing"],
+        3: ["Cell C3 is a formula with no saved value: open the file in Excel, save it and "
+            "import it again", "Building and room are missing"],
+    }  # fmt: skip
+
+
+def test_utf16_without_bom_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "unicode.txt"
+    path.write_bytes("姓名\t楼号\t房号\r\n张三\t1\t101\r\n".encode("utf-16-le"))
+    with pytest.raises(UserError, match=r"unicode\.txt looks like UTF-16 text without a "
+                       r"byte order mark: save it as CSV UTF-8"):  # fmt: skip
+        read_register(path)
+    with_bom = tmp_path / "bom.txt"
+    with_bom.write_bytes(b"\xff\xfe" + path.read_bytes())
+    assert [r.name for r in read_register(with_bom, today=TODAY).rows] == ["张三"]

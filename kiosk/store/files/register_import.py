@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import copy
 import csv
-import io
 import re
 import unicodedata
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import IO, Any, NamedTuple, cast
 
 from sqlite_utils import Database
 
@@ -59,6 +61,13 @@ BATCH = 1000
 PROGRESS_EVERY = 5000  # rows checked between two progress reports
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # zip (xlsx, ods), OLE2 (xls)
+MAX_ROWS = 500_000
+"""Rows read from one file (after the header): a register is far smaller."""
+MAX_CELLS = 20_000_000
+"""Cells a worksheet may span (rows x columns): calamine holds them all in memory."""
+MAX_UNPACKED = 200 * 1024 * 1024
+"""Bytes the XML (and .xlsb binary) parts of a zipped workbook may unpack to."""
+CSV_MAX_LINE = 1_000_000  # characters in one line of a CSV file
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "building": ("楼号", "楼栋", "楼", "栋", "楼栋号", "building", "bldg"),
@@ -76,7 +85,10 @@ _NOTE = re.compile(r"[(（][^)）]*[)）]$")  # 姓名（必填）
 _SCIENTIFIC = re.compile(r"[0-9]+(\.[0-9]+)?[eE][+]?[0-9]+")
 _APOSTROPHES = "'‘’`"
 
-Cell = str | int | float | date | datetime | bool | None
+Cell = str | int | float | date | datetime | time | timedelta | bool | None
+_DATES = (date, time, timedelta)  # what calamine makes of a cell Excel formats as a date
+Uncached = dict[int, list[tuple[int, str]]]
+"""Formula cells with no saved value: row -> [(column index, cell reference)]."""
 
 
 def header_key(text: str) -> str:
@@ -284,43 +296,254 @@ def _household(cells: dict[str, Cell], reasons: list[str]) -> tuple[str, str, st
 # --- reading files -------------------------------------------------------------------
 
 
-def decode_csv(data: bytes) -> str:
-    """The text of a CSV file: UTF-16 with a BOM, UTF-8 (BOM or not), else GB18030."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
+def _cannot_read_text() -> UserError:
+    return UserError(
+        tr(
+            "Cannot read the text of the file: save it as CSV UTF-8 or as an Excel "
+            "workbook (.xlsx)."
+        )
+    )
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """Many NUL bytes at every other position: UTF-16 text (of mostly ASCII or CJK)."""
+    if len(head) < 8:
+        return False
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    half = len(head) // 2
+    return max(even, odd) > half * 0.3 and min(even, odd) < half * 0.05
+
+
+def csv_encoding(path: Path) -> str:
+    """The encoding of a CSV file: UTF-16 with a BOM, UTF-8 (BOM or not), else GB18030.
+
+    Decided by decoding the whole file a block at a time (nothing is kept), so the
+    file can then be read a row at a time.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if _looks_utf16(head):
         raise UserError(
             tr(
-                "Cannot read the text of the file: save it as CSV UTF-8 or as an Excel "
-                "workbook (.xlsx)."
+                "{file} looks like UTF-16 text without a byte order mark: save it as CSV "
+                "UTF-8 or as an Excel workbook (.xlsx).",
+                file=path.name,
             )
-        ) from None
+        )
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with path.open("rb") as fh:
+                while block := fh.read(1 << 16):
+                    decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise _cannot_read_text()
 
 
-def _sniff_delimiter(text: str) -> str:
-    sample = "".join(islice(io.StringIO(text), 20))
+def _lines(fh: IO[str]) -> Iterator[str]:
+    """The file's lines, none longer than :data:`CSV_MAX_LINE` (the csv module would
+    read a line of any length into memory)."""
+    while line := fh.readline(CSV_MAX_LINE):
+        if len(line) == CSV_MAX_LINE and not line.endswith(("\n", "\r")):
+            raise csv.Error(tr("a line is longer than {count} characters", count=CSV_MAX_LINE))
+        yield line
+
+
+def _sniff_delimiter(path: Path, encoding: str) -> str:
+    with path.open(encoding=encoding, newline="") as fh:
+        sample = "".join(islice(_lines(fh), 20))
     try:
         return csv.Sniffer().sniff(sample, delimiters=",\t;").delimiter
     except csv.Error:
         return ","
 
 
-def _csv_sheets(path: Path) -> Iterator[tuple[str | None, Iterator[Sequence[Cell]]]]:
-    text = decode_csv(path.read_bytes())
-    sniffed = _sniff_delimiter(text)
+Sheets = Iterator[tuple[str | None, Iterator[Sequence[Cell]], Uncached]]
+
+
+def _csv_sheets(path: Path) -> Sheets:
+    """The file's rows, read a line at a time (a CSV file is never held whole)."""
+    encoding = csv_encoding(path)
+    sniffed = _sniff_delimiter(path, encoding)
     # The sniffer's guess first; a header not found with it makes the others be tried.
     for delimiter in dict.fromkeys((sniffed, ",", "\t", ";")):
-        yield None, csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        with path.open(encoding=encoding, newline="") as fh:
+            yield None, csv.reader(_lines(fh), delimiter=delimiter), {}
 
 
-def _workbook_sheets(path: Path) -> Iterator[tuple[str | None, Iterator[Sequence[Cell]]]]:
-    """Each worksheet's rows, numbered from Excel's row 1 (leading blank rows included).
+def _cannot_read_workbook(path: Path) -> UserError:
+    return UserError(
+        tr(
+            "Cannot read {file} as a spreadsheet (.xlsx, .xls, .ods). "
+            "Is it damaged or protected by a password?",
+            file=path.name,
+        )
+    )
+
+
+def _too_large(path: Path) -> UserError:
+    return UserError(
+        tr(
+            "{file} is too large for a register: its sheets unpack to more than {size} MB. "
+            "Is it the right file?",
+            file=path.name,
+            size=MAX_UNPACKED // (1024 * 1024),
+        )
+    )
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index - 1
+
+
+_PARSED_PARTS = (".xml", ".rels", ".bin")  # what calamine unpacks (not images)
+_CELL_START = re.compile(rb"<(?:c|row)[\s>/]")
+# Literal prefixes, so that a sheet without formulas or wide rows is scanned at memchr
+# speed; the slower patterns catch attributes written in another order or spacing.
+_FORMULA_NO_VALUE = re.compile(rb"<f\b[^>]*(?:/>|>[^<]*</f>)\s*(<v\s*/>|<v>\s*</v>)?\s*</c>")
+_CELL_TAG = re.compile(rb"<c\b([^<>]*[^<>/])>\s*$")
+_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
+_ROW_NUMBER = re.compile(rb'<row r="([0-9]+)"')
+_ANY_ROW_NUMBER = re.compile(rb'<row\b[^>]*?\br="([0-9]+)"')
+_WIDE_REF = re.compile(rb' r="([A-Z]{2,3})[0-9]')
+_ANY_WIDE_REF = re.compile(rb'\br="([A-Z]{2,3})[0-9]')
+
+
+class _SheetScan:
+    """What a worksheet's XML holds, read as it is unpacked: how far it reaches (rows,
+    columns) and its formula cells with no saved value."""
+
+    def __init__(self) -> None:
+        self.tail = b""
+        self.rows = 0
+        self.max_row = 0
+        self.max_column = 26
+        self.uncached: dict[int, list[tuple[int, str]]] = {}
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> None:
+        data = self.tail + chunk
+        cut = len(data)
+        if not final:  # scan whole elements only: up to the last cell or row start
+            last = max(data.rfind(b"<c"), data.rfind(b"<row"))
+            cut = last if last > 0 else 0
+            if cut == 0 and len(data) > 4 * CSV_MAX_LINE:  # no cell in megabytes
+                cut = len(data) - 65536
+        self._scan(data[:cut])
+        self.tail = data[cut:]
+
+    def _scan(self, data: bytes) -> None:
+        if not data:
+            return
+        rows = data.count(b"<row")
+        self.rows += rows
+        exact = rows == data.count(b'<row r="')
+        numbers = (_ROW_NUMBER if exact else _ANY_ROW_NUMBER).findall(data)
+        if numbers:
+            self.max_row = max(self.max_row, *map(int, numbers))
+        exact = data.count(b'r="') == data.count(b' r="')
+        for letters in (_WIDE_REF if exact else _ANY_WIDE_REF).findall(data):
+            self.max_column = max(self.max_column, _column_index(letters) + 1)
+        for match in _FORMULA_NO_VALUE.finditer(data):
+            start = data.rfind(b"<c", 0, match.start())
+            tag = _CELL_TAG.match(data, start, match.start()) if start >= 0 else None
+            if tag is None:
+                continue  # not a cell's formula
+            attributes = tag[1]
+            if match[1] is not None and b't="str"' in attributes:
+                continue  # a formula whose saved value is the empty text
+            ref = _REF.search(attributes)
+            if ref is not None:
+                cell = (_column_index(ref[1]), (ref[1] + ref[2]).decode())
+                self.uncached.setdefault(int(ref[2]), []).append(cell)
+
+
+def _sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part (zip member) -> sheet name, from the workbook's own index."""
+    import xml.etree.ElementTree as ET  # small parts, their sizes checked
+
+    try:
+        parts = {i.filename: i for i in book.infolist()}
+        index, rels = parts.get("xl/workbook.xml"), parts.get("xl/_rels/workbook.xml.rels")
+        if index is None or rels is None or max(index.file_size, rels.file_size) > 1 << 24:
+            return {}
+        targets = {}
+        for rel in ET.fromstring(book.read(rels)):
+            target = rel.get("Target", "")
+            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            targets[rel.get("Id")] = target
+        names = {}
+        for element in ET.fromstring(book.read(index)).iter():
+            if element.tag.endswith("}sheet"):
+                rid = next((v for k, v in element.attrib.items() if k.endswith("}id")), None)
+                if rid in targets:
+                    names[targets[rid]] = element.get("name", "")
+        return names
+    except (ET.ParseError, KeyError, ValueError):
+        return {}
+
+
+def _inspect_zip(path: Path) -> dict[str, Uncached]:
+    """Check a zipped workbook before calamine opens it: what its parts really unpack
+    to (not what their headers say) stays under :data:`MAX_UNPACKED`, and what each
+    worksheet spans under :data:`MAX_ROWS` rows and :data:`MAX_CELLS` cells.
+    Returns each sheet's formula cells with no saved value."""
+    found: dict[str, Uncached] = {}
+    try:
+        with zipfile.ZipFile(path) as book:
+            members = [i for i in book.infolist() if i.filename.endswith(_PARSED_PARTS)]
+            if sum(i.file_size for i in members) > MAX_UNPACKED:
+                raise _too_large(path)
+            sheets = _sheet_parts(book)
+            budget = MAX_UNPACKED
+            for info in members:
+                is_sheet = info.filename in sheets and info.filename.endswith(".xml")
+                scan = _SheetScan() if is_sheet else None
+                unbounded = copy.copy(info)
+                unbounded.file_size = budget + 1  # read what is there, not what it says
+                total = 0
+                with book.open(unbounded) as part:
+                    while chunk := part.read(1 << 20):
+                        total += len(chunk)
+                        if total > budget:
+                            raise _too_large(path)
+                        if total > info.file_size:
+                            raise _cannot_read_workbook(path)  # a header that lies
+                        if scan is not None:
+                            scan.feed(chunk)
+                budget -= total
+                if scan is None:
+                    continue
+                scan.feed(b"", final=True)
+                rows = max(scan.rows, scan.max_row)
+                if rows > MAX_ROWS + HEADER_SEARCH_ROWS or rows * scan.max_column > MAX_CELLS:
+                    raise UserError(
+                        tr(
+                            "{file} reaches down to row {row} and across {columns} columns: "
+                            "too large for a register (at most {rows} rows). Delete what is "
+                            "below and to the right of the register, or split it.",
+                            file=path.name,
+                            row=rows,
+                            columns=scan.max_column,
+                            rows=MAX_ROWS,
+                        )
+                    )
+                found[sheets[info.filename]] = scan.uncached
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+        raise _cannot_read_workbook(path) from None
+    return found
+
+
+def _workbook_sheets(path: Path, uncached: dict[str, Uncached]) -> Sheets:
+    """Each worksheet's rows, numbered from Excel's row 1 (leading blank rows included),
+    with its formula cells that have no saved value (column indexes as in the rows).
 
     Read with python-calamine (Rust): 100,000 rows in about 0.7 s where openpyxl took
     9-15 s (docs/architecture.md); it also reads old .xls, .xlsb and .ods files.
@@ -330,13 +553,7 @@ def _workbook_sheets(path: Path) -> Iterator[tuple[str | None, Iterator[Sequence
     try:
         book = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError):
-        raise UserError(
-            tr(
-                "Cannot read {file} as a spreadsheet (.xlsx, .xls, .ods). "
-                "Is it damaged or protected by a password?",
-                file=path.name,
-            )
-        ) from None
+        raise _cannot_read_workbook(path) from None
     try:
         for name in book.sheet_names:
             try:
@@ -344,7 +561,12 @@ def _workbook_sheets(path: Path) -> Iterator[tuple[str | None, Iterator[Sequence
                 rows = cast(Iterator[Sequence[Cell]], iter(sheet.iter_rows()))
             except (CalamineError, ValueError):
                 continue
-            yield name, rows
+            offset = sheet.start[1] if sheet.start else 0  # rows start at the first column used
+            formulas = {
+                row: [(column - offset, ref) for column, ref in cells]
+                for row, cells in uncached.get(name, {}).items()
+            }
+            yield name, rows, formulas
     finally:
         book.close()
 
@@ -370,7 +592,8 @@ def read_register(path: Path, *, today: date | None = None) -> ImportPlan:
     suffix = path.suffix.casefold()
     try:
         with path.open("rb") as fh:
-            is_workbook = fh.read(4) in _WORKBOOK_MAGIC
+            magic = fh.read(4)
+            is_workbook = magic in _WORKBOOK_MAGIC
     except OSError as exc:  # e.g. locked by Excel on Windows
         raise UserError(
             tr(
@@ -380,9 +603,13 @@ def read_register(path: Path, *, today: date | None = None) -> ImportPlan:
             )
         ) from None
     workbook = suffix in WORKBOOK_SUFFIXES or is_workbook
-    sheets = _workbook_sheets(path) if workbook else _csv_sheets(path)
+    if workbook:
+        uncached = _inspect_zip(path) if magic == _WORKBOOK_MAGIC[0] else {}
+        sheets = _workbook_sheets(path, uncached)
+    else:
+        sheets = _csv_sheets(path)
     try:
-        for sheet, rows in sheets:
+        for sheet, rows, formulas in sheets:
             top = list(islice(rows, HEADER_SEARCH_ROWS))
             found = _find_header(top)
             if found is None:
@@ -395,12 +622,14 @@ def read_register(path: Path, *, today: date | None = None) -> ImportPlan:
                 columns={f: _text(top[header_row - 1][i]) for f, i in columns.items()},
             )
             body = enumerate(chain(top[header_row:], rows), start=header_row + 1)
-            _read_rows(plan, columns, body, today)
+            _read_rows(plan, columns, body, today, formulas)
             return plan
     except csv.Error as exc:  # e.g. NUL bytes: not a text file
         raise UserError(
             tr("Cannot read {file} as CSV ({reason}).", file=path.name, reason=exc)
         ) from None
+    except UnicodeDecodeError:  # a UTF-16 file (with a BOM) that is not all UTF-16
+        raise _cannot_read_text() from None
     finally:
         close = getattr(sheets, "close", None)
         if close is not None:
@@ -415,21 +644,65 @@ def read_register(path: Path, *, today: date | None = None) -> ImportPlan:
     )
 
 
+def _odd_cells(
+    plan: ImportPlan,
+    values: dict[str, Cell],
+    uncached: list[tuple[int, str]] | None,
+    used: set[int],
+) -> list[str]:
+    """Why a row's cells cannot be read as they look: a formula Excel never calculated
+    (read as empty), a date where text was typed (a room 2-1 Excel made a date)."""
+    reasons = [
+        tr(
+            "Cell {cell} is a formula with no saved value: open the file in Excel, "
+            "save it and import it again",
+            cell=ref,
+        )
+        for column, ref in uncached or ()
+        if column in used
+    ]
+    for name, value in values.items():
+        if isinstance(value, _DATES):
+            reasons.append(
+                tr(
+                    "{column} is a date or time in Excel ({value}): format the column "
+                    "as Text and type it again",
+                    column=plan.columns[name],
+                    value=_text(value),
+                )
+            )
+    return reasons
+
+
 def _read_rows(
     plan: ImportPlan,
     columns: dict[str, int],
     rows: Iterator[tuple[int, Sequence[Cell]]],
     today: date,
+    formulas: Uncached | None = None,
 ) -> None:
+    """Check each row into ``plan``; ``formulas`` are cells with no saved value."""
     ids: dict[str, int] = {}
     names: dict[tuple[str, str, str, str], tuple[int, str | None]] = {}
     fields = list(columns.items())
+    used = set(columns.values())
+    last = plan.header_row + MAX_ROWS
     for number, cells in rows:
+        if number > last:
+            raise UserError(
+                tr(
+                    "{file} has more than {rows} rows: too large for a register. Split it "
+                    "into files of at most {rows} rows.",
+                    file=plan.file,
+                    rows=MAX_ROWS,
+                )
+            )
         width = len(cells)
         values = {f: cells[i] for f, i in fields if i < width}
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
+        reasons = _odd_cells(plan, values, formulas.get(number) if formulas else None, used)
+        blank = all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values())
+        if blank and not reasons:
             continue  # blank rows (even if a 序号 column is filled in) are not errors
-        reasons: list[str] = []
         try:
             name = check_name(_text(values.get("name")))
         except IdentityError as exc:
