@@ -112,7 +112,7 @@ def error_message(exc: BaseException) -> str:
 
 
 class _Task:
-    __slots__ = ("cancelled", "failure", "key", "op", "parent", "progress", "success", "ticket")
+    __slots__ = ("cancelled", "failure", "key", "op", "parent", "success", "ticket")
 
     def __init__(
         self,
@@ -123,7 +123,6 @@ class _Task:
         cancelled: Callable[[], object] | None,
         parent: QObject | None,
         key: Hashable | None,
-        progress: Progress | None,
     ) -> None:
         self.op = op
         self.success = success
@@ -131,7 +130,6 @@ class _Task:
         self.cancelled = cancelled
         self.parent = parent
         self.key = key
-        self.progress = progress
         self.ticket = 0
 
 
@@ -303,7 +301,6 @@ class QueryOp(Generic[T]):
                 cancelled=None,
                 parent=self._parent,
                 key=self._key,
-                progress=None,
             )
         )
 
@@ -383,7 +380,6 @@ class LongOp(Generic[T]):
                 cancelled=end_then(self._cancelled),
                 parent=self._parent,
                 key=None,
-                progress=progress,
             )
         )
 
