@@ -11,8 +11,12 @@ import click
 from kiosk.cli.context import Context, pass_ctx
 from kiosk.core.clock import from_db
 from kiosk.core.i18n import tr
+from kiosk.store.anchors import check_log, damage_hint
+from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.db import connect
 from kiosk.store.schema import SchemaStatus, schema_status
+
+CHAIN_MIGRATION = "0004_visit_chain"
 
 
 @click.group("db")
@@ -60,10 +64,15 @@ def db_status(ctx: Context, as_json: bool) -> None:
     db = connect(ctx.home.database, migrate=False, check=True)
     try:
         status = schema_status(db)
+        chained = CHAIN_MIGRATION not in status.pending and not status.unknown
+        check = check_log(db, ctx.home, checkpoint_id(db)) if chained else None
     finally:
         db.close()
     if as_json:
-        click.echo(json.dumps(status_json(str(ctx.home.database), status), ensure_ascii=False))
+        found = status_json(str(ctx.home.database), status)
+        if check is not None:
+            found["visit_log"] = {"damaged": check.damaged, **check.detail()}
+        click.echo(json.dumps(found, ensure_ascii=False))
     else:
         click.echo(tr("Database: {path}", path=ctx.home.database))
         for m in status.applied:
@@ -84,6 +93,12 @@ def db_status(ctx: Context, as_json: bool) -> None:
             click.echo(tr("{count} migration(s) pending.", count=len(status.pending)))
         else:
             click.echo(tr("Up to date."))
+        if check is not None and check.damaged:
+            for message in check.messages():
+                click.echo(message, err=True)
+            click.echo(damage_hint(), err=True)
+        elif check is not None:
+            click.echo(tr("Visit log: whole since the last signed record."))
     if status.unknown:
         click.get_current_context().exit(1)
 

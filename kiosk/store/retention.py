@@ -35,6 +35,7 @@ from kiosk.core.clock import from_db, to_db
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.core.progress import Cancelled, Progress
+from kiosk.store.chain import compact, record_purged
 from kiosk.store.checkpoint import get_meta, record_audit, set_meta
 from kiosk.store.db import BATCH_GAP_S, Pacer, write
 
@@ -203,11 +204,20 @@ def _purge_visits(
             return deleted, True
         try:
             with pacer.write(db):
+                rowids = [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT rowid FROM visits WHERE at < ? AND id NOT IN "
+                        "(SELECT value FROM json_each(?)) ORDER BY at DESC LIMIT ?",
+                        [stamp, json.dumps(keep), PURGE_BATCH],
+                    )
+                ]
+                record_purged(db, rowids)  # the chain stays checkable (kiosk.store.chain)
                 count = db.execute(
-                    "DELETE FROM visits WHERE rowid IN (SELECT rowid FROM visits WHERE at < ? "
-                    "AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY at DESC LIMIT ?)",
-                    [stamp, json.dumps(keep), PURGE_BATCH],
+                    "DELETE FROM visits WHERE rowid IN (SELECT value FROM json_each(?))",
+                    [json.dumps(rowids)],
                 ).rowcount
+                compact(db)
         except sqlite3.IntegrityError:
             # A correction written meanwhile, or one older than what it corrects (the
             # clock went back): keep every corrected visit this time.

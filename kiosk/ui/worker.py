@@ -241,6 +241,7 @@ class GateWorker(QObject):
         except KioskError as exc:
             self._send(self.corrected, "", str(exc))
             return
+        gate.note_head()
         self._send(self.corrected, new_id, "")
         self._publish_stats(gate)
 
