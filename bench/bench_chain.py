@@ -35,7 +35,7 @@ from kiosk.core.clock import to_db, utcnow
 from kiosk.core.ids import uuid7
 from kiosk.core.keys import generate_private_key
 from kiosk.home import Home
-from kiosk.store.anchors import ANCHOR_EVERY, AnchorFile, Anchorer, check_log, write_anchor
+from kiosk.store.anchors import ANCHOR_EVERY, Anchorer, AnchorFile, check_log, write_anchor
 from kiosk.store.chain import head
 from kiosk.store.checkpoint import set_meta
 from kiosk.store.db import connect, write

@@ -40,7 +40,7 @@ from kiosk.core.rules import (
 )
 from kiosk.home import Home
 from kiosk.settings import Settings
-from kiosk.store.anchors import AnchorFile, Anchorer, LogCheck, check_log, signing_key
+from kiosk.store.anchors import Anchorer, AnchorFile, LogCheck, check_log, signing_key
 from kiosk.store.chain import head
 from kiosk.store.checkpoint import checkpoint_id, get_meta, load_keyring, record_audit
 from kiosk.store.db import DatabaseBusy, busy_timeout_ms, connect, write

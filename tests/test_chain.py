@@ -31,7 +31,7 @@ from kiosk.core.keys import generate_private_key, load_private_key
 from kiosk.core.rules import Encounter, Reason, Source
 from kiosk.gate import Gate
 from kiosk.home import Home
-from kiosk.store.anchors import ANCHOR_EVERY, AnchorFile, Anchorer, check_log
+from kiosk.store.anchors import ANCHOR_EVERY, Anchorer, AnchorFile, check_log
 from kiosk.store.chain import Link, append, head
 from kiosk.store.corrections import correct_visit
 from kiosk.store.db import connect, write
@@ -48,9 +48,7 @@ temperature = st.none() | st.floats(allow_nan=False, allow_infinity=False)
 
 @st.composite
 def rows(draw: st.DrawFn) -> dict[str, object]:
-    return {
-        name: draw(temperature if name == "temperature" else maybe_text) for name in FIELDS
-    }
+    return {name: draw(temperature if name == "temperature" else maybe_text) for name in FIELDS}
 
 
 @given(rows(), rows(), st.integers(1, 2**40), st.integers(1, 2**40))
@@ -63,8 +61,10 @@ def test_a_changed_field_changes_the_link(row, seq) -> None:
     before = link(GENESIS, seq, row)
     for name in FIELDS:
         changed = dict(row)
-        changed[name] = 1.5 if name == "temperature" and row[name] != 1.5 else (
-            None if name == "temperature" else (row[name] or "") + "x"
+        changed[name] = (
+            1.5
+            if name == "temperature" and row[name] != 1.5
+            else (None if name == "temperature" else (row[name] or "") + "x")
         )
         assert link(GENESIS, seq, changed) != before, name
     assert link(before, seq, row) != before  # the previous chain counts
@@ -95,7 +95,11 @@ def test_what_is_hashed_is_what_sqlite_gives_back(tmp_path_factory, row, temp) -
                 values,
             )
         back = dict(
-            zip(FIELDS, db.execute(f"SELECT {', '.join(FIELDS)} FROM visits").fetchone())
+            zip(
+                FIELDS,
+                db.execute(f"SELECT {', '.join(FIELDS)} FROM visits").fetchone(),
+                strict=True,
+            )
         )
         assert encode(1, back) == encode(1, values)
     finally:
@@ -152,7 +156,13 @@ def test_foreign_and_malformed_anchors_are_rejected() -> None:
     with pytest.raises(AnchorRejected, match="checkpoint"):  # our key, another checkpoint
         parse_anchor(sign_anchor(an_anchor(checkpoint="cp-2"), ours), ours.public_key(), "cp-1")
     line = json.loads(sign_anchor(an_anchor(), ours))
-    for bad in ("", "{}", "[1]", json.dumps({**line, "extra": 1}), json.dumps({**line, "sig": "!"})):
+    for bad in (
+        "",
+        "{}",
+        "[1]",
+        json.dumps({**line, "extra": 1}),
+        json.dumps({**line, "sig": "!"}),
+    ):
         with pytest.raises(AnchorRejected, match="format"):
             parse_anchor(bad, ours.public_key(), "cp-1")
 
@@ -167,7 +177,9 @@ def checkpoint(home_dir: Path) -> tuple[Home, list[dict]]:
     return Home(home_dir), run_json(home_dir, "passes", "list", "--json")
 
 
-def scan_many(gate: Gate, passes: list[dict], count: int, clock: FakeClock | None = None) -> list[str]:
+def scan_many(
+    gate: Gate, passes: list[dict], count: int, clock: FakeClock | None = None
+) -> list[str]:
     ids = []
     for i in range(count):
         if clock is not None:

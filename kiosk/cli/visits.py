@@ -11,7 +11,7 @@ import click
 from kiosk.cli.context import Context, cli_actor, pass_ctx
 from kiosk.core.clock import from_db, parse_user_time, utcnow
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import tr, trn
 from kiosk.core.identity import mask_name
 from kiosk.store.anchors import anchor_now
 from kiosk.store.checkpoint import checkpoint_id
@@ -170,8 +170,14 @@ def visits_verify(ctx: Context, as_json: bool) -> None:
         if check.damaged:
             click.echo(damage_hint())
         else:
+            n = check.rows
             click.echo(
-                tr("The visit log is whole: {count} passages checked.", count=check.rows)
+                trn(
+                    "The visit log is whole: {count} passage checked.",
+                    "The visit log is whole: {count} passages checked.",
+                    n,
+                    count=n,
+                )
             )
     if check.damaged:
         click.get_current_context().exit(1)

@@ -372,7 +372,8 @@ def check_log(db: Database, home: Home, checkpoint: str, *, full: bool = False) 
     for anchor in anchors[:-1]:
         if _against(db, anchor)[0] == "mismatch" and mismatch is None:
             mismatch = anchor
-    lost, lost_after, rows, breaks = 0, None, 0, ()
+    lost, lost_after, rows = 0, None, 0
+    breaks: tuple[Break, ...] = ()
     if newest is not None:
         state, rowid = _against(db, newest)
         if state == "mismatch":

@@ -69,9 +69,7 @@ def head(db: Database) -> Link:
     last = last_row(db)
     if last is not None and last.seq > best.seq:
         best = last
-    gap = db.execute(
-        "SELECT seq, chain FROM visit_chain_gaps ORDER BY seq DESC LIMIT 1"
-    ).fetchone()
+    gap = db.execute("SELECT seq, chain FROM visit_chain_gaps ORDER BY seq DESC LIMIT 1").fetchone()
     if gap is not None and int(gap[0]) > best.seq:
         best = Link(int(gap[0]), None, bytes(gap[1]))
     return best

@@ -11,7 +11,9 @@ finishes it once the reader has let go.
 A visit that a newer, kept correction points to is kept until that correction goes.
 
 Visits are deleted :data:`PURGE_BATCH` rows per transaction, newest first (a correction
-goes before the visit it corrects), so the gate's commits get in between.
+goes before the visit it corrects), so the gate's commits get in between. Each batch
+keeps the visit log's hash chain checkable (``kiosk.store.chain.record_purged`` and
+``compact``, in the batch's transaction; docs/chain.md).
 
 A purge never acts on a clock in doubt (:func:`clock_doubt`): one more than
 :data:`CLOCK_LEAP` after the newest time the checkpoint wrote (its newest visit, its

@@ -257,8 +257,8 @@ def _visit_chain(db: Database) -> None:
     retention purge removed while an older row was kept (the chain stays checkable
     across it). The append-only trigger is lifted for the fill only, inside this
     migration's transaction."""
-    from kiosk.core.chain import GENESIS, link, normalize
     from kiosk.core.chain import FIELDS as CHAIN_FIELDS
+    from kiosk.core.chain import GENESIS, link, normalize
 
     _run(
         db,

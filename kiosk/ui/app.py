@@ -22,6 +22,8 @@ from kiosk.core.i18n import set_language, tr
 from kiosk.home import Home
 from kiosk.logs import log_file, previous_crash
 from kiosk.settings import Settings
+from kiosk.store.anchors import check_log, damage_hint
+from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.db import connect
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.ops import DbWorker
@@ -114,6 +116,15 @@ def show_crash_notice(parent: QWidget, home: Home) -> QMessageBox | None:
     return box
 
 
+def show_notice(parent: QWidget, title: str, text: str) -> QMessageBox:
+    """A warning box over ``parent`` that blocks nothing."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.setWindowModality(Qt.WindowModality.NonModal)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.show()
+    return box
+
+
 def build_window(
     home: Home,
     *,
@@ -199,7 +210,16 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
     from kiosk.ui.office.window import OfficeWindow
 
     # A damaged database is refused at start (its workers' connections do not check).
-    connect(home.database, check=True).close()
+    db = connect(home.database, check=True)
+    try:
+        damage = check_log(db, home, checkpoint_id(db))  # the visit log (docs/chain.md)
+    finally:
+        db.close()
+    told = ""
+    if damage.damaged:
+        told = "\n\n".join([*damage.messages(), damage_hint()])
+        log.warning("visit log: %s", " ".join(damage.messages()))
+        print(told, file=sys.stderr)
     require_screen()
     settings = Settings.load(home.settings_file)
     app = _application(lang, settings)
@@ -218,6 +238,8 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
         window.resize(1366, 768)
         window.show()
         show_crash_notice(window, home)
+        if told:
+            show_notice(window, tr("Visit log"), told)
         try:
             return int(app.exec())
         finally:
