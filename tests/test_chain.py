@@ -471,3 +471,51 @@ def test_a_head_after_everything_was_purged_continues_the_chain(checkpoint) -> N
         scan_many(gate, passes, 2, clock)
         assert head(gate.db).seq == before.seq + 2
     assert not full_check(home).damaged
+
+
+def test_the_migration_chains_the_rows_already_recorded(tmp_path: Path) -> None:
+    """A database from before the chain: its visits get their places and chain values
+    in recorded order (rowid, not time), and the chain goes on from them."""
+    from kiosk.store.schema import migrations
+
+    path = tmp_path / "gatepass.db"
+    db = connect(path, create=True, migrate=False)
+    try:
+        migrations.apply(db, stop_before="0004_visit_chain")
+        with write(db):
+            db.execute("INSERT INTO meta VALUES ('checkpoint_id', 'cp')")
+            for i, at in enumerate(["2026-01-03", "2026-01-01", "2026-01-02"]):  # clock set back
+                db.execute(
+                    "INSERT INTO visits (id, at, checkpoint_id, direction, subject_kind, level, "
+                    "reason, temperature) VALUES (?, ?, 'cp', 'in', 'unknown', 'check', 'x', ?)",
+                    [f"v{i}", f"{at}T08:00:00+00:00", 36 if i == 1 else None],
+                )
+    finally:
+        db.close()
+    db = connect(path)
+    try:
+        rows = db.execute("SELECT id, seq FROM visits ORDER BY at").fetchall()
+        assert rows == [("v1", 2), ("v2", 3), ("v0", 1)]
+        with write(db):
+            row = dict(next(db.query("SELECT * FROM visits WHERE id = 'v0'")))
+            place = append(db, {**row, "id": "v3"})
+        assert place.seq == 4
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"), write(db):
+            db.execute("UPDATE visits SET guard = 'x'")  # the trigger is back
+    finally:
+        db.close()
+    check = full_check(Home(tmp_path))
+    assert not check.breaks and check.rows == 4
+
+
+def test_a_new_checkpoint_sets_a_former_ones_anchors_aside(checkpoint) -> None:
+    home, passes = checkpoint
+    with Gate(home, repeat_window_s=0) as gate:
+        scan_many(gate, passes, 3)
+    home.database.rename(home.root / "moved-away.db")  # a new checkpoint, on purpose
+    home.private_key.rename(home.root / "moved-away.key")
+    run(home.root, "init", "--name", "新的门")
+    with Gate(home) as gate:
+        assert gate.log_damage is None
+    (old,) = home.root.glob("visits.anchors.*.old")
+    assert len(old.read_text().splitlines()) >= 2

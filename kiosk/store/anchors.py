@@ -88,6 +88,9 @@ class AnchorFile:
                 text = f.read().decode("ascii", "replace")
         except FileNotFoundError:
             return []
+        except OSError as exc:  # unreadable: as good as none, but said
+            log.error("cannot read the visit log's anchors in %s: %s", self.path, exc)
+            return []
         return list(enumerate(text.splitlines(), start=1))
 
 
