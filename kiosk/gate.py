@@ -216,11 +216,11 @@ class Gate:
 
             self.patiently(record)
             if self.anchorer is not None:
-                self.anchorer.write(check.head, kind="rebase", lost=check.lost)
+                self.anchorer.soon(check.head, kind="rebase", lost=check.lost)
         elif self.anchorer is not None and (
             check.anchor is None or check.anchor.seq != check.head.seq
         ):
-            self.anchorer.write(check.head)
+            self.anchorer.soon(check.head)
 
     def _purge_if_due(self) -> None:
         """Retention: at start-up if a day was missed, then once a day. A busy database

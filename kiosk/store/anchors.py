@@ -118,7 +118,9 @@ class Anchorer:
     """Writes the gate's anchors on a thread of its own, so no decision waits for a
     signature or an fsync. The gate tells it each committed place (:meth:`note`, a
     lock and a notify); it anchors the newest one after :data:`ANCHOR_EVERY` places or
-    :data:`ANCHOR_AFTER_S` seconds, and at :meth:`close`."""
+    :data:`ANCHOR_AFTER_S` seconds, and at :meth:`close`. :meth:`soon` asks for one
+    anchor at once (the gate's start: its first anchor, or a rebase), also written on
+    the thread, before any later one."""
 
     def __init__(
         self,
@@ -135,6 +137,7 @@ class Anchorer:
         self.written = 0  # anchors written (for tests and the bench)
         self._cond = threading.Condition()
         self._pending: Link | None = None
+        self._urgent: list[tuple[Link, str, int]] = []
         self._count = 0
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="kiosk-anchors", daemon=True)
@@ -147,6 +150,12 @@ class Anchorer:
             if self._count == 1 or self._count >= self.every:  # the timer starts; or due
                 self._cond.notify()
 
+    def soon(self, place: Link, *, kind: str = "anchor", lost: int = 0) -> None:
+        """Anchor ``place`` at once (``kind`` ``rebase``: after a detected loss)."""
+        with self._cond:
+            self._urgent.append((place, kind, lost))
+            self._cond.notify()
+
     def write(self, place: Link, *, kind: str = "anchor", lost: int = 0) -> bool:
         """Sign and append an anchor of ``place`` now (on the caller's thread)."""
         if not write_anchor(self.file, self.key, self.checkpoint, place, self.clock(), kind, lost):
@@ -154,18 +163,24 @@ class Anchorer:
         self.written += 1
         return True
 
+    def _due(self) -> bool:
+        return self._closing or bool(self._urgent) or self._count >= self.every
+
     def _run(self) -> None:
         while True:
             with self._cond:
-                while self._pending is None and not self._closing:
+                while self._pending is None and not self._urgent and not self._closing:
                     self._cond.wait()
-                if self._pending is not None and not self._closing:
-                    self._cond.wait_for(
-                        lambda: self._closing or self._count >= self.every, self.after_s
-                    )
+                if self._pending is not None and not self._due():
+                    self._cond.wait_for(self._due, self.after_s)
                 if self._closing:
                     return
-                place, self._pending, self._count = self._pending, None, 0
+                urgent, self._urgent = self._urgent, []
+                place = None
+                if not urgent or self._count >= self.every:
+                    place, self._pending, self._count = self._pending, None, 0
+            for item, kind, lost in urgent:
+                self.write(item, kind=kind, lost=lost)
             if place is not None:
                 self.write(place)
 
@@ -176,7 +191,10 @@ class Anchorer:
             self._cond.notify()
         self._thread.join(timeout=10)
         with self._cond:
+            urgent, self._urgent = self._urgent, []
             place, self._pending = self._pending, None
+        for item, kind, lost in urgent:
+            self.write(item, kind=kind, lost=lost)
         if place is not None:
             self.write(place)
 
