@@ -19,6 +19,7 @@ before the chain existed, then measures:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -30,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlite_utils
+from cryptography.hazmat.primitives import serialization
 
 from kiosk.core.clock import to_db, utcnow
 from kiosk.core.ids import uuid7
@@ -107,8 +109,6 @@ def main() -> None:
         set_meta(db, "created_at", to_db(utcnow()))
         key = generate_private_key()
         file = AnchorFile(home.anchors)
-        from cryptography.hazmat.primitives import serialization
-
         home.gate_key.write_bytes(
             key.private_bytes(
                 serialization.Encoding.PEM,
@@ -165,7 +165,7 @@ def main() -> None:
                     with write(db):
                         db.execute(
                             "DELETE FROM visits WHERE id IN (SELECT value FROM json_each(?))",
-                            [__import__("json").dumps(plain_ids)],
+                            [json.dumps(plain_ids)],
                         )
         anchorer.close()
         base50 = statistics.median(kinds["plain insert"])
