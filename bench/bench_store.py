@@ -17,6 +17,7 @@ Targets: look-ups under 1 ms; the encrypted/plain ratios are printed.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -28,6 +29,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Checkpoints made here are opened by other processes too: all share one key, as the
+# tests' do (kiosk.store.db_key reads KIOSK_DB_KEY).
+os.environ.setdefault("KIOSK_DB_KEY", "be" * 32)
 
 from kiosk.core.clock import to_db, utcnow
 from kiosk.core.ids import uuid7

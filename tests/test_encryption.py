@@ -165,6 +165,11 @@ def test_init_prints_a_card_that_the_camera_reads_and_that_opens_the_database(
     key = db_key.parse_key(codes[0].text)
     db_key.forget(database)
     assert db_key.opens(database, key)
+    printed = subprocess.run(
+        ["pdftotext", str(card_pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    typed = printed[printed.index("GPKEY1") :]
+    assert db_key.parse_key(typed) == key  # the text under the code, typed by hand
 
 
 def test_init_keeps_the_key_in_the_keyring_where_there_is_one(

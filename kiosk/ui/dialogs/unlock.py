@@ -44,7 +44,10 @@ class UnlockDialog(GloveDialog):
         self._trying = False
         layout = QVBoxLayout(self)
         title = QLabel(tr("The checkpoint's records are locked"))
-        title.setProperty("role", "title")
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        title.setFont(font)
         layout.addWidget(title)
         about = QLabel(
             tr(

@@ -53,10 +53,12 @@ def write_unlock_card_pdf(text: str, out: Path, *, checkpoint: str, made: dateti
         )
         side = _mm(90)
         _draw_qr(p, text, QRectF((width - side) / 2, _mm(80), side, side))
+        p.setPen(Qt.GlobalColor.black)  # the QR code leaves no pen
         font.setFamily("monospace")
-        font.setPixelSize(round(_mm(4)))
+        font.setPixelSize(round(_mm(3.4)))
         p.setFont(font)
-        groups = " ".join(text[i : i + 6] for i in range(0, len(text), 6))
+        prefix, _, body = text.partition(":")
+        groups = prefix + ": " + " ".join(body[i : i + 4] for i in range(0, len(body), 4))
         p.drawText(
             QRectF(0, _mm(180), width, _mm(20)),
             int(Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap),
