@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,6 +36,7 @@ from kiosk.core.i18n import tr
 from kiosk.core.progress import Cancelled, Progress
 from kiosk.store.checkpoint import get_meta, record_audit, set_meta
 from kiosk.store.db import BATCH_GAP_S, Pacer, write
+from kiosk.store.driver import sqlite3
 
 LAST_PURGE = "last_purge"
 PURGE_HELD = "purge_held"

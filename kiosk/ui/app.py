@@ -23,6 +23,7 @@ from kiosk.home import Home
 from kiosk.logs import log_file, previous_crash
 from kiosk.settings import Settings
 from kiosk.store.db import connect
+from kiosk.ui.dialogs.unlock import unlock_database
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.ops import DbWorker
 from kiosk.ui.qt_app import ensure_gui_app, qt_translations, quit_on_signals
@@ -198,12 +199,14 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
     from kiosk.ui.dialogs.pin import PinDialog
     from kiosk.ui.office.window import OfficeWindow
 
-    # A damaged database is refused at start (its workers' connections do not check).
-    connect(home.database, check=True).close()
     require_screen()
     settings = Settings.load(home.settings_file)
     app = _application(lang, settings)
     apply_theme(app, "day")
+    if not unlock_database(home):
+        return 1
+    # A damaged database is refused at start (its workers' connections do not check).
+    connect(home.database, check=True).close()
     # SIGTERM (shutdown), Ctrl+C: a normal end
     with crash_hook(office=True), quit_on_signals(app) as stopped:
         worker = DbWorker(home.database, name="kiosk-office-pin")  # the lock is on disk
@@ -255,6 +258,8 @@ def run_window(
     app = _application(lang, settings)
     theme = theme_for(settings.theme)
     apply_theme(app, theme)
+    if not unlock_database(home, camera=camera if camera is not None else settings.camera):
+        return 1
     with crash_hook():
         window = build_window(home, camera=camera, demo=demo, theme=theme)
         window.install_scanner()
