@@ -5,8 +5,9 @@ one run (issue 2; issue 12: the cost of encryption).
     python bench/bench_store.py [--residents 100000] [--visits 1000000]
 
 Builds a checkpoint in a temporary folder with that many residents (each with a
-pass) and visits, copies it to a plain (unencrypted) database with SQLCipher's
-``sqlcipher_export``, then measures on both, the samples taken in turn:
+pass) and visits, exports it with SQLCipher's ``sqlcipher_export`` into an encrypted
+copy (a key of its own) and a plain one, then measures on both, the samples taken in
+turn:
 * an indexed look-up of a pass by serial with its holder (``find_pass``), and the
   full check of a scanned token (``check_token``: signature + look-up);
 * one durable insert of a visit (its own ``BEGIN IMMEDIATE`` .. ``COMMIT`` with
@@ -40,7 +41,7 @@ from kiosk.core.passes import PassClaims, PassKind, new_serial, sign_pass
 from kiosk.store import db_key
 from kiosk.store.checkpoint import load_keyring, set_meta, trust_keys
 from kiosk.store.db import connect, is_encrypted, write
-from kiosk.store.driver import open_connection
+from kiosk.store.driver import key_pragma, open_connection
 from kiosk.store.passes import check_token, find_pass
 
 
@@ -142,15 +143,20 @@ def build(path: Path, residents: int, visits: int) -> tuple[list[str], list[str]
     return serials, tokens
 
 
-def plain_copy(path: Path, plain: Path) -> None:
-    """``path``'s database, decrypted into ``plain`` (what Gatepass made before 0.2)."""
+def export_copy(path: Path, copy: Path, key: bytes | None) -> None:
+    """``path``'s database exported by SQLCipher into ``copy``, encrypted with ``key``
+    (``None``: plain, what Gatepass made before encryption). Both copies are made the
+    same way, so their pages lie alike and only the encryption differs."""
     conn = open_connection(path, db_key.key_in_use(path), timeout=5)
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    conn.execute("ATTACH DATABASE ? AS plain KEY ''", (str(plain),))
-    conn.execute("SELECT sqlcipher_export('plain')")
-    conn.execute(f"PRAGMA plain.user_version = {int(version)}")
-    conn.execute("DETACH DATABASE plain")
+    secret = key_pragma(key) if key is not None else "''"
+    conn.execute(f"ATTACH DATABASE ? AS copy KEY {secret}", (str(copy),))
+    conn.execute("SELECT sqlcipher_export('copy')")
+    conn.execute(f"PRAGMA copy.user_version = {int(version)}")
+    conn.execute("DETACH DATABASE copy")
     conn.close()
+    if key is not None:
+        db_key.remember(copy, key)
 
 
 def insert_visit(db: Database, serial: str) -> float:
@@ -182,9 +188,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
         serials, tokens = build(path, args.residents, args.visits)
-        plain_path = Path(tmp) / "plain.db"
-        plain_copy(path, plain_path)
-        dbs = {"encrypted": connect(path), "plain": connect(plain_path)}
+        encrypted_path, plain_path = Path(tmp) / "encrypted.db", Path(tmp) / "plain.db"
+        export_copy(path, encrypted_path, db_key.new_key())
+        export_copy(path, plain_path, None)
+        dbs = {"encrypted": connect(encrypted_path), "plain": connect(plain_path)}
         assert is_encrypted(dbs["encrypted"]) and not is_encrypted(dbs["plain"])
         keyrings = {name: load_keyring(db) for name, db in dbs.items()}
         now = utcnow()
