@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from kiosk.core.clock import to_db, utcnow
+from kiosk.core.clock import utcnow
 from kiosk.core.i18n import tr
 from kiosk.core.rules import (
     REPEAT_WINDOW_S,
@@ -51,6 +51,7 @@ from kiosk.store.retention import (
     held_since,
     held_why,
     hold,
+    local_minute,
     purge_if_due,
 )
 from kiosk.store.visits import LoggedVisit, commit_visit, load_facts, visit_row
@@ -347,7 +348,7 @@ class Gate:
             why = tr(
                 "The clock was set back by {minutes} minutes at {time}.",
                 minutes=round(-moved.total_seconds() / 60),
-                time=to_db(now)[:16].replace("T", " "),
+                time=local_minute(now),
             )
             self.patiently(lambda: hold(self.db, now, why, "gate"))
         elif moved > timedelta(seconds=CLOCK_JUMP_S):

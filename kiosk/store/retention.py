@@ -69,13 +69,18 @@ class ClockInDoubt(UserError):
     """The purge did not run: the clock may be wrong (the message says why)."""
 
 
+def local_minute(at: datetime) -> str:
+    """``at`` in local time to the minute, as the window and the CLI show times."""
+    return at.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
 def clock_doubt(db: Database, now: datetime) -> str | None:
     """Why a purge must not trust ``now``, or ``None`` when nothing speaks against it."""
     held = get_meta(db, PURGE_HELD)
     if held is not None:
         return tr(
             "Retention is on hold since the clock was in doubt at {time}.",
-            time=held[:16].replace("T", " "),
+            time=local_minute(from_db(held)),
         )
     newest = [
         db.execute("SELECT max(at) FROM visits").fetchone()[0],
@@ -87,16 +92,16 @@ def clock_doubt(db: Database, now: datetime) -> str | None:
     if behind is not None and behind - now > CLOCK_BEHIND:
         return tr(
             "The clock says {now}, before the newest recorded passage ({newest}).",
-            now=to_db(now)[:16].replace("T", " "),
-            newest=to_db(behind)[:16].replace("T", " "),
+            now=local_minute(now),
+            newest=local_minute(behind),
         )
     if not known or now - max(known) <= CLOCK_LEAP:
         return None
     return tr(
         "The clock says {now}, {days} days after the newest record ({newest}).",
-        now=to_db(now)[:16].replace("T", " "),
+        now=local_minute(now),
         days=(now - max(known)).days,
-        newest=to_db(max(known))[:16].replace("T", " "),
+        newest=local_minute(max(known)),
     )
 
 

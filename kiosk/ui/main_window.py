@@ -94,17 +94,18 @@ def mode_text(mode: DirectionMode) -> str:
 def clock_notice_text(warning: ClockWarning) -> str:
     """The clock notice, as rich text: what is wrong and what to do, in the guard's
     words; the reason and the admin's way out in smaller print."""
-    since = from_db(warning.since).astimezone().strftime("%Y-%m-%d %H:%M")
+    why = warning.why or tr(
+        "Noticed at {time}.", time=from_db(warning.since).astimezone().strftime("%Y-%m-%d %H:%M")
+    )
     head = tr("The computer's clock may be wrong.")
     body = tr(
         "Scanning goes on as usual, but the times shown and saved may be wrong. "
         "Tell the committee admin."
     )
     admin = tr(
-        "For the admin: noticed {time}. {why} Set the clock right, then run "
-        "'kiosk purge --trust-clock' (or purge in the office); this notice then goes away.",
-        time=since,
-        why=warning.why,
+        "For the admin: {why} Set the clock right, then run 'kiosk purge --trust-clock' "
+        "(or purge in the office); this notice then goes away.",
+        why=why,
     )
     return (
         f"<b>{html.escape(head)}</b> {html.escape(body)}"

@@ -59,7 +59,8 @@ def test_a_clock_behind_the_newest_passage_is_told_at_start_until_an_admin_trust
     assert window.decisions[-1].verdict.level is Level.PASS
     assert window.verdict.isVisible() and window.verdict.height() > 300
     verdict_top = window.verdict.mapTo(window, window.verdict.rect().topLeft()).y()
-    assert window.clock_notice.mapTo(window, window.clock_notice.rect().bottomLeft()).y() < verdict_top
+    notice = window.clock_notice
+    assert notice.mapTo(window, notice.rect().bottomLeft()).y() < verdict_top
     assert not window.clock_notice.hasFocus()
     # Not on its own: the next looks at the clock keep it.
     window.worker.check_clock()
