@@ -21,8 +21,9 @@ from kiosk.core.errors import EnvironmentFault
 from kiosk.core.i18n import set_language, tr
 from kiosk.home import Home
 from kiosk.logs import log_file, previous_crash
-from kiosk.settings import Settings
+from kiosk.settings import Settings, move_pin_hash_out
 from kiosk.store.db import connect
+from kiosk.store.pin_lock import adopt_pin_hash
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.ops import DbWorker
 from kiosk.ui.qt_app import ensure_gui_app, qt_translations, quit_on_signals
@@ -193,13 +194,24 @@ def preparing(
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
+def adopt_settings_pin(home: Home, actor: str) -> None:
+    """At start, before any window: the checkpoint is opened (a damaged one refused:
+    the workers' connections do not check) and an older home's admin PIN hash moved
+    from settings.toml into the database (docs/security.md)."""
+    db = connect(home.database, check=True)
+    try:
+        move_pin_hash_out(home.settings_file, lambda legacy: adopt_pin_hash(db, legacy, actor))
+    finally:
+        db.close()
+
+
 def run_office(home: Home, *, lang: str | None = None) -> int:
     """The office window on its own (``kiosk office``), after the admin PIN."""
     from kiosk.ui.dialogs.pin import PinDialog
     from kiosk.ui.office.window import OfficeWindow
 
     # A damaged database is refused at start (its workers' connections do not check).
-    connect(home.database, check=True).close()
+    adopt_settings_pin(home, "office")
     require_screen()
     settings = Settings.load(home.settings_file)
     app = _application(lang, settings)
@@ -208,7 +220,7 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
     with crash_hook(office=True), quit_on_signals(app) as stopped:
         worker = DbWorker(home.database, name="kiosk-office-pin")  # the lock is on disk
         try:
-            pin = PinDialog(settings.admin_pin_hash, worker=worker, actor="office")
+            pin = PinDialog(worker, actor="office")
             accepted = pin.exec() == PinDialog.DialogCode.Accepted
         finally:
             worker.close()
@@ -251,6 +263,7 @@ def run_window(
     The guard on duty is ``guard``, else asked for as the window opens (the shift
     sign-in); not in the unattended demo."""
     require_screen()
+    adopt_settings_pin(home, "window")
     settings = Settings.load(home.settings_file)
     app = _application(lang, settings)
     theme = theme_for(settings.theme)
