@@ -251,7 +251,6 @@ def test_pin_set_with_the_issuer_key_when_forgotten(tmp_path: Path) -> None:
 def test_pin_set_on_a_checkpoint_without_a_pin(home_dir: Path) -> None:
     """Made before init asked for one: nothing to check, the first PIN is set."""
     from kiosk.core.pin import verify_pin
-
     from kiosk.store.db import connect
 
     run(home_dir, "init")
