@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from kiosk.core.clock import utcnow
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import N_
 from kiosk.core.rules import (
     REPEAT_WINDOW_S,
     DirectionMode,
@@ -46,7 +46,8 @@ from kiosk.store.db import DatabaseBusy, busy_timeout_ms, connect
 from kiosk.store.retention import (
     PURGE_UNFINISHED,
     ClockInDoubt,
-    clock_doubt,
+    Doubt,
+    clock_doubt_of,
     finish_purge,
     held_since,
     held_why,
@@ -266,7 +267,7 @@ class Gate:
         now = self.clock()
         try:
             with self._busy_timeout(WAIT_SLICE_MS):
-                doubt = None if held_since(self.db) else clock_doubt(self.db, now)
+                doubt = None if held_since(self.db) else clock_doubt_of(self.db, now)
                 if doubt is not None:
                     log.warning("the clock is in doubt: %s", doubt)
                     hold(self.db, now, doubt, "gate")
@@ -345,10 +346,9 @@ class Gate:
         if moved < -timedelta(seconds=CLOCK_JUMP_S):
             log.warning("the clock was set back by %s (against the monotonic clock)", -moved)
             self.clock_jump = ClockJump(moved, now)
-            why = tr(
-                "The clock was set back by {minutes} minutes at {time}.",
-                minutes=round(-moved.total_seconds() / 60),
-                time=local_minute(now),
+            why = Doubt(
+                N_("The clock was set back by {minutes} minutes at {time}."),
+                {"minutes": round(-moved.total_seconds() / 60), "time": local_minute(now)},
             )
             self.patiently(lambda: hold(self.db, now, why, "gate"))
         elif moved > timedelta(seconds=CLOCK_JUMP_S):

@@ -41,7 +41,7 @@ from sqlite_utils import Database
 
 from kiosk.core.clock import from_db, to_db
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import N_, tr
 from kiosk.core.progress import Cancelled, Progress
 from kiosk.store.checkpoint import get_meta, record_audit, set_meta
 from kiosk.store.db import BATCH_GAP_S, Pacer, write
@@ -74,6 +74,18 @@ def local_minute(at: datetime) -> str:
     return at.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+@dataclass(frozen=True)
+class Doubt:
+    """Why the clock is in doubt, as a message and its values: kept so in the audit log
+    (``retention.held``), so that the gate window says it in its own language later."""
+
+    message: str  # English, marked with N_()
+    values: dict[str, str | int]
+
+    def __str__(self) -> str:
+        return tr(self.message, **self.values)
+
+
 def clock_doubt(db: Database, now: datetime) -> str | None:
     """Why a purge must not trust ``now``, or ``None`` when nothing speaks against it."""
     held = get_meta(db, PURGE_HELD)
@@ -82,26 +94,41 @@ def clock_doubt(db: Database, now: datetime) -> str | None:
             "Retention is on hold since the clock was in doubt at {time}.",
             time=local_minute(from_db(held)),
         )
+    doubt = _doubt(db, now, _known_times(db))
+    return None if doubt is None else str(doubt)
+
+
+def _known_times(db: Database) -> list[datetime]:
+    """The newest times the checkpoint wrote: its newest visit, last purge, creation."""
     newest = [
         db.execute("SELECT max(at) FROM visits").fetchone()[0],
         get_meta(db, LAST_PURGE),
         get_meta(db, "created_at"),
     ]
-    known = [from_db(t) for t in newest if t]
+    return [from_db(t) for t in newest if t]
+
+
+def clock_doubt_of(db: Database, now: datetime) -> Doubt | None:
+    """Like :func:`clock_doubt`, not counting a hold: why ``now`` is in doubt itself."""
+    return _doubt(db, now, _known_times(db))
+
+
+def _doubt(db: Database, now: datetime, known: list[datetime]) -> Doubt | None:
     behind = _newest_untrusted_passage(db)
     if behind is not None and behind - now > CLOCK_BEHIND:
-        return tr(
-            "The clock says {now}, before the newest recorded passage ({newest}).",
-            now=local_minute(now),
-            newest=local_minute(behind),
+        return Doubt(
+            N_("The clock says {now}, before the newest recorded passage ({newest})."),
+            {"now": local_minute(now), "newest": local_minute(behind)},
         )
     if not known or now - max(known) <= CLOCK_LEAP:
         return None
-    return tr(
-        "The clock says {now}, {days} days after the newest record ({newest}).",
-        now=local_minute(now),
-        days=(now - max(known)).days,
-        newest=local_minute(max(known)),
+    return Doubt(
+        N_("The clock says {now}, {days} days after the newest record ({newest})."),
+        {
+            "now": local_minute(now),
+            "days": (now - max(known)).days,
+            "newest": local_minute(max(known)),
+        },
     )
 
 
@@ -112,14 +139,18 @@ def _newest_untrusted_passage(db: Database) -> datetime | None:
     return from_db(newest) if newest else None
 
 
-def hold(db: Database, now: datetime, why: str, actor: str = "retention") -> None:
+def hold(db: Database, now: datetime, why: Doubt | str, actor: str = "retention") -> None:
     """Hold retention: the clock is in doubt for ``why`` (audited ``retention.held``
-    once; an existing hold stays as it is). Only an admin's purge ends it."""
+    once, with the message and its values; an existing hold stays as it is). Only an
+    admin's purge ends it."""
     if get_meta(db, PURGE_HELD) is not None:
         return
+    detail: dict[str, object] = {"now": to_db(now), "why": str(why)}
+    if isinstance(why, Doubt):
+        detail.update(message=why.message, values=why.values)
     with write(db):
         set_meta(db, PURGE_HELD, to_db(now))
-        record_audit(db, actor, "retention.held", {"now": to_db(now), "why": why})
+        record_audit(db, actor, "retention.held", detail)
 
 
 def held_since(db: Database) -> str | None:
@@ -128,15 +159,18 @@ def held_since(db: Database) -> str | None:
 
 
 def held_why(db: Database) -> str:
-    """Why retention is held, as said when it was (the last ``retention.held``)."""
+    """Why retention is held (the last ``retention.held``), in the current language."""
     row = db.execute(
         "SELECT detail FROM audit WHERE action = 'retention.held' ORDER BY rowid DESC LIMIT 1"
     ).fetchone()
     if row is None:
         return ""
     try:
-        return str(json.loads(row[0]).get("why", ""))
-    except (ValueError, AttributeError):
+        detail = json.loads(row[0])
+        if "message" in detail:
+            return str(Doubt(str(detail["message"]), dict(detail["values"])))
+        return str(detail.get("why", ""))
+    except (ValueError, TypeError, KeyError, AttributeError):
         return ""
 
 
@@ -308,6 +342,7 @@ def purge_if_due(
         return None
     doubt = clock_doubt(db, now)
     if doubt is not None:
-        hold(db, now, doubt, actor)
+        known = _doubt(db, now, _known_times(db))
+        hold(db, now, known or doubt, actor)
         raise ClockInDoubt(f"{doubt} {trust_clock_hint()}")
     return purge(db, older_than_days=older_than_days, now=now, actor=actor, gap_s=gap_s)
