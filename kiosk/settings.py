@@ -254,7 +254,7 @@ class Settings:
     def updated(self, values: Mapping[str, Any]) -> tuple[Settings, list[Change]]:
         """These settings with ``values`` (by name, as TOML or a person gives them),
         each checked; and the changes that makes. Raises :class:`UserError` for an
-        unknown name, the admin PIN (see :meth:`with_pin_hash`) or a wrong value."""
+        unknown name, the admin PIN (not a setting: kiosk.store.pin_lock) or a wrong value."""
         new: dict[str, Any] = {}
         for name, value in values.items():
             setting = BY_NAME.get(name)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_checkpoint, run, run_json
+from tests.helpers import make_checkpoint, raw_connect, run, run_json
 
 
 def test_init_makes_home_db_and_private_key(home_dir: Path) -> None:
@@ -119,9 +119,8 @@ def test_messages_in_chinese(home_dir: Path) -> None:
 
 
 def audit(home: Path) -> list[tuple[str, str, dict]]:
-    import sqlite3
 
-    with sqlite3.connect(home / "gatepass.db") as db:
+    with raw_connect(home / "gatepass.db") as db:
         rows = db.execute("SELECT actor, action, detail FROM audit ORDER BY id").fetchall()
     return [(actor, action, json.loads(detail)) for actor, action, detail in rows]
 
@@ -362,17 +361,16 @@ def test_an_empty_database_file_is_refused_not_recreated(home_dir: Path) -> None
 
 
 def test_a_database_of_another_program_is_refused_and_left_alone(home_dir: Path) -> None:
-    import sqlite3
 
     home_dir.mkdir()
-    other = sqlite3.connect(home_dir / "gatepass.db")
+    other = raw_connect(home_dir / "gatepass.db")
     other.execute("CREATE TABLE notes (text TEXT)")
     other.commit()
     other.close()
     result = run(home_dir, "passes", "list", ok=False)
     assert result.exit_code == 3
     assert "not a Gatepass database" in result.stderr
-    again = sqlite3.connect(home_dir / "gatepass.db")
+    again = raw_connect(home_dir / "gatepass.db")
     tables = [r[0] for r in again.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     again.close()
     assert tables == ["notes"]

@@ -11,6 +11,7 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.cli.context import Context, cli_actor, pass_ctx
+from kiosk.cli.db import card_option, hand_over_key
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr, trn
 from kiosk.core.keys import (
@@ -31,6 +32,7 @@ from kiosk.store.checkpoint import (
     trusted_keys,
 )
 from kiosk.store.db import connect
+from kiosk.store.db_key import KEY_ENV, key_in_use
 from kiosk.store.pin_lock import (
     adopt_pin_hash,
     check_pin,
@@ -190,10 +192,14 @@ def store_admin_pin(home: Home, pin: str, actor: str, via: str) -> None:
     help="The admin PIN (4 to 12 digits, not 1234 or 1111). Default: KIOSK_ADMIN_PIN, "
     "else asked for twice.",
 )
+@card_option("gatepass-unlock-card.pdf")
 @pass_ctx
-def init(ctx: Context, name: str, passphrase: bool, public_only: bool, pin: str | None) -> None:
-    """Create a checkpoint: its folder, database, admin PIN and (unless --public-only)
-    issuer key."""
+def init(
+    ctx: Context, name: str, passphrase: bool, public_only: bool, pin: str | None, card_out: str
+) -> None:
+    """Create a checkpoint: its folder, its encrypted database and the unlock card, the
+    admin PIN and (unless --public-only) the issuer key. With KIOSK_DB_KEY set, the
+    database is encrypted with that key and no card is written."""
     home = ctx.home
     if home.database.exists():
         raise UserError(tr("A checkpoint already exists at {path}.", path=home.root))
@@ -209,6 +215,10 @@ def init(ctx: Context, name: str, passphrase: bool, public_only: bool, pin: str 
     create_checkpoint(home, name, issuer=not public_only, passphrase=secret, actor=actor)
     store_admin_pin(home, admin_pin, actor, "cli")
     click.echo(tr("Checkpoint created at {path}.", path=home.root))
+    if os.environ.get(KEY_ENV, "").strip():
+        click.echo(tr("Database encrypted with the key in {name}.", name=KEY_ENV))
+    else:
+        hand_over_key(home.database, key_in_use(home.database), Path(card_out), name.strip())
     click.echo(tr("Admin PIN set (change it with 'kiosk pin set')."))
     if public_only:
         click.echo(

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,6 +44,7 @@ from kiosk.core.i18n import N_, tr
 from kiosk.core.progress import Cancelled, Progress
 from kiosk.store.checkpoint import get_meta, record_audit, set_meta
 from kiosk.store.db import BATCH_GAP_S, Pacer, write
+from kiosk.store.driver import sqlite3
 
 LAST_PURGE = "last_purge"
 PURGE_HELD = "purge_held"

@@ -24,6 +24,7 @@ from kiosk.logs import log_file, previous_crash
 from kiosk.settings import Settings, move_pin_hash_out
 from kiosk.store.db import connect
 from kiosk.store.pin_lock import adopt_pin_hash
+from kiosk.ui.dialogs.unlock import unlock_database
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.ops import DbWorker
 from kiosk.ui.qt_app import ensure_gui_app, qt_translations, quit_on_signals
@@ -210,12 +211,13 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
     from kiosk.ui.dialogs.pin import PinDialog
     from kiosk.ui.office.window import OfficeWindow
 
-    # A damaged database is refused at start (its workers' connections do not check).
-    adopt_settings_pin(home, "office")
     require_screen()
     settings = Settings.load(home.settings_file)
     app = _application(lang, settings)
     apply_theme(app, "day")
+    if not unlock_database(home):
+        return 1
+    adopt_settings_pin(home, "office")  # (a damaged database refused here)
     # SIGTERM (shutdown), Ctrl+C: a normal end
     with crash_hook(office=True), quit_on_signals(app) as stopped:
         worker = DbWorker(home.database, name="kiosk-office-pin")  # the lock is on disk
@@ -263,11 +265,14 @@ def run_window(
     The guard on duty is ``guard``, else asked for as the window opens (the shift
     sign-in); not in the unattended demo."""
     require_screen()
-    adopt_settings_pin(home, "window")
     settings = Settings.load(home.settings_file)
     app = _application(lang, settings)
     theme = theme_for(settings.theme)
     apply_theme(app, theme)
+    if not unlock_database(home, camera=camera if camera is not None else settings.camera):
+        return 1
+    adopt_settings_pin(home, "window")
+    settings = Settings.load(home.settings_file)  # (without an older home's PIN hash)
     with crash_hook():
         window = build_window(home, camera=camera, demo=demo, theme=theme)
         window.install_scanner()
