@@ -256,8 +256,10 @@ class GateWorker(QObject):
 
     def check_clock(self) -> None:
         """Look at the clock again (a jump back, an admin who trusted it meanwhile); a
-        change comes on :attr:`clockWarning`. The window asks every so often."""
-        self.request(self._check_clock)
+        change comes on :attr:`clockWarning`. The window asks every so often; nothing is
+        queued while there is no gate (not yet started, or it could not start)."""
+        if self._gate is not None:
+            self.request(self._check_clock)
 
     def request_stop(self) -> None:
         """Stop the scan path (from the UI thread). ``drive`` sees the flag within
