@@ -23,12 +23,12 @@ from kiosk.core.identity import make_id_number
 from kiosk.core.keys import load_private_key
 from kiosk.core.pin import hash_pin
 from kiosk.home import Home
-from kiosk.settings import Settings
 from kiosk.store import db_key
 from kiosk.store.checkpoint import checkpoint_id, create_checkpoint, record_audit
 from kiosk.store.db import connect
 from kiosk.store.holds import add_hold
 from kiosk.store.passes import issue_passes, list_passes, revoke_pass
+from kiosk.store.pin_lock import set_pin_hash
 from kiosk.store.register import add_resident
 from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
 
@@ -77,12 +77,12 @@ def build_demo(
     if home.database.exists() and video.exists():
         return _existing(home, video)
     create_checkpoint(home, DEMO_NAME, issuer=True, actor="demo")
-    Settings.load(home.settings_file).with_pin_hash(hash_pin(DEMO_PIN)).save()
     issuer = load_private_key(home.private_key, None)
     gate = load_private_key(home.gate_key, None)
     db = connect(home.database)
     now = utcnow()
     try:
+        set_pin_hash(db, hash_pin(DEMO_PIN), "demo", "demo")
         ids = []
         for i, (building, unit, room, name, role) in enumerate(REGISTER):
             ids.append(

@@ -363,7 +363,7 @@ def test_a_clock_far_ahead_purges_nothing_until_an_admin_says_so(
 ) -> None:
     make_checkpoint(home_dir)
     now = datetime.now(UTC)
-    for hours in range(7):
+    for hours in reversed(range(7)):  # in time order: a clock set back would be doubted
         visitor_visit(home_dir, now - timedelta(hours=hours + 1))
     ahead = now + timedelta(days=400)
 
@@ -443,3 +443,29 @@ def test_a_running_gate_finishes_a_purge_once_the_reader_lets_go(
         gate._purge_if_due()  # the next purge check
         assert not gate.purge_unfinished
         assert SECRET_ID.encode() not in raw_bytes(home_dir)
+
+
+def test_why_retention_is_held_is_told_in_the_language_of_whoever_reads_it(
+    home_dir: Path,
+) -> None:
+    """A hold written by a gate in English (``kiosk gate`` in an English terminal) is
+    told in Chinese by a window in Chinese: the audit keeps the message and its values."""
+    from kiosk.core.i18n import set_language
+    from kiosk.store.db import connect
+    from kiosk.store.retention import held_why
+
+    make_checkpoint(home_dir)
+    visitor_visit(home_dir, datetime.now(UTC))
+    set_language("en")
+    try:
+        with Gate(Home(home_dir), clock=FakeClock(datetime.now(UTC) - timedelta(hours=3))):
+            pass  # started behind the newest passage: held
+        db = connect(home_dir / "gatepass.db")
+        try:
+            assert "before the newest recorded passage" in held_why(db)
+            set_language("zh_CN")
+            assert "早于最新记录的通行" in held_why(db)
+        finally:
+            db.close()
+    finally:
+        set_language("en")  # as tests/conftest.py sets it

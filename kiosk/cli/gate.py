@@ -16,6 +16,7 @@ from kiosk.core.identity import mask_name
 from kiosk.gate import Decision, Gate, drive
 from kiosk.home import Home
 from kiosk.settings import Settings
+from kiosk.store.retention import trust_clock_hint
 
 
 def decision_json(decision: Decision) -> dict[str, Any]:
@@ -95,6 +96,10 @@ def run_gate(
     ) as the_gate:
         if the_gate.retention_held:
             click.echo(the_gate.retention_held, err=True)
+        else:  # held for a clock behind the newest passage, or a jump back noticed before
+            warning = the_gate.clock_warning()
+            if warning is not None:
+                click.echo(f"{warning.why} {trust_clock_hint()}", err=True)
         frames = open_source(source, realtime=live if realtime is None else realtime, loop=loop)
         scans = the_gate.scan_loop(frames, drop_stale=live or loop)
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -122,7 +122,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
             VisitorCodeDialog,
             lambda: VisitorCodeDialog("GV1:demo-visitor-code-for-the-screenshot", until),
         ),
-        Sample("pin", PinDialog, lambda: PinDialog(settings.admin_pin_hash)),
+        Sample("pin", PinDialog, lambda: PinDialog(ctx.reader)),
         Sample("sign-in", SignInDialog, lambda: SignInDialog(["李明", "Wang Fang"])),
         Sample("shift-summary", ShiftSummaryDialog, lambda: ShiftSummaryDialog(summary)),
         Sample("settings", SettingsDialog, lambda: SettingsDialog(settings)),

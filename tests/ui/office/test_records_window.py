@@ -164,6 +164,7 @@ def test_office_window_unmasks_only_with_the_pin_and_closes_cleanly(
     for key in "0000":
         dialog.press(key)
     dialog.press("OK")  # wrong: stays masked
+    qtbot.waitUntil(lambda: not dialog.waiting)  # checked on the office's worker
     assert not window.ctx.unmasked
     for key in DEMO_PIN:
         dialog.press(key)
@@ -201,6 +202,7 @@ def test_office_from_the_gate_settings_opens_beside_the_running_gate(
     for key in DEMO_PIN:
         pin.press(key)
     pin.press("OK")
+    qtbot.waitUntil(lambda: open_dialog("settings") is not None)  # PIN checked off the UI
     settings = open_dialog("settings")
     assert isinstance(settings, SettingsDialog)
     settings.office_button.click()
