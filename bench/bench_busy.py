@@ -34,6 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Checkpoints made here are opened by other processes too: all share one key, as the
+# tests' do (kiosk.store.db_key reads KIOSK_DB_KEY).
+os.environ.setdefault("KIOSK_DB_KEY", "be" * 32)
 
 from bench_import import write_csv
 

@@ -26,7 +26,7 @@ Targets: the dashboard load under 1 s; a trace query under 1 s.
 from __future__ import annotations
 
 import argparse
-import sqlite3
+import os
 import statistics
 import sys
 import time
@@ -37,11 +37,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Checkpoints made here are opened by other processes too: all share one key, as the
+# tests' do (kiosk.store.db_key reads KIOSK_DB_KEY).
+os.environ.setdefault("KIOSK_DB_KEY", "be" * 32)
 
 from bench_store import build
 
+from kiosk.store import db_key
 from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.db import connect
+from kiosk.store.driver import open_connection, sqlite3
 from kiosk.store.stats import daily_summary, dashboard_figures, day_bounds, fevers_on
 from kiosk.store.trace import contacts_of, passed_between
 from kiosk.store.visitors import DEFAULT_ORDER, list_visitors
@@ -129,7 +134,8 @@ def build_database(path: Path, args: argparse.Namespace, day: date) -> None:
     build(path, args.residents, 0)
     days = -(-args.visits // args.per_day)
     first_day, _ = day_bounds(day - timedelta(days=days - 1))
-    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn = open_connection(path, db_key.key_in_use(path), timeout=5)
+    conn.isolation_level = None
     conn.execute("PRAGMA journal_mode=OFF")
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-400000")

@@ -31,7 +31,6 @@ import json
 import os
 import random
 import resource
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,12 +42,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Checkpoints made here are opened by other processes too: all share one key, as the
+# tests' do (kiosk.store.db_key reads KIOSK_DB_KEY).
+os.environ.setdefault("KIOSK_DB_KEY", "be" * 32)
 
 from bench_store import build
 
 from kiosk.core.clock import from_db, to_db
 from kiosk.core.ids import uuid7
+from kiosk.store import db_key
 from kiosk.store.db import connect
+from kiosk.store.driver import open_connection, sqlite3
 
 FIRST_DAY = date(2026, 10, 1)  # local days FIRST_DAY .. FIRST_DAY + days - 1
 BUSY_INDEX = 20  # the busy day is FIRST_DAY + 20
@@ -91,7 +95,8 @@ def seed(path: Path, args: argparse.Namespace) -> None:
         leftover.unlink()
     build(partial, args.residents, 0)  # households, residents, passes (bench_store's)
     began = time.perf_counter()
-    conn = sqlite3.connect(partial, isolation_level=None)
+    conn = open_connection(partial, db_key.key_in_use(partial), timeout=5)
+    conn.isolation_level = None
     conn.execute("PRAGMA journal_mode=DELETE")  # one big transaction: no huge WAL
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA foreign_keys=OFF")

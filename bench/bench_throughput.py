@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -36,9 +35,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+# Checkpoints made here are opened by other processes too: all share one key, as the
+# tests' do (kiosk.store.db_key reads KIOSK_DB_KEY).
+os.environ.setdefault("KIOSK_DB_KEY", "be" * 32)
 os.environ.setdefault("KIOSK_ADMIN_PIN", "2580")
 
 from kiosk.home import Home  # noqa: E402
+from kiosk.store.db import connect  # noqa: E402
 from tests.field.conftest import Xdo, kiosk_env, virtual_screen  # noqa: E402
 from tests.helpers import make_checkpoint, run, run_json  # noqa: E402
 
@@ -80,7 +83,7 @@ class Guard:
 
 
 def visit_count(home: Path) -> int:
-    db = sqlite3.connect(f"file:{Home(home).database}?mode=ro", uri=True, timeout=5)
+    db = connect(Home(home).database, migrate=False)
     try:
         return int(db.execute("SELECT count(*) FROM visits").fetchone()[0])
     finally:

@@ -35,6 +35,9 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # KIOSK_SRC: another Gatepass source tree to measure (--before runs this file with it).
 sys.path.insert(0, os.environ.get("KIOSK_SRC") or str(Path(__file__).resolve().parent.parent))
+# Checkpoints made here are opened by other processes too: all share one key, as the
+# tests' do (kiosk.store.db_key reads KIOSK_DB_KEY).
+os.environ.setdefault("KIOSK_DB_KEY", "be" * 32)
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication

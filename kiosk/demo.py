@@ -11,6 +11,7 @@ that video as its camera, through the same code path as a real gate.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,11 +23,12 @@ from kiosk.core.identity import make_id_number
 from kiosk.core.keys import load_private_key
 from kiosk.core.pin import hash_pin
 from kiosk.home import Home
-from kiosk.settings import Settings
+from kiosk.store import db_key
 from kiosk.store.checkpoint import checkpoint_id, create_checkpoint, record_audit
 from kiosk.store.db import connect
 from kiosk.store.holds import add_hold
 from kiosk.store.passes import issue_passes, list_passes, revoke_pass
+from kiosk.store.pin_lock import set_pin_hash
 from kiosk.store.register import add_resident
 from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
 
@@ -58,6 +60,9 @@ class Demo:
     tokens: dict[str, str]  # "valid", "visitor", "revoked", "held", "junk"
 
 
+DEMO_DB_KEY = hashlib.sha256(b"Gatepass demo checkpoint").digest()
+
+
 def build_demo(
     home: Home, *, fps: float = 30.0, progress: Callable[[float], None] | None = None
 ) -> Demo:
@@ -65,15 +70,19 @@ def build_demo(
     ``progress`` is told the share done (0 to 1) as the video is written (most of the
     time: encoding its 660 frames)."""
     video = home.root / VIDEO_NAME
+    # The demo's made-up people need no secret: its database has a known key (unless
+    # KIOSK_DB_KEY gives one), so a demo kept with --home opens again on a computer
+    # without a keyring.
+    db_key.remember(home.database, db_key.from_env() or DEMO_DB_KEY)
     if home.database.exists() and video.exists():
         return _existing(home, video)
     create_checkpoint(home, DEMO_NAME, issuer=True, actor="demo")
-    Settings.load(home.settings_file).with_pin_hash(hash_pin(DEMO_PIN)).save()
     issuer = load_private_key(home.private_key, None)
     gate = load_private_key(home.gate_key, None)
     db = connect(home.database)
     now = utcnow()
     try:
+        set_pin_hash(db, hash_pin(DEMO_PIN), "demo", "demo")
         ids = []
         for i, (building, unit, room, name, role) in enumerate(REGISTER):
             ids.append(

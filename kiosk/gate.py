@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from kiosk.core.clock import utcnow
+from kiosk.core.i18n import N_
 from kiosk.core.rules import (
     REPEAT_WINDOW_S,
     DirectionMode,
@@ -44,7 +45,18 @@ from kiosk.store.anchors import Anchorer, AnchorFile, LogCheck, check_log, signi
 from kiosk.store.chain import head
 from kiosk.store.checkpoint import checkpoint_id, get_meta, load_keyring, record_audit
 from kiosk.store.db import DatabaseBusy, busy_timeout_ms, connect, write
-from kiosk.store.retention import PURGE_UNFINISHED, ClockInDoubt, finish_purge, purge_if_due
+from kiosk.store.retention import (
+    PURGE_UNFINISHED,
+    ClockInDoubt,
+    Doubt,
+    clock_doubt_of,
+    finish_purge,
+    held_since,
+    held_why,
+    hold,
+    local_minute,
+    purge_if_due,
+)
 from kiosk.store.visits import LoggedVisit, commit_visit, load_facts, visit_row
 from kiosk.vision.decoders import get_decoder
 from kiosk.vision.health import HealthPolicy
@@ -77,6 +89,16 @@ class ClockJump:
 
     by: timedelta
     noticed_at: datetime
+
+
+@dataclass(frozen=True)
+class ClockWarning:
+    """The clock is in doubt and retention held since ``since`` (UTC, as stored) for
+    ``why`` (as said when it was held): what the guard is told until an admin's purge
+    trusts the clock (``kiosk purge --trust-clock``, the office's purge)."""
+
+    since: str
+    why: str
 
 
 class GateStopped(Exception):
@@ -143,6 +165,7 @@ class Gate:
         self.anchorer: Anchorer | None = None
         self._check_log()
         self._purge_if_due()
+        self._doubt_clock_at_start()
 
     @classmethod
     def from_settings(
@@ -155,6 +178,8 @@ class Gate:
         guard: str = "",
         stop: threading.Event | None = None,
         on_wait: Callable[[bool], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> Gate:
         """The gate of the checkpoint at ``home`` as its settings say: direction
         (``direction`` overrides it), rules, repeat window, retention and decoder
@@ -169,6 +194,8 @@ class Gate:
             retention_days=settings.retention_days,
             stop=stop,
             on_wait=on_wait,
+            clock=clock,
+            monotonic=monotonic,
         )
 
     def scan_loop(
@@ -266,6 +293,34 @@ class Gate:
             self.purge_unfinished = True
             self._finish_after = self.monotonic() + FINISH_RETRY_S
 
+    def _doubt_clock_at_start(self) -> None:
+        """A clock that starts behind the newest recorded passage (set back while the
+        gate was off), or far ahead, holds retention even when no purge was due (or
+        retention is off), so that the guard is told. A busy database: the next
+        :meth:`clock_warning` looks again."""
+        now = self.clock()
+        try:
+            with self._busy_timeout(WAIT_SLICE_MS):
+                doubt = None if held_since(self.db) else clock_doubt_of(self.db, now)
+                if doubt is not None:
+                    log.warning("the clock is in doubt: %s", doubt)
+                    hold(self.db, now, doubt, "gate")
+        except DatabaseBusy:
+            log.warning("the clock check at start was put off: the database is busy")
+
+    def clock_warning(self) -> ClockWarning | None:
+        """Whether the guard must be told the clock is in doubt: retention is held (a
+        clock far ahead, behind the newest passage, or set back while the gate ran).
+        Also a clock check (a jump back since the last reading holds retention). Once
+        an admin's purge has trusted the clock, ``None``, and the jump is forgotten."""
+        self._watch_clock(self.clock())
+        since = self.patiently(lambda: held_since(self.db))
+        if since is None:
+            self.clock_jump = None
+            self.retention_held = None
+            return None
+        return ClockWarning(since, self.patiently(lambda: held_why(self.db)))
+
     @contextlib.contextmanager
     def _busy_timeout(self, ms: int) -> Iterator[None]:
         self.db.conn.execute(f"PRAGMA busy_timeout={int(ms)}")
@@ -325,6 +380,11 @@ class Gate:
         if moved < -timedelta(seconds=CLOCK_JUMP_S):
             log.warning("the clock was set back by %s (against the monotonic clock)", -moved)
             self.clock_jump = ClockJump(moved, now)
+            why = Doubt(
+                N_("The clock was set back by {minutes} minutes at {time}."),
+                {"minutes": round(-moved.total_seconds() / 60), "time": local_minute(now)},
+            )
+            self.patiently(lambda: hold(self.db, now, why, "gate"))
         elif moved > timedelta(seconds=CLOCK_JUMP_S):
             log.warning(
                 "the clock moved forward by %s more than the monotonic clock "

@@ -6,9 +6,16 @@ warning in the log, so a hand-edited file never stops the gate.
 
 A :class:`Settings` is a frozen value: read a setting as an attribute
 (``settings.retention_days``, typed); a change makes a new one
-(:meth:`Settings.updated`, :meth:`Settings.with_pin_hash`) that :meth:`Settings.save`
-writes. The gate's rule defaults live in :class:`kiosk.core.rules.RuleSettings` and
-the repeat window's in :data:`kiosk.core.rules.REPEAT_WINDOW_S`; the fields here take
+(:meth:`Settings.updated`) that :meth:`Settings.save` writes.
+
+The admin PIN is not a setting: its hash lives in the database, encrypted with it
+(:mod:`kiosk.store.pin_lock`). An older Gatepass wrote it here as ``admin_pin_hash``;
+:meth:`Settings.load` keeps such a value apart (:attr:`Settings.legacy_pin_hash`),
+:func:`move_pin_hash_out` hands it to the database and rewrites the file without it,
+and :meth:`Settings.save` never writes it.
+
+The gate's rule defaults live in :class:`kiosk.core.rules.RuleSettings` and the repeat
+window's in :data:`kiosk.core.rules.REPEAT_WINDOW_S`; the fields here take
 them from there.
 """
 
@@ -35,6 +42,8 @@ log = logging.getLogger("kiosk.settings")
 T = TypeVar("T")
 
 PIN_SETTING = "admin_pin_hash"
+"""Where an older Gatepass kept the admin PIN's hash (in settings.toml); the audit log's
+name for a PIN change."""
 
 # (setting name, old value, new value): one change, as the audit log records it.
 Change = tuple[str, Any, Any]
@@ -207,16 +216,11 @@ class Settings:
     )
     sounds: bool = _setting(True, N_("A tone for each verdict (pass, check, stop)."))
     speech: bool = _setting(False, N_("Speak the verdict aloud where the computer has a voice."))
-    admin_pin_hash: str = _setting(
-        "",
-        N_(
-            "The administrator PIN, hashed; set by 'kiosk init', changed with 'kiosk pin set' "
-            "or in the settings dialog, never with 'settings set'. Empty: no PIN opens anything."
-        ),
-        secret=True,
-    )
 
     path: Path | None = field(default=None, compare=False, repr=False)
+    legacy_pin_hash: str | None = field(default=None, compare=False, repr=False)
+    """The admin PIN's hash an older Gatepass left in the file (None: none there);
+    never written back (see :func:`move_pin_hash_out`)."""
 
     def __post_init__(self) -> None:
         for setting in SETTINGS:  # every value as its setting's type, checked
@@ -231,6 +235,7 @@ class Settings:
             except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
                 log.warning("settings file %s unreadable (%s): using defaults", path, exc)
         values = {}
+        legacy = raw.pop(PIN_SETTING, None)
         for name, value in raw.items():
             setting = BY_NAME.get(name)
             if setting is None:
@@ -240,7 +245,7 @@ class Settings:
                 values[name] = convert(setting, value)
             except (ValueError, TypeError):
                 log.warning("setting %s=%r invalid: default %r used", name, value, setting.default)
-        return cls(**values, path=path)
+        return cls(**values, path=path, legacy_pin_hash=None if legacy is None else str(legacy))
 
     def values(self) -> dict[str, Any]:
         """Every setting's value by name, in the declared order."""
@@ -249,12 +254,10 @@ class Settings:
     def updated(self, values: Mapping[str, Any]) -> tuple[Settings, list[Change]]:
         """These settings with ``values`` (by name, as TOML or a person gives them),
         each checked; and the changes that makes. Raises :class:`UserError` for an
-        unknown name, the admin PIN (see :meth:`with_pin_hash`) or a wrong value."""
+        unknown name, the admin PIN (not a setting: kiosk.store.pin_lock) or a wrong value."""
         new: dict[str, Any] = {}
         for name, value in values.items():
             setting = BY_NAME.get(name)
-            if setting is None:
-                raise UserError(tr("No setting called {name}.", name=name))
             if name == PIN_SETTING:
                 raise UserError(
                     tr(
@@ -262,6 +265,8 @@ class Settings:
                         "(asks for the current PIN) or in the window's settings."
                     )
                 )
+            if setting is None:
+                raise UserError(tr("No setting called {name}.", name=name))
             try:
                 new[name] = convert(setting, value)
             except (ValueError, TypeError):
@@ -271,10 +276,6 @@ class Settings:
         old = self.values()
         changes = [(name, old[name], value) for name, value in new.items() if value != old[name]]
         return dataclasses.replace(self, **new), changes
-
-    def with_pin_hash(self, pin_hash: str) -> Settings:
-        """These settings with a new PIN's hash (from :func:`kiosk.core.pin.hash_pin`)."""
-        return dataclasses.replace(self, admin_pin_hash=pin_hash)
 
     def save(self) -> None:
         if self.path is None:  # pragma: no cover - programmer error
@@ -395,3 +396,16 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+def move_pin_hash_out(path: Path, keep: Callable[[str], object]) -> bool:
+    """An older Gatepass kept the admin PIN's hash in the settings file at ``path``: hand
+    it to ``keep`` (which puts it into the database, unless that holds one already) and
+    rewrite the file without it. False when the file holds none (nothing done)."""
+    settings = Settings.load(path)
+    if settings.legacy_pin_hash is None:
+        return False
+    keep(settings.legacy_pin_hash)  # first into the database: the file's copy goes after
+    settings.save()
+    log.info("the admin PIN's hash moved from %s into the database", path)
+    return True

@@ -14,6 +14,11 @@ os.environ.setdefault("KIOSK_LANG", "en")
 # 'kiosk init' in tests (and in module-scoped fixtures) sets this admin PIN; tests of
 # the PIN itself unset it with monkeypatch.
 os.environ["KIOSK_ADMIN_PIN"] = "2580"  # tests.helpers.TEST_PIN
+# Every checkpoint the tests make (in-process or in a 'kiosk' subprocess) is encrypted
+# with this key (kiosk.store.db_key: KIOSK_DB_KEY); tests of finding the key unset it.
+# No test reads or writes the OS keyring of the machine running it.
+os.environ["KIOSK_DB_KEY"] = "ab" * 32  # tests.helpers.TEST_DB_KEY
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 REPO = Path(__file__).resolve().parent.parent
 QR_PHOTOS = REPO.parent / "shared" / "data" / "qr-photos"

@@ -9,8 +9,20 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from kiosk.cli import cli
+from kiosk.store.driver import sqlite3
 
 TEST_PIN = "2580"  # the admin PIN 'kiosk init' sets in tests (KIOSK_ADMIN_PIN, conftest)
+TEST_DB_KEY = bytes.fromhex("ab" * 32)  # every test checkpoint's key (KIOSK_DB_KEY, conftest)
+
+
+def raw_connect(path: Path, isolation_level: str | None = "") -> sqlite3.Connection:
+    """A bare connection to a test checkpoint's database (its key, none of Gatepass's
+    settings), for tests that look at or damage the file behind Gatepass's back."""
+    from kiosk.store.driver import is_plain, open_connection
+
+    conn = open_connection(path, None if is_plain(path) else TEST_DB_KEY, timeout=5)
+    conn.isolation_level = isolation_level
+    return conn
 
 
 def run(home: Path, *args: str, ok: bool = True, input: str | None = None) -> Result:

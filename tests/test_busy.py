@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -33,10 +32,11 @@ from kiosk.gate import Decision, Gate, GateStopped
 from kiosk.home import Home
 from kiosk.store import retention
 from kiosk.store.db import DatabaseBusy, connect, write
+from kiosk.store.driver import sqlite3
 from kiosk.store.files.register_import import ImportPlan, PlanRow, apply_plan
 from kiosk.store.passes import GOOD_PASSES_SQL, issue_passes, resident_ids_for
 from kiosk.store.visits import commit_visit
-from tests.helpers import make_checkpoint, run, run_json
+from tests.helpers import make_checkpoint, raw_connect, run, run_json
 
 BUSY_MS = 200  # the busy timeout these tests run with (KIOSK_BUSY_TIMEOUT_MS)
 WAIT = 60.0  # a generous bound for something that must happen (not a measurement)
@@ -58,7 +58,7 @@ def checkpoint(home_dir: Path) -> tuple[Path, list[dict]]:
 @contextmanager
 def write_lock(path: Path) -> Iterator[sqlite3.Connection]:
     """Another program holding the checkpoint's write lock until the block ends."""
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = raw_connect(path, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
@@ -68,7 +68,7 @@ def write_lock(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def visit_ids(home: Path) -> list[str]:
-    with sqlite3.connect(home / "gatepass.db") as conn:
+    with raw_connect(home / "gatepass.db") as conn:
         return [r[0] for r in conn.execute("SELECT id FROM visits ORDER BY at")]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -35,6 +34,7 @@ from kiosk.store.anchors import ANCHOR_EVERY, Anchorer, AnchorFile, check_log
 from kiosk.store.chain import Link, append, head
 from kiosk.store.corrections import correct_visit
 from kiosk.store.db import connect, write
+from kiosk.store.driver import sqlite3
 from kiosk.store.retention import purge
 from tests.fakes import FakeClock
 from tests.helpers import make_checkpoint, run, run_json

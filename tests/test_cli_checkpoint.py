@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_checkpoint, run, run_json
+from tests.helpers import make_checkpoint, raw_connect, run, run_json
 
 
 def test_init_makes_home_db_and_private_key(home_dir: Path) -> None:
@@ -119,17 +119,22 @@ def test_messages_in_chinese(home_dir: Path) -> None:
 
 
 def audit(home: Path) -> list[tuple[str, str, dict]]:
-    import sqlite3
 
-    with sqlite3.connect(home / "gatepass.db") as db:
+    with raw_connect(home / "gatepass.db") as db:
         rows = db.execute("SELECT actor, action, detail FROM audit ORDER BY id").fetchall()
     return [(actor, action, json.loads(detail)) for actor, action, detail in rows]
 
 
 def stored_hash(home: Path) -> str:
-    from kiosk.settings import Settings
+    """The admin PIN's hash, in the database (never in settings.toml)."""
+    from kiosk.store.db import connect
+    from kiosk.store.pin_lock import pin_hash
 
-    return Settings.load(home / "settings.toml").admin_pin_hash
+    db = connect(home / "gatepass.db")
+    try:
+        return pin_hash(db)
+    finally:
+        db.close()
 
 
 def test_init_sets_the_admin_pin_from_the_option(home_dir: Path, monkeypatch) -> None:
@@ -189,7 +194,7 @@ def test_settings_set_never_touches_the_pin(home_dir: Path) -> None:
         assert "kiosk pin set" in result.stderr
     assert stored_hash(home_dir) == before
     shown = run_json(home_dir, "settings", "show", "--json")
-    assert shown["admin_pin_hash"] is True  # whether one is set, never the hash
+    assert "admin_pin_hash" not in shown  # not a setting: it is in the database
     assert "scrypt" not in run(home_dir, "settings", "show").stdout
 
 
@@ -245,11 +250,63 @@ def test_pin_set_with_the_issuer_key_when_forgotten(tmp_path: Path) -> None:
 def test_pin_set_on_a_checkpoint_without_a_pin(home_dir: Path) -> None:
     """Made before init asked for one: nothing to check, the first PIN is set."""
     from kiosk.core.pin import verify_pin
+    from kiosk.store.db import connect
 
     run(home_dir, "init")
-    (home_dir / "settings.toml").write_text("", encoding="utf-8")
+    db = connect(home_dir / "gatepass.db")
+    db.execute("DELETE FROM meta WHERE key = 'admin_pin_hash'")
+    db.conn.commit()
+    db.close()
     run(home_dir, "pin", "set", "--pin", "9402")
     assert verify_pin("9402", stored_hash(home_dir))
+
+
+def test_the_pin_hash_is_never_in_settings_toml(home_dir: Path) -> None:
+    """init and pin set keep the hash in the database (encrypted with it), not in the
+    settings file anyone on the computer may read."""
+    from kiosk.core.pin import verify_pin
+    from tests.helpers import TEST_PIN
+
+    run(home_dir, "init")
+    settings_file = home_dir / "settings.toml"
+    assert not settings_file.exists() or "scrypt" not in settings_file.read_text()
+    assert verify_pin(TEST_PIN, stored_hash(home_dir))
+    run(home_dir, "settings", "set", "fever_threshold", "37.5")
+    run(home_dir, "pin", "set", "--pin", "9402", input=f"{TEST_PIN}\n")
+    text = settings_file.read_text()
+    assert "fever_threshold" in text and "scrypt" not in text and "admin_pin" not in text
+    assert verify_pin("9402", stored_hash(home_dir))
+
+
+def test_an_older_home_moves_its_pin_hash_into_the_database(home_dir: Path) -> None:
+    """A home an older Gatepass made has the hash in settings.toml: the first command
+    moves it into the database (audited), out of the file; a copy put back into the
+    file later is ignored and dropped."""
+    from kiosk.core.pin import hash_pin, verify_pin
+    from kiosk.store.db import connect
+
+    run(home_dir, "init")
+    db = connect(home_dir / "gatepass.db")
+    db.execute("DELETE FROM meta WHERE key = 'admin_pin_hash'")  # as an older Gatepass
+    db.conn.commit()
+    db.close()
+    settings_file = home_dir / "settings.toml"
+    old = hash_pin("9402")
+    settings_file.write_text(f'fever_threshold = 37.6\nadmin_pin_hash = "{old}"\n')
+    run(home_dir, "keys", "list")  # any command that opens the checkpoint
+    assert "admin_pin_hash" not in settings_file.read_text()
+    assert "fever_threshold = 37.6" in settings_file.read_text()  # the rest kept
+    assert verify_pin("9402", stored_hash(home_dir))
+    moved = [(a, d) for a, action, d in audit(home_dir) if action == "pin.moved"]
+    assert len(moved) == 1 and moved[0][1] == {"from": "settings.toml", "set": True}
+    # The database rules now: a hash put (back) into the file does not override it.
+    settings_file.write_text(f'admin_pin_hash = "{hash_pin("1357")}"\n')
+    run(home_dir, "pin", "set", "--pin", "2468", input="1357\n", ok=False)
+    assert verify_pin("9402", stored_hash(home_dir))
+    assert "admin_pin_hash" not in settings_file.read_text()
+    run(home_dir, "pin", "set", "--pin", "2468", input="9402\n")
+    assert verify_pin("2468", stored_hash(home_dir))
+    assert len([1 for _a, action, _d in audit(home_dir) if action == "pin.moved"]) == 1
 
 
 def _modes(home: Path) -> dict[str, int]:
@@ -304,17 +361,16 @@ def test_an_empty_database_file_is_refused_not_recreated(home_dir: Path) -> None
 
 
 def test_a_database_of_another_program_is_refused_and_left_alone(home_dir: Path) -> None:
-    import sqlite3
 
     home_dir.mkdir()
-    other = sqlite3.connect(home_dir / "gatepass.db")
+    other = raw_connect(home_dir / "gatepass.db")
     other.execute("CREATE TABLE notes (text TEXT)")
     other.commit()
     other.close()
     result = run(home_dir, "passes", "list", ok=False)
     assert result.exit_code == 3
     assert "not a Gatepass database" in result.stderr
-    again = sqlite3.connect(home_dir / "gatepass.db")
+    again = raw_connect(home_dir / "gatepass.db")
     tables = [r[0] for r in again.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     again.close()
     assert tables == ["notes"]

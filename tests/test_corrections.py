@@ -4,7 +4,6 @@ that matters (who is inside, today's passages, the next direction, reports) foll
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from kiosk.store.db import connect
 from kiosk.store.stats import daily_summary, shift_summary
 from kiosk.store.visits import LiveOccupancy, list_visits, occupancy
 from tests.fakes import FakeClock
-from tests.helpers import make_checkpoint, run, run_json
+from tests.helpers import make_checkpoint, raw_connect, run, run_json
 
 
 @pytest.fixture
@@ -27,7 +26,7 @@ def checkpoint(home_dir: Path) -> tuple[Path, list[dict]]:
     make_checkpoint(home_dir, residents=4)
     run(home_dir, "passes", "issue", "--all")
     passes = run_json(home_dir, "passes", "list", "--json")
-    with sqlite3.connect(home_dir / "gatepass.db") as db:
+    with raw_connect(home_dir / "gatepass.db") as db:
         for p in passes:
             [(p["resident_id"],)] = db.execute(
                 "SELECT resident_id FROM passes WHERE serial = ?", [p["serial"]]
@@ -176,7 +175,7 @@ def test_cli_correct_needs_the_pin_and_says_what(checkpoint, monkeypatch) -> Non
     assert [r["corrected_by"] for r in listed if r["id"] == visit] == [row["id"]]
     again = run(home, "visits", "correct", visit, "--void", "--reason", "x", ok=False)
     assert again.exit_code == 2 and row["id"] in again.stderr
-    with sqlite3.connect(home / "gatepass.db") as db:
+    with raw_connect(home / "gatepass.db") as db:
         actor = db.execute("SELECT actor FROM audit WHERE action = 'visits.correct'").fetchone()
     assert actor[0].startswith("cli:")
 

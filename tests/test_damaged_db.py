@@ -5,31 +5,28 @@ from __future__ import annotations
 
 import hashlib
 import random
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from kiosk.core.errors import EnvironmentFault
 from kiosk.store.db import DatabaseDamaged, connect, environment_fault
-from tests.helpers import make_checkpoint, run, write_register
+from kiosk.store.driver import sqlite3
+from tests.helpers import make_checkpoint, raw_connect, run, write_register
+from tests.sqlcipher_pages import PAGE, database_pages
 
 PAGE_TYPES = {2, 5, 10, 13}  # b-tree pages: interior/leaf, index/table
 
 
-def _pages(path: Path) -> tuple[int, bytes]:
-    data = path.read_bytes()
-    return int.from_bytes(data[16:18], "big") or 65536, data
-
-
 def damage_middle(path: Path, seed: int = 12) -> None:
-    """64 random bytes over the header of the b-tree page nearest the middle of the
-    file (the database closed, its WAL folded in)."""
-    size, data = _pages(path)
+    """64 random bytes over the start of the b-tree page nearest the middle of the
+    file (the database closed, its WAL folded in; the page found by decrypting it)."""
+    pages = database_pages(path)
+    size, data = PAGE, path.read_bytes()
     count = len(data) // size
     middle = count // 2
     for page in sorted(range(1, count), key=lambda p: abs(p - middle)):
-        if data[page * size] in PAGE_TYPES:
+        if pages[page][0] in PAGE_TYPES:
             break
     else:
         raise AssertionError("no b-tree page")
@@ -95,14 +92,14 @@ def test_a_row_that_is_not_utf8_is_the_machines_fault(home_dir: Path) -> None:
     """Bytes damaged inside a name (the page itself still well formed): the check
     passes, reading the row says the file is damaged (exit 3), not our bug (70)."""
     make_checkpoint(home_dir, residents=3)
-    conn = sqlite3.connect(home_dir / "gatepass.db")
+    conn = raw_connect(home_dir / "gatepass.db")
     conn.execute("UPDATE residents SET name = CAST(x'ff41fe' AS TEXT)")
     conn.commit()
     conn.close()
     result = run(home_dir, "residents", "list", ok=False)
     assert result.exit_code == 3 and "is damaged" in result.stderr, result.output
     with pytest.raises(sqlite3.OperationalError) as raised:
-        sqlite3.connect(home_dir / "gatepass.db").execute("SELECT name FROM residents").fetchall()
+        raw_connect(home_dir / "gatepass.db").execute("SELECT name FROM residents").fetchall()
     assert isinstance(environment_fault(raised.value), DatabaseDamaged)
     undecodable = UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
     assert isinstance(environment_fault(undecodable), DatabaseDamaged)

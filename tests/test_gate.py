@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,9 +13,10 @@ from kiosk.core.passes import PassClaims, PassKind, sign_pass
 from kiosk.core.rules import DirectionMode, Encounter, Level, Reason, RuleSettings, Source
 from kiosk.gate import Gate
 from kiosk.home import Home
+from kiosk.store.driver import sqlite3
 from kiosk.store.visits import occupancy, resident_holder
 from tests.fakes import FakeClock
-from tests.helpers import make_checkpoint, run, run_json
+from tests.helpers import make_checkpoint, raw_connect, run, run_json
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def gate_for(home: Path, clock: FakeClock, **kw) -> Gate:
 
 
 def rows(home: Path) -> list[tuple]:
-    with sqlite3.connect(home / "gatepass.db") as conn:
+    with raw_connect(home / "gatepass.db") as conn:
         return conn.execute(
             "SELECT level, reason, direction, pass_serial FROM visits ORDER BY at"
         ).fetchall()
@@ -278,7 +278,7 @@ def test_visits_are_never_edited(checkpoint) -> None:
     home, passes = checkpoint
     with gate_for(home, FakeClock()) as gate:
         gate.handle(Encounter(Source.CAMERA, passes[0]["token"]))
-    with sqlite3.connect(home / "gatepass.db") as conn, pytest.raises(sqlite3.IntegrityError):
+    with raw_connect(home / "gatepass.db") as conn, pytest.raises(sqlite3.IntegrityError):
         conn.execute("UPDATE visits SET level = 'deny'")
 
 

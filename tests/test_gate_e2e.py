@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import pytest
 from kiosk.core.keys import key_id_of, load_private_key
 from kiosk.core.passes import PassClaims, PassKind, sign_pass
 from kiosk.vision.synth import Segment, write_video
-from tests.helpers import make_checkpoint, run, run_json
+from tests.helpers import make_checkpoint, raw_connect, run, run_json
 
 pytestmark = pytest.mark.slow
 
@@ -136,9 +135,7 @@ EXPECTED = [
 
 def test_video_gives_exact_verdicts_and_rows(scene: tuple[Path, Path, list[dict]]) -> None:
     home, video, passes = scene
-    before = (
-        sqlite3.connect(home / "gatepass.db").execute("SELECT COUNT(*) FROM visits").fetchone()[0]
-    )
+    before = raw_connect(home / "gatepass.db").execute("SELECT COUNT(*) FROM visits").fetchone()[0]
     proc = kiosk_gate(home, video, "--direction", "out")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
@@ -148,7 +145,7 @@ def test_video_gives_exact_verdicts_and_rows(scene: tuple[Path, Path, list[dict]
     assert lines[0]["serial"] == passes[0]["serial"]
     assert lines[0]["subject"] and "*" in lines[0]["subject"]  # masked
     assert all(d["latency_ms"] is not None and d["latency_ms"] >= 0 for d in lines)
-    with sqlite3.connect(home / "gatepass.db") as conn:
+    with raw_connect(home / "gatepass.db") as conn:
         rows = conn.execute("SELECT id, level, reason FROM visits ORDER BY at").fetchall()
     new = rows[before:]
     assert [(r[1], r[2]) for r in new] == EXPECTED
@@ -180,7 +177,7 @@ def test_kill_minus_nine_loses_nothing_printed(
             _rest, err = proc.communicate(timeout=10)  # also closes the pipes
             assert got, err
             printed += got
-        with sqlite3.connect(home / "gatepass.db") as conn:
+        with raw_connect(home / "gatepass.db") as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             stored = {r[0] for r in conn.execute("SELECT id FROM visits")}
         missing = [v for v in printed if v not in stored]

@@ -16,7 +16,8 @@ PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s\\]+)", re.MULTILINE)
 def pins(name: str) -> dict[str, str]:
     text = (ROOT / "requirements" / name).read_text(encoding="utf-8")
     found = {canonicalize_name(n): v for n, v in PIN.findall(text)}
-    assert text.count("==") == len(found), f"{name}: a requirement without an exact pin"
+    requirements = re.findall(r"^[A-Za-z0-9]", text, re.MULTILINE)  # one line each
+    assert len(requirements) == len(found), f"{name}: a requirement without an exact pin"
     assert text.count("--hash=sha256:") >= len(found), f"{name}: a pin without a hash"
     return found
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-import sqlite3
 import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,8 @@ from kiosk.core.rules import DirectionMode, Encounter, Source
 from kiosk.gate import Gate
 from kiosk.home import Home
 from tests.fakes import FakeClock
-from tests.helpers import make_checkpoint, run, run_json
+from tests.helpers import make_checkpoint, raw_connect, run, run_json
+from tests.sqlcipher_pages import plaintext
 
 SECRET_ID = make_id_number("370203", date(1966, 6, 6), 66)
 
@@ -39,7 +39,9 @@ def visitor_visit(home: Path, when: datetime) -> None:
 
 
 def raw_bytes(home: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted(home.glob("gatepass.db*")))
+    """The database's and its WAL's bytes as its key's holder would read them: every
+    page decrypted, free pages and old frames included."""
+    return plaintext(home)
 
 
 def test_purge_removes_old_records_from_the_file(home_dir: Path) -> None:
@@ -53,7 +55,7 @@ def test_purge_removes_old_records_from_the_file(home_dir: Path) -> None:
     assert SECRET_ID.encode() in raw_bytes(home_dir)
     out = run(home_dir, "purge").stdout
     assert "1 visit(s) and 1 visitor(s)" in out
-    with sqlite3.connect(home_dir / "gatepass.db") as conn:
+    with raw_connect(home_dir / "gatepass.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == 1
         assert conn.execute("SELECT COUNT(*) FROM visitors").fetchone()[0] == 0
         actions = [r[0] for r in conn.execute("SELECT action FROM audit")]
@@ -66,7 +68,7 @@ def test_gate_purges_at_start_when_a_day_was_missed(home_dir: Path) -> None:
     visitor_visit(home_dir, datetime.now(UTC) - timedelta(days=30))
     with Gate(Home(home_dir), retention_days=28):
         pass
-    with sqlite3.connect(home_dir / "gatepass.db") as conn:
+    with raw_connect(home_dir / "gatepass.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == 0
 
 
@@ -110,7 +112,7 @@ def test_export_masks_by_default_and_audits_unmasked(home_dir: Path, tmp_path: P
     values = [list(r) for r in book.active.iter_rows(values_only=True)]
     book.close()
     assert SECRET_ID in values[1]
-    with sqlite3.connect(home_dir / "gatepass.db") as conn:
+    with raw_connect(home_dir / "gatepass.db") as conn:
         assert (
             conn.execute(
                 "SELECT COUNT(*) FROM audit WHERE action = 'visits.export.unmasked'"
@@ -361,12 +363,12 @@ def test_a_clock_far_ahead_purges_nothing_until_an_admin_says_so(
 ) -> None:
     make_checkpoint(home_dir)
     now = datetime.now(UTC)
-    for hours in range(7):
+    for hours in reversed(range(7)):  # in time order: a clock set back would be doubted
         visitor_visit(home_dir, now - timedelta(hours=hours + 1))
     ahead = now + timedelta(days=400)
 
     def visits() -> int:
-        with sqlite3.connect(home_dir / "gatepass.db") as conn:
+        with raw_connect(home_dir / "gatepass.db") as conn:
             return int(conn.execute("SELECT COUNT(*) FROM visits").fetchone()[0])
 
     with Gate(Home(home_dir), clock=FakeClock(ahead), retention_days=28) as gate:
@@ -384,7 +386,7 @@ def test_a_clock_far_ahead_purges_nothing_until_an_admin_says_so(
     assert visits() == 7
     out = run(home_dir, "purge", "--trust-clock").stdout
     assert "7 visit(s)" in out and visits() == 0
-    with sqlite3.connect(home_dir / "gatepass.db") as conn:
+    with raw_connect(home_dir / "gatepass.db") as conn:
         actions = [r[0] for r in conn.execute("SELECT action FROM audit")]
         assert "retention.held" in actions
         assert conn.execute("SELECT COUNT(*) FROM meta WHERE key = 'purge_held'").fetchone()[0] == 0
@@ -400,7 +402,7 @@ def test_a_purge_while_another_program_reads_says_so_and_is_finished_later(
     monkeypatch.setenv("KIOSK_BUSY_TIMEOUT_MS", "200")
     make_checkpoint(home_dir)
     visitor_visit(home_dir, datetime.now(UTC) - timedelta(days=40))
-    reader = sqlite3.connect(home_dir / "gatepass.db")
+    reader = raw_connect(home_dir / "gatepass.db")
     reader.execute("BEGIN")
     assert reader.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == 1  # holds its pages
     out = run(home_dir, "purge").stdout
@@ -414,7 +416,7 @@ def test_a_purge_while_another_program_reads_says_so_and_is_finished_later(
     with Gate(Home(home_dir), retention_days=28) as gate:  # the next start finishes it
         assert not gate.purge_unfinished
     assert SECRET_ID.encode() not in raw_bytes(home_dir)
-    with sqlite3.connect(home_dir / "gatepass.db") as conn:
+    with raw_connect(home_dir / "gatepass.db") as conn:
         assert (
             conn.execute("SELECT 1 FROM meta WHERE key = ?", [PURGE_UNFINISHED]).fetchone() is None
         )
@@ -426,7 +428,7 @@ def test_a_running_gate_finishes_a_purge_once_the_reader_lets_go(
     monkeypatch.setenv("KIOSK_BUSY_TIMEOUT_MS", "200")
     make_checkpoint(home_dir)
     visitor_visit(home_dir, datetime.now(UTC) - timedelta(days=40))
-    reader = sqlite3.connect(home_dir / "gatepass.db")
+    reader = raw_connect(home_dir / "gatepass.db")
     reader.execute("BEGIN")
     reader.execute("SELECT COUNT(*) FROM visits").fetchone()
     ticks = [0.0]
@@ -441,3 +443,29 @@ def test_a_running_gate_finishes_a_purge_once_the_reader_lets_go(
         gate._purge_if_due()  # the next purge check
         assert not gate.purge_unfinished
         assert SECRET_ID.encode() not in raw_bytes(home_dir)
+
+
+def test_why_retention_is_held_is_told_in_the_language_of_whoever_reads_it(
+    home_dir: Path,
+) -> None:
+    """A hold written by a gate in English (``kiosk gate`` in an English terminal) is
+    told in Chinese by a window in Chinese: the audit keeps the message and its values."""
+    from kiosk.core.i18n import set_language
+    from kiosk.store.db import connect
+    from kiosk.store.retention import held_why
+
+    make_checkpoint(home_dir)
+    visitor_visit(home_dir, datetime.now(UTC))
+    set_language("en")
+    try:
+        with Gate(Home(home_dir), clock=FakeClock(datetime.now(UTC) - timedelta(hours=3))):
+            pass  # started behind the newest passage: held
+        db = connect(home_dir / "gatepass.db")
+        try:
+            assert "before the newest recorded passage" in held_why(db)
+            set_language("zh_CN")
+            assert "早于最新记录的通行" in held_why(db)
+        finally:
+            db.close()
+    finally:
+        set_language("en")  # as tests/conftest.py sets it

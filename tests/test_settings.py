@@ -133,19 +133,31 @@ def test_save_writes_only_what_differs_and_loads_back(tmp_path: Path) -> None:
     changed, _ = Settings(path=path).updated(
         {"curfew_start": "21:30", "quota_enabled": "true", "scanner_prefix": ']"Q\\'}
     )
-    changed = changed.with_pin_hash("scrypt$abc")
     changed.save()
     written = [line for line in path.read_text().splitlines() if not line.startswith("#")]
     assert written == [
         'scanner_prefix = "]\\"Q\\\\"',
         "quota_enabled = true",
         'curfew_start = "21:30"',
-        'admin_pin_hash = "scrypt$abc"',
     ]
     loaded = Settings.load(path)
     assert loaded == changed
     assert loaded.rules().curfew_start == time(21, 30) and loaded.rules().quota_enabled
 
 
-def test_the_pin_hash_stays_out_of_the_repr() -> None:
-    assert "scrypt$secret" not in repr(Settings().with_pin_hash("scrypt$secret"))
+def test_an_older_files_pin_hash_is_kept_apart_and_never_written(tmp_path: Path) -> None:
+    """The admin PIN's hash is the database's now: one an older Gatepass left in the file
+    is read apart (for kiosk.store.pin_lock.adopt_pin_hash), out of the repr, and gone
+    from the file once saved; move_pin_hash_out hands it over first."""
+    from kiosk.settings import move_pin_hash_out
+
+    path = tmp_path / "settings.toml"
+    path.write_text('retention_days = 14\nadmin_pin_hash = "scrypt$secret"\n')
+    loaded = Settings.load(path)
+    assert loaded.legacy_pin_hash == "scrypt$secret" and loaded.retention_days == 14
+    assert "scrypt$secret" not in repr(loaded)
+    kept: list[str] = []
+    assert move_pin_hash_out(path, kept.append)
+    assert kept == ["scrypt$secret"]
+    assert "admin_pin_hash" not in path.read_text() and "retention_days = 14" in path.read_text()
+    assert not move_pin_hash_out(path, kept.append) and kept == ["scrypt$secret"]

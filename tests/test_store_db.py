@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +8,9 @@ import pytest
 
 from kiosk.core.errors import EnvironmentFault, UserError
 from kiosk.store.db import DatabaseTooNew, connect, write
+from kiosk.store.driver import sqlite3
 from kiosk.store.schema import MIGRATIONS, migrations, schema_status
-from tests.helpers import run, run_json
+from tests.helpers import raw_connect, run, run_json
 
 
 def test_migrations_from_empty(tmp_path: Path) -> None:
@@ -127,7 +127,7 @@ def test_not_a_database(tmp_path: Path) -> None:
 
 def _add_future_migration(path: Path, name: str = "0999_from_the_future") -> None:
     """What a newer Gatepass leaves: a migration row this code has no migration for."""
-    conn = sqlite3.connect(path)
+    conn = raw_connect(path)
     with conn:
         conn.execute(
             "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
@@ -210,13 +210,13 @@ def test_connect_refuses_a_database_without_the_gatepass_schema(tmp_path: Path) 
     from kiosk.store.db import NotACheckpoint
 
     path = tmp_path / "other.db"
-    other = sqlite3.connect(path)
+    other = raw_connect(path)
     other.execute("CREATE TABLE notes (text TEXT)")
     other.commit()
     other.close()
     with pytest.raises(NotACheckpoint, match="not a Gatepass database"):
         connect(path)
-    with sqlite3.connect(path) as again:
+    with raw_connect(path) as again:
         assert [r[0] for r in again.execute("SELECT name FROM sqlite_master")] == ["notes"]
 
 

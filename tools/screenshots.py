@@ -9,9 +9,13 @@ Offscreen, on the demo checkpoint; the camera shows a still from the demo video,
 real decisions are fed through the scanner path (``handle_scanned_text``) with the
 demo's tokens: a pass, a visitor code (check) and a revoked pass (stop).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python tools/screenshots.py [dialogs]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tools/screenshots.py [dialogs|clock]
 
-With ``dialogs``, only the dialogs.
+With ``dialogs``, only the dialogs. With ``clock``, only the gate window with its clock
+notice (the clock behind the newest passage), at both sizes, in both themes and
+languages, after a pass: <lang>-<size>-<theme>-clock.png, into ``KIOSK_SHOTS_DIR`` if
+set (for a look under Xvfb: ``xvfb-run -a -s "-screen 0 1920x1080x24" env
+QT_QPA_PLATFORM=xcb ...``).
 """
 
 from __future__ import annotations
@@ -39,7 +43,10 @@ from kiosk.ui.dialogs.shift import sign_in
 from kiosk.ui.qt_app import qt_translations
 from kiosk.ui.theme import THEMES, apply_theme
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+OUT = Path(
+    os.environ.get("KIOSK_SHOTS_DIR")
+    or Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+)
 SIZES = ((1366, 768), (1920, 1080))
 STATES: tuple[tuple[str, str, Level], ...] = (
     ("pass", "valid", Level.PASS),
@@ -126,6 +133,38 @@ def shoot_gate(
         window.close()
 
 
+def shoot_clock_notice(app: QApplication, demo: Demo, still: Path) -> None:
+    """The gate with its clock notice: a passage recorded two hours ahead (a clock
+    that was ahead), then the window on the right time, after a pass."""
+    from datetime import UTC, datetime, timedelta
+
+    from kiosk.core.rules import Encounter, Source
+    from kiosk.gate import Gate
+
+    ahead = datetime.now(UTC) + timedelta(hours=2)
+    with Gate(demo.home, clock=lambda: ahead) as gate:
+        gate.handle(Encounter(Source.SCANNER, demo.tokens["visitor"]))
+    for lang in ("en", "zh_CN"):
+        set_language(lang)
+        qt_translations(app)
+        for width, height in SIZES:
+            for theme in THEMES:
+                window = build_window(
+                    demo.home, camera=str(still), demo=True, sound=False, theme=theme
+                )
+                window.resize(width, height)
+                window.show()
+                window.start()
+                sign_in(window, "王刚" if lang == "zh_CN" else "Wang Gang")
+                try:
+                    wait_for(app, lambda w=window: w.clock_notice.isVisible())
+                    window.handle_scanned_text(demo.tokens["valid"])
+                    wait_for(app, lambda w=window: bool(w.decisions))
+                    shoot(app, window, f"{lang}-{width}x{height}-{theme}-clock")
+                finally:
+                    window.close()
+
+
 def small_png(image: QImage) -> QImage:
     """``image`` in its own 256 most common colours (a UI screenshot has few): a PNG a
     fifth of the size, the colours unchanged."""
@@ -174,6 +213,10 @@ def main() -> None:
     only_dialogs = sys.argv[1:] == ["dialogs"]
     with tempfile.TemporaryDirectory(prefix="gatepass-shots-") as tmp:
         demo = build_demo(Home(Path(tmp) / "home"))
+        if sys.argv[1:] == ["clock"]:
+            shoot_clock_notice(app, demo, still_frame(demo.video, Path(tmp)))
+            set_language(None)
+            return
         shoot_dialogs(app, demo.home)
         if not only_dialogs:
             still = still_frame(demo.video, Path(tmp))

@@ -21,8 +21,11 @@ values that differ from the defaults are written). Change them with
 `kiosk settings show` lists them. Every change from either is written to the audit
 log with who made it, the old and the new value. A value that cannot be read falls
 back to its default with a warning in the log, so a hand-edited file never stops the
-gate. The admin PIN (`admin_pin_hash`) is set by `kiosk init` and changed with
-`kiosk pin set` or in the window's settings, never with `settings set` (docs/cli.md).
+gate. The admin PIN is no setting: its salted hash lives in the checkpoint's database
+(the `meta` table), set by `kiosk init` and changed with `kiosk pin set` or in the
+window's settings, never with `settings set` (docs/cli.md, docs/security.md). An
+`admin_pin_hash` an older Gatepass left in `settings.toml` is moved into the database
+the first time the checkpoint is opened, and taken out of the file.
 
 Each setting is one typed field of `kiosk.settings.Settings` (a frozen dataclass): its
 default, and in the field's metadata its help, range and choices. The gate's rule

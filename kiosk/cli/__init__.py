@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,7 +20,9 @@ from kiosk.cli.context import Context, pass_ctx
 from kiosk.core.errors import KioskError
 from kiosk.core.i18n import set_language, tr
 from kiosk.logs import log_file, previous_crash, setup_logging
+from kiosk.store import db_key
 from kiosk.store.db import environment_fault
+from kiosk.store.driver import is_plain
 
 log = logging.getLogger("kiosk.cli")
 
@@ -77,6 +80,12 @@ def cli(ctx: click.Context, home: str | None, lang: str | None) -> None:
     ctx.obj = Context.create(home)
     setup_logging(ctx.obj.home)
     ctx.obj.home.tighten()  # a home an older Gatepass made: its files the owner's only
+    db_key.ask_with(_ask_for_unlock_card if sys.stdin.isatty() else None)
+    if is_plain(ctx.obj.home.database):
+        click.echo(
+            tr("note: this checkpoint's database is not encrypted: run 'kiosk db encrypt'."),
+            err=True,
+        )
     crash = previous_crash()
     if crash is not None:  # once: the next start is silent
         click.echo(
@@ -87,6 +96,20 @@ def cli(ctx: click.Context, home: str | None, lang: str | None) -> None:
             ),
             err=True,
         )
+
+
+def _ask_for_unlock_card(database: Path) -> str | None:
+    """At a terminal, when no key opens the database: its unlock card, scanned with a
+    USB scanner (which types it) or typed; hidden."""
+    click.echo(tr("The database {path} is encrypted and its key is not here.", path=database))
+    text: str = click.prompt(
+        tr("Scan the unlock card (or type its text)"),
+        hide_input=True,
+        default="",
+        show_default=False,
+        err=True,
+    )
+    return text.strip() or None
 
 
 def _register() -> None:

@@ -11,6 +11,7 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.cli.context import Context, cli_actor, pass_ctx
+from kiosk.cli.db import card_option, hand_over_key
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr, trn
 from kiosk.core.keys import (
@@ -21,18 +22,24 @@ from kiosk.core.keys import (
     load_private_key,
 )
 from kiosk.core.passes import PassKind
-from kiosk.core.pin import hash_pin, is_set, pin_problem, verify_pin
+from kiosk.core.pin import hash_pin, is_set, pin_problem
 from kiosk.home import Home
-from kiosk.settings import PIN_SETTING, Settings
+from kiosk.settings import move_pin_hash_out
 from kiosk.store.checkpoint import (
     create_checkpoint,
     record_audit,
-    record_settings_changes,
     trust_keys,
     trusted_keys,
 )
 from kiosk.store.db import connect
-from kiosk.store.pin_lock import LOCK_S, pin_failed, pin_locked_for, pin_succeeded
+from kiosk.store.db_key import KEY_ENV, key_in_use
+from kiosk.store.pin_lock import (
+    adopt_pin_hash,
+    check_pin,
+    pin_hash,
+    pin_locked_for,
+    set_pin_hash,
+)
 
 PASSPHRASE_ENV = "KIOSK_KEY_PASSPHRASE"
 ADMIN_PIN_ENV = "KIOSK_ADMIN_PIN"
@@ -127,14 +134,13 @@ def new_admin_pin(given: str | None) -> str:
 
 def require_admin_pin(ctx: Context) -> None:
     """The admin PIN, from ``KIOSK_ADMIN_PIN`` or asked for (hidden); refused if wrong."""
-    stored = Settings.load(ctx.home.settings_file).admin_pin_hash
-    if not is_set(stored):
+    if not is_set(pin_hash(ctx.db)):
         raise UserError(tr("No admin PIN is set here. Set one with 'kiosk pin set' first."))
     refuse_if_pin_locked(ctx)
     given = os.environ.get(ADMIN_PIN_ENV)
     if given is None:
         given = click.prompt(tr("Admin PIN"), hide_input=True, default="", show_default=False)
-    if not checked_admin_pin(ctx, given, stored):
+    if not checked_admin_pin(ctx, given):
         raise UserError(tr("Wrong PIN."))
 
 
@@ -145,29 +151,25 @@ def refuse_if_pin_locked(ctx: Context) -> None:
         raise UserError(tr("Too many wrong PINs. Locked for {seconds} s.", seconds=math.ceil(left)))
 
 
-def checked_admin_pin(ctx: Context, given: str, stored: str) -> bool:
-    """Whether ``given`` is the admin PIN; a wrong one counts towards the lock on disk
-    (:mod:`kiosk.store.pin_lock`), shared with the windows and every later run."""
-    refuse_if_pin_locked(ctx)
-    if verify_pin(given, stored):
-        pin_succeeded(ctx.db)
-        return True
-    if pin_failed(ctx.db, cli_actor(), "cli") > 0:
+def checked_admin_pin(ctx: Context, given: str) -> bool:
+    """Whether ``given`` is the admin PIN (the hash in the database); a wrong one counts
+    towards the lock on disk (:mod:`kiosk.store.pin_lock`), shared with the windows and
+    every later run."""
+    answer = check_pin(ctx.db, given, cli_actor(), "cli")
+    if answer.locked_for > 0:
         raise UserError(
-            tr("Too many wrong PINs. Locked for {seconds} s.", seconds=math.ceil(LOCK_S))
+            tr("Too many wrong PINs. Locked for {seconds} s.", seconds=math.ceil(answer.locked_for))
         )
-    return False
+    return answer.right
 
 
 def store_admin_pin(home: Home, pin: str, actor: str, via: str) -> None:
-    """Hash ``pin`` into the settings and write who changed it to the audit log."""
-    settings = Settings.load(home.settings_file)
-    old = settings.admin_pin_hash
-    settings = settings.with_pin_hash(hash_pin(pin))
-    settings.save()
+    """Hash ``pin`` into the database (an older home's hash in settings.toml moved in
+    first, then replaced) and write who changed it to the audit log."""
     db = connect(home.database)
     try:
-        record_settings_changes(db, actor, via, [(PIN_SETTING, old, settings.admin_pin_hash)])
+        move_pin_hash_out(home.settings_file, lambda legacy: adopt_pin_hash(db, legacy, actor))
+        set_pin_hash(db, hash_pin(pin), actor, via)
     finally:
         db.close()
 
@@ -190,10 +192,14 @@ def store_admin_pin(home: Home, pin: str, actor: str, via: str) -> None:
     help="The admin PIN (4 to 12 digits, not 1234 or 1111). Default: KIOSK_ADMIN_PIN, "
     "else asked for twice.",
 )
+@card_option("gatepass-unlock-card.pdf")
 @pass_ctx
-def init(ctx: Context, name: str, passphrase: bool, public_only: bool, pin: str | None) -> None:
-    """Create a checkpoint: its folder, database, admin PIN and (unless --public-only)
-    issuer key."""
+def init(
+    ctx: Context, name: str, passphrase: bool, public_only: bool, pin: str | None, card_out: str
+) -> None:
+    """Create a checkpoint: its folder, its encrypted database and the unlock card, the
+    admin PIN and (unless --public-only) the issuer key. With KIOSK_DB_KEY set, the
+    database is encrypted with that key and no card is written."""
     home = ctx.home
     if home.database.exists():
         raise UserError(tr("A checkpoint already exists at {path}.", path=home.root))
@@ -209,6 +215,10 @@ def init(ctx: Context, name: str, passphrase: bool, public_only: bool, pin: str 
     create_checkpoint(home, name, issuer=not public_only, passphrase=secret, actor=actor)
     store_admin_pin(home, admin_pin, actor, "cli")
     click.echo(tr("Checkpoint created at {path}.", path=home.root))
+    if os.environ.get(KEY_ENV, "").strip():
+        click.echo(tr("Database encrypted with the key in {name}.", name=KEY_ENV))
+    else:
+        hand_over_key(home.database, key_in_use(home.database), Path(card_out), name.strip())
     click.echo(tr("Admin PIN set (change it with 'kiosk pin set')."))
     if public_only:
         click.echo(
@@ -242,8 +252,7 @@ def pin() -> None:
 @pass_ctx
 def pin_set(ctx: Context, new: str | None, with_issuer_key: bool) -> None:
     """Change the admin PIN: behind the current PIN (asked for) or the issuer key."""
-    ctx.db  # noqa: B018 - a clear error when there is no checkpoint here
-    stored = Settings.load(ctx.home.settings_file).admin_pin_hash
+    stored = pin_hash(ctx.db)  # (a clear error when there is no checkpoint here)
     via = "cli"
     if with_issuer_key:
         issuer_key(ctx)  # refuses without the key, or with a wrong passphrase
@@ -253,7 +262,7 @@ def pin_set(ctx: Context, new: str | None, with_issuer_key: bool) -> None:
         current = click.prompt(
             tr("Current admin PIN"), hide_input=True, default="", show_default=False
         )
-        if not checked_admin_pin(ctx, current, stored):
+        if not checked_admin_pin(ctx, current):
             raise UserError(
                 tr(
                     "Wrong PIN. Forgotten? 'kiosk pin set --issuer-key' on the committee's "

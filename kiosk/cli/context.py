@@ -11,7 +11,9 @@ import click
 import sqlite_utils
 
 from kiosk.home import Home
+from kiosk.settings import move_pin_hash_out
 from kiosk.store.db import connect
+from kiosk.store.pin_lock import adopt_pin_hash
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,6 +34,7 @@ class Context:
         """The database of an initialised checkpoint (a clear error if there is none)."""
         if self._db is None:
             self._db = connect(self.home.database, check=True)
+            adopt_settings_pin(self.home, self._db, cli_actor())
         return self._db
 
     def close(self) -> None:
@@ -41,6 +44,11 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def adopt_settings_pin(home: Home, db: sqlite_utils.Database, actor: str) -> None:
+    """An older home's admin PIN hash, moved from settings.toml into the database."""
+    move_pin_hash_out(home.settings_file, lambda legacy: adopt_pin_hash(db, legacy, actor))
 
 
 def cli_actor() -> str:

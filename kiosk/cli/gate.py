@@ -17,6 +17,7 @@ from kiosk.gate import Decision, Gate, drive
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.anchors import LogCheck, damage_hint
+from kiosk.store.retention import trust_clock_hint
 
 
 def decision_json(decision: Decision) -> dict[str, Any]:
@@ -103,6 +104,10 @@ def run_gate(
     ) as the_gate:
         if the_gate.retention_held:
             click.echo(the_gate.retention_held, err=True)
+        else:  # held for a clock behind the newest passage, or a jump back noticed before
+            warning = the_gate.clock_warning()
+            if warning is not None:
+                click.echo(f"{warning.why} {trust_clock_hint()}", err=True)
         if the_gate.log_damage is not None:
             print_log_damage(the_gate.log_damage)
         frames = open_source(source, realtime=live if realtime is None else realtime, loop=loop)

@@ -8,7 +8,7 @@ import click
 
 from kiosk.cli.context import Context, cli_actor, pass_ctx
 from kiosk.core.i18n import tr
-from kiosk.settings import PIN_SETTING, SETTINGS, Settings
+from kiosk.settings import SETTINGS, Settings
 from kiosk.store.checkpoint import record_settings_changes
 
 
@@ -27,7 +27,6 @@ def settings_group() -> None:
 def settings_show(ctx: Context, as_json: bool) -> None:
     """Every setting, its value and what it means."""
     values = settings_of(ctx).values()
-    values[PIN_SETTING] = bool(values[PIN_SETTING])  # whether one is set; never the hash
     if as_json:
         click.echo(json.dumps(values, ensure_ascii=False))
         return

@@ -1,10 +1,10 @@
 """The administrator PIN: stored only as a salted scrypt hash.
 
-Stored as ``scrypt$n$r$p$salt_b64$hash_b64`` in the ``admin_pin_hash`` setting. There
-is no default PIN: ``kiosk init`` sets one (asked for, ``--pin`` or
-``KIOSK_ADMIN_PIN``), ``kiosk pin set`` or the settings dialog changes it, and while
-the setting is empty (a checkpoint made before PINs were asked for) no PIN opens
-anything until one is set with ``kiosk pin set``.
+Stored as ``scrypt$n$r$p$salt_b64$hash_b64`` in the checkpoint's database (meta
+``admin_pin_hash``, :mod:`kiosk.store.pin_lock`). There is no default PIN: ``kiosk
+init`` sets one (asked for, ``--pin`` or ``KIOSK_ADMIN_PIN``), ``kiosk pin set`` or the
+settings dialog changes it, and while none is stored (a checkpoint made before PINs
+were asked for) no PIN opens anything until one is set with ``kiosk pin set``.
 """
 
 from __future__ import annotations

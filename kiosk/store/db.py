@@ -15,7 +15,6 @@ import contextlib
 import logging
 import os
 import shutil
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,8 @@ import sqlite_utils
 from kiosk.core.errors import EnvironmentFault, UserError
 from kiosk.core.i18n import tr
 from kiosk.home import DATABASE_SIDE_FILES, owner_only
+from kiosk.store import db_key
+from kiosk.store.driver import is_plain, keyed, open_connection, sqlite3
 
 log = logging.getLogger("kiosk.store")
 
@@ -212,7 +213,7 @@ def connect(
             )
         )
     with translated_errors(path):
-        conn = sqlite3.connect(str(path), timeout=busy_timeout_ms() / 1000)
+        conn = _open(path, create=create)
         db = sqlite_utils.Database(conn, execute_plugins=False)
         try:
             # The owner's only (kiosk.home); SQLite gives -wal and -shm the same mode.
@@ -230,6 +231,41 @@ def connect(
             db.close()
             raise
     return db
+
+
+def _open(path: Path, *, create: bool) -> sqlite3.Connection:
+    """A connection to ``path`` with its key (``kiosk.store.db_key``): a new key when
+    ``create`` makes the file; none for a database made before encryption (see
+    ``kiosk db encrypt``). :class:`db_key.DatabaseLocked` when no key is found,
+    :class:`db_key.WrongKey` when none found opens it."""
+    timeout = busy_timeout_ms() / 1000
+    if create and (not path.exists() or path.stat().st_size == 0):
+        return open_connection(path, db_key.key_for_new(path), timeout=timeout)
+    if is_plain(path):
+        log.warning("database %s is not encrypted (run 'kiosk db encrypt')", path)
+        return open_connection(path, None, timeout=timeout)
+    tried = False
+    for key in db_key.candidates(path):
+        tried = True
+        conn = open_connection(path, key, timeout=timeout)
+        try:
+            if keyed(conn):
+                db_key.remember(path, key)
+                return conn
+        except BaseException:
+            conn.close()
+            raise
+        conn.close()
+    if tried:
+        log.error("no key found opens the database %s", path)
+        raise db_key.wrong_key(path)
+    raise db_key.locked(path)
+
+
+def is_encrypted(db: sqlite_utils.Database) -> bool:
+    """Whether ``db`` is an encrypted (SQLCipher) database."""
+    path = _file_of(db.conn)
+    return path is not None and not is_plain(path)
 
 
 def _refuse_damaged(db: sqlite_utils.Database, path: Path) -> None:

@@ -21,13 +21,20 @@ last purge, its creation), as a clock set 400 days ahead would be. The daily pur
 (:func:`purge_if_due`) then holds retention (meta :data:`PURGE_HELD`) and raises
 :class:`ClockInDoubt`; it stays held, whatever the clock says later, until an admin
 purges on purpose (``kiosk purge --trust-clock``, or the office's purge).
+
+A clock behind the newest passage the log recorded (by more than :data:`CLOCK_BEHIND`)
+is in doubt too, and so is one the gate saw set back while it ran: the gate holds
+retention then (:func:`hold`) and the guard is told (the gate window's clock notice,
+:func:`held_since`, :func:`held_why`) until an admin's purge trusts the clock. Passages
+recorded before that purge no longer count against the clock (meta
+:data:`CLOCK_TRUSTED_ROWID`): a clock that was ahead and has been put right is not
+doubted for the times it wrote while it was wrong.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,17 +42,24 @@ from sqlite_utils import Database
 
 from kiosk.core.clock import from_db, to_db
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import N_, tr
 from kiosk.core.progress import Cancelled, Progress
 from kiosk.store.chain import compact, record_purged
 from kiosk.store.checkpoint import get_meta, record_audit, set_meta
 from kiosk.store.db import BATCH_GAP_S, Pacer, write
+from kiosk.store.driver import sqlite3
 
 LAST_PURGE = "last_purge"
 PURGE_HELD = "purge_held"
 """Meta: when the daily purge first found the clock in doubt (retention held since)."""
 CLOCK_LEAP = timedelta(days=2)
 """A clock more than this after the newest time the checkpoint wrote is in doubt."""
+CLOCK_BEHIND = timedelta(minutes=1)
+"""A clock more than this before the newest passage recorded (since the last purge an
+admin trusted) is in doubt: it was set back."""
+CLOCK_TRUSTED_ROWID = "clock_trusted_rowid"
+"""Meta: the newest visit's rowid when a purge last trusted the clock; passages up to it
+are not held against the clock."""
 PURGE_UNFINISHED = "purge_unfinished"
 """Meta: when a purge's WAL checkpoint (TRUNCATE) was blocked by a reader still holding
 the old pages; :func:`finish_purge` tries again (the gate's next purge check, the next
@@ -58,28 +72,109 @@ class ClockInDoubt(UserError):
     """The purge did not run: the clock may be wrong (the message says why)."""
 
 
+def local_minute(at: datetime) -> str:
+    """``at`` in local time to the minute, as the window and the CLI show times."""
+    return at.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """Why the clock is in doubt, as a message and its values: kept so in the audit log
+    (``retention.held``), so that the gate window says it in its own language later."""
+
+    message: str  # English, marked with N_()
+    values: dict[str, str | int]
+
+    def __str__(self) -> str:
+        return tr(self.message, **self.values)
+
+
 def clock_doubt(db: Database, now: datetime) -> str | None:
     """Why a purge must not trust ``now``, or ``None`` when nothing speaks against it."""
     held = get_meta(db, PURGE_HELD)
     if held is not None:
         return tr(
             "Retention is on hold since the clock was in doubt at {time}.",
-            time=held[:16].replace("T", " "),
+            time=local_minute(from_db(held)),
         )
+    doubt = _doubt(db, now, _known_times(db))
+    return None if doubt is None else str(doubt)
+
+
+def _known_times(db: Database) -> list[datetime]:
+    """The newest times the checkpoint wrote: its newest visit, last purge, creation."""
     newest = [
         db.execute("SELECT max(at) FROM visits").fetchone()[0],
         get_meta(db, LAST_PURGE),
         get_meta(db, "created_at"),
     ]
-    known = [from_db(t) for t in newest if t]
+    return [from_db(t) for t in newest if t]
+
+
+def clock_doubt_of(db: Database, now: datetime) -> Doubt | None:
+    """Like :func:`clock_doubt`, not counting a hold: why ``now`` is in doubt itself."""
+    return _doubt(db, now, _known_times(db))
+
+
+def _doubt(db: Database, now: datetime, known: list[datetime]) -> Doubt | None:
+    behind = _newest_untrusted_passage(db)
+    if behind is not None and behind - now > CLOCK_BEHIND:
+        return Doubt(
+            N_("The clock says {now}, before the newest recorded passage ({newest})."),
+            {"now": local_minute(now), "newest": local_minute(behind)},
+        )
     if not known or now - max(known) <= CLOCK_LEAP:
         return None
-    return tr(
-        "The clock says {now}, {days} days after the newest record ({newest}).",
-        now=to_db(now)[:16].replace("T", " "),
-        days=(now - max(known)).days,
-        newest=to_db(max(known))[:16].replace("T", " "),
+    return Doubt(
+        N_("The clock says {now}, {days} days after the newest record ({newest})."),
+        {
+            "now": local_minute(now),
+            "days": (now - max(known)).days,
+            "newest": local_minute(max(known)),
+        },
     )
+
+
+def _newest_untrusted_passage(db: Database) -> datetime | None:
+    """The latest time of the passages recorded since a purge last trusted the clock."""
+    trusted = int(get_meta(db, CLOCK_TRUSTED_ROWID) or "0")
+    newest = db.execute("SELECT max(at) FROM visits WHERE rowid > ?", [trusted]).fetchone()[0]
+    return from_db(newest) if newest else None
+
+
+def hold(db: Database, now: datetime, why: Doubt | str, actor: str = "retention") -> None:
+    """Hold retention: the clock is in doubt for ``why`` (audited ``retention.held``
+    once, with the message and its values; an existing hold stays as it is). Only an
+    admin's purge ends it."""
+    if get_meta(db, PURGE_HELD) is not None:
+        return
+    detail: dict[str, object] = {"now": to_db(now), "why": str(why)}
+    if isinstance(why, Doubt):
+        detail.update(message=why.message, values=why.values)
+    with write(db):
+        set_meta(db, PURGE_HELD, to_db(now))
+        record_audit(db, actor, "retention.held", detail)
+
+
+def held_since(db: Database) -> str | None:
+    """When retention was held (the clock in doubt), or ``None`` when it is not."""
+    return get_meta(db, PURGE_HELD)
+
+
+def held_why(db: Database) -> str:
+    """Why retention is held (the last ``retention.held``), in the current language."""
+    row = db.execute(
+        "SELECT detail FROM audit WHERE action = 'retention.held' ORDER BY rowid DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return ""
+    try:
+        detail = json.loads(row[0])
+        if "message" in detail:
+            return str(Doubt(str(detail["message"]), dict(detail["values"])))
+        return str(detail.get("why", ""))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return ""
 
 
 def trust_clock_hint() -> str:
@@ -167,6 +262,8 @@ def purge(
         ).rowcount
         set_meta(db, LAST_PURGE, to_db(now))
         db.execute("DELETE FROM meta WHERE key = ?", [PURGE_HELD])  # an admin's purge
+        newest = db.execute("SELECT max(rowid) FROM visits").fetchone()[0]
+        set_meta(db, CLOCK_TRUSTED_ROWID, str(newest or 0))  # the clock is trusted now
         record_audit(
             db,
             actor,
@@ -257,9 +354,7 @@ def purge_if_due(
         return None
     doubt = clock_doubt(db, now)
     if doubt is not None:
-        if get_meta(db, PURGE_HELD) is None:
-            with write(db):
-                set_meta(db, PURGE_HELD, to_db(now))
-                record_audit(db, actor, "retention.held", {"now": to_db(now), "why": doubt})
+        known = _doubt(db, now, _known_times(db))
+        hold(db, now, known or doubt, actor)
         raise ClockInDoubt(f"{doubt} {trust_clock_hint()}")
     return purge(db, older_than_days=older_than_days, now=now, actor=actor, gap_s=gap_s)

@@ -15,12 +15,13 @@ Conventions
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from kiosk.store.driver import sqlite3
 
 migrations = Migrations("gatepass")
 

@@ -21,10 +21,12 @@ from kiosk.core.errors import EnvironmentFault
 from kiosk.core.i18n import set_language, tr
 from kiosk.home import Home
 from kiosk.logs import log_file, previous_crash
-from kiosk.settings import Settings
+from kiosk.settings import Settings, move_pin_hash_out
 from kiosk.store.anchors import check_log, damage_hint
 from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.db import connect
+from kiosk.store.pin_lock import adopt_pin_hash
+from kiosk.ui.dialogs.unlock import unlock_database
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.ops import DbWorker
 from kiosk.ui.qt_app import ensure_gui_app, qt_translations, quit_on_signals
@@ -204,13 +206,30 @@ def preparing(
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
+def adopt_settings_pin(home: Home, actor: str) -> None:
+    """At start, before any window: the checkpoint is opened (a damaged one refused:
+    the workers' connections do not check) and an older home's admin PIN hash moved
+    from settings.toml into the database (docs/security.md)."""
+    db = connect(home.database, check=True)
+    try:
+        move_pin_hash_out(home.settings_file, lambda legacy: adopt_pin_hash(db, legacy, actor))
+    finally:
+        db.close()
+
+
 def run_office(home: Home, *, lang: str | None = None) -> int:
     """The office window on its own (``kiosk office``), after the admin PIN."""
     from kiosk.ui.dialogs.pin import PinDialog
     from kiosk.ui.office.window import OfficeWindow
 
-    # A damaged database is refused at start (its workers' connections do not check).
-    db = connect(home.database, check=True)
+    require_screen()
+    settings = Settings.load(home.settings_file)
+    app = _application(lang, settings)
+    apply_theme(app, "day")
+    if not unlock_database(home):
+        return 1
+    adopt_settings_pin(home, "office")  # (a damaged database refused here)
+    db = connect(home.database)
     try:
         damage = check_log(db, home, checkpoint_id(db))  # the visit log (docs/chain.md)
     finally:
@@ -220,15 +239,11 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
         told = "\n\n".join([*damage.messages(), damage_hint()])
         log.warning("visit log: %s", " ".join(damage.messages()))
         print(told, file=sys.stderr)
-    require_screen()
-    settings = Settings.load(home.settings_file)
-    app = _application(lang, settings)
-    apply_theme(app, "day")
     # SIGTERM (shutdown), Ctrl+C: a normal end
     with crash_hook(office=True), quit_on_signals(app) as stopped:
         worker = DbWorker(home.database, name="kiosk-office-pin")  # the lock is on disk
         try:
-            pin = PinDialog(settings.admin_pin_hash, worker=worker, actor="office")
+            pin = PinDialog(worker, actor="office")
             accepted = pin.exec() == PinDialog.DialogCode.Accepted
         finally:
             worker.close()
@@ -277,6 +292,10 @@ def run_window(
     app = _application(lang, settings)
     theme = theme_for(settings.theme)
     apply_theme(app, theme)
+    if not unlock_database(home, camera=camera if camera is not None else settings.camera):
+        return 1
+    adopt_settings_pin(home, "window")
+    settings = Settings.load(home.settings_file)  # (without an older home's PIN hash)
     with crash_hook():
         window = build_window(home, camera=camera, demo=demo, theme=theme)
         window.install_scanner()

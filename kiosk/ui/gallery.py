@@ -61,6 +61,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
     )
     from kiosk.ui.dialogs.settings_dialog import SettingsDialog
     from kiosk.ui.dialogs.shift import ShiftSummaryDialog, SignInDialog
+    from kiosk.ui.dialogs.unlock import UnlockDialog
     from kiosk.ui.office.holds_tab import HoldDialog
     from kiosk.ui.office.import_wizard import ImportWizard
     from kiosk.ui.office.issuer import PassphraseDialog
@@ -121,7 +122,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
             VisitorCodeDialog,
             lambda: VisitorCodeDialog("GV1:demo-visitor-code-for-the-screenshot", until),
         ),
-        Sample("pin", PinDialog, lambda: PinDialog(settings.admin_pin_hash)),
+        Sample("pin", PinDialog, lambda: PinDialog(ctx.reader)),
         Sample("sign-in", SignInDialog, lambda: SignInDialog(["李明", "Wang Fang"])),
         Sample("shift-summary", ShiftSummaryDialog, lambda: ShiftSummaryDialog(summary)),
         Sample("settings", SettingsDialog, lambda: SettingsDialog(settings)),
@@ -132,6 +133,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
             CorrectionDialog,
             lambda: CorrectionDialog(reader, visits),
         ),
+        Sample("unlock", UnlockDialog, lambda: UnlockDialog(ctx.home.database)),
         Sample("office-passphrase", PassphraseDialog, lambda: PassphraseDialog()),
         Sample("office-revoke", RevokeDialog, lambda: RevokeDialog(a_pass)),
         Sample("office-issue", IssueDialog, lambda: IssueDialog(ctx)),

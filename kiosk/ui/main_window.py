@@ -10,9 +10,12 @@ window); what they write goes to the gate worker (``worker.request``).
 
 from __future__ import annotations
 
+import html
 import importlib
 import logging
+import time
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer, Slot
@@ -33,12 +36,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.core.clock import from_db
+from kiosk.core.clock import from_db, utcnow
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.core.identity import mask_name
 from kiosk.core.rules import Direction, DirectionMode, Level, Reason, reason_label
-from kiosk.gate import Decision
+from kiosk.gate import ClockWarning, Decision
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import record_settings_changes
@@ -55,6 +58,8 @@ from kiosk.vision.sources import FrameSource
 log = logging.getLogger("kiosk.ui")
 
 HISTORY = 100
+CLOCK_CHECK_S = 10
+"""How often (status ticks of a second) the window asks the gate to look at the clock."""
 
 MODE_KEYS = {
     Qt.Key.Key_F1: DirectionMode.IN,
@@ -87,6 +92,28 @@ def mode_text(mode: DirectionMode) -> str:
     }[mode]
 
 
+def clock_notice_text(warning: ClockWarning) -> str:
+    """The clock notice, as rich text: what is wrong and what to do, in the guard's
+    words; the reason and the admin's way out in smaller print."""
+    why = warning.why or tr(
+        "Noticed at {time}.", time=from_db(warning.since).astimezone().strftime("%Y-%m-%d %H:%M")
+    )
+    head = tr("The computer's clock may be wrong.")
+    body = tr(
+        "Scanning goes on as usual, but the times shown and saved may be wrong. "
+        "Tell the committee admin."
+    )
+    admin = tr(
+        "For the admin: {why} Set the clock right, then run 'kiosk purge --trust-clock' "
+        "(or purge in the office); this notice then goes away.",
+        why=why,
+    )
+    return (
+        f"<b>{html.escape(head)}</b> {html.escape(body)}"
+        f"<br><span style='font-size: 12pt'>{html.escape(admin)}</span>"
+    )
+
+
 def no_camera_text() -> str:
     """The banner while there is no camera: what still works, in the guard's words."""
     return tr(
@@ -107,6 +134,8 @@ class MainWindow(QMainWindow):
         health: HealthPolicy | None = None,
         sound: bool = True,
         theme: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.home = home
@@ -118,6 +147,8 @@ class MainWindow(QMainWindow):
         self.decoder_name = "-"
         self.database_ok = True
         self.database_waiting = False  # a passage waits for a busy database
+        self.clock_warning: ClockWarning | None = None  # the clock is in doubt
+        self._ticks = 0
         self.stats: Stats | None = None
         self.kiosk_mode = False  # full screen at a gate: closing needs the admin PIN
         # The amber cases open registration by themselves; not in the unattended demo,
@@ -126,7 +157,14 @@ class MainWindow(QMainWindow):
         self.exit_allowed = False
         self.theme = theme or theme_for(settings.theme)
         self.worker = GateWorker(
-            home, settings, camera=camera, demo=demo, source=source, health=health
+            home,
+            settings,
+            camera=camera,
+            demo=demo,
+            source=source,
+            health=health,
+            clock=clock,
+            monotonic=monotonic,
         )
         self.service = GateService(self.worker)
         # reads for the window and its dialogs, off the UI thread (writes: the worker)
@@ -149,6 +187,14 @@ class MainWindow(QMainWindow):
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
         self.banner.hide()
+        # The clock in doubt: a strip across the top that takes no focus and blocks no
+        # key; it stays until an admin's purge trusts the clock (on_clock_warning).
+        self.clock_notice = QLabel()
+        self.clock_notice.setObjectName("clockNotice")
+        self.clock_notice.setWordWrap(True)
+        self.clock_notice.setTextFormat(Qt.TextFormat.RichText)
+        self.clock_notice.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.clock_notice.hide()
         self.preview = Preview(self.worker.latest_frame)
         self.hint = QLabel()
         self.hint.setObjectName("hint")
@@ -240,12 +286,13 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(10, 8, 10, 6)
         layout.setSpacing(8)
         layout.addWidget(self.banner)
+        layout.addWidget(self.clock_notice)
         layout.addLayout(body, 1)
         layout.addWidget(self.status)
 
         self.clock = QTimer(self)
         self.clock.setInterval(1000)
-        self.clock.timeout.connect(self._tick)
+        self.clock.timeout.connect(self._second)
         self.clock.start()
         self._mark_mode(self.mode)
         self.guard_name = ""
@@ -279,6 +326,7 @@ class MainWindow(QMainWindow):
         w.visitorCodeIssued.connect(self.show_visitor_code)
         w.waiting.connect(self.on_waiting)
         w.logDamaged.connect(self.on_log_damaged)
+        w.clockWarning.connect(self.on_clock_warning)
 
     # ------------------------------------------------------------ life
 
@@ -492,6 +540,22 @@ class MainWindow(QMainWindow):
         """A passage is held back by a busy database: it is shown once it is saved."""
         self.database_waiting = waiting
         self.saving.setVisible(waiting)
+        self._tick()
+
+    @Slot(object)
+    def on_clock_warning(self, warning: ClockWarning | None) -> None:
+        """The clock is in doubt (shown) or an admin has trusted it (gone)."""
+        self.clock_warning = warning
+        if warning is None:
+            self.clock_notice.hide()
+            return
+        self.clock_notice.setText(clock_notice_text(warning))
+        self.clock_notice.show()
+
+    def _second(self) -> None:
+        self._ticks += 1
+        if self._ticks % CLOCK_CHECK_S == 0:
+            self.worker.check_clock()
         self._tick()
 
     def _tick(self) -> None:

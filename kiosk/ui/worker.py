@@ -30,7 +30,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, SignalInstance, Slot
@@ -40,7 +40,7 @@ from kiosk.core.errors import KioskError
 from kiosk.core.i18n import tr
 from kiosk.core.keys import load_private_key
 from kiosk.core.rules import DirectionMode, Encounter, Holder, Level, Source
-from kiosk.gate import Decision, Gate, GateStopped, drive
+from kiosk.gate import ClockWarning, Decision, Gate, GateStopped, drive
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.anchors import damage_hint
@@ -98,6 +98,7 @@ class GateSignals(UiRelay):
     corrected = Signal(str, str)  # a correction: (new row's id, "") or ("", the problem)
     waiting = Signal(bool)  # True: a passage waits for a busy database; False: saved
     logDamaged = Signal(str)  # what the start found wrong with the visit log (docs/chain.md)
+    clockWarning = Signal(object)  # ClockWarning (the clock is in doubt) or None
 
 
 def _signal(name: str) -> Any:
@@ -119,6 +120,7 @@ class GateWorker(QObject):
     corrected = _signal("corrected")
     waiting = _signal("waiting")
     logDamaged = _signal("logDamaged")
+    clockWarning = _signal("clockWarning")
 
     def __init__(
         self,
@@ -130,9 +132,14 @@ class GateWorker(QObject):
         source: FrameSource | None = None,
         health: HealthPolicy | None = None,
         guard: str = "",
+        clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.home = home
+        self.clock = clock  # the gate's wall and monotonic clocks
+        self.monotonic = monotonic
+        self._clock_warning: ClockWarning | None = None  # the last one sent (worker thread)
         self.settings = settings
         self.camera = camera
         self.demo = demo
@@ -251,6 +258,13 @@ class GateWorker(QObject):
     def reload_keys(self) -> None:
         self.request(lambda gate: gate.reload_keys())
 
+    def check_clock(self) -> None:
+        """Look at the clock again (a jump back, an admin who trusted it meanwhile); a
+        change comes on :attr:`clockWarning`. The window asks every so often; nothing is
+        queued while there is no gate (not yet started, or it could not start)."""
+        if self._gate is not None:
+            self.request(self._check_clock)
+
     def request_stop(self) -> None:
         """Stop the scan path (from the UI thread). ``drive`` sees the flag within
         0.1 s; the worker thread then stops the loop (joins its threads, releases the
@@ -273,6 +287,8 @@ class GateWorker(QObject):
                 guard=self.guard,
                 stop=self._stop,
                 on_wait=lambda waiting: self._send(self.waiting, waiting),
+                clock=self.clock,
+                monotonic=self.monotonic,
             )
         except KioskError as exc:
             log.error("gate could not start: %s", exc)
@@ -292,6 +308,7 @@ class GateWorker(QObject):
         except Exception:
             log.exception("reading who is inside failed")
         self._send(self.modeChanged, gate.mode.value)
+        self._check_clock(gate, always=True)
         try:
             source = self._source or open_source(self.camera, realtime=True, loop=self.demo)
             loop = gate.scan_loop(
@@ -403,6 +420,20 @@ class GateWorker(QObject):
             self._occupancy.record(decision.verdict, decision.at)
         if self._gate is not None:
             self._publish_stats(self._gate)
+            self._check_clock(self._gate)  # the decision may have seen a jump
+
+    def _check_clock(self, gate: Gate, *, always: bool = False) -> None:
+        """Send :attr:`clockWarning` when the clock's standing changed (or ``always``)."""
+        try:
+            warning = gate.clock_warning()
+        except GateStopped:
+            raise
+        except Exception:
+            log.exception("checking the clock failed")
+            return
+        if always or warning != self._clock_warning:
+            self._clock_warning = warning
+            self._send(self.clockWarning, warning)
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, CameraEvent):

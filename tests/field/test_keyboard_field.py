@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -32,7 +31,7 @@ from tests.field.conftest import (
     kiosk_env,
     wait_for,
 )
-from tests.helpers import run, run_json
+from tests.helpers import raw_connect, run, run_json
 
 HUMAN_MS = 240  # xdotool --delay: 120 ms between keys, a brisk person (a scanner: 2-40 ms)
 ID_NUMBER = make_id_number("110101", date(1990, 5, 17), 123)
@@ -81,7 +80,7 @@ def start_gate(kiosk_app: KioskAppFactory, home: Path) -> KioskApp:
 
 def recorded(home: Path, column: str) -> list[Any]:
     """One column of the visit log, oldest first, read from the database itself."""
-    db = sqlite3.connect(f"file:{Home(home).database}?mode=ro", uri=True)
+    db = raw_connect(Home(home).database)
     try:
         return [row[0] for row in db.execute(f"SELECT {column} FROM visits ORDER BY at")]
     finally:

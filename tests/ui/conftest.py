@@ -9,7 +9,6 @@ queries a database on the Qt main thread (``ui_thread_db``).
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ from kiosk.demo import Demo, build_demo
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.db import connect
+from kiosk.store.driver import sqlite3
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.ops import DbWorker
@@ -64,7 +64,7 @@ class UiThreadDb:
             conn.set_trace_callback(lambda sql: self.check(f"{sql.strip()[:70]!r} run"))
             return conn
 
-        monkeypatch.setattr(sqlite3, "connect", connect)  # kiosk.store.db calls it so
+        monkeypatch.setattr(sqlite3, "connect", connect)  # kiosk.store.driver calls it so
 
     def check(self, what: str) -> None:
         if threading.current_thread() is not threading.main_thread():

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from conftest import FAST_HEALTH, WindowFactory
 from pytestqt.qtbot import QtBot
@@ -12,6 +10,7 @@ from pytestqt.qtbot import QtBot
 from kiosk.core.rules import Level
 from kiosk.demo import Demo
 from tests.fakes import FakeCamera
+from tests.helpers import raw_connect
 
 pytestmark = pytest.mark.gui
 
@@ -21,7 +20,7 @@ def test_a_scan_waits_for_a_busy_database_and_the_camera_goes_on(
 ) -> None:
     window = make_window(source=FakeCamera(pace=0.05), camera="fake", health=FAST_HEALTH)
     qtbot.waitUntil(lambda: window.camera_state == "opened", timeout=10_000)
-    holder = sqlite3.connect(demo.home.database, isolation_level=None)
+    holder = raw_connect(demo.home.database, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
         window.handle_scanned_text(demo.tokens["valid"])
@@ -43,6 +42,6 @@ def test_a_scan_waits_for_a_busy_database_and_the_camera_goes_on(
     window.handle_scanned_text(demo.tokens["revoked"])  # the scan path still runs
     qtbot.waitUntil(lambda: len(window.decisions) == 2, timeout=10_000)
     assert window.banner.isHidden()  # no "The camera reader stopped"
-    with sqlite3.connect(demo.home.database) as conn:
+    with raw_connect(demo.home.database) as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM visits")]
     assert sorted(ids) == sorted(d.visit.id for d in window.decisions)

@@ -45,6 +45,7 @@ def test_f8_voids_the_last_passage_by_keyboard_only(
     qtbot.waitUntil(lambda: not pin.waiting)  # the lock, read from disk
     qtbot.keyClicks(pin, DEMO_PIN)
     qtbot.keyClick(pin, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: open_dialog("correction") is not None)  # checked on the reader
     dialog = open_dialog("correction")
     assert isinstance(dialog, CorrectionDialog)
     assert dialog.visit_id() == visit_id  # the newest, selected

@@ -333,8 +333,9 @@ def test_dialogs_in_chinese(qtbot: QtBot, reader: DbWorker, settings: Settings) 
     type_and_enter(qtbot, registration.edits["temperature"], "30")
     reader.wait_idle()
     assert "请重新测量" in registration.problems["temperature"].text()
-    pin = PinDialog("", attempts=PinAttempts(FakeClock().monotonic))
+    pin = PinDialog(reader, attempts=PinAttempts(FakeClock().monotonic))
     qtbot.addWidget(pin)
+    reader.wait_idle()
     summary = ShiftSummaryDialog({"guard": "李", "since": datetime.now(UTC), "fevers": 1})
     qtbot.addWidget(summary)
     assert summary.values["fevers"].text() == "1"
@@ -393,73 +394,99 @@ def test_visitor_code_dialog(qtbot: QtBot, tmp_path: Path) -> None:
 # -- PIN --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pin_hash() -> str:
-    from kiosk.core.pin import hash_pin
-
-    return hash_pin("2580")
-
-
-def open_pin(qtbot: QtBot, stored: str, attempts: PinAttempts) -> PinDialog:
-    dialog = PinDialog(stored, attempts=attempts)
+def open_pin(qtbot: QtBot, reader: DbWorker) -> PinDialog:
+    """The PIN dialog on the checkpoint's reader, its first answer (the lock, whether a
+    PIN is set) in."""
+    dialog = PinDialog(reader)
     qtbot.addWidget(dialog)
     dialog.show()
+    qtbot.waitUntil(lambda: not dialog.waiting)
     return dialog
 
 
-def test_pin_right_by_keypad(qtbot: QtBot, pin_hash: str) -> None:
-    dialog = open_pin(qtbot, pin_hash, PinAttempts(FakeClock().monotonic))
-    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+def test_pin_right_by_keypad(qtbot: QtBot, reader: DbWorker) -> None:
+    dialog = open_pin(qtbot, reader)
+    with qtbot.waitSignal(dialog.accepted, timeout=5000):
         for key in ("2", "5", "8", "9", "⌫", "0", "OK"):
             qtbot.mouseClick(dialog.keys[key], Qt.MouseButton.LeftButton)
 
 
-def test_pin_by_keyboard(qtbot: QtBot, pin_hash: str) -> None:
-    dialog = open_pin(qtbot, pin_hash, PinAttempts(FakeClock().monotonic))
-    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+def test_pin_by_keyboard(qtbot: QtBot, reader: DbWorker) -> None:
+    dialog = open_pin(qtbot, reader)
+    with qtbot.waitSignal(dialog.accepted, timeout=5000):
         qtbot.keyClicks(dialog, "2580")
         qtbot.keyClick(dialog, Qt.Key.Key_Return)
 
 
-def test_no_pin_set_opens_nothing_and_says_how_to_set_one(qtbot: QtBot) -> None:
+def test_the_pin_is_checked_off_the_ui_thread(qtbot: QtBot, reader: DbWorker) -> None:
+    """scrypt runs on the reader's thread (kiosk.store.pin_lock.check_pin), not in the
+    UI thread (the ui_thread_db guard would fail any database use there)."""
+    import threading
+
+    import kiosk.store.pin_lock as pin_lock
+
+    threads: list[str] = []
+    real = pin_lock.verify_pin
+
+    def watched(pin: str, stored: str) -> bool:
+        threads.append(threading.current_thread().name)
+        return real(pin, stored)
+
+    pin_lock.verify_pin = watched  # type: ignore[assignment]
+    try:
+        dialog = open_pin(qtbot, reader)
+        with qtbot.waitSignal(dialog.accepted, timeout=5000):
+            qtbot.keyClicks(dialog, "2580")
+            qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    finally:
+        pin_lock.verify_pin = real
+    assert threads and threading.main_thread().name not in threads
+
+
+def test_no_pin_set_opens_nothing_and_says_how_to_set_one(
+    qtbot: QtBot, reader: DbWorker, home: Home
+) -> None:
     """A checkpoint made before init asked for a PIN: 1234 is no longer a way in."""
-    attempts = PinAttempts(FakeClock().monotonic)
-    dialog = open_pin(qtbot, "", attempts)
-    assert "kiosk pin set" in dialog.message.text() and dialog.message.isVisible()
-    accepted: list[bool] = []
-    dialog.accepted.connect(lambda: accepted.append(True))
-    qtbot.keyClicks(dialog, "1234")
-    qtbot.keyClick(dialog, Qt.Key.Key_Return)
-    assert accepted == [] and dialog.digits == ""
-    assert attempts.failures == 0  # nothing could match: not counted as a wrong try
+    from kiosk.store.checkpoint import get_meta, set_meta
+    from kiosk.store.pin_lock import FAILURES, PIN_HASH
+
+    db = connect(home.database)
+    try:
+        set_meta(db, PIN_HASH, "")
+        dialog = open_pin(qtbot, reader)
+        assert "kiosk pin set" in dialog.message.text() and dialog.message.isVisible()
+        accepted: list[bool] = []
+        dialog.accepted.connect(lambda: accepted.append(True))
+        qtbot.keyClicks(dialog, "1234")
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+        reader.wait_idle()
+        assert accepted == [] and dialog.digits == ""
+        assert get_meta(db, FAILURES) is None  # nothing could match: not a wrong try
+    finally:
+        db.close()
 
 
-def test_pin_wrong_then_locked(qtbot: QtBot, pin_hash: str) -> None:
-    clock = FakeClock()
-    attempts = PinAttempts(clock.monotonic)
-    dialog = open_pin(qtbot, pin_hash, attempts)
+def test_pin_wrong_then_locked(qtbot: QtBot, reader: DbWorker) -> None:
+    dialog = open_pin(qtbot, reader)
     rejected: list[bool] = []
     dialog.accepted.connect(lambda: rejected.append(False))
     qtbot.keyClicks(dialog, "1111")
     qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not dialog.waiting)
     assert dialog.digits == ""
     assert "Wrong PIN" in dialog.message.text()
     for _ in range(4):
         qtbot.keyClicks(dialog, "1111")
         qtbot.keyClick(dialog, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: not dialog.waiting)
     assert "Locked for 60 s" in dialog.message.text()
     assert not dialog.keys["5"].isEnabled()
     qtbot.keyClicks(dialog, "2580")  # ignored while locked, even the right PIN
     qtbot.keyClick(dialog, Qt.Key.Key_Return)
     assert rejected == [] and dialog.digits == ""
-    # A new dialog shares the lock.
-    again = open_pin(qtbot, pin_hash, attempts)
+    # A new dialog shares the lock (on disk).
+    again = open_pin(qtbot, reader)
     assert not again.keys["OK"].isEnabled()
-    clock.advance(61)
-    with qtbot.waitSignal(again.accepted, timeout=2000):
-        qtbot.keyClicks(again, "2580")
-        qtbot.keyClick(again, Qt.Key.Key_Return)
-    assert attempts.failures == 0
 
 
 def test_pin_lock_is_on_disk_and_a_restarted_window_shows_it(
@@ -470,7 +497,7 @@ def test_pin_lock_is_on_disk_and_a_restarted_window_shows_it(
     from tests.helpers import TEST_PIN
 
     def open_stored(worker: DbWorker) -> PinDialog:
-        dialog = PinDialog(settings.admin_pin_hash, worker=worker, actor="window:Li")
+        dialog = PinDialog(worker, actor="window:Li")
         qtbot.addWidget(dialog)
         dialog.show()
         return dialog
@@ -512,8 +539,8 @@ def test_pin_lock_is_on_disk_and_a_restarted_window_shows_it(
         db.close()
 
 
-def test_pin_escape_cancels(qtbot: QtBot) -> None:
-    dialog = open_pin(qtbot, "", PinAttempts(FakeClock().monotonic))
+def test_pin_escape_cancels(qtbot: QtBot, reader: DbWorker) -> None:
+    dialog = open_pin(qtbot, reader)
     with qtbot.waitSignal(dialog.rejected, timeout=2000):
         qtbot.keyClick(dialog, Qt.Key.Key_Escape)
 
@@ -654,10 +681,9 @@ def test_manual_pass_nobody(qtbot: QtBot, reader: DbWorker) -> None:
 
 
 def test_settings_dialog_saves(qtbot: QtBot, home: Home, settings: Settings) -> None:
-    from kiosk.core.pin import verify_pin
-
     audited: list[list[Any]] = []
-    dialog = SettingsDialog(settings, audit=audited.append)
+    new_pins: list[str] = []
+    dialog = SettingsDialog(settings, audit=audited.append, set_pin=new_pins.append)
     qtbot.addWidget(dialog)
     dialog.show()
     assert "admin_pin_hash" not in dialog.widgets
@@ -671,21 +697,21 @@ def test_settings_dialog_saves(qtbot: QtBot, home: Home, settings: Settings) -> 
     qtbot.keyClicks(dialog.pin_again, "1111")
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert "Too easy" in dialog.pin_problem.text()  # refused as init refuses it
-    assert not dialog.changed and audited == []
+    assert not dialog.changed and audited == [] and new_pins == []
     for edit in (dialog.pin_new, dialog.pin_again):
         edit.clear()
         qtbot.keyClicks(edit, "2468")
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
-    assert dialog.pin_changed
-    assert set(dialog.changed) == {"visitor_id_required", "fever_threshold", "admin_pin_hash"}
+    assert dialog.pin_changed and new_pins == ["2468"]  # for the gate's worker to store
+    assert set(dialog.changed) == {"visitor_id_required", "fever_threshold"}
     [changes] = audited
     assert ("fever_threshold", 37.3, 37.5) in changes
     assert ("visitor_id_required", False, True) in changes
     reloaded = Settings.load(home.settings_file)
     assert reloaded.visitor_id_required is True
     assert reloaded.fever_threshold == 37.5
-    assert verify_pin("2468", reloaded.admin_pin_hash)
+    assert "admin_pin_hash" not in home.settings_file.read_text()
 
 
 def test_settings_dialog_invalid_not_saved(qtbot: QtBot, home: Home, settings: Settings) -> None:
@@ -700,8 +726,7 @@ def test_settings_dialog_invalid_not_saved(qtbot: QtBot, home: Home, settings: S
     assert dialog.result() != QDialog.DialogCode.Accepted
     assert dialog.problems["curfew_start"].text()
     assert "4 to 12" in dialog.pin_problem.text()
-    before = home.settings_file.read_text(encoding="utf-8")  # init wrote the PIN's hash
-    assert "curfew" not in before
+    assert not home.settings_file.exists()  # nothing saved (init wrote no settings file)
     assert settings.curfew_start == "22:00"
 
 
@@ -819,6 +844,7 @@ def open_settings(qtbot: QtBot, window: MainWindow, pin: str) -> SettingsDialog:
     qtbot.waitUntil(lambda: not dialog.waiting)  # the lock, read from disk
     qtbot.keyClicks(dialog, pin)
     qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: open_dialog("settings") is not None)  # checked on the reader
     settings = open_dialog("settings")
     assert isinstance(settings, SettingsDialog)
     return settings

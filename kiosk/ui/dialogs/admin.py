@@ -31,7 +31,6 @@ LIVE = {
     "visitor_id_required",
     "visitor_code_hours",
     "visitor_overstay_hours",
-    "admin_pin_hash",
 }
 
 
@@ -76,6 +75,16 @@ def audit_changes(window: Any, changes: list[Change]) -> None:
     )
 
 
+def store_pin(window: Any, pin: str) -> None:
+    """A new admin PIN from the settings dialog: hashed and stored in the database by
+    the gate's worker (scrypt is no work for the UI thread), audited ``pin.change``."""
+    from kiosk.core.pin import hash_pin
+    from kiosk.store.pin_lock import set_pin_hash
+
+    actor = settings_actor(window)
+    window.worker.request(lambda gate: set_pin_hash(gate.db, hash_pin(pin), actor, "window"))
+
+
 def open_office(window: Any) -> None:
     """The office window beside the gate (one at a time); the gate keeps running."""
     from kiosk.ui.office.window import OfficeWindow
@@ -118,14 +127,16 @@ def show_dialog(window: Any) -> None:
             open_once(
                 "settings",
                 lambda: SettingsDialog(
-                    window.settings, window, audit=lambda changes: audit_changes(window, changes)
+                    window.settings,
+                    window,
+                    audit=lambda changes: audit_changes(window, changes),
+                    set_pin=lambda pin: store_pin(window, pin),
                 ),
                 settings_done,
             )
 
-    stored = window.settings.admin_pin_hash
     open_once(
         "pin",
-        lambda: PinDialog(stored, window, worker=window.reader, actor=settings_actor(window)),
+        lambda: PinDialog(window.reader, window, actor=settings_actor(window)),
         pin_done,
     )

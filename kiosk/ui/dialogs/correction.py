@@ -272,14 +272,12 @@ def show_dialog(window: Any, selected: str | None = None) -> None:
                 done,
             )
 
-    stored = window.settings.admin_pin_hash
     open_once(
         "pin",
         lambda: PinDialog(
-            stored,
+            window.reader,
             window,
             title=tr("Admin PIN to correct"),
-            worker=window.reader,
             actor=settings_actor(window),
         ),
         pin_done,

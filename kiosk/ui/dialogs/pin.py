@@ -1,15 +1,17 @@
 """The administrator PIN, typed on a big keypad (gloves) or the keyboard's digits.
 
 A wrong PIN shakes the dialog, clears the digits and says so; after
-:data:`MAX_TRIES` wrong PINs the keypad is locked for :data:`LOCK_S` seconds. The count
-lives in a :class:`PinAttempts` shared by every PinDialog (closing and reopening the
-dialog does not reset it). ``exec()`` returns Accepted only with the right PIN.
+:data:`MAX_TRIES` wrong PINs the keypad is locked for :data:`LOCK_S` seconds.
+``exec()`` returns Accepted only with the right PIN.
 
-Given a ``worker`` (the window's :class:`~kiosk.ui.ops.DbWorker`), the count and the lock
-are the checkpoint's, on disk (:mod:`kiosk.store.pin_lock`, shared with the CLI and
-every other window, kept across restarts): the dialog reads the lock when it opens (OK
-waits for the answer) and writes each wrong or right PIN through ops on that worker,
-never on the UI thread; its own :class:`PinAttempts` only counts the lock down.
+The PIN's hash, the count and the lock are the checkpoint's, in its database
+(:mod:`kiosk.store.pin_lock`, shared with the CLI and every other window, kept across
+restarts). Everything the dialog asks of them runs as ops on its ``worker`` (the
+window's :class:`~kiosk.ui.ops.DbWorker`), never on the UI thread: whether a PIN is set
+and the lock when it opens (OK waits for the answer), and each PIN typed, checked
+there (:func:`~kiosk.store.pin_lock.check_pin`: scrypt takes tens of milliseconds) and
+counted; the keypad stays live meanwhile. Its :class:`PinAttempts` only counts a lock
+down on screen.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from collections.abc import Callable
 from PySide6.QtCore import QEasingCurve, QPoint, QPropertyAnimation, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from sqlite_utils import Database
 
 from kiosk.core.i18n import tr
-from kiosk.core.pin import PIN_MAX, is_set, verify_pin
-from kiosk.store.pin_lock import LOCK_S, MAX_TRIES, pin_failed, pin_locked_for, pin_succeeded
+from kiosk.core.pin import PIN_MAX, is_set
+from kiosk.store.pin_lock import LOCK_S, MAX_TRIES, PinCheck, check_pin, pin_hash, pin_locked_for
 from kiosk.ui.dialogs.common import GloveDialog, big_button, error_label
 from kiosk.ui.ops import DbWorker, QueryOp
 
@@ -32,7 +35,7 @@ KEY_PX = 88
 
 
 class PinAttempts:
-    """Wrong tries and the lock, on an injectable monotonic clock."""
+    """The lock as counted down on screen, on an injectable monotonic clock."""
 
     def __init__(
         self,
@@ -61,28 +64,30 @@ class PinAttempts:
         self.locked_until = 0.0
 
 
-ATTEMPTS = PinAttempts()
+def _pin_state(db: Database) -> tuple[float, bool]:
+    """(seconds locked, whether a PIN is set): what the dialog needs as it opens."""
+    return pin_locked_for(db), is_set(pin_hash(db))
 
 
 class PinDialog(GloveDialog):
-    """Asks for the administrator PIN; accepted only when it matches ``stored_hash``."""
+    """Asks for the administrator PIN; accepted only when it matches the checkpoint's
+    (checked on ``worker``)."""
 
     def __init__(
         self,
-        stored_hash: str,
+        worker: DbWorker,
         parent: QWidget | None = None,
         *,
         attempts: PinAttempts | None = None,
         title: str | None = None,
-        worker: DbWorker | None = None,
         actor: str = "window",
     ) -> None:
         super().__init__(parent)
-        self.stored_hash = stored_hash
         self.worker = worker
         self.actor = actor
-        self.attempts = attempts or (PinAttempts() if worker else ATTEMPTS)
-        self.waiting = worker is not None  # for the database's answer: OK waits for it
+        self.attempts = attempts or PinAttempts()
+        self.pin_set = True  # until the database says otherwise
+        self.waiting = True  # for the database's answer: OK waits for it
         self._submit_when_answered = False
         self.digits = ""
         self.setWindowTitle(title or tr("Administrator PIN"))
@@ -121,15 +126,9 @@ class PinDialog(GloveDialog):
         self._shake: QPropertyAnimation | None = None
         self._refresh()
         self._refresh_lock()
-        if worker is not None:
-            QueryOp(worker, parent=self, op=pin_locked_for, success=self._stored_lock).failure(
-                self._db_failed
-            ).run_in_background()
-        if not is_set(stored_hash):  # a checkpoint made before init asked for a PIN
-            self.message.setText(
-                tr("No admin PIN is set here. Set one with 'kiosk pin set' on this computer.")
-            )
-            self.message.show()
+        QueryOp(worker, parent=self, op=_pin_state, success=self._stored_state).failure(
+            self._db_failed
+        ).run_in_background()
 
     # -- input ---------------------------------------------------------------------
 
@@ -165,38 +164,51 @@ class PinDialog(GloveDialog):
             return
         if self.attempts.locked_for() > 0 or not self.digits:
             return
-        if not is_set(self.stored_hash):  # nothing can match: not a wrong try
+        if not self.pin_set:  # nothing can match: not a wrong try
             self.digits = ""
             self._refresh()
             return
-        if verify_pin(self.digits, self.stored_hash):
-            self.attempts.succeeded()
-            if self.worker is not None:  # parent: the worker, the dialog closes now
-                QueryOp(self.worker, parent=self.worker, op=pin_succeeded).run_in_background()
-            self.accept()
-            return
-        if self.worker is None:
-            self.attempts.failed()
-        else:
-            self.waiting = True
-            actor = self.actor
-            QueryOp(
-                self.worker,
-                parent=self,
-                op=lambda db: pin_failed(db, actor, "window"),
-                success=self._stored_lock,
-            ).failure(self._db_failed).run_in_background()
+        self.waiting = True
+        pin, actor = self.digits, self.actor
         self.digits = ""
         self._refresh()
+        QueryOp(
+            self.worker,
+            parent=self,
+            op=lambda db: check_pin(db, pin, actor, "window"),
+            success=self._checked,
+        ).failure(self._db_failed).run_in_background()
+
+    # -- the database's answers ----------------------------------------------------------
+
+    def _stored_state(self, state: tuple[float, bool]) -> None:
+        """As the dialog opens: seconds locked, and whether a PIN is set at all."""
+        left, self.pin_set = state
+        if not self.pin_set:  # a checkpoint made before init asked for a PIN
+            self.message.setText(
+                tr("No admin PIN is set here. Set one with 'kiosk pin set' on this computer.")
+            )
+            self.message.show()
+        self._stored_lock(left)
+
+    def _checked(self, answer: PinCheck) -> None:
+        """The database's verdict on a PIN typed."""
+        if answer.right:
+            self.waiting = False
+            self.attempts.succeeded()
+            self.accept()
+            return
+        if answer.unset:
+            self.pin_set = False
+            self._stored_state((answer.locked_for, False))
+            return
         self.message.setText(tr("Wrong PIN. Try again."))
         self.message.show()
         self._shake_it()
-        self._refresh_lock()
-
-    # -- the lock on disk ---------------------------------------------------------------
+        self._stored_lock(answer.locked_for)
 
     def _stored_lock(self, left: float) -> None:
-        """The database's answer: seconds locked (0: open)."""
+        """Seconds locked (0: open), as the database says."""
         self.waiting = False
         if left > 0:
             self.attempts.locked_until = self.attempts.clock() + left

@@ -4,8 +4,10 @@ Rows are built from :data:`kiosk.settings.SETTINGS` (bool: check box; choices: l
 int/float: spin box within min..max; text: line edit), each with its translated help
 as label and tooltip. OK checks every value first and saves only if all are valid.
 
-The PIN is changed here (typed twice; weak ones refused, as by ``kiosk init``). Saved
-changes are handed to ``audit`` (name, old, new) for the audit log. "Exit Gatepass"
+The PIN is changed here (typed twice; weak ones refused, as by ``kiosk init``): the new
+PIN is handed to ``set_pin``, which hashes and stores it in the database off the UI
+thread (the window's gate worker; audited there). Saved changes are handed to
+``audit`` (name, old, new) for the audit log. "Exit Gatepass"
 sets :attr:`exit_requested` and closes the dialog without saving: the window then quits.
 """
 
@@ -29,8 +31,8 @@ from PySide6.QtWidgets import (
 
 from kiosk.core.errors import KioskError
 from kiosk.core.i18n import tr
-from kiosk.core.pin import hash_pin, pin_problem
-from kiosk.settings import PIN_SETTING, SETTINGS, Change, Setting, Settings, convert
+from kiosk.core.pin import pin_problem
+from kiosk.settings import SETTINGS, Change, Setting, Settings, convert
 from kiosk.ui.dialogs.common import (
     TOUCH_PX,
     GloveDialog,
@@ -39,8 +41,6 @@ from kiosk.ui.dialogs.common import (
     field_box,
     set_problem,
 )
-
-HIDDEN = (PIN_SETTING,)  # changed with the PIN fields, never shown
 
 
 class SettingsDialog(GloveDialog):
@@ -56,10 +56,12 @@ class SettingsDialog(GloveDialog):
         settings: Settings,
         parent: QWidget | None = None,
         audit: Callable[[list[Change]], None] | None = None,
+        set_pin: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.audit = audit
+        self.set_pin = set_pin
         self.changed: list[str] = []
         self.pin_changed = False
         self.exit_requested = False
@@ -74,8 +76,6 @@ class SettingsDialog(GloveDialog):
         form = QFormLayout(body)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # help text above
         for setting in SETTINGS:
-            if setting.name in HIDDEN:
-                continue
             widget = self._editor(setting)
             widget.setToolTip(tr(setting.help))
             self.widgets[setting.name] = widget
@@ -173,8 +173,8 @@ class SettingsDialog(GloveDialog):
         self.office_requested = True
         self.reject()
 
-    def _new_pin_hash(self) -> tuple[str | None, str]:
-        """(hash of the new PIN or None when unchanged, problem)."""
+    def _new_pin(self) -> tuple[str | None, str]:
+        """(the new PIN or None when unchanged, problem)."""
         new, again = self.pin_new.text(), self.pin_again.text()
         if not new and not again:
             return None, ""
@@ -183,14 +183,12 @@ class SettingsDialog(GloveDialog):
             return None, problem
         if new != again:
             return None, tr("The two PINs differ.")
-        return hash_pin(new), ""
+        return new, ""
 
     def submit(self) -> None:
         values: dict[str, Any] = {}
         bad = False
         for setting in SETTINGS:
-            if setting.name in HIDDEN:
-                continue
             raw = self.value_of(setting.name)
             try:
                 values[setting.name] = convert(setting, raw)
@@ -199,15 +197,12 @@ class SettingsDialog(GloveDialog):
                 problem = tr("Not a valid value: {value}", value=raw)
                 bad = True
             set_problem(self.widgets[setting.name], self.problems[setting.name], problem)
-        pin_hash, pin_problem = self._new_pin_hash()
+        new_pin, pin_problem = self._new_pin()
         set_problem(self.pin_again, self.pin_problem, pin_problem)
         if bad or pin_problem:
             return
         try:
             settings, changes = self.settings.updated(values)
-            if pin_hash is not None:
-                changes.append((PIN_SETTING, settings.admin_pin_hash, pin_hash))
-                settings = settings.with_pin_hash(pin_hash)
             settings.save()
             self.settings = settings
             if self.audit is not None and changes:
@@ -216,5 +211,9 @@ class SettingsDialog(GloveDialog):
             set_problem(self.ok_button, self.save_problem, tr("Not saved: {error}", error=exc))
             return
         self.changed = [name for name, _old, _new in changes]
-        self.pin_changed = pin_hash is not None
+        self.pin_changed = new_pin is not None
+        if new_pin is not None and self.set_pin is not None:
+            self.set_pin(new_pin)
+        self.pin_new.clear()
+        self.pin_again.clear()
         self.accept()

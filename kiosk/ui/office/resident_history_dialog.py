@@ -166,12 +166,9 @@ class PassagesTable(SearchTable):
                     corrected,
                 )
 
-        stored = ctx.settings.admin_pin_hash
         open_once(
             "pin",
-            lambda: PinDialog(
-                stored, self, title=tr("Admin PIN to correct"), worker=ctx.jobs, actor=ctx.actor
-            ),
+            lambda: PinDialog(ctx.jobs, self, title=tr("Admin PIN to correct"), actor=ctx.actor),
             pin_done,
         )
 

@@ -150,14 +150,12 @@ class OfficeWindow(QMainWindow):
             if dialog.result() == QDialog.DialogCode.Accepted:
                 self.set_unmasked(True)
 
-        stored = self.ctx.settings.admin_pin_hash
         open_once(
             "pin",
             lambda: PinDialog(
-                stored,
+                self.ctx.jobs,
                 self,
                 title=tr("PIN to show full ID numbers"),
-                worker=self.ctx.jobs,
                 actor=self.ctx.actor,
             ),
             done,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -10,6 +9,7 @@ from pytestqt.qtbot import QtBot
 from sqlite_utils import Database
 
 from kiosk.core.errors import UserError
+from kiosk.store.driver import sqlite3
 from kiosk.store.register import add_resident
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.table import Column, Query, QueryModel, SearchTable

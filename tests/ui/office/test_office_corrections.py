@@ -43,6 +43,7 @@ def test_a_residents_passage_corrected_in_the_office(
     qtbot.waitUntil(lambda: not pin.waiting)  # the lock, read from disk
     for key in (*DEMO_PIN, "OK"):
         pin.press(key)
+    qtbot.waitUntil(lambda: open_dialog("correction") is not None)  # PIN checked on jobs
     correction = open_dialog("correction")
     assert isinstance(correction, CorrectionDialog)
     correction.reason.setText("scanned at the desk, he stayed home")

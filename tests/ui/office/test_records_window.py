@@ -4,7 +4,6 @@ window itself (tabs, unmasking behind the PIN, closing cleanly)."""
 from __future__ import annotations
 
 import csv
-import sqlite3
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,8 @@ from kiosk.ui.dialogs.pin import PinDialog
 from kiosk.ui.office import files
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.records_tab import RecordsTab
+from tests.helpers import raw_connect
+from tests.sqlcipher_pages import plaintext
 from tests.test_retention_export import SECRET_ID, visitor_visit
 
 
@@ -133,17 +134,15 @@ def test_purge_by_hand_deletes_old_records(qtbot: QtBot, office: OfficeContext, 
     tab.purge_button.click()
     office.wait_idle()
     assert asked == [28]
-    with sqlite3.connect(demo.home.database) as conn:
+    with raw_connect(demo.home.database) as conn:
         assert conn.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == 1  # not yet
 
     tab.confirm_purge = lambda days: True
     tab.purge_button.click()
     qtbot.waitUntil(lambda: "Deleted 1 visit(s) and 1 visitor(s)" in tab.retention_text.text())
-    with sqlite3.connect(demo.home.database) as conn:
+    with raw_connect(demo.home.database) as conn:
         assert conn.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == 0
-    assert SECRET_ID.encode() not in b"".join(
-        p.read_bytes() for p in demo.home.root.glob("gatepass.db*")
-    )
+    assert SECRET_ID.encode() not in plaintext(demo.home.root)  # not even in free pages
 
 
 def test_office_window_unmasks_only_with_the_pin_and_closes_cleanly(
@@ -165,6 +164,7 @@ def test_office_window_unmasks_only_with_the_pin_and_closes_cleanly(
     for key in "0000":
         dialog.press(key)
     dialog.press("OK")  # wrong: stays masked
+    qtbot.waitUntil(lambda: not dialog.waiting)  # checked on the office's worker
     assert not window.ctx.unmasked
     for key in DEMO_PIN:
         dialog.press(key)
@@ -202,6 +202,7 @@ def test_office_from_the_gate_settings_opens_beside_the_running_gate(
     for key in DEMO_PIN:
         pin.press(key)
     pin.press("OK")
+    qtbot.waitUntil(lambda: open_dialog("settings") is not None)  # PIN checked off the UI
     settings = open_dialog("settings")
     assert isinstance(settings, SettingsDialog)
     settings.office_button.click()
