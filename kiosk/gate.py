@@ -41,8 +41,10 @@ from kiosk.core.rules import (
 )
 from kiosk.home import Home
 from kiosk.settings import Settings
-from kiosk.store.checkpoint import checkpoint_id, get_meta, load_keyring
-from kiosk.store.db import DatabaseBusy, busy_timeout_ms, connect
+from kiosk.store.anchors import Anchorer, AnchorFile, LogCheck, check_log, signing_key
+from kiosk.store.chain import head
+from kiosk.store.checkpoint import checkpoint_id, get_meta, load_keyring, record_audit
+from kiosk.store.db import DatabaseBusy, busy_timeout_ms, connect, write
 from kiosk.store.retention import (
     PURGE_UNFINISHED,
     ClockInDoubt,
@@ -158,6 +160,10 @@ class Gate:
         # gate's owner clears it (None) once the guard has been told.
         self._clock_mark = (clock(), monotonic())
         self.clock_jump: ClockJump | None = None
+        self.home = home
+        self.log_damage: LogCheck | None = None  # see _check_log
+        self.anchorer: Anchorer | None = None
+        self._check_log()
         self._purge_if_due()
         self._doubt_clock_at_start()
 
@@ -214,6 +220,34 @@ class Gate:
             health=health,
             events=events,
         )
+
+    def _check_log(self) -> None:
+        """Hold the visit log against its newest signed anchor (``check_log``: the
+        rows since it, milliseconds). Damage (a lost tail, rows that do not link, bad
+        anchors) is logged, written to the audit log and kept in :attr:`log_damage`
+        for the gate's owner to tell; the chain then goes on from what the database
+        holds, anchored at once as a ``rebase`` so the same loss is told once. The gate
+        runs either way. Then anchors are written by an :class:`Anchorer`."""
+        check = self.patiently(lambda: check_log(self.db, self.home, self.checkpoint_id))
+        key = signing_key(self.home)
+        if key is not None:
+            self.anchorer = Anchorer(AnchorFile(self.home.anchors), key, self.checkpoint_id)
+        if check.damaged:
+            self.log_damage = check
+            for message in check.messages():
+                log.warning("visit log: %s", message)
+
+            def record() -> None:
+                with write(self.db):
+                    record_audit(self.db, "gate", "visits.damaged", check.detail())
+
+            self.patiently(record)
+            if self.anchorer is not None:
+                self.anchorer.soon(check.head, kind="rebase", lost=check.lost)
+        elif self.anchorer is not None and (
+            check.anchor is None or check.anchor.seq != check.head.seq
+        ):
+            self.anchorer.soon(check.head)
 
     def _purge_if_due(self) -> None:
         """Retention: at start-up if a day was missed, then once a day. A busy database
@@ -414,7 +448,7 @@ class Gate:
             corrects=corrects,
         )
         try:
-            self.patiently(lambda: commit_visit(self.db, row))
+            place = self.patiently(lambda: commit_visit(self.db, row))
         except GateStopped:
             log.warning(
                 "stopped while the database was busy: %s %s not saved",
@@ -423,6 +457,8 @@ class Gate:
             )
             raise
         visit = LoggedVisit(row["id"], now)
+        if place is not None and self.anchorer is not None:
+            self.anchorer.note(place)  # signed and written on the anchorer's thread
         latency = (self.monotonic() - captured_at) * 1000 if captured_at is not None else None
         log.info(
             "%s %s %s %s",
@@ -433,7 +469,15 @@ class Gate:
         )
         return Decision(verdict, visit, encounter, latency, captured_at)
 
+    def note_head(self) -> None:
+        """A row this gate's connection wrote besides :meth:`handle`'s (a correction
+        job): the log's new head is anchored like a passage."""
+        if self.anchorer is not None:
+            self.anchorer.note(head(self.db))
+
     def close(self) -> None:
+        if self.anchorer is not None:
+            self.anchorer.close()  # the last passages anchored: a clean stop
         self.db.close()
 
     def __enter__(self) -> Gate:

@@ -68,6 +68,12 @@ class Home:
         return self.keys_dir / "gate.key"
 
     @property
+    def anchors(self) -> Path:
+        """The visit log's signed anchors (``kiosk.store.anchors``): kept outside the
+        database, so a database that lost its tail or was edited is found out."""
+        return self.root / "visits.anchors"
+
+    @property
     def settings_file(self) -> Path:
         return self.root / "settings.toml"
 
@@ -90,7 +96,7 @@ class Home:
             return
         for folder in (self.root, self.keys_dir, self.logs_dir):
             owner_only(folder, OWNER_ONLY_DIR)
-        files = [self.database, self.settings_file]
+        files = [self.database, self.settings_file, self.anchors]
         files += [self.database.with_name(self.database.name + s) for s in DATABASE_SIDE_FILES]
         for folder in (self.keys_dir, self.logs_dir):
             with contextlib.suppress(OSError):

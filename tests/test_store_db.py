@@ -34,6 +34,7 @@ def test_migrations_from_empty(tmp_path: Path) -> None:
         "0001_initial",
         "0002_office_indexes",
         "0003_visit_corrections",
+        "0004_visit_chain",
     ]
     again.close()
 

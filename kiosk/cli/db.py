@@ -18,13 +18,15 @@ from kiosk.core.errors import EnvironmentFault, UserError
 from kiosk.core.i18n import tr
 from kiosk.home import owner_only
 from kiosk.store import db_key
-from kiosk.store.checkpoint import checkpoint_name, record_audit
+from kiosk.store.anchors import check_log, damage_hint
+from kiosk.store.checkpoint import checkpoint_id, checkpoint_name, record_audit
 from kiosk.store.db import connect, is_encrypted
 from kiosk.store.driver import is_plain
 from kiosk.store.encryption import encrypt_database
 from kiosk.store.schema import SchemaStatus, schema_status
 
 F = TypeVar("F", bound=Callable[..., Any])
+CHAIN_MIGRATION = "0004_visit_chain"
 
 
 @click.group("db")
@@ -74,10 +76,14 @@ def db_status(ctx: Context, as_json: bool) -> None:
     try:
         status = schema_status(db)
         encrypted = is_encrypted(db)
+        chained = CHAIN_MIGRATION not in status.pending and not status.unknown
+        check = check_log(db, ctx.home, checkpoint_id(db)) if chained else None
     finally:
         db.close()
     if as_json:
         found = status_json(str(ctx.home.database), status, encrypted=encrypted)
+        if check is not None:
+            found["visit_log"] = {"damaged": check.damaged, **check.detail()}
         click.echo(json.dumps(found, ensure_ascii=False))
     else:
         click.echo(tr("Database: {path}", path=ctx.home.database))
@@ -103,6 +109,12 @@ def db_status(ctx: Context, as_json: bool) -> None:
             click.echo(tr("{count} migration(s) pending.", count=len(status.pending)))
         else:
             click.echo(tr("Up to date."))
+        if check is not None and check.damaged:
+            for message in check.messages():
+                click.echo(message, err=True)
+            click.echo(damage_hint(), err=True)
+        elif check is not None:
+            click.echo(tr("Visit log: whole since the last signed record."))
     if status.unknown:
         click.get_current_context().exit(1)
 

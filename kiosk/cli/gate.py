@@ -16,6 +16,7 @@ from kiosk.core.identity import mask_name
 from kiosk.gate import Decision, Gate, drive
 from kiosk.home import Home
 from kiosk.settings import Settings
+from kiosk.store.anchors import LogCheck, damage_hint
 from kiosk.store.retention import trust_clock_hint
 
 
@@ -61,6 +62,13 @@ def print_waiting(waiting: bool) -> None:
         click.echo(tr("The database is free again."), err=True)
 
 
+def print_log_damage(check: LogCheck) -> None:
+    """What a start found wrong with the visit log (stderr), and what it means."""
+    for message in check.messages():
+        click.echo(message, err=True)
+    click.echo(damage_hint(), err=True)
+
+
 def print_camera_event(event: object) -> None:
     from kiosk.vision.health import CameraEvent
 
@@ -100,6 +108,8 @@ def run_gate(
             warning = the_gate.clock_warning()
             if warning is not None:
                 click.echo(f"{warning.why} {trust_clock_hint()}", err=True)
+        if the_gate.log_damage is not None:
+            print_log_damage(the_gate.log_damage)
         frames = open_source(source, realtime=live if realtime is None else realtime, loop=loop)
         scans = the_gate.scan_loop(frames, drop_stale=live or loop)
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())

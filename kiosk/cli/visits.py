@@ -11,8 +11,10 @@ import click
 from kiosk.cli.context import Context, cli_actor, pass_ctx
 from kiosk.core.clock import from_db, parse_user_time, utcnow
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import tr, trn
 from kiosk.core.identity import mask_name
+from kiosk.store.anchors import anchor_now
+from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.register import household_label
 from kiosk.store.visits import list_visits, visit_by_id
 
@@ -63,6 +65,7 @@ def visits_correct(
         now=utcnow(),
         resident_id=resident_id,
     )
+    anchor_now(ctx.home, ctx.db, checkpoint_id(ctx.db))  # the log's new head, signed
     row = visit_by_id(ctx.db, new_id)
     if as_json and row is not None:
         click.echo(json.dumps(visit_json(row), ensure_ascii=False))
@@ -146,6 +149,38 @@ def visits_export(ctx: Context, from_: str, to: str, fmt: str, out: Path, unmask
         unmasked=unmasked,
     )
     click.echo(tr("Wrote {count} visit(s) to {path}.", count=count, path=out))
+
+
+@visits.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see docs/cli.md).")
+@pass_ctx
+def visits_verify(ctx: Context, as_json: bool) -> None:
+    """Check the whole visit log: every row's chain from the oldest kept one, and every
+    signed anchor since the last loss was recorded. Exit code 1 when it is damaged."""
+    from kiosk.store.anchors import check_log, damage_hint
+
+    check = check_log(ctx.db, ctx.home, checkpoint_id(ctx.db), full=True)
+    if as_json:
+        click.echo(json.dumps({"damaged": check.damaged, "rows": check.rows, **check.detail()}))
+    else:
+        for message in check.messages():
+            click.echo(message)
+        if check.no_key:
+            click.echo(tr("The checkpoint's own key (keys/gate.key) cannot be read."), err=True)
+        if check.damaged:
+            click.echo(damage_hint())
+        else:
+            n = check.rows
+            click.echo(
+                trn(
+                    "The visit log is whole: {count} passage checked.",
+                    "The visit log is whole: {count} passages checked.",
+                    n,
+                    count=n,
+                )
+            )
+    if check.damaged:
+        click.get_current_context().exit(1)
 
 
 def register(cli: click.Group) -> None:

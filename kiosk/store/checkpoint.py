@@ -144,6 +144,8 @@ def create_checkpoint(
             tr("An issuer key already exists at {path}; move it away first.", path=home.private_key)
         )
     home.ensure()
+    if home.anchors.exists():  # a former checkpoint's signed anchors: kept, set aside
+        home.anchors.rename(home.anchors.with_name(f"visits.anchors.{uuid7()}.old"))
     name = name.strip()
     keys: list[TrustedKey] = []
     if home.gate_key.exists():

@@ -27,6 +27,7 @@ from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.core.ids import uuid7
 from kiosk.core.rules import CORRECTIONS, Reason
+from kiosk.store.chain import append
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import write
 from kiosk.store.visits import resident_holder
@@ -100,7 +101,7 @@ def correct_visit(
                 visitor_id=None,
                 household_id=holder.household_id,
             )
-        db.table("visits").insert(row)
+        append(db, row)
         record_audit(
             db,
             actor,

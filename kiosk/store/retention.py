@@ -11,7 +11,9 @@ finishes it once the reader has let go.
 A visit that a newer, kept correction points to is kept until that correction goes.
 
 Visits are deleted :data:`PURGE_BATCH` rows per transaction, newest first (a correction
-goes before the visit it corrects), so the gate's commits get in between.
+goes before the visit it corrects), so the gate's commits get in between. Each batch
+keeps the visit log's hash chain checkable (``kiosk.store.chain.record_purged`` and
+``compact``, in the batch's transaction; docs/chain.md).
 
 A purge never acts on a clock in doubt (:func:`clock_doubt`): one more than
 :data:`CLOCK_LEAP` after the newest time the checkpoint wrote (its newest visit, its
@@ -42,6 +44,7 @@ from kiosk.core.clock import from_db, to_db
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import N_, tr
 from kiosk.core.progress import Cancelled, Progress
+from kiosk.store.chain import compact, record_purged
 from kiosk.store.checkpoint import get_meta, record_audit, set_meta
 from kiosk.store.db import BATCH_GAP_S, Pacer, write
 from kiosk.store.driver import sqlite3
@@ -300,11 +303,20 @@ def _purge_visits(
             return deleted, True
         try:
             with pacer.write(db):
+                rowids = [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT rowid FROM visits WHERE at < ? AND id NOT IN "
+                        "(SELECT value FROM json_each(?)) ORDER BY at DESC LIMIT ?",
+                        [stamp, json.dumps(keep), PURGE_BATCH],
+                    )
+                ]
+                record_purged(db, rowids)  # the chain stays checkable (kiosk.store.chain)
                 count = db.execute(
-                    "DELETE FROM visits WHERE rowid IN (SELECT rowid FROM visits WHERE at < ? "
-                    "AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY at DESC LIMIT ?)",
-                    [stamp, json.dumps(keep), PURGE_BATCH],
+                    "DELETE FROM visits WHERE rowid IN (SELECT value FROM json_each(?))",
+                    [json.dumps(rowids)],
                 ).rowcount
+                compact(db)
         except sqlite3.IntegrityError:
             # A correction written meanwhile, or one older than what it corrects (the
             # clock went back): keep every corrected visit this time.

@@ -31,6 +31,7 @@ from kiosk.core.rules import (
     RuleSettings,
     Verdict,
 )
+from kiosk.store.chain import Link, append
 from kiosk.store.db import write
 from kiosk.store.passes import check_token
 from kiosk.store.register import household_label
@@ -233,24 +234,15 @@ def visit_row(
     }
 
 
-_VISIT_INSERT = (
-    "INSERT INTO visits (id, at, checkpoint_id, direction, subject_kind, resident_id, "
-    "visitor_id, household_id, pass_serial, level, reason, reasons, temperature, guard, "
-    "plate, source, note, corrects) VALUES (:id, :at, :checkpoint_id, :direction, "
-    ":subject_kind, :resident_id, :visitor_id, :household_id, :pass_serial, :level, "
-    ":reason, :reasons, :temperature, :guard, :plate, :source, :note, :corrects)"
-)
-
-
-def commit_visit(db: Database, row: dict[str, Any]) -> bool:
-    """Commit a row from :func:`visit_row` durably (committed, fsynced). Safe to call
-    again with the same row after a failure (a busy database): a row already on disk is
-    not written twice. True if this call wrote it."""
+def commit_visit(db: Database, row: dict[str, Any]) -> Link | None:
+    """Commit a row from :func:`visit_row` durably (committed, fsynced), chained at the
+    log's head (``kiosk.store.chain.append``). Safe to call again with the same row
+    after a failure (a busy database): a row already on disk is not written twice.
+    Its place in the chain if this call wrote it, else None."""
     with write(db):
         if db.execute("SELECT 1 FROM visits WHERE id = ?", [row["id"]]).fetchone():
-            return False
-        db.execute(_VISIT_INSERT, row)
-    return True
+            return None
+        return append(db, row)
 
 
 VISIT_COLUMNS = """

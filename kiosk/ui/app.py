@@ -22,6 +22,8 @@ from kiosk.core.i18n import set_language, tr
 from kiosk.home import Home
 from kiosk.logs import log_file, previous_crash
 from kiosk.settings import Settings, move_pin_hash_out
+from kiosk.store.anchors import check_log, damage_hint
+from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.db import connect
 from kiosk.store.pin_lock import adopt_pin_hash
 from kiosk.ui.dialogs.unlock import unlock_database
@@ -110,6 +112,15 @@ def show_crash_notice(parent: QWidget, home: Home) -> QMessageBox | None:
         QMessageBox.StandardButton.Ok,
         parent,
     )
+    box.setWindowModality(Qt.WindowModality.NonModal)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.show()
+    return box
+
+
+def show_notice(parent: QWidget, title: str, text: str) -> QMessageBox:
+    """A warning box over ``parent`` that blocks nothing."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
     box.setWindowModality(Qt.WindowModality.NonModal)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.show()
@@ -218,6 +229,16 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
     if not unlock_database(home):
         return 1
     adopt_settings_pin(home, "office")  # (a damaged database refused here)
+    db = connect(home.database)
+    try:
+        damage = check_log(db, home, checkpoint_id(db))  # the visit log (docs/chain.md)
+    finally:
+        db.close()
+    told = ""
+    if damage.damaged:
+        told = "\n\n".join([*damage.messages(), damage_hint()])
+        log.warning("visit log: %s", " ".join(damage.messages()))
+        print(told, file=sys.stderr)
     # SIGTERM (shutdown), Ctrl+C: a normal end
     with crash_hook(office=True), quit_on_signals(app) as stopped:
         worker = DbWorker(home.database, name="kiosk-office-pin")  # the lock is on disk
@@ -232,6 +253,8 @@ def run_office(home: Home, *, lang: str | None = None) -> int:
         window.resize(1366, 768)
         window.show()
         show_crash_notice(window, home)
+        if told:
+            show_notice(window, tr("Visit log"), told)
         try:
             return int(app.exec())
         finally:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -258,6 +259,7 @@ class MainWindow(QMainWindow):
             actions.addWidget(button)
             self.action_buttons.append(button)
 
+        self.log_damage_box: QMessageBox | None = None  # what the start found (on_log_damaged)
         self.saving = QLabel(tr("Saving... the database is busy (the office is writing)."))
         self.saving.setObjectName("saving")
         self.saving.setWordWrap(True)
@@ -323,6 +325,7 @@ class MainWindow(QMainWindow):
         w.failed.connect(self.on_failed)
         w.visitorCodeIssued.connect(self.show_visitor_code)
         w.waiting.connect(self.on_waiting)
+        w.logDamaged.connect(self.on_log_damaged)
         w.clockWarning.connect(self.on_clock_warning)
 
     # ------------------------------------------------------------ life
@@ -522,6 +525,17 @@ class MainWindow(QMainWindow):
         self.banner.show()
 
     @Slot(bool)
+    def on_log_damaged(self, text: str) -> None:
+        """The gate's start found passages missing from the visit log, or rows changed
+        (docs/chain.md): said once, in a box that blocks nothing (decisions go on)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, tr("Visit log"), text, QMessageBox.StandardButton.Ok, self
+        )
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        self.log_damage_box = box
+
     def on_waiting(self, waiting: bool) -> None:
         """A passage is held back by a busy database: it is shown once it is saved."""
         self.database_waiting = waiting

@@ -43,6 +43,7 @@ from kiosk.core.rules import DirectionMode, Encounter, Holder, Level, Source
 from kiosk.gate import ClockWarning, Decision, Gate, GateStopped, drive
 from kiosk.home import Home
 from kiosk.settings import Settings
+from kiosk.store.anchors import damage_hint
 from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
 from kiosk.store.visits import LiveOccupancy, OccupancyCounts, list_visits, visitor_holder
 from kiosk.ui.relay import UiRelay
@@ -96,6 +97,7 @@ class GateSignals(UiRelay):
     visitorCodeIssued = Signal(object)  # the pass record of a new visitor's code
     corrected = Signal(str, str)  # a correction: (new row's id, "") or ("", the problem)
     waiting = Signal(bool)  # True: a passage waits for a busy database; False: saved
+    logDamaged = Signal(str)  # what the start found wrong with the visit log (docs/chain.md)
     clockWarning = Signal(object)  # ClockWarning (the clock is in doubt) or None
 
 
@@ -117,6 +119,7 @@ class GateWorker(QObject):
     visitorCodeIssued = _signal("visitorCodeIssued")
     corrected = _signal("corrected")
     waiting = _signal("waiting")
+    logDamaged = _signal("logDamaged")
     clockWarning = _signal("clockWarning")
 
     def __init__(
@@ -248,6 +251,7 @@ class GateWorker(QObject):
         except KioskError as exc:
             self._send(self.corrected, "", str(exc))
             return
+        gate.note_head()
         self._send(self.corrected, new_id, "")
         self._publish_stats(gate)
 
@@ -291,6 +295,9 @@ class GateWorker(QObject):
             self._send(self.failed, str(exc))
             return
         self._gate = gate
+        if gate.log_damage is not None:
+            told = [*gate.log_damage.messages(), damage_hint()]
+            self._send(self.logDamaged, "\n\n".join(told))
         try:
             self._occupancy = LiveOccupancy(
                 gate.db,

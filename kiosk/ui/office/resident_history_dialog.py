@@ -25,6 +25,8 @@ from sqlite_utils import Database
 from kiosk.core.clock import utcnow
 from kiosk.core.i18n import N_, tr
 from kiosk.core.rules import Level, note_text, reason_label
+from kiosk.store.anchors import anchor_now
+from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.corrections import correct_visit
 from kiosk.store.register import get_resident
 from kiosk.store.visits import (
@@ -135,7 +137,7 @@ class PassagesTable(SearchTable):
                 return
 
             def job(db: Database) -> str:
-                return correct_visit(
+                new_id = correct_visit(
                     db,
                     result.visit_id,
                     result.kind,
@@ -144,6 +146,8 @@ class PassagesTable(SearchTable):
                     now=utcnow(),
                     resident_id=result.resident_id or None,
                 )
+                anchor_now(ctx.home, db, checkpoint_id(db))  # the log's new head, signed
+                return new_id
 
             def failed(message: str) -> None:
                 if shiboken6.isValid(self):
