@@ -14,11 +14,9 @@ them from there.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import math
-import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
+from kiosk.core.atomic import whole_file
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import N_, tr
 from kiosk.core.rules import REPEAT_WINDOW_S, DirectionMode, RuleSettings
@@ -287,16 +286,9 @@ class Settings:
             if value == BY_NAME[name].default:
                 continue
             lines.append(f"{name} = {_toml_value(value)}")
-        tmp = self.path.with_suffix(".tmp")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()  # a leftover keeps its mode: start afresh
-        # The owner's only (kiosk.home's rule): made 0600 whatever the umask.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            if hasattr(os, "fchmod"):
-                os.fchmod(out.fileno(), 0o600)
-            out.write("\n".join(lines) + "\n")
-        os.replace(tmp, self.path)
+        # Whole or not at all, the owner's only (kiosk.home's rule) whatever the umask.
+        with whole_file(self.path, private=True) as temp:
+            temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def rules(self) -> RuleSettings:
         return RuleSettings(

@@ -11,6 +11,7 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.cli.context import Context, cli_actor, pass_ctx
+from kiosk.core.atomic import whole_file
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr, trn
 from kiosk.core.keys import (
@@ -206,8 +207,9 @@ def init(ctx: Context, name: str, passphrase: bool, public_only: bool, pin: str 
             confirmation_prompt=True,
         )
     actor = cli_actor()
-    create_checkpoint(home, name, issuer=not public_only, passphrase=secret, actor=actor)
-    store_admin_pin(home, admin_pin, actor, "cli")
+    with home.kept_only_if_whole():  # a full disk half-way leaves no half a home
+        create_checkpoint(home, name, issuer=not public_only, passphrase=secret, actor=actor)
+        store_admin_pin(home, admin_pin, actor, "cli")
     click.echo(tr("Checkpoint created at {path}.", path=home.root))
     click.echo(tr("Admin PIN set (change it with 'kiosk pin set')."))
     if public_only:
@@ -276,7 +278,8 @@ def keys() -> None:
 def export_public(ctx: Context, out: Path) -> None:
     """Write every trusted public key to FILE, for the gates' computers."""
     found = trusted_keys(ctx.db)
-    out.write_text(bundle_to_json(found), encoding="utf-8")
+    with whole_file(out) as temp:
+        temp.write_text(bundle_to_json(found), encoding="utf-8")
     click.echo(
         trn(
             "Wrote {count} public key to {path}.",
