@@ -363,7 +363,9 @@ def _coerce(kind: type, value: Any) -> Any:
         if not math.isfinite(number):
             raise ValueError(value)
         return number
-    return str(value).strip()
+    text = str(value).strip()
+    text.encode("utf-8")  # a lone surrogate (from a command line's undecodable bytes): ValueError
+    return text
 
 
 def convert(setting: Setting, value: Any) -> Any:
@@ -380,10 +382,31 @@ def convert(setting: Setting, value: Any) -> Any:
     return result
 
 
+_TOML_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _toml_char(char: str) -> str:
+    if char in _TOML_ESCAPES:
+        return _TOML_ESCAPES[char]
+    if char < " " or char == "\x7f":  # TOML allows no control character in a string
+        return f"\\u{ord(char):04x}"
+    return char
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    # Every character TOML needs escaped, escaped: a control character written as it is
+    # made the whole file unreadable at the next start, so every setting (the admin
+    # PIN's hash too) fell back to its default (tests/data/fuzz/settings).
+    return '"' + "".join(_toml_char(c) for c in str(value)) + '"'

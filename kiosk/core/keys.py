@@ -74,7 +74,7 @@ def generate_private_key() -> Ed25519PrivateKey:
 def save_private_key(path: Path, key: Ed25519PrivateKey, passphrase: str | None) -> None:
     """Write ``key`` as PKCS#8 PEM (encrypted when a passphrase is given), mode 0600.
 
-    The file appears whole or not at all (temporary file, fsync, rename). An existing
+    The file appears whole or not at all (kiosk.core.atomic.whole_file). An existing
     key file is never overwritten.
     """
     if passphrase is not None and not passphrase:
