@@ -55,9 +55,7 @@ def worker(name: str, work: Path, seconds: int, timeout: int, rss_mb: int) -> No
     crashes = fuzz_targets.CORPUS / name
     crashes.mkdir(parents=True, exist_ok=True)
     words = work.parent / f"{name}.dict"  # libFuzzer's dictionary: "\xNN" escapes
-    words.write_text(
-        "".join('"' + "".join(f"\\x{b:02x}" for b in w) + '"\n' for w in target.words)
-    )
+    words.write_text("".join('"' + "".join(f"\\x{b:02x}" for b in w) + '"\n' for w in target.words))
     atheris.Setup(
         [
             sys.argv[0],

@@ -176,17 +176,20 @@ def test_init_on_a_full_disk_leaves_no_half_a_home(empty_disk: Path, leave: int)
     assert again.returncode == 0, again.stderr
 
 
-def test_settings_saved_on_a_full_disk_stay_as_they_were(home: Path, empty_disk: Path) -> None:
-    copy = empty_disk / "home"
-    shutil.copytree(home, copy)
+def test_settings_saved_on_a_full_disk_stay_as_they_were(empty_disk: Path) -> None:
+    """Settings.save itself on the full disk (the CLI's ``settings set`` meets the full
+    disk first in the database, which says so and writes nothing)."""
+    from kiosk.core.errors import EnvironmentFault
+    from kiosk.settings import Settings
+
+    path = empty_disk / "settings.toml"
+    Settings.load(path).updated({"retention_days": 20})[0].save()
     fill(empty_disk, 0)
-    before = tree(copy)
+    before = tree(empty_disk)
+    changed, _ = Settings.load(path).updated({"retention_days": 30, "camera": "1"})
 
-    failed = kiosk(copy, "settings", "set", "retention_days", "20")
+    with pytest.raises(EnvironmentFault, match=FULL):
+        changed.save()
 
-    assert failed.returncode == 3, failed.stderr
-    assert FULL in failed.stderr
-    after = tree(copy)
-    assert after.get("settings.toml") == before.get("settings.toml")
-    stray = [p for p in after if p not in before and not p.startswith("gatepass.db-")]
-    assert not stray
+    assert tree(empty_disk) == before
+    assert Settings.load(path).retention_days == 20

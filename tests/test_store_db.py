@@ -272,7 +272,6 @@ def test_a_write_on_a_full_disk_says_disk_full(
     import shutil
 
     from kiosk.core import atomic  # where the free space is looked at
-    from kiosk.store import db as store_db
 
     db = connect(tmp_path / "a.db", create=True)
     real = shutil.disk_usage

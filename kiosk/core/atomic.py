@@ -74,6 +74,20 @@ def _fsync(path: Path, *, folder: bool = False) -> None:
         os.close(fd)
 
 
+def _place_new(temp: Path, target: Path) -> None:
+    """Rename ``temp`` to ``target`` unless ``target`` exists (``FileExistsError``)."""
+    try:
+        os.link(temp, target)  # fails if the target exists: never replaces it
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links on this file system (FAT): look, then rename
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
+        os.replace(temp, target)
+    else:
+        temp.unlink()
+
+
 @contextlib.contextmanager
 def whole_file(target: Path, *, private: bool = False, replace: bool = True) -> Iterator[Path]:
     """A temporary path to write ``target`` through; renamed to ``target`` when the
@@ -102,8 +116,7 @@ def whole_file(target: Path, *, private: bool = False, replace: bool = True) -> 
         if replace:
             os.replace(temp, target)
         else:
-            os.link(temp, target)  # fails if the target exists, never replaces it
-            temp.unlink()
+            _place_new(temp, target)
         made = False
         with contextlib.suppress(OSError):
             _fsync(target.parent, folder=True)
