@@ -193,3 +193,23 @@ def test_settings_saved_on_a_full_disk_stay_as_they_were(empty_disk: Path) -> No
 
     assert tree(empty_disk) == before
     assert Settings.load(path).retention_days == 20
+
+
+def test_a_command_on_a_full_home_says_so_in_one_line(home: Path, empty_disk: Path) -> None:
+    """The home itself on the full disk: the database says "disk full" first; the log
+    file that cannot be written adds no traceback of its own."""
+    copy = empty_disk / "home"
+    shutil.copytree(home, copy)
+    (copy / "logs" / "kiosk.log").write_text("")  # just rolled over: a line needs a new page
+    fill(empty_disk, 0)
+    before = tree(copy)
+
+    failed = kiosk(copy, "settings", "set", "retention_days", "20")
+
+    assert failed.returncode == 3, failed.stderr
+    assert failed.stderr.splitlines() == [
+        f"error: {FULL}. Free some space, then try again; nothing was saved."
+    ]
+    after = tree(copy)
+    assert after.get("settings.toml") == before.get("settings.toml")
+    assert not [p for p in after if p not in before and not p.startswith("gatepass.db-")]
