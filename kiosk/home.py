@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,29 @@ class Home:
         for folder in (self.root, self.keys_dir, self.logs_dir):
             folder.mkdir(mode=OWNER_ONLY_DIR, parents=True, exist_ok=True)
         self.tighten()
+
+    @contextlib.contextmanager
+    def kept_only_if_whole(self) -> Iterator[None]:
+        """Whatever the block adds to the home (files, folders, the home itself) is taken
+        away again if it fails: ``kiosk init`` on a full disk leaves no half a home, and
+        running it again after freeing space simply works. What was there before stays."""
+        before = self._contents()
+        try:
+            yield
+        except BaseException:
+            added = self._contents() - before
+            for path in sorted(added, key=lambda p: len(p.parts), reverse=True):  # deepest first
+                with contextlib.suppress(OSError):
+                    if path.is_dir() and not path.is_symlink():
+                        path.rmdir()
+                    else:
+                        path.unlink()
+            raise
+
+    def _contents(self) -> set[Path]:
+        if not self.root.exists():
+            return set()
+        return {self.root, *self.root.rglob("*")}
 
     def tighten(self) -> None:
         """Make the home's folders and files its owner's only (see the module's doc);

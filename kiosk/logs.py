@@ -5,6 +5,7 @@ the next start (:func:`previous_crash`)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import faulthandler
 import io
 import logging
@@ -57,6 +58,17 @@ class _OwnerOnlyFileHandler(logging.handlers.RotatingFileHandler):
         stream = super()._open()
         owner_only(Path(self.baseFilename))
         return stream
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """A full disk loses the record quietly: what the person must know is told on the
+        screen, not in a traceback of the logging module on stderr."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+            return
+        super().handleError(record)
+
+
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def setup_logging(home: Home, *, verbose: bool = False) -> None:

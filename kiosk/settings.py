@@ -21,11 +21,9 @@ them from there.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import math
-import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
+from kiosk.core.atomic import whole_file
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import N_, tr
 from kiosk.core.rules import REPEAT_WINDOW_S, DirectionMode, RuleSettings
@@ -288,16 +287,9 @@ class Settings:
             if value == BY_NAME[name].default:
                 continue
             lines.append(f"{name} = {_toml_value(value)}")
-        tmp = self.path.with_suffix(".tmp")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()  # a leftover keeps its mode: start afresh
-        # The owner's only (kiosk.home's rule): made 0600 whatever the umask.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            if hasattr(os, "fchmod"):
-                os.fchmod(out.fileno(), 0o600)
-            out.write("\n".join(lines) + "\n")
-        os.replace(tmp, self.path)
+        # Whole or not at all, the owner's only (kiosk.home's rule) whatever the umask.
+        with whole_file(self.path, private=True) as temp:
+            temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def rules(self) -> RuleSettings:
         return RuleSettings(
@@ -372,7 +364,9 @@ def _coerce(kind: type, value: Any) -> Any:
         if not math.isfinite(number):
             raise ValueError(value)
         return number
-    return str(value).strip()
+    text = str(value).strip()
+    text.encode("utf-8")  # a lone surrogate (from a command line's undecodable bytes): ValueError
+    return text
 
 
 def convert(setting: Setting, value: Any) -> Any:
@@ -389,13 +383,34 @@ def convert(setting: Setting, value: Any) -> Any:
     return result
 
 
+_TOML_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _toml_char(char: str) -> str:
+    if char in _TOML_ESCAPES:
+        return _TOML_ESCAPES[char]
+    if char < " " or char == "\x7f":  # TOML allows no control character in a string
+        return f"\\u{ord(char):04x}"
+    return char
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    # Every character TOML needs escaped, escaped: a control character written as it is
+    # made the whole file unreadable at the next start, so every setting (the admin
+    # PIN's hash too) fell back to its default (tests/data/fuzz/settings).
+    return '"' + "".join(_toml_char(c) for c in str(value)) + '"'
 
 
 def move_pin_hash_out(path: Path, keep: Callable[[str], object]) -> bool:

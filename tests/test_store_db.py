@@ -245,6 +245,7 @@ def test_an_io_error_on_a_full_disk_says_disk_full(
     seen on a full tmpfs), not with SQLITE_FULL: the free space decides what is said."""
     import shutil
 
+    from kiosk.core import atomic  # where the free space is looked at
     from kiosk.store import db as store_db
 
     path = tmp_path / "gatepass.db"
@@ -255,7 +256,7 @@ def test_an_io_error_on_a_full_disk_says_disk_full(
         assert Path(where) == tmp_path
         return real(where)._replace(free=free["bytes"])
 
-    monkeypatch.setattr(store_db.shutil, "disk_usage", usage)
+    monkeypatch.setattr(atomic.shutil, "disk_usage", usage)
     roomy = store_db.environment_fault(_sqlite_error(code), path)
     assert roomy is not None and "disk error or read-only" in str(roomy)
     free["bytes"] = 4096
@@ -271,11 +272,11 @@ def test_a_write_on_a_full_disk_says_disk_full(
     """write() finds the database's file from its connection to tell a full disk."""
     import shutil
 
-    from kiosk.store import db as store_db
+    from kiosk.core import atomic  # where the free space is looked at
 
     db = connect(tmp_path / "a.db", create=True)
     real = shutil.disk_usage
-    monkeypatch.setattr(store_db.shutil, "disk_usage", lambda p: real(p)._replace(free=0))
+    monkeypatch.setattr(atomic.shutil, "disk_usage", lambda p: real(p)._replace(free=0))
     try:
         with pytest.raises(EnvironmentFault, match="disk is full"), write(db):
             raise _sqlite_error(SQLITE_IOERR_SHMSIZE)

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.cli.context import Context, cli_actor, pass_ctx
 from kiosk.cli.db import card_option, hand_over_key
+from kiosk.core.atomic import whole_file
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr, trn
 from kiosk.core.keys import (
@@ -212,8 +213,9 @@ def init(
             confirmation_prompt=True,
         )
     actor = cli_actor()
-    create_checkpoint(home, name, issuer=not public_only, passphrase=secret, actor=actor)
-    store_admin_pin(home, admin_pin, actor, "cli")
+    with home.kept_only_if_whole():  # a full disk half-way leaves no half a home
+        create_checkpoint(home, name, issuer=not public_only, passphrase=secret, actor=actor)
+        store_admin_pin(home, admin_pin, actor, "cli")
     click.echo(tr("Checkpoint created at {path}.", path=home.root))
     if os.environ.get(KEY_ENV, "").strip():
         click.echo(tr("Database encrypted with the key in {name}.", name=KEY_ENV))
@@ -285,7 +287,8 @@ def keys() -> None:
 def export_public(ctx: Context, out: Path) -> None:
     """Write every trusted public key to FILE, for the gates' computers."""
     found = trusted_keys(ctx.db)
-    out.write_text(bundle_to_json(found), encoding="utf-8")
+    with whole_file(out) as temp:
+        temp.write_text(bundle_to_json(found), encoding="utf-8")
     click.echo(
         trn(
             "Wrote {count} public key to {path}.",

@@ -12,6 +12,7 @@ import click
 
 from kiosk.cli.checkpoint import issuer_key
 from kiosk.cli.context import Context, paper_language_option, pass_ctx
+from kiosk.core.atomic import whole_file
 from kiosk.core.clock import from_db, utcnow
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
@@ -135,8 +136,19 @@ def export(ctx: Context, out: Path, fmt: str) -> None:
     """One QR image per active pass, named SERIAL.png (or .svg)."""
     rows = list_passes(ctx.db, status="active")
     out.mkdir(parents=True, exist_ok=True)
-    for r in rows:
-        qr_code(r["token"]).save(str(out / f"{r['serial']}.{fmt}"), scale=8, border=QR_BORDER)
+    made: list[Path] = []
+    try:
+        for r in rows:
+            image = out / f"{r['serial']}.{fmt}"
+            new = not image.exists()
+            with whole_file(image) as temp:
+                qr_code(r["token"]).save(str(temp), kind=fmt, scale=8, border=QR_BORDER)
+            if new:
+                made.append(image)
+    except BaseException:  # a full disk half-way: no half a set of images either
+        for image in made:
+            image.unlink(missing_ok=True)
+        raise
     click.echo(tr("Wrote {count} QR image(s) to {path}.", count=len(rows), path=out))
 
 

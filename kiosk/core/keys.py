@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import secrets
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -29,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from kiosk.core.errors import EnvironmentFault, UserError
+from kiosk.core.atomic import file_fault, whole_file
+from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.core.passes import PassKind
 
@@ -75,7 +74,7 @@ def generate_private_key() -> Ed25519PrivateKey:
 def save_private_key(path: Path, key: Ed25519PrivateKey, passphrase: str | None) -> None:
     """Write ``key`` as PKCS#8 PEM (encrypted when a passphrase is given), mode 0600.
 
-    The file appears whole or not at all (temporary file, fsync, rename). An existing
+    The file appears whole or not at all (kiosk.core.atomic.whole_file). An existing
     key file is never overwritten.
     """
     if passphrase is not None and not passphrase:
@@ -90,46 +89,17 @@ def save_private_key(path: Path, key: Ed25519PrivateKey, passphrase: str | None)
     )
     if path.exists():
         raise UserError(tr("A key file already exists at {path}; it was not replaced.", path=path))
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-        try:
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, 0o600)  # whatever the umask
-            os.write(fd, pem)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if path.exists():  # appeared meanwhile
-            raise UserError(
-                tr("A key file already exists at {path}; it was not replaced.", path=path)
-            )
-        os.replace(temp, path)
     except OSError as exc:
-        raise EnvironmentFault(
-            tr("Cannot write the key file {path}: {reason}", path=path, reason=exc.strerror or exc)
-        ) from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; Windows has no directory handles)."""
-    if os.name != "posix":
-        return
+        raise file_fault(exc, path) from exc
     try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        with whole_file(path, private=True, replace=False) as temp:  # 0600, never replaced
+            temp.write_bytes(pem)
+    except FileExistsError:  # appeared meanwhile
+        raise UserError(
+            tr("A key file already exists at {path}; it was not replaced.", path=path)
+        ) from None
 
 
 def _read_key_file(path: Path) -> bytes:

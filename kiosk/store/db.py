@@ -14,13 +14,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
 
+from kiosk.core.atomic import disk_full, disk_is_full
 from kiosk.core.errors import EnvironmentFault, UserError
 from kiosk.core.i18n import tr
 from kiosk.home import DATABASE_SIDE_FILES, owner_only
@@ -93,19 +93,10 @@ _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = (
 )
 
 
-DISK_FULL_BYTES = 1 << 20
-"""Less free space than this beside the database is a full disk. On a full disk SQLite
-often fails first where it grows its ``-shm`` index or syncs (``SQLITE_IOERR_*``), not
-with ``SQLITE_FULL``; so an I/O error is told as "disk full" when the disk is."""
-
-
-def disk_is_full(path: Path) -> bool:
-    """Whether the disk holding ``path`` (a file or folder) has (almost) no space left."""
-    folder = path if path.is_dir() else path.parent
-    try:
-        return shutil.disk_usage(folder).free < DISK_FULL_BYTES
-    except OSError:
-        return False
+# On a full disk SQLite often fails first where it grows its ``-shm`` index or syncs
+# (``SQLITE_IOERR_*``), not with ``SQLITE_FULL``; so an I/O error is told as "disk full"
+# when the disk is (``disk_is_full``: less than 1 MiB free; kiosk.core.atomic
+# holds both, for every file Gatepass writes).
 
 
 def _undecodable(exc: BaseException) -> bool:
@@ -144,9 +135,7 @@ def environment_fault(exc: BaseException, path: Path | None = None) -> Environme
     if primary == _FULL or (
         primary in (_IOERR, _CANTOPEN) and path is not None and disk_is_full(path)
     ):
-        return EnvironmentFault(
-            tr("The disk is full. Free some space, then try again; nothing was saved.")
-        )
+        return disk_full()
     if primary in (_IOERR, _CANTOPEN, _READONLY):
         return EnvironmentFault(
             tr(

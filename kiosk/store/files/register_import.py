@@ -19,6 +19,7 @@ import contextlib
 import copy
 import csv
 import re
+import struct
 import unicodedata
 import zipfile
 import zlib
@@ -536,9 +537,26 @@ def _inspect_zip(path: Path) -> dict[str, Uncached]:
                         )
                     )
                 found[sheets[info.filename]] = scan.uncached
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+    except _DAMAGED_ZIP:
         raise _cannot_read_workbook(path) from None
     return found
+
+
+# What zipfile raises on a damaged archive besides BadZipFile: a member's header offset
+# that points before the file is an OSError (a negative seek; tests/data/fuzz/
+# register_xlsx), a name or field it cannot decode a ValueError, a short record a
+# struct.error. The file was opened and read before, so an OSError here is the archive's.
+_DAMAGED_ZIP = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+    ValueError,
+    OverflowError,
+    struct.error,
+)
 
 
 def _workbook_sheets(path: Path, uncached: dict[str, Uncached]) -> Sheets:

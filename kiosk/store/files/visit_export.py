@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from kiosk.core.atomic import whole_file
 from kiosk.core.clock import from_db, to_db
 from kiosk.core.csv_cells import csv_writer
 from kiosk.core.i18n import N_, tr
@@ -193,14 +194,11 @@ def export_visits(
 
 def _write_csv(out: Path, header: list[str], rows: Iterator[list[Any]]) -> int:
     counted = _Counted(rows)
-    try:
-        with out.open("w", encoding="utf-8-sig", newline="") as fh:  # BOM: Excel reads UTF-8
-            writer = csv_writer(fh)  # formula-looking text quoted (docs/security.md)
-            writer.writerow(header)
-            writer.writerows(counted)
-    except BaseException:
-        out.unlink(missing_ok=True)  # no half a file (as the XLSX writer)
-        raise
+    # No half a file (as the XLSX writer). The BOM: Excel reads it as UTF-8.
+    with whole_file(out) as temp, temp.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv_writer(fh)  # formula-looking text quoted (docs/security.md)
+        writer.writerow(header)
+        writer.writerows(counted)
     return counted.count
 
 

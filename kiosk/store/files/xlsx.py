@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from kiosk.core.atomic import whole_file
+
 MAX_ROWS = 1_048_576  # per sheet, header included (Excel's limit)
 MAX_CHARS = 32_767  # per cell (Excel's limit: it "repairs" a file with longer text)
 _FLUSH_EVERY = 2000  # rows held before they are encoded and compressed
@@ -173,31 +175,31 @@ def write_xlsx(
     """
     count = 0
     sheets = 0
-    try:
-        with zipfile.ZipFile(
-            out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel
-        ) as book:
-            sheet: _Sheet | None = None
-            try:
-                for row in rows:
-                    if sheet is None or sheet.rows >= MAX_ROWS:
-                        if sheet is not None:
-                            sheet.close()
-                        sheets += 1
-                        name = f"xl/worksheets/sheet{sheets}.xml"
-                        sheet = _Sheet(book.open(name, "w", force_zip64=True), header, widths)
-                    sheet.add(row)
-                    count += 1
-                if sheet is None:  # no rows: still a sheet with its header
-                    sheets = 1
-                    sheet = _Sheet(book.open("xl/worksheets/sheet1.xml", "w"), header, widths)
-            finally:
-                if sheet is not None:
-                    sheet.close()  # the zip cannot close over an open member
-            _write_parts(book, _sheet_names(sheet_name, sheets))
-    except BaseException:
-        out.unlink(missing_ok=True)
-        raise
+    # No half a workbook, whatever stops the writing.
+    with (
+        whole_file(out) as temp,
+        zipfile.ZipFile(
+            temp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel
+        ) as book,
+    ):
+        sheet: _Sheet | None = None
+        try:
+            for row in rows:
+                if sheet is None or sheet.rows >= MAX_ROWS:
+                    if sheet is not None:
+                        sheet.close()
+                    sheets += 1
+                    name = f"xl/worksheets/sheet{sheets}.xml"
+                    sheet = _Sheet(book.open(name, "w", force_zip64=True), header, widths)
+                sheet.add(row)
+                count += 1
+            if sheet is None:  # no rows: still a sheet with its header
+                sheets = 1
+                sheet = _Sheet(book.open("xl/worksheets/sheet1.xml", "w"), header, widths)
+        finally:
+            if sheet is not None:
+                sheet.close()  # the zip cannot close over an open member
+        _write_parts(book, _sheet_names(sheet_name, sheets))
     return count
 
 

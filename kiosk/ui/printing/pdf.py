@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QMarginsF
 from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 
+from kiosk.core.atomic import whole_file
 from kiosk.core.errors import EnvironmentFault
 from kiosk.core.i18n import tr
 from kiosk.ui.qt_app import ensure_gui_app
@@ -30,22 +32,37 @@ def a4_pdf(
         raise RuntimeError("a PDF is drawn off the main thread before Qt was started")
     ensure_gui_app()
     out.parent.mkdir(parents=True, exist_ok=True)
-    writer = QPdfWriter(str(out))
-    writer.setResolution(dpi)
-    writer.setTitle(title)
-    writer.setCreator("Gatepass")
-    writer.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4),
-            QPageLayout.Orientation.Portrait,
-            margins_mm if margins_mm is not None else QMarginsF(0, 0, 0, 0),
-            QPageLayout.Unit.Millimeter,  # QPageLayout's own default unit is the point
+    with whole_file(out) as temp:  # no half a PDF (kiosk.core.atomic)
+        writer = QPdfWriter(str(temp))
+        writer.setResolution(dpi)
+        writer.setTitle(title)
+        writer.setCreator("Gatepass")
+        writer.setPageLayout(
+            QPageLayout(
+                QPageSize(QPageSize.PageSizeId.A4),
+                QPageLayout.Orientation.Portrait,
+                margins_mm if margins_mm is not None else QMarginsF(0, 0, 0, 0),
+                QPageLayout.Unit.Millimeter,  # QPageLayout's own default unit is the point
+            )
         )
-    )
-    painter = QPainter()
-    if not painter.begin(writer):
-        raise EnvironmentFault(tr("Cannot write the PDF {path}: is the folder writable?", path=out))
-    try:
-        yield writer, painter
-    finally:
-        painter.end()
+        painter = QPainter()
+        if not painter.begin(writer):
+            raise EnvironmentFault(
+                tr("Cannot write the PDF {path}: is the folder writable?", path=out)
+            )
+        try:
+            yield writer, painter
+        finally:
+            ended = painter.end()
+        del painter, writer  # the file closed
+        if not ended or not _finished(temp):
+            # Qt's PDF writer does not say when the disk fills: the file has no end.
+            raise OSError(errno.EIO, tr("the PDF could not be written to the end"))
+
+
+def _finished(pdf: Path) -> bool:
+    """Whether ``pdf`` ends as every whole PDF does (``%%EOF``)."""
+    with pdf.open("rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(0, fh.tell() - 64))
+        return b"%%EOF" in fh.read()
