@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from kiosk.core.bundle import ChangeSet, TrustList, encode_bundle, sign_change_set
+from kiosk.core.bundle import MAGIC, ChangeSet, TrustList, encode_bundle, sign_change_set
+from kiosk.core.keys import key_id_of
 
 VECTOR = Path(__file__).parent / "data" / "bundle"
 COMPOUND = "0190a5f2-6b1c-7000-8000-00000000c0de"
@@ -95,6 +97,32 @@ def bundle(who: str, sets: Sequence[ChangeSet], to: str | None = None, **fields:
     }
     args.update(fields)
     return encode_bundle(**args)
+
+
+def open_header(sets: int, rows: int, who: str = "north") -> dict[str, Any]:
+    """The header of an open bundle by ``who`` carrying ``rows`` of its own in ``sets``."""
+    author = NODES[who]
+    return {
+        "author": author.node,
+        "carries": [[author.node, 1, rows]] if rows else [],
+        "compound": COMPOUND,
+        "created": "2026-05-01T08:30:00.000000+00:00",
+        "key": key_id_of(author.key.public_key()),
+        "recipient": None,
+        "rows": rows,
+        "schema": SCHEMA,
+        "sealed": False,
+        "sets": sets,
+    }
+
+
+def raw_bundle(header: Mapping[str, Any] | bytes, packed: bytes, who: str = "north") -> bytes:
+    """A bundle of exactly this header and (packed) body, signed by ``who``: for bodies
+    and headers :func:`encode_bundle` would never write."""
+    head = header if isinstance(header, bytes) else json.dumps(header, sort_keys=True).encode()
+    signed = MAGIC + struct.pack(">HI", 1, len(head)) + head + struct.pack(">I", len(packed))
+    signed += packed
+    return signed + NODES[who].key.sign(signed)
 
 
 # --- the test vector ------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from kiosk.core.bundle import (
     write_bundle,
 )
 from kiosk.core.errors import UserError
-from kiosk.core.keys import key_id_of
 from tests.exchange_nodes import (
     COMPOUND,
     CREATED,
@@ -37,7 +36,9 @@ from tests.exchange_nodes import (
     VECTOR,
     bundle,
     change_set,
+    open_header,
     passage,
+    raw_bundle,
     trust,
     vector_bytes,
     vector_content,
@@ -321,22 +322,7 @@ def test_a_zip_bomb_signed_by_a_trusted_gate_is_refused(tmp_path: Path) -> None:
 
 def _with_body(packed: bytes, *, sets: int, rows: int) -> bytes:
     """An open bundle by the north gate with ``packed`` as its body, signed."""
-    header = {
-        "author": NORTH,
-        "carries": [[NORTH, 1, rows]],
-        "compound": COMPOUND,
-        "created": "2026-05-01T08:30:00.000000+00:00",
-        "key": key_id_of(NODES["north"].key.public_key()),
-        "recipient": None,
-        "rows": rows,
-        "schema": SCHEMA,
-        "sealed": False,
-        "sets": sets,
-    }
-    head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    signed = MAGIC + struct.pack(">HI", 1, len(head)) + head + struct.pack(">I", len(packed))
-    signed += packed
-    return signed + NODES["north"].key.sign(signed)
+    return raw_bundle(open_header(sets, rows), packed)
 
 
 def test_a_signed_body_that_is_not_change_sets_is_damaged(tmp_path: Path) -> None:
