@@ -113,6 +113,7 @@ def open_header(sets: int, rows: int, who: str = "north") -> dict[str, Any]:
         "schema": SCHEMA,
         "sealed": False,
         "sets": sets,
+        "vector": {},
     }
 
 
@@ -151,7 +152,8 @@ def vector_sets() -> list[ChangeSet]:
 def vector_bytes() -> bytes:
     """North's bundle to the office, sealed: a passage of its own and the office's
     revocation it relays back (both change sets keep their authors' signatures)."""
-    return bundle("north", vector_sets(), to="office", ephemeral=VECTOR_EPHEMERAL)
+    vector = {NORTH: 2, OFFICE: 7}
+    return bundle("north", vector_sets(), to="office", vector=vector, ephemeral=VECTOR_EPHEMERAL)
 
 
 def vector_content() -> dict[str, Any]:
@@ -159,6 +161,7 @@ def vector_content() -> dict[str, Any]:
         "compound": COMPOUND,
         "author": NORTH,
         "recipient": OFFICE,
+        "vector": {NORTH: 2, OFFICE: 7},
         "change_sets": [json.loads(c.text) for c in vector_sets()],
     }
 

@@ -165,8 +165,9 @@ def test_the_test_vector_reads_as_documented() -> None:
     got = read_bundle(data, trust(), OFFICE, OFFICE_BOX)
     expected = json.loads((VECTOR / "vector-v1.json").read_text(encoding="utf-8"))
     assert expected == vector_content()
-    assert {"compound": got.compound, "author": got.author, "recipient": got.recipient} == {
-        k: expected[k] for k in ("compound", "author", "recipient")
+    header = {"compound": got.compound, "author": got.author, "recipient": got.recipient}
+    assert {**header, "vector": got.vector} == {
+        k: expected[k] for k in ("compound", "author", "recipient", "vector")
     }
     assert [json.loads(c.text) for c in got.change_sets] == expected["change_sets"]
 

@@ -9,7 +9,7 @@ A bundle is, in this order::
     version    2 bytes   the format version, big-endian (FORMAT_VERSION)
     hlen       4 bytes   the header's length, big-endian
     header     hlen      JSON, UTF-8, sorted keys (author, carries, compound, created,
-                         key, recipient, rows, schema, sealed, sets)
+                         key, recipient, rows, schema, sealed, sets, vector)
     blen       4 bytes   the body's length, big-endian
     body       blen      zlib of the change sets as lines; when sealed, the same bytes
                          encrypted for the recipient (ephemeral X25519 public key, 32
@@ -85,7 +85,18 @@ _SIG = 64
 _SIG_TEXT = 88  # Base64 of 64 bytes
 
 OFFICE_KINDS = frozenset(
-    {"household", "resident", "pass", "revocation", "hold", "node", "rules", "visitor_key"}
+    {
+        "household",
+        "resident",
+        "pass",
+        "revocation",
+        "hold",
+        "node",
+        "rules",
+        "visitor_key",
+        "visitor_link",
+        "as_of",
+    }
 )
 """Kinds of row only the office authors (docs/exchange.md, "Nodes")."""
 GATE_KINDS = frozenset({"visit", "visitor", "shift", "correction", "anchor"})
@@ -270,10 +281,13 @@ def encode_bundle(
     created_at: datetime,
     recipient: str | None = None,
     recipient_box: X25519PublicKey | None = None,
+    vector: Mapping[str, int] | None = None,
     ephemeral: X25519PrivateKey | None = None,
 ) -> bytes:
     """The bundle's bytes. With ``recipient`` it is sealed for ``recipient_box`` (its
-    X25519 key); ``ephemeral`` is for the test vector only (else a fresh key)."""
+    X25519 key). ``vector``: the writer's version vector (per author, the highest
+    sequence number it holds with no gap below), so the receiver knows what to send
+    back. ``ephemeral`` is for the test vector only (else a fresh key)."""
     if (recipient is None) != (recipient_box is None):
         raise ValueError("a sealed bundle names its recipient and the recipient's key")
     plain = zlib.compress(b"".join(c.line() for c in change_sets), 6)
@@ -288,6 +302,7 @@ def encode_bundle(
         "schema": schema,
         "sealed": recipient is not None,
         "sets": len(change_sets),
+        "vector": dict(vector or {}),
     }
     head = _dumps(header)
     start = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(head)) + head
@@ -322,6 +337,7 @@ class Bundle:
     schema: int
     created_at: datetime
     carries: tuple[tuple[str, int, int], ...]
+    vector: Mapping[str, int]
     change_sets: tuple[ChangeSet, ...]
 
 
@@ -335,6 +351,7 @@ class _Header:
     schema: int
     created_at: datetime
     carries: tuple[tuple[str, int, int], ...]
+    vector: Mapping[str, int]
     sets: int
     rows: int
 
@@ -415,9 +432,9 @@ def _header(raw: bytes) -> _Header:
         sealed = head["sealed"]
         if not isinstance(sealed, bool) or sealed != (recipient is not None):
             raise ValueError("sealed and recipient disagree")
-        carries = head["carries"]
-        if not isinstance(carries, list):
-            raise ValueError("carries is not a list")
+        carries, vector = head["carries"], head["vector"]
+        if not isinstance(carries, list) or not isinstance(vector, dict):
+            raise ValueError("carries is not a list, or vector not an object")
         return _Header(
             compound=_text(head["compound"]),
             author=_text(head["author"]),
@@ -427,6 +444,7 @@ def _header(raw: bytes) -> _Header:
             schema=_count(head["schema"]),
             created_at=from_db(_text(head["created"])),
             carries=tuple(_span(s) for s in carries),
+            vector={_text(k): _count(v) for k, v in vector.items()},
             sets=_count(head["sets"]),
             rows=_count(head["rows"]),
         )
@@ -563,5 +581,6 @@ def read_bundle(
         schema=header.schema,
         created_at=header.created_at,
         carries=header.carries,
+        vector=header.vector,
         change_sets=sets,
     )
