@@ -6,7 +6,8 @@
 Targets (tests/fuzz_targets.py): ``pass`` (the token parser and ``check_token`` on a
 real checkpoint), ``register_csv``, ``register_xlsx`` (``read_register`` on the bytes as
 a file), ``settings`` (``Settings.load`` of the bytes as settings.toml, saved and loaded
-again). The exchange bundle reader has no target yet: it does not exist (a later issue).
+again), ``bundle`` (``read_bundle`` of the exchange bundle, on the bytes as a file, or
+as the body, header or change sets of a bundle a trusted gate signed).
 
 The working corpus (``--work``, default ``/tmp/gatepass-fuzz/<target>``) starts from the
 target's seeds (real passes of a fresh checkpoint, register files as the street office
@@ -33,8 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-NAMES = ("pass", "register_csv", "register_xlsx", "settings")  # tests.fuzz_targets.NAMES: not
-# imported here, so that the worker imports Gatepass only inside the instrumentation
+# tests.fuzz_targets.NAMES: not imported here, so that the worker imports Gatepass only
+# inside the instrumentation
+NAMES = ("pass", "register_csv", "register_xlsx", "settings", "bundle")
 
 
 def worker(name: str, work: Path, seconds: int, timeout: int, rss_mb: int) -> None:

@@ -35,6 +35,17 @@ def _english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     i18n.set_language("en")
 
 
+@pytest.fixture(autouse=True)
+def _nothing_written_to_the_repository() -> Iterator[None]:
+    """Fails a test that leaves an unlock card in the current folder (the repository):
+    'kiosk init' without KIOSK_DB_KEY writes one there unless --unlock-card is given."""
+    yield
+    card = Path.cwd() / "gatepass-unlock-card.pdf"
+    if card.exists():
+        card.unlink()
+        pytest.fail(f"the test left {card}: give 'kiosk init' --unlock-card")
+
+
 @pytest.fixture
 def home_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty folder for a checkpoint, also set as KIOSK_HOME."""

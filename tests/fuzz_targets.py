@@ -22,21 +22,29 @@ Targets:
   ``kiosk.store.files.register_import.read_register``.
 - ``settings``: the bytes as ``settings.toml``, loaded by ``Settings.load`` (which must
   never fail: a hand-edited file never stops the gate), saved and loaded again.
-- ``bundle``: the exchange bundle reader does not exist yet (a later issue); its
-  target goes here, with the same contract, when it does.
+- ``bundle``: the exchange bundle reader (``kiosk.core.bundle.read_bundle``, issue 13)
+  on a real file, as the office of the fixed test compound (tests/exchange_nodes.py).
+  The first byte picks how the rest is used: the bytes as the file; as the unpacked
+  body of an open bundle the north gate signed; as its header (JSON), over a real
+  body; each line as a change set's JSON, signed by the north gate. So what is checked
+  after the signatures is fuzzed too. A bundle read must carry the same change sets
+  when written again and read back.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from kiosk.core.bundle import CHANGE_SET_CONTEXT, BundleRefused, read_bundle
 from kiosk.core.errors import EnvironmentFault, UserError
 from kiosk.core.keys import Keyring, key_id_of, load_private_key
 from kiosk.core.passes import PREFIX, InvalidPass, PassClaims, parse_pass, sign_pass
@@ -231,9 +239,77 @@ def _settings_seeds() -> list[bytes]:
     ]
 
 
+# --- bundle --------------------------------------------------------------------------------
+
+
+class BundleTarget:
+    def __init__(self, path: Path) -> None:
+        from tests import exchange_nodes as nodes
+
+        self.nodes = nodes
+        self.path = path
+        self.trusted = nodes.trust()
+        self.box = nodes.NODES["office"].box
+        self.body = zlib.compress(nodes.change_set("north", 1, [nodes.passage(1)]).line())
+
+    def data_of(self, data: bytes) -> bytes:
+        """The bundle file ``data`` stands for."""
+        nodes = self.nodes
+        mode, rest = (data[0] % 4, data[1:]) if data else (0, b"")
+        if mode == 0:
+            return rest
+        if mode == 1:
+            lines = rest.count(b"\n")
+            return nodes.raw_bundle(nodes.open_header(lines, lines), zlib.compress(rest))
+        if mode == 2:
+            return nodes.raw_bundle(rest, self.body)
+        key = nodes.NODES["north"].key
+        lines = [
+            base64.b64encode(key.sign(CHANGE_SET_CONTEXT + nodes.COMPOUND.encode() + b"\n" + t))
+            + b" "
+            + t
+            + b"\n"
+            for t in rest.split(b"\n")
+        ]
+        return nodes.raw_bundle(nodes.open_header(len(lines), 1), zlib.compress(b"".join(lines)))
+
+    def one(self, data: bytes) -> None:
+        self.path.write_bytes(self.data_of(data))
+        try:
+            got = read_bundle(self.path, self.trusted, self.nodes.OFFICE, self.box)
+        except BundleRefused:
+            return
+        again = read_bundle(
+            self.nodes.bundle("north", got.change_sets), self.trusted, self.nodes.OFFICE, None
+        )
+        if again.change_sets != got.change_sets:
+            raise ContractBroken(f"{got.change_sets} written and read again: {again.change_sets}")
+
+    def seeds(self) -> list[bytes]:
+        nodes = self.nodes
+        sets = [nodes.change_set("north", 1, [nodes.passage(i) for i in (1, 2, 3)])]
+        first = nodes.change_set("north", 1, [nodes.passage(1)])
+        header = json.dumps(nodes.open_header(1, 1), sort_keys=True).encode()
+        return [
+            b"\x00" + nodes.vector_bytes(),
+            b"\x00" + nodes.bundle("north", sets, "office"),
+            b"\x00" + nodes.bundle("office", [*sets, *nodes.vector_sets()[1:]]),
+            b"\x01" + first.line(),
+            b"\x02" + header,
+            b"\x03" + first.text,
+        ]
+
+
+_BUNDLE_WORDS = (
+    *(b"GPBUNDLE", b"\x00\x01", b'"kind":"visit"', b'"kind":"revocation"', b'"rows":'),
+    *(b'"first":', b'"last":', b'"schema":', b'"sealed":true', b'"recipient":null'),
+    *(b'"carries":[]', b'"sets":', b"2026-05-01T08:00:00.000000+00:00", b"[[[[[[", b"1e999"),
+)
+
+
 # --- all of them ----------------------------------------------------------------------------
 
-NAMES = ("pass", "register_csv", "register_xlsx", "settings")  # and "bundle", once it exists
+NAMES = ("pass", "register_csv", "register_xlsx", "settings", "bundle")
 
 
 def make_target(name: str, root: Path) -> Target:
@@ -248,8 +324,9 @@ def make_target(name: str, root: Path) -> Target:
     if name == "register_xlsx":
         words = (*_REGISTER_WORDS, b"PK\x03\x04", b"<row r=", b"<c r=", b"<f>", b"<v>")
         return Target(name, _register_one(files / "register.xlsx"), _xlsx_seeds, words)
-    # "bundle": the exchange bundle reader (between gates) comes with a later issue; its
-    # target goes here: the bytes as a bundle file, read, a result or its typed error.
+    if name == "bundle":
+        bundles = BundleTarget(files / "in.gpbundle")
+        return Target(name, bundles.one, bundles.seeds, _BUNDLE_WORDS)
     if name == "settings":
         return Target(
             name, _settings_one(files / "settings.toml"), _settings_seeds, _settings_words()

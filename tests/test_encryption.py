@@ -63,7 +63,7 @@ def memory_keyring() -> MemoryKeyring:
 
 
 def _checkpoint_with_a_resident(home: Path) -> None:
-    run(home, "init", "--name", "幸福里")
+    run(home, "init", "--name", "幸福里", "--unlock-card", str(home.parent / "card.pdf"))
     run(
         home,
         "residents",

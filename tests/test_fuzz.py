@@ -155,3 +155,39 @@ def test_any_settings_file_loads_and_saves_back_the_same(
 @given(data=st.binary(max_size=300))
 def test_any_bytes_as_a_settings_file(targets: dict[str, Target], data: bytes) -> None:
     targets["settings"].one(data)
+
+
+@FEW_SECONDS
+@given(mode=st.integers(0, 3), rest=st.binary(max_size=300))
+def test_any_bytes_as_a_bundle_or_its_signed_parts(
+    targets: dict[str, Target], mode: int, rest: bytes
+) -> None:
+    targets["bundle"].one(bytes([mode]) + rest)
+
+
+@FEW_SECONDS
+@given(data=st.data())
+def test_a_damaged_real_bundle_is_read_whole_or_refused(
+    targets: dict[str, Target], seeds: dict[str, list[bytes]], data: st.DataObject
+) -> None:
+    seed = data.draw(st.sampled_from(seeds["bundle"]))
+    flips = data.draw(
+        st.lists(st.tuples(st.integers(1, len(seed) - 1), st.integers(0, 255)), max_size=6)
+    )
+    damaged = bytearray(seed[: data.draw(st.integers(1, len(seed)))])
+    for at, value in flips:
+        if at < len(damaged):
+            damaged[at] = value
+    targets["bundle"].one(bytes(damaged))
+
+
+def test_the_bundle_seeds_are_read_not_refused(tmp_path: Path) -> None:
+    """The seeds reach the end of the reader (else the fuzzer starts from refusals)."""
+    from kiosk.core.bundle import read_bundle
+    from tests import exchange_nodes as nodes
+    from tests.fuzz_targets import BundleTarget
+
+    target = BundleTarget(tmp_path / "in.gpbundle")
+    for seed in target.seeds():
+        got = read_bundle(target.data_of(seed), nodes.trust(), nodes.OFFICE, target.box)
+        assert got.change_sets
