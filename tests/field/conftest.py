@@ -199,11 +199,28 @@ class KioskApp:
     log: Path
     window: str = ""
 
-    def wait_ready(self, *, timeout: float = 60.0) -> str:
-        """Wait for the gate window, give it the keyboard and let the gate start."""
-        self.window = self.xdo.wait_window(WINDOW_TITLE, timeout=timeout)
+    def wait_ready(self, *, timeout: float = 120.0) -> str:
+        """Wait for the gate window, give it the keyboard and let the gate start. When
+        it does not come, the failure says what the program was doing: whether it still
+        runs, the windows it shows, its stderr and the end of its log."""
+        try:
+            self.window = self.xdo.wait_window(WINDOW_TITLE, timeout=timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.diagnosis()}") from None
         self.focus()
         return self.window
+
+    def diagnosis(self) -> str:
+        shown = [
+            self.xdo("getwindowname", window, check=False).strip()
+            for window in self.xdo.windows(".")
+        ]
+        log = self.home / "logs" / "kiosk.log"
+        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:] if log.exists() else ""
+        return (
+            f"running: {self.alive()}; windows shown: {shown}\n"
+            f"stderr:\n{self.stderr()}\nlog (end):\n{tail}"
+        )
 
     def focus(self) -> None:
         self.xdo.focus(self.window)
