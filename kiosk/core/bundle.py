@@ -50,7 +50,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from kiosk.core.atomic import whole_file
 from kiosk.core.clock import from_db, to_db
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import N_, tr
 from kiosk.core.keys import key_id_of
 
 __all__ = [
@@ -142,34 +142,37 @@ class BundleRefused(UserError):
         self.detail = detail
 
 
+_REFUSALS = {
+    Refusal.DAMAGED: N_("This is not a Gatepass exchange bundle, or it is damaged."),
+    Refusal.TRUNCATED: N_(
+        "The exchange bundle is cut short: copy it again from the other computer."
+    ),
+    Refusal.TAMPERED: N_("The exchange bundle was changed after it was signed."),
+    Refusal.UNKNOWN_NODE: N_(
+        "The exchange bundle is signed by a checkpoint not enrolled here ({node})."
+    ),
+    Refusal.REMOVED_NODE: N_("The exchange bundle is signed by a removed checkpoint ({node})."),
+    Refusal.OTHER_COMPOUND: N_("The exchange bundle belongs to another compound."),
+    Refusal.OTHER_RECIPIENT: N_("The exchange bundle is meant for another checkpoint ({node})."),
+    Refusal.CANNOT_OPEN: N_(
+        "The exchange bundle is sealed, and this checkpoint's key does not open it."
+    ),
+    Refusal.NEWER_FORMAT: N_(
+        "The exchange bundle was made by a newer Gatepass (format {version}): "
+        "update Gatepass here first."
+    ),
+    Refusal.TOO_BIG: N_("The exchange bundle is larger than Gatepass accepts."),
+    Refusal.NOT_ALLOWED: N_(
+        "The exchange bundle carries records its author may not write ({kind})."
+    ),
+}
+"""What each refusal says (translated when raised)."""
+
+
 def _refused(reason: Refusal, detail: str = "", **values: Any) -> BundleRefused:
+    text = tr(_REFUSALS[reason], **values)
     none = tr("Nothing of it was imported.")
-    if reason is Refusal.DAMAGED:
-        text = tr("This is not a Gatepass exchange bundle, or it is damaged.")
-    elif reason is Refusal.TRUNCATED:
-        text = tr("The exchange bundle is cut short: copy it again from the other computer.")
-    elif reason is Refusal.TAMPERED:
-        text = tr("The exchange bundle was changed after it was signed.")
-    elif reason is Refusal.UNKNOWN_NODE:
-        text = tr("The exchange bundle is signed by a checkpoint not enrolled here ({node}).")
-    elif reason is Refusal.REMOVED_NODE:
-        text = tr("The exchange bundle is signed by a removed checkpoint ({node}).")
-    elif reason is Refusal.OTHER_COMPOUND:
-        text = tr("The exchange bundle belongs to another compound.")
-    elif reason is Refusal.OTHER_RECIPIENT:
-        text = tr("The exchange bundle is meant for another checkpoint ({node}).")
-    elif reason is Refusal.CANNOT_OPEN:
-        text = tr("The exchange bundle is sealed, and this checkpoint's key does not open it.")
-    elif reason is Refusal.NEWER_FORMAT:
-        text = tr(
-            "The exchange bundle was made by a newer Gatepass (format {version}): "
-            "update Gatepass here first."
-        )
-    elif reason is Refusal.TOO_BIG:
-        text = tr("The exchange bundle is larger than Gatepass accepts.")
-    else:
-        text = tr("The exchange bundle carries records its author may not write ({kind}).")
-    return BundleRefused(reason, f"{text.format(**values)} {none}", detail)
+    return BundleRefused(reason, f"{text} {none}", detail)
 
 
 # --- keys and trust ------------------------------------------------------------------------
