@@ -69,6 +69,12 @@ class Home:
         return self.keys_dir / "gate.key"
 
     @property
+    def box_key(self) -> Path:
+        """This node's X25519 key: exchange bundles for it are sealed to it
+        (docs/exchange.md); made when the checkpoint joins or founds a compound."""
+        return self.keys_dir / "box.key"
+
+    @property
     def anchors(self) -> Path:
         """The visit log's signed anchors (``kiosk.store.anchors``): kept outside the
         database, so a database that lost its tail or was edited is found out."""

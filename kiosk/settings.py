@@ -27,7 +27,7 @@ import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
@@ -204,6 +204,15 @@ class Settings:
         minimum=1,
         maximum=366,
     )
+    office_data_amber_hours: float = _setting(
+        12.0,
+        N_(
+            "A gate of a compound shows its office data as old (amber) past this many "
+            "hours; red at 48. Scanning goes on either way."
+        ),
+        minimum=1,
+        maximum=47,
+    )
     theme: str = _setting(
         "auto",
         N_(
@@ -290,6 +299,9 @@ class Settings:
         # Whole or not at all, the owner's only (kiosk.home's rule) whatever the umask.
         with whole_file(self.path, private=True) as temp:
             temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def office_data_amber(self) -> timedelta:
+        return timedelta(hours=self.office_data_amber_hours)
 
     def rules(self) -> RuleSettings:
         return RuleSettings(

@@ -35,6 +35,7 @@ def test_migrations_from_empty(tmp_path: Path) -> None:
         "0002_office_indexes",
         "0003_visit_corrections",
         "0004_visit_chain",
+        "0005_exchange",
     ]
     again.close()
 

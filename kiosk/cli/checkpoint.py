@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kiosk.cli.context import Context, cli_actor, pass_ctx
 from kiosk.cli.db import card_option, hand_over_key
 from kiosk.core.atomic import whole_file
+from kiosk.core.clock import utcnow
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr, trn
 from kiosk.core.keys import (
@@ -44,6 +45,7 @@ from kiosk.store.pin_lock import (
 
 PASSPHRASE_ENV = "KIOSK_KEY_PASSPHRASE"
 ADMIN_PIN_ENV = "KIOSK_ADMIN_PIN"
+ENROL_CODE_ENV = "KIOSK_ENROL_CODE"
 
 
 def issuer_key(ctx: Context) -> Ed25519PrivateKey:
@@ -194,16 +196,39 @@ def store_admin_pin(home: Home, pin: str, actor: str, via: str) -> None:
     "else asked for twice.",
 )
 @card_option("gatepass-unlock-card.pdf")
+@click.option(
+    "--join",
+    "join_file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A gate joining a compound: the enrolment file the office wrote for it.",
+)
+@click.option(
+    "--code",
+    default=None,
+    help="The enrolment code shown at the office (default: KIOSK_ENROL_CODE, else asked for).",
+)
 @pass_ctx
 def init(
-    ctx: Context, name: str, passphrase: bool, public_only: bool, pin: str | None, card_out: str
+    ctx: Context,
+    name: str,
+    passphrase: bool,
+    public_only: bool,
+    pin: str | None,
+    card_out: str,
+    join_file: Path | None,
+    code: str | None,
 ) -> None:
     """Create a checkpoint: its folder, its encrypted database and the unlock card, the
     admin PIN and (unless --public-only) the issuer key. With KIOSK_DB_KEY set, the
-    database is encrypted with that key and no card is written."""
+    database is encrypted with that key and no card is written. With --join, a gate of
+    a compound: public keys only, and the office's register from the enrolment file."""
     home = ctx.home
     if home.database.exists():
         raise UserError(tr("A checkpoint already exists at {path}.", path=home.root))
+    if join_file is not None:
+        public_only = True
+        code = code or os.environ.get(ENROL_CODE_ENV) or click.prompt(tr("Enrolment code"))
     admin_pin = new_admin_pin(pin)
     secret: str | None = None
     if passphrase and not public_only:
@@ -214,15 +239,32 @@ def init(
         )
     actor = cli_actor()
     with home.kept_only_if_whole():  # a full disk half-way leaves no half a home
-        create_checkpoint(home, name, issuer=not public_only, passphrase=secret, actor=actor)
+        if join_file is not None:
+            from kiosk.store.enrolment import join
+
+            opened = join(home, join_file, code or "", now=utcnow(), actor=actor)
+            name = str(opened.header["name"])
+        else:
+            create_checkpoint(home, name, issuer=not public_only, passphrase=secret, actor=actor)
         store_admin_pin(home, admin_pin, actor, "cli")
     click.echo(tr("Checkpoint created at {path}.", path=home.root))
+    if join_file is not None:
+        click.echo(
+            tr(
+                "Joined the compound as {name}. Office key fingerprint: {fp} (compare it "
+                "with the office's screen).",
+                name=name,
+                fp=opened.fingerprint,
+            )
+        )
     if os.environ.get(KEY_ENV, "").strip():
         click.echo(tr("Database encrypted with the key in {name}.", name=KEY_ENV))
     else:
         hand_over_key(home.database, key_in_use(home.database), Path(card_out), name.strip())
     click.echo(tr("Admin PIN set (change it with 'kiosk pin set')."))
-    if public_only:
+    if join_file is not None:
+        click.echo(tr("Next: 'kiosk exchange export' here, and import that bundle at the office."))
+    elif public_only:
         click.echo(
             tr("No issuer key: import the office's keys with 'kiosk keys import-public FILE'.")
         )

@@ -65,8 +65,12 @@ __all__ = [
     "Limits",
     "Refusal",
     "TrustList",
+    "check_line",
     "encode_bundle",
+    "open_fields",
+    "peek_header",
     "read_bundle",
+    "seal_fields",
     "sign_change_set",
     "write_bundle",
 ]
@@ -99,8 +103,9 @@ OFFICE_KINDS = frozenset(
     }
 )
 """Kinds of row only the office authors (docs/exchange.md, "Nodes")."""
-GATE_KINDS = frozenset({"visit", "visitor", "shift", "correction", "anchor"})
-"""Kinds of row only a gate authors. A kind in neither set (a newer schema's) passes
+GATE_KINDS = frozenset({"visit", "visitor", "visitor_pass", "shift", "correction", "anchor"})
+"""Kinds of row a gate authors (the office may write them too: it registers visitors
+and records passages at its own desk). A kind in neither set (a newer schema's) passes
 through to the applier, which decides by the change set's schema version."""
 
 
@@ -286,11 +291,13 @@ def encode_bundle(
     recipient_box: X25519PublicKey | None = None,
     vector: Mapping[str, int] | None = None,
     ephemeral: X25519PrivateKey | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> bytes:
     """The bundle's bytes. With ``recipient`` it is sealed for ``recipient_box`` (its
     X25519 key). ``vector``: the writer's version vector (per author, the highest
     sequence number it holds with no gap below), so the receiver knows what to send
-    back. ``ephemeral`` is for the test vector only (else a fresh key)."""
+    back. ``ephemeral`` is for the test vector only (else a fresh key). ``extra``: more
+    header fields (a joining gate's keys, ``join``), signed with the rest."""
     if (recipient is None) != (recipient_box is None):
         raise ValueError("a sealed bundle names its recipient and the recipient's key")
     plain = zlib.compress(b"".join(c.line() for c in change_sets), 6)
@@ -307,6 +314,10 @@ def encode_bundle(
         "sets": len(change_sets),
         "vector": dict(vector or {}),
     }
+    for name, value in (extra or {}).items():
+        if name in header:
+            raise ValueError(f"{name} is a header field of its own")
+        header[name] = value
     head = _dumps(header)
     start = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(head)) + head
     body = plain
@@ -403,6 +414,56 @@ def _split(data: bytes, limits: Limits) -> tuple[bytes, bytes, bytes, bytes]:
     if len(data) > end + _SIG:
         raise _refused(Refusal.DAMAGED, f"{len(data) - end - _SIG} bytes after the signature")
     return data[:end], data[_PREFIX.size : at], data[at + _LEN.size : end], data[end:]
+
+
+def peek_header(source: Path | bytes, *, limits: Limits = LIMITS) -> dict[str, Any]:
+    """The header of the bundle at ``source`` as written, NOT checked: only to find
+    out, before :func:`read_bundle`, who claims to have written it (a gate sending its
+    first bundle names its keys in ``join``). Refused as ``read_bundle`` would for its
+    shape."""
+    _, raw, _, _ = _split(_load(source, limits), limits)
+    try:
+        head = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise _refused(Refusal.DAMAGED, f"header: {exc}") from None
+    if not isinstance(head, dict):
+        raise _refused(Refusal.DAMAGED, "the header is not an object")
+    return head
+
+
+# --- fields sealed for one node inside a row ------------------------------------------------
+
+FIELDS_INFO = b"gatepass-fields-v1 seal"
+
+
+def seal_fields(plain: bytes, recipient_box: X25519PublicKey) -> str:
+    """``plain`` sealed for ``recipient_box`` alone, as Base64 text to put in a row: a
+    visitor's ID number and phone, which a gate sends to the office inside a change set
+    that other gates also receive (docs/exchange.md, "Minimal data at the gate")."""
+    eph = X25519PrivateKey.generate()
+    eph_raw = _x25519_raw(eph.public_key())
+    recipient = _x25519_raw(recipient_box)
+    hkdf = HKDF(hashes.SHA256(), 32, salt=eph_raw + recipient, info=FIELDS_INFO)
+    sealing = hkdf.derive(eph.exchange(recipient_box))
+    return base64.b64encode(
+        eph_raw + ChaCha20Poly1305(sealing).encrypt(NONCE, plain, None)
+    ).decode()
+
+
+def open_fields(text: str, box: X25519PrivateKey) -> bytes | None:
+    """What :func:`seal_fields` sealed for ``box``; None when it does not open."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+        if len(raw) < 32 + 16:
+            return None
+        eph = X25519PublicKey.from_public_bytes(raw[:32])
+        hkdf = HKDF(
+            hashes.SHA256(), 32, salt=raw[:32] + _x25519_raw(box.public_key()), info=FIELDS_INFO
+        )
+        sealing = hkdf.derive(box.exchange(eph))
+        return ChaCha20Poly1305(sealing).decrypt(NONCE, raw[32:], None)
+    except (ValueError, InvalidTag, binascii.Error, TypeError):
+        return None
 
 
 def _text(value: Any) -> str:
@@ -521,12 +582,19 @@ def _change_set(line: bytes, compound: str, trusted: TrustList) -> ChangeSet:
         trusted.key_of(author).verify(signature, _signed_text(compound, text))
     except InvalidSignature:
         raise _refused(Refusal.TAMPERED, f"change set {author} {first}..{last}") from None
-    forbidden = GATE_KINDS if author == trusted.office else OFFICE_KINDS
+    forbidden = frozenset() if author == trusted.office else OFFICE_KINDS
     for row in rows:
         if row["kind"] in forbidden:
             kind = row["kind"]
             raise _refused(Refusal.NOT_ALLOWED, f"{kind} by {author}", kind=kind)
     return ChangeSet(author, first, last, schema, rows, text, signature)
+
+
+def check_line(line: bytes, compound: str, trusted: TrustList) -> ChangeSet:
+    """One change-set line (without its newline) checked as a bundle's are: its
+    author's signature, its shape, the kinds its author may write (an enrolment file
+    carries lines outside a bundle)."""
+    return _change_set(line, compound, trusted)
 
 
 def _change_sets(plain: bytes, header: _Header, trusted: TrustList) -> tuple[ChangeSet, ...]:

@@ -302,3 +302,79 @@ def _visit_chain(db: Database) -> None:
         END;
         """,
     )
+
+
+@_migration("0005_exchange")
+def _exchange(db: Database) -> None:
+    """The exchange between a compound's office and gates (docs/exchange.md): the nodes
+    this checkpoint knows (``nodes``), its own changes numbered per node (``outbox``,
+    filled by triggers that ``kiosk.store.outbox.install`` makes once the checkpoint
+    joins a compound: a lone checkpoint pays nothing on its writes), every change set
+    held here as signed (``change_sets``: own ones frozen at their first export,
+    others' as received, relayed byte for byte, applied in order), how far each
+    author's changes are applied (``exchange_vector``), when each received row
+    arrived (``arrivals``), and the keyed hash and masked forms that stand in for a
+    resident's or visitor's ID number and phone at a gate."""
+    _run(
+        db,
+        """
+        CREATE TABLE nodes (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('office', 'gate')),
+            sign_key TEXT,
+            box_key TEXT,
+            enrolled_at TEXT NOT NULL,
+            removed_at TEXT,
+            joined_at TEXT,
+            join_secret TEXT,
+            last_import_at TEXT,
+            last_export_at TEXT,
+            reported TEXT NOT NULL DEFAULT '{}'
+        );
+
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            row TEXT NOT NULL
+        );
+
+        CREATE TABLE change_sets (
+            author TEXT NOT NULL,
+            first INTEGER NOT NULL,
+            last INTEGER NOT NULL,
+            rows INTEGER NOT NULL,
+            applied INTEGER NOT NULL DEFAULT 0 CHECK (applied IN (0, 1)),
+            line BLOB NOT NULL,
+            arrived_at TEXT NOT NULL,
+            PRIMARY KEY (author, first)
+        );
+        CREATE INDEX change_sets_pending ON change_sets(author, first) WHERE applied = 0;
+
+        CREATE TABLE exchange_vector (
+            author TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            arrived_at TEXT NOT NULL,
+            newest_at TEXT
+        );
+
+        CREATE TABLE arrivals (
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            author TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            arrived_at TEXT NOT NULL,
+            PRIMARY KEY (kind, id)
+        ) WITHOUT ROWID;
+
+        ALTER TABLE residents ADD COLUMN id_hash TEXT;
+        ALTER TABLE residents ADD COLUMN id_masked TEXT;
+        ALTER TABLE residents ADD COLUMN phone_masked TEXT;
+        ALTER TABLE visitors ADD COLUMN id_hash TEXT;
+        ALTER TABLE visitors ADD COLUMN id_masked TEXT;
+        ALTER TABLE visitors ADD COLUMN phone_masked TEXT;
+        CREATE INDEX visitors_id_hash ON visitors(id_hash) WHERE id_hash IS NOT NULL;
+        """,
+    )
