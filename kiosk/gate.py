@@ -45,6 +45,7 @@ from kiosk.store.anchors import Anchorer, AnchorFile, LogCheck, check_log, signi
 from kiosk.store.chain import head
 from kiosk.store.checkpoint import checkpoint_id, get_meta, load_keyring, record_audit
 from kiosk.store.db import DatabaseBusy, busy_timeout_ms, connect, write
+from kiosk.store.exchange import Freshness, compound, office_data_age
 from kiosk.store.retention import (
     PURGE_UNFINISHED,
     ClockInDoubt,
@@ -115,6 +116,7 @@ class Decision:
     encounter: Encounter
     latency_ms: float | None  # from the frame's capture to the committed row
     captured_at: float | None = None  # the frame's capture, on the gate's monotonic clock
+    office_data: Freshness | None = None  # a compound's gate: the office data it went by
 
     @property
     def at(self) -> datetime:
@@ -136,12 +138,16 @@ class Gate:
         retention_days: int | None = None,
         stop: threading.Event | None = None,
         on_wait: Callable[[bool], None] | None = None,
+        office_data_amber: timedelta = timedelta(hours=12),
     ) -> None:
         self.stop = stop or threading.Event()
         self.on_wait = on_wait  # True: waiting for a busy database; False: saved, go on
         self.db = connect(home.database, check=True)
         self.keyring = load_keyring(self.db)
         self.checkpoint_id = checkpoint_id(self.db)
+        comp = compound(self.db)
+        self.in_compound = comp is not None and not comp.is_office  # a gate of a compound
+        self.office_data_amber = office_data_amber
         self.mode = mode
         self.rules = rules or RuleSettings()
         self.guard = guard
@@ -194,6 +200,7 @@ class Gate:
             retention_days=settings.retention_days,
             stop=stop,
             on_wait=on_wait,
+            office_data_amber=settings.office_data_amber(),
             clock=clock,
             monotonic=monotonic,
         )
@@ -460,14 +467,29 @@ class Gate:
         if place is not None and self.anchorer is not None:
             self.anchorer.note(place)  # signed and written on the anchorer's thread
         latency = (self.monotonic() - captured_at) * 1000 if captured_at is not None else None
+        office = self.office_data(now)
+        stale = ""
+        if office is not None and office.level != "fresh":
+            hours = office.age.total_seconds() / 3600 if office.age is not None else None
+            stale = (
+                " (office data %.1f h old)" % hours if hours is not None else " (no office data)"
+            )
         log.info(
-            "%s %s %s %s",
+            "%s %s %s %s%s",
             verdict.level.value,
             verdict.reason.value,
             verdict.direction.value,
             verdict.serial or "-",
+            stale,
         )
-        return Decision(verdict, visit, encounter, latency, captured_at)
+        return Decision(verdict, visit, encounter, latency, captured_at, office)
+
+    def office_data(self, now: datetime) -> Freshness | None:
+        """How old this gate's office data is (None: not a gate of a compound). Scanning
+        never waits for it: the age is shown and logged with each verdict."""
+        if not self.in_compound:
+            return None
+        return office_data_age(self.db, now, self.office_data_amber)
 
     def note_head(self) -> None:
         """A row this gate's connection wrote besides :meth:`handle`'s (a correction

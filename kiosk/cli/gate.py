@@ -36,6 +36,7 @@ def decision_json(decision: Decision) -> dict[str, Any]:
         "serial": verdict.serial,
         "visit_id": decision.visit.id,
         "latency_ms": round(decision.latency_ms, 2) if decision.latency_ms is not None else None,
+        "office_data": decision.office_data.as_json() if decision.office_data else None,
     }
 
 

@@ -250,6 +250,8 @@ class _Shaper:
 
     def __call__(self, kind: str, key: str, at: str, text: str) -> dict[str, Any]:
         row: dict[str, Any] = json.loads(text)
+        if "kind" in row:  # a pass's own kind (resident, staff, visitor)
+            row["pass_kind"] = row.pop("kind")
         row["kind"] = kind
         row.setdefault("id", key)
         row.setdefault("at", at)
@@ -548,9 +550,12 @@ class _Applier:
             self._open_visitor(row)
         if kind == "node" and not self._node(row):
             return
-        values = {k: v for k, v in row.items() if k in self.columns(table)}
         if kind in ("pass", "visitor_pass"):
-            values.pop("id", None)
+            row.pop("id", None)
+            row["kind"] = row.pop("pass_kind", None)
+        else:
+            row.pop("kind", None)
+        values = {k: v for k, v in row.items() if k in self.columns(table)}
         names = frozenset(values)
         sql = self._sql.get((table, names))
         if sql is None:
@@ -730,9 +735,17 @@ class Freshness:
 
 
 def freshness(db: Database, now: datetime, amber: timedelta) -> Freshness:
+    """How old this node's office data is: "none" at the office or a lone checkpoint;
+    red when no office data has arrived yet."""
     comp = compound(db)
     if comp is None or comp.is_office:
         return Freshness(None, None, "none")
+    return office_data_age(db, now, amber)
+
+
+def office_data_age(db: Database, now: datetime, amber: timedelta) -> Freshness:
+    """The age of the newest office "as of" applied here (one look at ``meta``: cheap
+    enough for every verdict)."""
     text = get_meta(db, AS_OF)
     if text is None:
         return Freshness(None, None, "red")

@@ -150,9 +150,12 @@ def find_returning_visitor(
 ) -> dict[str, Any] | None:
     """The latest registration of the visitor with this ID number or, failing that,
     this mobile number; None when unknown, or when the number was given by more than
-    one person (a family's shared phone: the guard types the rest)."""
+    one person (a family's shared phone: the guard types the rest). At a gate of a
+    compound, a visitor registered at another gate is found by the keyed hash of their
+    ID number (the number itself stays at the office; docs/exchange.md)."""
     for column, text, check in (
         ("id_number", id_number, lambda t: check_id_number(t, today)),
+        ("id_hash", id_number, lambda t: _id_hash(db, check_id_number(t, today))),
         ("phone", phone, check_mobile),
     ):
         if not text.strip():
@@ -161,16 +164,26 @@ def find_returning_visitor(
             number = check(text)
         except IdentityError:
             continue
+        if not number:
+            continue
         rows = list(
             db.query(
                 f"SELECT * FROM visitors WHERE {column} = ? ORDER BY created_at DESC LIMIT 50",
                 [number],
             )
         )
-        people = {(row["name"], row["id_number"] or "") for row in rows}
+        people = {(row["name"], row["id_number"] or row.get("id_hash") or "") for row in rows}
         if rows and len(people) == 1:
             return rows[0]
     return None
+
+
+def _id_hash(db: Database, number: str) -> str:
+    """The compound's keyed hash of ``number`` ("" outside a compound)."""
+    from kiosk.store.exchange import compound, match_hash
+
+    comp = compound(db)
+    return (match_hash(comp.match_key, number) or "") if comp is not None else ""
 
 
 def get_visitor(db: Database, visitor_id: str) -> dict[str, Any] | None:

@@ -112,15 +112,26 @@ clock jumped back cannot reverse AUTO's directions (docs/architecture.md)."""
 
 
 def last_passage(db: Database, holder: Holder, checkpoint_id: str) -> Passage | None:
-    """The subject's last passage at this checkpoint, the last recorded (not the latest
-    ``at``). ``+rowid``: the planner sorts the subject's rows found by its index rather
-    than walk the whole table backwards in rowid order."""
+    """The subject's last passage through any gate of the compound: the last recorded
+    here (not the latest ``at``), unless another gate's passage, arrived by exchange,
+    happened after it (docs/exchange.md: each gate reads its own log in recorded order,
+    other gates' passages by their time). ``+rowid``: the planner sorts the subject's
+    rows found by its index rather than walk the whole table backwards in rowid order."""
+    column = _subject_column(holder)
     row = db.execute(
-        f"SELECT direction, at FROM visits WHERE {_subject_column(holder)} = ? "
+        f"SELECT direction, at FROM visits WHERE {column} = ? "
         f"AND checkpoint_id = ? AND level = 'pass' AND {effective()} "
         f"ORDER BY +{RECORDED} DESC LIMIT 1",
         [holder.id, checkpoint_id],
     ).fetchone()
+    other = db.execute(
+        f"SELECT direction, at FROM visits WHERE {column} = ? "
+        f"AND checkpoint_id != ? AND level = 'pass' AND {effective()} "
+        "ORDER BY at DESC LIMIT 1",
+        [holder.id, checkpoint_id],
+    ).fetchone()
+    if other is not None and (row is None or other[1] > row[1]):
+        row = other
     return Passage(Direction(row[0]), from_db(row[1])) if row else None
 
 
@@ -392,9 +403,27 @@ class LiveOccupancy:
         self._last: dict[str, tuple[str, str, datetime]] = {
             subject: (kind, direction, from_db(at)) for subject, kind, direction, at, _ in rows
         }
+        self.take_in_others(db, now=now)
         self._day = now.astimezone().date()
         self._today = today_passages(db, checkpoint_id, now=now)
         self._corrections_seen = self._newest_correction(db)
+
+    def take_in_others(self, db: Database, *, now: datetime) -> None:
+        """Other gates' passages that arrived by exchange: a subject's passage there
+        that happened after their last one known here decides where they are (who is
+        inside counts every gate of the compound; docs/exchange.md)."""
+        rows = db.execute(
+            "SELECT COALESCE(resident_id, visitor_id), subject_kind, direction, at, MAX(at) "
+            "FROM visits WHERE at >= ? AND checkpoint_id != ? AND level = 'pass' "
+            f"AND COALESCE(resident_id, visitor_id) IS NOT NULL AND {effective()} "
+            "GROUP BY COALESCE(resident_id, visitor_id)",
+            [to_db(now - self.lookback), self.checkpoint_id],
+        ).fetchall()
+        for subject, kind, direction, at, _ in rows:
+            when = from_db(at)
+            known = self._last.get(subject)
+            if known is None or when > known[2]:
+                self._last[subject] = (kind, direction, when)
 
     @staticmethod
     def _newest_correction(db: Database) -> str:
