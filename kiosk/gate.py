@@ -472,7 +472,7 @@ class Gate:
         if office is not None and office.level != "fresh":
             hours = office.age.total_seconds() / 3600 if office.age is not None else None
             stale = (
-                " (office data %.1f h old)" % hours if hours is not None else " (no office data)"
+                f" (office data {hours:.1f} h old)" if hours is not None else " (no office data)"
             )
         log.info(
             "%s %s %s %s%s",
