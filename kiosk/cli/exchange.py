@@ -19,12 +19,17 @@ from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import write
 from kiosk.store.enrolment import enrol_gate
 from kiosk.store.exchange import (
+    Exported,
+    Imported,
+    bundle_file_name,
     compound,
+    exchange_folder,
     export_bundle,
     freshness,
     import_bundle,
     news,
-    nodes,
+    node_named,
+    recipients,
     remove_node,
     require_compound,
 )
@@ -173,46 +178,65 @@ def remove(ctx: Context, name: str) -> None:
 @pass_ctx
 def export(ctx: Context, out: Path, for_node: str | None) -> None:
     """Write a bundle of what the other checkpoint lacks, sealed for it."""
-    comp = require_compound(ctx.db)
     key = node_key(ctx)
     now = utcnow()
-    if for_node is not None:
-        targets = [for_node]
-    elif comp.is_office:
-        targets = [
-            n["name"]
-            for n in nodes(ctx.db)
-            if n["id"] != comp.node and not n["removed_at"] and n["box_key"]
-        ]
-        if not targets:
-            raise UserError(tr("No gate has sent its first bundle yet: nothing to export for."))
-    else:
-        targets = [comp.office]
+    targets = [for_node] if for_node is not None else recipients(ctx.db)
+    if not targets:
+        raise UserError(tr("No gate has sent its first bundle yet: nothing to export for."))
     many = len(targets) > 1 or out.is_dir()
     if many:
         out.mkdir(parents=True, exist_ok=True)
     for target in targets:
-        path = out / _file_name(ctx, target, now) if many else out
-        done = export_bundle(ctx.db, ctx.home, key, target, path, now=now)
-        click.echo(
-            tr(
-                "{path}: for {name}, {sets} change sets, {rows} rows, {size} bytes.",
-                path=done.path,
-                name=done.recipient,
-                sets=done.change_sets,
-                rows=done.rows,
-                size=done.size,
-            )
+        path = out / bundle_file_name(node_named(ctx.db, target)["name"], now) if many else out
+        _say_exported(export_bundle(ctx.db, ctx.home, key, target, path, now=now))
+
+
+@exchange.command("sync")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@pass_ctx
+def sync(ctx: Context, folder: Path) -> None:
+    """One exchange through FOLDER (a USB stick): import the bundles there meant for
+    this checkpoint, then write this checkpoint's bundles there."""
+    done = exchange_folder(ctx.db, ctx.home, node_key(ctx), folder, now=utcnow())
+    for item in done.imported:
+        _say_imported(item)
+    for path, why in done.refused:
+        click.echo(tr("{path}: {message}", path=path, message=why), err=True)
+    for out in done.exported:
+        _say_exported(out)
+    if done.refused:
+        raise SystemExit(2)
+
+
+def _say_exported(done: Exported) -> None:
+    click.echo(
+        tr(
+            "{path}: for {name}, {sets} change sets, {rows} rows, {size} bytes.",
+            path=done.path,
+            name=done.recipient,
+            sets=done.change_sets,
+            rows=done.rows,
+            size=done.size,
         )
+    )
 
 
-def _file_name(ctx: Context, target: str, now: object) -> str:
-    from kiosk.store.exchange import node_named
-
-    node = node_named(ctx.db, target)
-    stamp = local(now).strftime("%Y%m%d-%H%M%S")  # type: ignore[arg-type]
-    safe = "".join(c if c.isalnum() else "-" for c in node["name"]) or node["id"]
-    return f"gatepass-for-{safe}-{stamp}.gpbundle"
+def _say_imported(done: Imported) -> None:
+    if done.joined:
+        click.echo(
+            tr("{name} has joined the compound (its keys are now trusted).", name=done.joined)
+        )
+    click.echo(
+        tr(
+            "{path}: from {name}, {applied} new rows applied ({sets} change sets; "
+            "{waiting} waiting for earlier ones).",
+            path=done.path,
+            name=done.author,
+            applied=done.applied,
+            sets=done.change_sets,
+            waiting=done.waiting,
+        )
+    )
 
 
 @exchange.command("import")
@@ -230,21 +254,7 @@ def import_(ctx: Context, files: tuple[Path, ...]) -> None:
             failed += 1
             click.echo(tr("{path}: {message}", path=path, message=exc), err=True)
             continue
-        if done.joined:
-            click.echo(
-                tr("{name} has joined the compound (its keys are now trusted).", name=done.joined)
-            )
-        click.echo(
-            tr(
-                "{path}: from {name}, {applied} new rows applied ({sets} change sets; "
-                "{waiting} waiting for earlier ones).",
-                path=path,
-                name=done.author,
-                applied=done.applied,
-                sets=done.change_sets,
-                waiting=done.waiting,
-            )
-        )
+        _say_imported(done)
     if failed:
         raise SystemExit(2)
 

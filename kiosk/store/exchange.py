@@ -819,3 +819,65 @@ def random_code() -> str:
     alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
     text = "".join(secrets.choice(alphabet) for _ in range(10))
     return f"{text[:5]}-{text[5:]}"
+
+
+# --- one exchange through a folder (a USB stick) ------------------------------------------------
+
+BUNDLE_SUFFIX = ".gpbundle"
+
+
+@dataclass(frozen=True)
+class FolderExchange:
+    """What one exchange through a folder did."""
+
+    imported: tuple[Imported, ...]
+    refused: tuple[tuple[Path, str], ...]  # a bundle for this node that was refused, and why
+    exported: tuple[Exported, ...]
+
+
+def bundle_file_name(recipient: str, now: datetime) -> str:
+    from kiosk.core.clock import local
+
+    safe = "".join(ch if ch.isalnum() else "-" for ch in recipient) or "node"
+    return f"gatepass-for-{safe}-{local(now):%Y%m%d-%H%M%S}{BUNDLE_SUFFIX}"
+
+
+def recipients(db: Database) -> list[str]:
+    """The names of the nodes this node writes bundles for in an exchange: at the office
+    every gate that has sent its first bundle and is not removed; at a gate, the office."""
+    comp = require_compound(db)
+    if not comp.is_office:
+        return [node_named(db, comp.office)["name"]]
+    return [
+        n["name"]
+        for n in nodes(db)
+        if n["id"] != comp.node and not n["removed_at"] and n["box_key"]
+    ]
+
+
+def exchange_folder(
+    db: Database, home: Home, key: Ed25519PrivateKey, folder: Path, *, now: datetime
+) -> FolderExchange:
+    """One exchange through ``folder`` (a USB stick): import every bundle there that is
+    sealed for this node (others' are left for their recipients; importing one again
+    changes nothing), then write a bundle for each of :func:`recipients` there."""
+    comp = require_compound(db)
+    imported: list[Imported] = []
+    refused: list[tuple[Path, str]] = []
+    for path in sorted(folder.glob(f"*{BUNDLE_SUFFIX}")):
+        try:
+            head = peek_header(path)
+        except BundleRefused as exc:
+            refused.append((path, str(exc)))
+            continue
+        if head.get("recipient") != comp.node or head.get("author") == comp.node:
+            continue
+        try:
+            imported.append(import_bundle(db, home, path, now=now))
+        except UserError as exc:
+            refused.append((path, str(exc)))
+    exported = [
+        export_bundle(db, home, key, name, folder / bundle_file_name(name, now), now=now)
+        for name in recipients(db)
+    ]
+    return FolderExchange(tuple(imported), tuple(refused), tuple(exported))
