@@ -45,7 +45,7 @@ from kiosk.store.anchors import Anchorer, AnchorFile, LogCheck, check_log, signi
 from kiosk.store.chain import head
 from kiosk.store.checkpoint import checkpoint_id, get_meta, load_keyring, record_audit
 from kiosk.store.db import DatabaseBusy, busy_timeout_ms, connect, write
-from kiosk.store.exchange import Freshness, compound, office_data_age
+from kiosk.store.exchange import Freshness, compound, office_data_age, office_rules
 from kiosk.store.retention import (
     PURGE_UNFINISHED,
     ClockInDoubt,
@@ -150,6 +150,8 @@ class Gate:
         self.office_data_amber = office_data_amber
         self.mode = mode
         self.rules = rules or RuleSettings()
+        if self.in_compound:
+            self.take_office_rules()
         self.guard = guard
         self.clock = clock
         self.monotonic = monotonic
@@ -401,6 +403,14 @@ class Gate:
 
     def reload_keys(self) -> None:
         self.keyring = load_keyring(self.db)
+
+    def take_office_rules(self) -> None:
+        """At a gate of a compound, the rules the office sent (quota, curfew, fever,
+        anti-passback) stand over this computer's settings (docs/exchange.md)."""
+        sent = office_rules(self.db)
+        if sent:
+            self.rules = self.rules.with_values(sent)
+            log.info("rules of the office applied: %s", ", ".join(sorted(sent)))
 
     def handle(
         self,

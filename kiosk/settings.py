@@ -34,7 +34,7 @@ from typing import Any, TypeVar, get_type_hints
 from kiosk.core.atomic import whole_file
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import N_, tr
-from kiosk.core.rules import REPEAT_WINDOW_S, DirectionMode, RuleSettings
+from kiosk.core.rules import COMPOUND_RULES, REPEAT_WINDOW_S, DirectionMode, RuleSettings
 
 log = logging.getLogger("kiosk.settings")
 
@@ -299,6 +299,11 @@ class Settings:
         # Whole or not at all, the owner's only (kiosk.home's rule) whatever the umask.
         with whole_file(self.path, private=True) as temp:
             temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def compound_rules(self) -> dict[str, Any]:
+        """The rules an office sends its gates (``kiosk.core.rules.COMPOUND_RULES``),
+        as JSON values."""
+        return {name: getattr(self, name) for name in COMPOUND_RULES}
 
     def office_data_amber(self) -> timedelta:
         return timedelta(hours=self.office_data_amber_hours)

@@ -343,3 +343,40 @@ def test_writes_at_a_lone_checkpoint_fill_no_outbox(tmp_path: Path) -> None:
     finally:
         db.close()
     assert triggers == 0
+
+
+def test_the_gate_shows_masked_numbers_it_holds_instead_of_the_numbers(c: Compound) -> None:
+    at_office = run_json(c.office, "residents", "list", "--json")
+    at_gate = run_json(c.north, "residents", "list", "--json")
+    assert [r["id_number"] for r in at_gate] == [r["id_number"] for r in at_office]
+    assert [r["phone"] for r in at_gate] == [r["phone"] for r in at_office]
+    assert all("*" in r["id_number"] for r in at_gate)
+
+
+def test_the_offices_rules_reach_the_gates_and_stand_over_their_own(c: Compound) -> None:
+    with gate(c.north) as g:
+        assert g.rules.curfew_enabled is False
+    run(c.office, "settings", "set", "curfew_enabled", "true")
+    run(c.office, "settings", "set", "quota_outings", "3")
+    c.round()
+    with gate(c.north) as g:
+        assert g.rules.curfew_enabled is True and g.rules.quota_outings == 3
+    settings = c.north / "settings.toml"  # the gate's own settings are left as they were
+    assert not settings.exists() or "curfew" not in settings.read_text(encoding="utf-8")
+
+
+def test_one_exchange_through_a_folder_like_a_usb_stick(c: Compound, tmp_path: Path) -> None:
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    scan(c.north, c.passes[0]["token"])
+    run(c.north, "exchange", "sync", str(stick))  # north's bundle for the office
+    run(c.office, "passes", "revoke", c.passes[1]["serial"], "--reason", "lost")
+    shown = run(c.office, "exchange", "sync", str(stick)).output  # takes it, writes both gates'
+    assert "from north" in shown and "for south" in shown and "for north" in shown
+    run(c.north, "exchange", "sync", str(stick))
+    run(c.south, "exchange", "sync", str(stick))
+    north_id = run_json(c.north, "exchange", "nodes", "--json")["node"]
+    assert count(c.office, "SELECT count(*) FROM visits WHERE checkpoint_id = ?", north_id) == 1
+    assert count(c.south, "SELECT count(*) FROM visits WHERE checkpoint_id = ?", north_id) == 1
+    for home in (c.north, c.south):
+        assert scan(home, c.passes[1]["token"], DirectionMode.OUT) == (Level.DENY, Reason.REVOKED)

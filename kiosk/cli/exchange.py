@@ -71,7 +71,8 @@ def enrol(ctx: Context, name: str, out: Path) -> None:
     """(Office) Enrol a gate called NAME: writes its enrolment file and shows the
     one-time code to type at the gate (kiosk init --join FILE)."""
     key = issuer_key(ctx)
-    done = enrol_gate(ctx.db, ctx.home, key, name, out, now=utcnow())
+    rules = Settings.load(ctx.home.settings_file).compound_rules()
+    done = enrol_gate(ctx.db, ctx.home, key, name, out, now=utcnow(), rules=rules)
     with write(ctx.db):
         record_audit(ctx.db, cli_actor(), "exchange.enrol", {"name": done.name, "node": done.node})
     click.echo(
@@ -180,6 +181,7 @@ def export(ctx: Context, out: Path, for_node: str | None) -> None:
     """Write a bundle of what the other checkpoint lacks, sealed for it."""
     key = node_key(ctx)
     now = utcnow()
+    rules = Settings.load(ctx.home.settings_file).compound_rules()
     targets = [for_node] if for_node is not None else recipients(ctx.db)
     if not targets:
         raise UserError(tr("No gate has sent its first bundle yet: nothing to export for."))
@@ -188,7 +190,7 @@ def export(ctx: Context, out: Path, for_node: str | None) -> None:
         out.mkdir(parents=True, exist_ok=True)
     for target in targets:
         path = out / bundle_file_name(node_named(ctx.db, target)["name"], now) if many else out
-        _say_exported(export_bundle(ctx.db, ctx.home, key, target, path, now=now))
+        _say_exported(export_bundle(ctx.db, ctx.home, key, target, path, now=now, rules=rules))
 
 
 @exchange.command("sync")
@@ -197,7 +199,8 @@ def export(ctx: Context, out: Path, for_node: str | None) -> None:
 def sync(ctx: Context, folder: Path) -> None:
     """One exchange through FOLDER (a USB stick): import the bundles there meant for
     this checkpoint, then write this checkpoint's bundles there."""
-    done = exchange_folder(ctx.db, ctx.home, node_key(ctx), folder, now=utcnow())
+    rules = Settings.load(ctx.home.settings_file).compound_rules()
+    done = exchange_folder(ctx.db, ctx.home, node_key(ctx), folder, now=utcnow(), rules=rules)
     for item in done.imported:
         _say_imported(item)
     for path, why in done.refused:

@@ -30,6 +30,11 @@ from kiosk.store.register import (
 )
 
 
+def masked(row: dict[str, Any], field: str) -> str:
+    """The masked form a gate of a compound holds instead of the number (or "")."""
+    return str(row.get(f"{field}_masked") or "")
+
+
 def resident_json(row: dict[str, Any], *, unmasked: bool = False) -> dict[str, Any]:
     """The stable ``--json`` shape of a resident (docs/cli.md)."""
     return {
@@ -37,8 +42,11 @@ def resident_json(row: dict[str, Any], *, unmasked: bool = False) -> dict[str, A
         "household_id": row["household_id"],
         "household": row["household"],
         "name": row["name"],
-        "phone": row["phone"] if unmasked else mask_phone(row["phone"]),
-        "id_number": row["id_number"] if unmasked else mask_id_number(row["id_number"]),
+        # at a gate of a compound only the masked forms are here (docs/exchange.md)
+        "phone": row["phone"] if unmasked else mask_phone(row["phone"]) or masked(row, "phone"),
+        "id_number": row["id_number"]
+        if unmasked
+        else mask_id_number(row["id_number"]) or masked(row, "id"),
         "role": row["role"],
         "active": row["active"],
     }

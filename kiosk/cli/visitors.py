@@ -139,8 +139,8 @@ def visitors_list(ctx: Context, search: str, limit: int, as_json: bool) -> None:
     overstay = timedelta(hours=settings_of(ctx).visitor_overstay_hours)
     rows = list_visitors(ctx.db, now=utcnow(), overstay=overstay, search=search, limit=limit)
     for row in rows:
-        row["phone"] = mask_phone(row["phone"])
-        row["id_number"] = mask_id_number(row["id_number"])
+        row["phone"] = mask_phone(row["phone"]) or row.pop("phone_masked", None) or ""
+        row["id_number"] = mask_id_number(row["id_number"]) or row.pop("id_masked", None) or ""
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return

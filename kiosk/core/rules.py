@@ -12,6 +12,7 @@ in the order the rules are listed here. All findings are kept for the visit log.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from collections.abc import Mapping
@@ -199,8 +200,49 @@ class RuleSettings:
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.timezone)
 
+    def with_values(self, values: Mapping[str, Any]) -> RuleSettings:
+        """These rules with ``values`` (by field name, as JSON gives them: the
+        compound's rules the office sends its gates). A value of the wrong type is
+        left out, never taken half (the gate keeps its own for that rule)."""
+        kept: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in COMPOUND_RULES:
+                continue
+            current = getattr(self, name)
+            try:
+                if isinstance(current, bool):
+                    if not isinstance(value, bool):
+                        continue
+                    kept[name] = value
+                elif isinstance(current, time):
+                    kept[name] = time.fromisoformat(str(value))
+                elif isinstance(current, int):
+                    if isinstance(value, bool) or not isinstance(value, int):
+                        continue
+                    kept[name] = value
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    kept[name] = float(value)
+            except ValueError:
+                continue
+        return dataclasses.replace(self, **kept)
+
     def quota_window(self) -> timedelta:
         return timedelta(days=self.quota_days)
+
+
+COMPOUND_RULES = (
+    "fever_threshold",
+    "temperature_min",
+    "temperature_max",
+    "quota_enabled",
+    "quota_outings",
+    "quota_days",
+    "anti_passback",
+    "curfew_enabled",
+    "curfew_start",
+    "curfew_end",
+)
+"""The rules an office sets for every gate of its compound (docs/exchange.md)."""
 
 
 @dataclass(frozen=True)

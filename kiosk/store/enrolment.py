@@ -140,9 +140,17 @@ class Enrolment:
 
 
 def enrol_gate(
-    db: Database, home: Home, key: Ed25519PrivateKey, name: str, out: Path, *, now: datetime
+    db: Database,
+    home: Home,
+    key: Ed25519PrivateKey,
+    name: str,
+    out: Path,
+    *,
+    now: datetime,
+    rules: Mapping[str, Any] | None = None,
 ) -> Enrolment:
-    """Enrol a new gate called ``name``: its node, and its enrolment file at ``out``."""
+    """Enrol a new gate called ``name``: its node, and its enrolment file at ``out``
+    (with the compound's ``rules``, as :func:`kiosk.store.exchange.export_bundle`)."""
     name = name.strip()
     if not name:
         raise UserError(tr("Give the gate a name."))
@@ -158,7 +166,7 @@ def enrol_gate(
             "VALUES (?, ?, 'gate', ?, ?)",
             [node, name, to_db(now), mac.hex()],
         )
-        add_as_of(db, comp, now)
+        add_as_of(db, comp, now, rules)
         freeze(db, comp, key, now)
         held = vector(db)
         db.execute(

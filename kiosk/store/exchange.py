@@ -62,6 +62,8 @@ ROLE = "exchange.role"
 OFFICE = "exchange.office"
 MATCH_KEY = "exchange.match_key"
 AS_OF = "exchange.as_of"
+RULES = "exchange.rules"
+RULES_SENT = "exchange.rules_sent"
 JOIN_MAC = "exchange.join_mac"
 """Meta keys: the compound's id, this node's role ("office" or "gate"), the office's
 node id, the compound's match key (hex), the newest office "as of" applied here, and a
@@ -329,12 +331,34 @@ def _from_line(line: bytes) -> ChangeSet:
     )
 
 
-def add_as_of(db: Database, comp: Compound, now: datetime) -> None:
-    """The office's signed "data as of now" row (a gate's freshness counts from it)."""
+def add_as_of(
+    db: Database, comp: Compound, now: datetime, rules: Mapping[str, Any] | None = None
+) -> None:
+    """The office's signed "data as of now" row (a gate's freshness counts from it),
+    after its ``rules`` (the compound's rules, from its settings) when they changed
+    since they were last sent."""
+    if rules is not None:
+        text = json.dumps(dict(rules), sort_keys=True, default=str)
+        if text != get_meta(db, RULES_SENT):
+            db.execute(
+                "INSERT INTO outbox (kind, id, at, row) VALUES ('rules', ?, ?, ?)",
+                [comp.id, to_db(now), json.dumps({"rules": json.loads(text)})],
+            )
+            set_meta(db, RULES_SENT, text)
     db.execute(
         "INSERT INTO outbox (kind, id, at, row) VALUES ('as_of', ?, ?, '{}')",
         [comp.id, to_db(now)],
     )
+
+
+def office_rules(db: Database) -> dict[str, Any]:
+    """The compound's rules the office sent (empty: none arrived, or the office)."""
+    text = get_meta(db, RULES)
+    try:
+        found = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 # --- writing a bundle ------------------------------------------------------------------------
@@ -377,10 +401,12 @@ def export_bundle(
     out: Path,
     *,
     now: datetime,
+    rules: Mapping[str, Any] | None = None,
 ) -> Exported:
     """Write, to ``out``, a bundle sealed for the node ``recipient_name`` carrying
     everything it lacks (by the vector it last reported): this node's changes and
-    those it relays."""
+    those it relays. ``rules``: at the office, the compound's rules from its settings
+    (``Settings.compound_rules()``), sent when they changed."""
     comp = require_compound(db)
     node = node_named(db, recipient_name)
     if node["id"] == comp.node:
@@ -398,7 +424,7 @@ def export_bundle(
     with write(db):
         outbox.install(db, comp.role)
         if comp.is_office:
-            add_as_of(db, comp, now)
+            add_as_of(db, comp, now, rules)
         freeze(db, comp, key, now)
         db.execute("UPDATE nodes SET last_export_at = ? WHERE id = ?", [to_db(now), node["id"]])
     sets = lines_for(db, node["id"], _reported(node))
@@ -534,6 +560,9 @@ class _Applier:
         if kind == "as_of":
             if author == self.comp.office and (get_meta(self.db, AS_OF) or "") < row["at"]:
                 set_meta(self.db, AS_OF, row["at"])
+        elif kind == "rules":
+            if author == self.comp.office and isinstance(row.get("rules"), dict):
+                set_meta(self.db, RULES, json.dumps(row["rules"], sort_keys=True))
         elif kind in _TABLES:
             self._store(kind, dict(row))
         else:  # a newer schema's kind: kept as its change set, relayed, not applied
@@ -856,7 +885,13 @@ def recipients(db: Database) -> list[str]:
 
 
 def exchange_folder(
-    db: Database, home: Home, key: Ed25519PrivateKey, folder: Path, *, now: datetime
+    db: Database,
+    home: Home,
+    key: Ed25519PrivateKey,
+    folder: Path,
+    *,
+    now: datetime,
+    rules: Mapping[str, Any] | None = None,
 ) -> FolderExchange:
     """One exchange through ``folder`` (a USB stick): import every bundle there that is
     sealed for this node (others' are left for their recipients; importing one again
@@ -877,7 +912,9 @@ def exchange_folder(
         except UserError as exc:
             refused.append((path, str(exc)))
     exported = [
-        export_bundle(db, home, key, name, folder / bundle_file_name(name, now), now=now)
+        export_bundle(
+            db, home, key, name, folder / bundle_file_name(name, now), now=now, rules=rules
+        )
         for name in recipients(db)
     ]
     return FolderExchange(tuple(imported), tuple(refused), tuple(exported))

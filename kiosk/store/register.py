@@ -58,7 +58,7 @@ _NATURAL = re.compile(r"(\d+)")
 
 RESIDENT_COLUMNS = (
     "r.id, r.household_id, h.building, h.unit, h.room, r.name, r.phone, r.id_number, "
-    "r.role, r.active, r.created_at, r.updated_at, r.deactivated_at"
+    "r.role, r.active, r.created_at, r.updated_at, r.deactivated_at, r.id_masked, r.phone_masked"
 )
 _RESIDENT_SELECT = (
     f"SELECT {RESIDENT_COLUMNS} FROM residents r JOIN households h ON h.id = r.household_id"

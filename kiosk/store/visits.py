@@ -40,13 +40,14 @@ from kiosk.store.sql import like_pattern, order_by
 
 def resident_holder(db: Database, resident_id: str) -> Holder | None:
     row = db.execute(
-        "SELECT r.id, r.name, r.role, r.active, r.id_number, h.id, h.building, h.unit, h.room "
+        "SELECT r.id, r.name, r.role, r.active, r.id_number, h.id, h.building, h.unit, h.room, "
+        "r.id_masked "
         "FROM residents r JOIN households h ON h.id = r.household_id WHERE r.id = ?",
         [resident_id],
     ).fetchone()
     if row is None:
         return None
-    rid, name, role, active, id_number, hid, building, unit, room = row
+    rid, name, role, active, id_number, hid, building, unit, room, masked = row
     return Holder(
         PassKind(role),
         rid,
@@ -54,19 +55,20 @@ def resident_holder(db: Database, resident_id: str) -> Holder | None:
         hid,
         household_label(building, unit, room),
         bool(active),
-        mask_id_number(id_number),
+        mask_id_number(id_number) or masked or "",
     )
 
 
 def visitor_holder(db: Database, visitor_id: str) -> Holder | None:
     row = db.execute(
-        "SELECT v.id, v.name, v.id_number, h.id, h.building, h.unit, h.room FROM visitors v "
+        "SELECT v.id, v.name, v.id_number, h.id, h.building, h.unit, h.room, v.id_masked "
+        "FROM visitors v "
         "LEFT JOIN households h ON h.id = v.destination_household_id WHERE v.id = ?",
         [visitor_id],
     ).fetchone()
     if row is None:
         return None
-    vid, name, id_number, hid, building, unit, room = row
+    vid, name, id_number, hid, building, unit, room, masked = row
     return Holder(
         PassKind.VISITOR,
         vid,
@@ -74,7 +76,7 @@ def visitor_holder(db: Database, visitor_id: str) -> Holder | None:
         hid,
         household_label(building, unit, room),
         True,
-        mask_id_number(id_number),
+        mask_id_number(id_number) or masked or "",
     )
 
 
