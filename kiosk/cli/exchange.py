@@ -13,7 +13,7 @@ from kiosk.cli.checkpoint import gate_key, issuer_key
 from kiosk.cli.context import Context, cli_actor, pass_ctx
 from kiosk.core.clock import local, utcnow
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import tr
+from kiosk.core.i18n import N_, tr
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import record_audit
 from kiosk.store.db import write
@@ -33,6 +33,14 @@ from kiosk.store.exchange import (
     remove_node,
     require_compound,
 )
+
+ROLES = {"office": N_("office"), "gate": N_("gate")}
+LEVELS = {
+    "fresh": N_("fresh"),
+    "amber": N_("getting old"),
+    "red": N_("too old"),
+    "none": N_("none"),
+}
 
 
 def node_key(ctx: Context) -> Ed25519PrivateKey:
@@ -123,17 +131,17 @@ def list_nodes(ctx: Context, as_json: bool) -> None:
             )
         )
         return
-    click.echo(tr("Compound {id}; this checkpoint: {role}.", id=comp.id, role=tr(comp.role)))
+    click.echo(tr("Compound {id}; this checkpoint: {role}.", id=comp.id, role=tr(ROLES[comp.role])))
     if fresh.level != "none":
         click.echo(
             tr(
                 "Office data as of {when} ({level}).",
                 when=_when(fresh.as_of),
-                level=tr(fresh.level),
+                level=tr(LEVELS[fresh.level]),
             )
         )
     for n in found:
-        state = tr("removed") if n.removed else tr(n.role)
+        state = tr("removed") if n.removed else tr(ROLES.get(n.role, n.role))
         click.echo(
             tr(
                 "{name} ({state}): last news {news}, last bundle from it {imported}, "
