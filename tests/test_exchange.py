@@ -380,3 +380,32 @@ def test_one_exchange_through_a_folder_like_a_usb_stick(c: Compound, tmp_path: P
     assert count(c.south, "SELECT count(*) FROM visits WHERE checkpoint_id = ?", north_id) == 1
     for home in (c.north, c.south):
         assert scan(home, c.passes[1]["token"], DirectionMode.OUT) == (Level.DENY, Reason.REVOKED)
+
+
+def test_other_gates_passages_are_not_breaks_in_this_gates_chain(c: Compound) -> None:
+    scan(c.north, c.passes[0]["token"])
+    scan(c.south, c.passes[1]["token"])
+    c.round()
+    for home in (c.office, c.north, c.south):
+        run(home, "visits", "verify")  # exit 0: nothing told
+        with gate(home) as g:
+            assert g.log_damage is None or not g.log_damage.damaged
+    # a row claiming another gate that did not arrive by exchange is still told
+    with raw_connect(c.south / "gatepass.db") as conn:
+        conn.execute(
+            "INSERT INTO visits (id, at, checkpoint_id, direction, subject_kind, level, reason) "
+            "VALUES ('01a20000-0000-7000-8000-000000000001', '2026-11-30T08:00:00.000000+00:00', "
+            "'01a20000-0000-7000-8000-0000000000ff', 'in', 'unknown', 'check', 'not_a_pass')"
+        )
+        conn.commit()
+    assert run(c.south, "visits", "verify", ok=False).exit_code != 0
+
+
+def test_gate_json_carries_the_office_data_age(c: Compound) -> None:
+    from kiosk.cli.gate import decision_json
+
+    with gate(c.south) as g:
+        decision = g.handle(Encounter(Source.CAMERA, c.passes[2]["token"]))
+    assert decision is not None
+    shown = decision_json(decision)["office_data"]
+    assert shown["level"] == "fresh" and shown["age_s"] >= 0 and shown["as_of"]
