@@ -409,3 +409,31 @@ def test_gate_json_carries_the_office_data_age(c: Compound) -> None:
     assert decision is not None
     shown = decision_json(decision)["office_data"]
     assert shown["level"] == "fresh" and shown["age_s"] >= 0 and shown["as_of"]
+
+
+def test_retention_forgets_change_sets_every_gate_holds_but_not_what_one_lacks(c: Compound) -> None:
+    from kiosk.store.retention import purge
+
+    for p in c.passes[:3]:
+        scan(c.north, p["token"], DirectionMode.AUTO)
+    c.round()
+    run(c.office, "passes", "revoke", c.passes[3]["serial"], "--reason", "lost")
+    c.bundle(c.office, "--for", "north")  # frozen: north has not reported holding it yet
+    c.round()  # south and north both report holding everything now ...
+    run(c.office, "passes", "revoke", c.passes[2]["serial"], "--reason", "lost")
+    out = c.office_out()  # ... but this change set only north will receive
+    run(c.north, "exchange", "import", str(out["north"]))
+    run(c.office, "exchange", "import", str(c.bundle(c.north)))
+    kept = "SELECT count(*) FROM change_sets"
+    before = count(c.office, kept)
+    db = connect(c.office / "gatepass.db")
+    try:
+        purge(db, older_than_days=1, now=utcnow() + timedelta(days=3), gap_s=0)
+    finally:
+        db.close()
+    after = count(c.office, kept)
+    assert 0 < after < before
+    # south still gets what it lacked, and the office goes on numbering where it was
+    run(c.south, "exchange", "import", str(c.office_out()["south"]))
+    assert scan(c.south, c.passes[2]["token"], DirectionMode.OUT) == (Level.DENY, Reason.REVOKED)
+    assert count(c.office, "SELECT count(*) FROM outbox") <= 1  # frozen rows are not kept twice

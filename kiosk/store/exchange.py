@@ -296,6 +296,9 @@ def freeze(db: Database, comp: Compound, key: Ed25519PrivateKey, now: datetime) 
         _keep(db, change, applied=True, now=now)
         start = change.last
         frozen += len(rows)
+        # frozen rows live on in their change set: no second copy of personal data
+        # (the last row stays, so the next sequence number is never one used before)
+        db.execute("DELETE FROM outbox WHERE seq < ?", [start])
 
 
 def _keep(db: Database, change: ChangeSet, *, applied: bool, now: datetime) -> bool:
@@ -848,6 +851,29 @@ def random_code() -> str:
     alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
     text = "".join(secrets.choice(alphabet) for _ in range(10))
     return f"{text[:5]}-{text[5:]}"
+
+
+def prune(db: Database, before: str) -> int:
+    """Retention for the exchange (inside the caller's write transaction): forget kept
+    change sets that arrived before ``before`` and that every other node still in the
+    compound has reported holding, and arrival times before ``before``. A node that
+    has not caught up keeps what it lacks. Change sets pruned."""
+    comp = compound(db)
+    if comp is None:
+        return 0
+    others = [_reported(n) for n in nodes(db) if n["id"] != comp.node and n["removed_at"] is None]
+    gone = 0
+    # each author's newest change set stays: it says how far that author's numbers go
+    for author, first, last in db.execute(
+        "SELECT author, first, last FROM change_sets c WHERE arrived_at < ? AND applied = 1 "
+        "AND last < (SELECT max(last) FROM change_sets n WHERE n.author = c.author)",
+        [before],
+    ).fetchall():
+        if all(r.get(author, 0) >= last for r in others):
+            db.execute("DELETE FROM change_sets WHERE author = ? AND first = ?", [author, first])
+            gone += 1
+    db.execute("DELETE FROM arrivals WHERE arrived_at < ?", [before])
+    return gone
 
 
 # --- one exchange through a folder (a USB stick) ------------------------------------------------

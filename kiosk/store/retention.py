@@ -48,6 +48,7 @@ from kiosk.store.chain import compact, record_purged
 from kiosk.store.checkpoint import get_meta, record_audit, set_meta
 from kiosk.store.db import BATCH_GAP_S, Pacer, write
 from kiosk.store.driver import sqlite3
+from kiosk.store.exchange import prune as prune_exchange
 
 LAST_PURGE = "last_purge"
 PURGE_HELD = "purge_held"
@@ -260,6 +261,7 @@ def purge(
         visitors = db.execute(
             f"DELETE FROM visitors WHERE id IN ({old_visitors})", [stamp]
         ).rowcount
+        change_sets = prune_exchange(db, stamp)
         set_meta(db, LAST_PURGE, to_db(now))
         db.execute("DELETE FROM meta WHERE key = ?", [PURGE_HELD])  # an admin's purge
         newest = db.execute("SELECT max(rowid) FROM visits").fetchone()[0]
@@ -272,6 +274,7 @@ def purge(
                 **detail,
                 "visitors": visitors,
                 "passes": passes,
+                "change_sets": change_sets,
             },
         )
     if _truncate_wal(db):
