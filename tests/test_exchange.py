@@ -437,3 +437,19 @@ def test_retention_forgets_change_sets_every_gate_holds_but_not_what_one_lacks(c
     run(c.south, "exchange", "import", str(c.office_out()["south"]))
     assert scan(c.south, c.passes[2]["token"], DirectionMode.OUT) == (Level.DENY, Reason.REVOKED)
     assert count(c.office, "SELECT count(*) FROM outbox") <= 1  # frozen rows are not kept twice
+
+
+def test_the_report_tells_who_was_let_in_twice_and_on_a_revoked_pass(c: Compound) -> None:
+    token = c.passes[0]["token"]
+    scan(c.north, token)  # in at north ...
+    scan(c.south, token)  # ... and in at south before they exchanged: both let in
+    run(c.office, "passes", "revoke", c.passes[1]["serial"], "--reason", "lost card")
+    scan(c.south, c.passes[1]["token"], DirectionMode.OUT)  # south not told yet
+    c.round()
+    shown = run_json(c.office, "exchange", "report", "--json")
+    assert [(t["first_gate"], t["second_gate"]) for t in shown["in_twice"]] == [("north", "south")]
+    assert shown["in_twice"][0]["arrived_at"] is not None
+    assert [(r["serial"], r["gate"], r["reason"]) for r in shown["on_revoked"]] == [
+        (c.passes[1]["serial"], "south", "lost card")
+    ]
+    assert "north" in run(c.office, "exchange", "report").output

@@ -4,6 +4,7 @@ bundle files (docs/exchange.md), and ``kiosk init --join`` (in ``checkpoint.py``
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -11,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.cli.checkpoint import gate_key, issuer_key
 from kiosk.cli.context import Context, cli_actor, pass_ctx
-from kiosk.core.clock import local, utcnow
+from kiosk.core.clock import local, parse_user_time, utcnow
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import N_, tr
 from kiosk.settings import Settings
@@ -152,6 +153,80 @@ def list_nodes(ctx: Context, as_json: bool) -> None:
                 imported=_when(n.last_import),
                 exported=_when(n.last_export),
                 left="?" if n.outstanding is None else n.outstanding,
+            )
+        )
+
+
+@exchange.command("report")
+@click.option("--since", help="From this time (YYYY-MM-DD or YYYY-MM-DD HH:MM, local).")
+@click.option("--until", "until_", help="Up to this time (exclusive; default now).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see docs/cli.md).")
+@pass_ctx
+def report(ctx: Context, since: str | None, until_: str | None, as_json: bool) -> None:
+    """What the gates let through that did not hold once every gate's passages were
+    in: people let in twice at two gates, passages on passes revoked before them."""
+    from kiosk.store.exchange_report import in_twice, on_revoked
+
+    require_compound(ctx.db)
+    until = parse_user_time(until_) if until_ else utcnow()
+    start = parse_user_time(since) if since else until - timedelta(days=7)
+    twice = in_twice(ctx.db, start, until)
+    revoked = on_revoked(ctx.db, start, until)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "in_twice": [
+                        {
+                            "subject": t.subject,
+                            "first_gate": t.first_gate,
+                            "first_at": t.first_at.isoformat(),
+                            "second_gate": t.second_gate,
+                            "second_at": t.second_at.isoformat(),
+                            "arrived_at": t.arrived_at.isoformat() if t.arrived_at else None,
+                        }
+                        for t in twice
+                    ],
+                    "on_revoked": [
+                        {
+                            "subject": r.subject,
+                            "serial": r.serial,
+                            "gate": r.gate,
+                            "at": r.at.isoformat(),
+                            "revoked_at": r.revoked_at.isoformat(),
+                            "reason": r.reason,
+                        }
+                        for r in revoked
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    click.echo(tr("Let in twice, at two gates in a row: {n}", n=len(twice)))
+    for t in twice:
+        click.echo(
+            tr(
+                "  {name}: in at {first} {first_at}, in again at {second} {second_at}",
+                name=t.subject,
+                first=t.first_gate,
+                first_at=_when(t.first_at),
+                second=t.second_gate,
+                second_at=_when(t.second_at),
+            )
+        )
+    click.echo(tr("Let through on a pass revoked before: {n}", n=len(revoked)))
+    for r in revoked:
+        click.echo(
+            tr(
+                "  {name} ({serial}) at {gate} {at}; revoked {revoked_at}: {reason}",
+                name=r.subject,
+                serial=r.serial,
+                gate=r.gate,
+                at=_when(r.at),
+                revoked_at=_when(r.revoked_at),
+                reason=r.reason,
             )
         )
 
