@@ -453,3 +453,53 @@ def test_the_report_tells_who_was_let_in_twice_and_on_a_revoked_pass(c: Compound
         (c.passes[1]["serial"], "south", "lost card")
     ]
     assert "north" in run(c.office, "exchange", "report").output
+
+
+def test_a_gate_cannot_write_another_gates_passages(
+    c: Compound,
+) -> None:
+    south = run_json(c.south, "exchange", "nodes", "--json")["node"]
+    with raw_connect(c.north / "gatepass.db") as conn:  # a tampered gate laptop
+        conn.execute(
+            "INSERT INTO visits (id, at, checkpoint_id, direction, subject_kind, level, reason) "
+            "VALUES ('01a20000-0000-7000-8000-0000000000aa', '2026-11-30T08:00:00.000000+00:00',"
+            " ?, 'in', 'unknown', 'check', 'not_a_pass')",
+            [south],
+        )
+        conn.commit()
+    forged = c.bundle(c.north)
+    with pytest.raises(BundleRefused) as caught:
+        _import(c.office, forged)
+    assert caught.value.reason is Refusal.NOT_ALLOWED
+    assert count(c.office, "SELECT count(*) FROM visits WHERE checkpoint_id = ?", south) == 0
+
+
+def test_a_gate_cannot_revive_a_residents_pass_as_a_visitor_code(c: Compound) -> None:
+    serial = c.passes[0]["serial"]
+    run(c.office, "passes", "revoke", serial, "--reason", "lost card")
+    with raw_connect(c.north / "gatepass.db") as conn:
+        row = conn.execute(
+            "SELECT valid_from, valid_until, key_id, token, issued_at FROM passes WHERE serial = ?",
+            [serial],
+        ).fetchone()
+        conn.execute("DELETE FROM passes WHERE serial = ?", [serial])
+        conn.execute(
+            "INSERT INTO visitors (id, name, created_at, checkpoint_id) VALUES "
+            "('01a20000-0000-7000-8000-0000000000bb', 'x', '2026-11-30T08:00:00.000000+00:00', "
+            "(SELECT value FROM meta WHERE key = 'checkpoint_id'))"
+        )
+        conn.execute(
+            "INSERT INTO passes (serial, kind, visitor_id, valid_from, valid_until, key_id, token,"
+            " status, issued_at) VALUES (?, 'visitor', '01a20000-0000-7000-8000-0000000000bb',"
+            " ?, ?, ?, ?, 'active', ?)",
+            [serial, *row],
+        )
+        conn.commit()
+    with pytest.raises(BundleRefused) as caught:
+        _import(c.office, c.bundle(c.north))
+    assert caught.value.reason is Refusal.NOT_ALLOWED
+    with raw_connect(c.office / "gatepass.db") as conn:
+        kind, status = conn.execute(
+            "SELECT kind, status FROM passes WHERE serial = ?", [serial]
+        ).fetchone()
+    assert kind != "visitor" and status == "revoked"

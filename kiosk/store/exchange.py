@@ -567,6 +567,7 @@ class _Applier:
             if author == self.comp.office and isinstance(row.get("rules"), dict):
                 set_meta(self.db, RULES, json.dumps(row["rules"], sort_keys=True))
         elif kind in _TABLES:
+            self._check_claim(author, kind, row)
             self._store(kind, dict(row))
         else:  # a newer schema's kind: kept as its change set, relayed, not applied
             log.info("a %s row from %s is not known to this Gatepass", kind, author)
@@ -575,6 +576,22 @@ class _Applier:
             "VALUES (?, ?, ?, ?, ?)",
             [kind, str(row["id"]), author, seq, self.arrived],
         )
+
+    def _check_claim(self, author: str, kind: str, row: Mapping[str, Any]) -> None:
+        """A node writes only its own passages and visitors, and a gate only visitor
+        codes: a row claiming more (a gate writing another's passages, or "reviving" a
+        resident's revoked pass as a visitor code) refuses the whole bundle."""
+        wrong = False
+        if kind in ("visit", "visitor"):
+            wrong = row.get("checkpoint_id") != author
+        elif kind == "visitor_pass":
+            held = self.db.execute(
+                "SELECT kind FROM passes WHERE serial = ?", [row.get("serial")]
+            ).fetchone()
+            wrong = row.get("pass_kind") != "visitor" or (held is not None and held[0] != "visitor")
+        if wrong:
+            name = self.db.execute("SELECT name FROM nodes WHERE id = ?", [author]).fetchone()
+            raise _refused_row(kind, name[0] if name else author)
 
     def _store(self, kind: str, row: dict[str, Any]) -> None:
         table, key = _TABLES[kind]
@@ -624,6 +641,16 @@ class _Applier:
         row.setdefault("enrolled_at", row.get("at"))
         trust_gate_key(self.db, row, self.now)
         return True
+
+
+def _refused_row(kind: str, author: str) -> BundleRefused:
+    text = tr(
+        "The exchange bundle carries records {node} may not write ({kind}). "
+        "Nothing of it was imported.",
+        node=author,
+        kind=kind,
+    )
+    return BundleRefused(Refusal.NOT_ALLOWED, text, f"{kind} claimed by {author}")
 
 
 def import_bundle(db: Database, home: Home, path: Path, *, now: datetime) -> Imported:

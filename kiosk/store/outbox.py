@@ -43,6 +43,7 @@ class Source:
     at: str  # SQL expression over NEW: when it happened
     events: tuple[str, ...]  # "INSERT", "UPDATE" or "UPDATE OF col, ..."
     skip: tuple[str, ...] = ()  # columns not carried
+    when: str = ""  # SQL over NEW: only such rows (empty: every row)
 
 
 _VISITS = Source("visits", "'visit'", "id", "NEW.at", ("INSERT",), skip=("seq", "chain"))
@@ -67,7 +68,16 @@ OFFICE_SOURCES = (
 GATE_SOURCES = (
     _VISITS,
     _VISITORS,
-    Source("passes", "'visitor_pass'", "serial", NOW_SQL, ("INSERT", "UPDATE")),
+    # a gate's own visitor codes only: a resident's pass is the office's, even when a
+    # gate's register copy is changed by hand
+    Source(
+        "passes",
+        "'visitor_pass'",
+        "serial",
+        NOW_SQL,
+        ("INSERT", "UPDATE"),
+        when="NEW.kind = 'visitor'",
+    ),
 )
 
 
@@ -88,6 +98,7 @@ def _trigger_sql(db: Database, source: Source, event: str) -> str:
     return (
         f"CREATE TRIGGER {_trigger_name(source, event)} AFTER {event} ON {source.table} "
         f"WHEN NOT EXISTS (SELECT 1 FROM meta WHERE key = '{APPLYING}') "
+        f"{'AND ' + source.when + ' ' if source.when else ''}"
         f"BEGIN INSERT INTO outbox (kind, id, at, row) VALUES "
         f"({source.kind}, NEW.{source.key}, {source.at}, json_object({pairs})); END"
     )
@@ -115,9 +126,10 @@ def backfill(db: Database, role: str) -> int:
         kind = source.kind.replace("NEW.", "")
         at = source.at.replace("NEW.", "")
         order = "rowid" if table != "nodes" else "enrolled_at"
+        where = f"WHERE {source.when.replace('NEW.', '')} " if source.when else ""
         db.execute(
             f"INSERT INTO outbox (kind, id, at, row) SELECT {kind}, {source.key}, {at}, "
-            f"json_object({_pairs(db, source, '')}) FROM {table} ORDER BY {order}"
+            f"json_object({_pairs(db, source, '')}) FROM {table} {where}ORDER BY {order}"
         )
     return last_seq(db) - before
 
