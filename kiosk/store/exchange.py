@@ -72,6 +72,9 @@ SET_ROWS = 500
 PASS_IDS = uuid.UUID("0190a5f2-6b1c-7000-8000-0000000a55e5")
 """Namespace of the UUIDv5 a pass row carries as its ``id`` (passes are keyed by serial)."""
 RED_AGE = timedelta(hours=48)
+PASS_KIND = "pass_kind"
+"""A pass row's own ``kind`` column (resident, staff, visitor) in a change set, where
+``kind`` names the kind of row ("pass", "visitor_pass")."""
 
 
 def schema_version() -> int:
@@ -250,6 +253,8 @@ class _Shaper:
 
     def __call__(self, kind: str, key: str, at: str, text: str) -> dict[str, Any]:
         row: dict[str, Any] = json.loads(text)
+        if kind in ("pass", "visitor_pass") and "kind" in row:
+            row[PASS_KIND] = row.pop("kind")  # the pass's own kind (resident, staff, visitor)
         row["kind"] = kind
         row.setdefault("id", key)
         row.setdefault("at", at)
@@ -551,6 +556,9 @@ class _Applier:
         values = {k: v for k, v in row.items() if k in self.columns(table)}
         if kind in ("pass", "visitor_pass"):
             values.pop("id", None)
+            values.pop("kind", None)  # the row's kind ("pass"), not the pass's
+            if row.get(PASS_KIND):
+                values["kind"] = row[PASS_KIND]
         names = frozenset(values)
         sql = self._sql.get((table, names))
         if sql is None:

@@ -1,0 +1,32 @@
+"""bench/bench_exchange.py at tiny sizes: it runs to the end and prints its table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_exchange_quick_prints_its_table() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_exchange.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    for line in (
+        "figure",
+        "enrol a gate",
+        "day: write bundle at the gate",
+        "day: bundle size",
+        "day: apply at the office",
+        "catch-up: export + import",
+        "scan beside import p95",
+    ):
+        assert line in done.stdout, done.stdout
