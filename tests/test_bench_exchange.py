@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # 6 s alone, 12 s on a busy machine: a whole compound made
 def test_bench_exchange_quick_prints_its_table() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
@@ -22,7 +25,7 @@ def test_bench_exchange_quick_prints_its_table() -> None:
     assert done.returncode == 0, done.stderr
     for line in (
         "figure",
-        "enrol a gate",
+        "enrol: init --join (gate)",
         "day: write bundle at the gate",
         "day: bundle size",
         "day: apply at the office",
