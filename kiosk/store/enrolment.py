@@ -334,9 +334,7 @@ def join(home: Home, path: Path, code: str, *, now: datetime, actor: str) -> Ope
             outbox.install(db, "gate")
             comp = compound(db)
             assert comp is not None
-            set_meta(db, outbox.APPLYING, "1")
-            apply_change_sets(db, comp, home, change_sets, now)
-            db.execute("DELETE FROM meta WHERE key = ?", [outbox.APPLYING])
+            apply_change_sets(db, comp, home, change_sets, now, gap_s=0)
             from kiosk.store.exchange import trust_gate_key
 
             for node in nodes.values():

@@ -18,7 +18,7 @@ import logging
 import secrets
 import uuid
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,7 +52,7 @@ from kiosk.core.passes import PassKind
 from kiosk.home import Home
 from kiosk.store import outbox
 from kiosk.store.checkpoint import checkpoint_id, get_meta, set_meta
-from kiosk.store.db import write
+from kiosk.store.db import Pacer, write
 from kiosk.store.schema import MIGRATIONS
 
 log = logging.getLogger("kiosk.exchange")
@@ -69,6 +69,9 @@ JOIN_MAC = "exchange.join_mac"
 node id, the compound's match key (hex), the newest office "as of" applied here, and a
 joining gate's MAC key (until the office has its keys)."""
 
+APPLY_GAP_S = 0.02
+"""Pause between two change sets' transactions during an import: a gate scanning
+beside it gets the database (its commit waits for one change set at most)."""
 SET_ROWS = 500
 """Rows per change set when the outbox is frozen."""
 PASS_IDS = uuid.UUID("0190a5f2-6b1c-7000-8000-0000000a55e5")
@@ -500,6 +503,12 @@ class Imported:
 
 
 class _Applier:
+    """Applies kept change sets, one change set to a transaction (a gate scanning beside
+    an import waits for one change set at most, never for the whole bundle). Each
+    transaction applies the change set's rows, marks it applied and moves the author's
+    vector on, so a kill -9 between two leaves a consistent state that the next import
+    (of anything) goes on from."""
+
     def __init__(self, db: Database, comp: Compound, home: Home, now: datetime) -> None:
         self.db, self.comp, self.now = db, comp, now
         self.arrived = to_db(now)
@@ -512,75 +521,18 @@ class _Applier:
             self._columns[table] = set(outbox.columns(self.db, table))
         return self._columns[table]
 
-    def catch_up(self, author: str, given: Mapping[tuple[str, int], ChangeSet]) -> int:
-        """Apply the author's kept change sets in order from its vector. Rows applied."""
-        seq = self._vector(author)
-        applied = newest = 0
-        newest_at: str | None = None
-        while True:
-            row = self.db.execute(
-                "SELECT first, last, line FROM change_sets WHERE author = ? AND applied = 0 "
-                "AND first <= ? ORDER BY first LIMIT 1",
-                [author, seq + 1],
-            ).fetchone()
-            if row is None:
-                break
-            first, last, line = row
-            if last > seq:
-                change = given.get((author, first)) or _from_line(zlib.decompress(line))
-                for offset, item in enumerate(change.rows):
-                    number = first + offset
-                    if number > seq:
-                        self.apply_row(author, number, item)
-                        applied += 1
-                        at = item.get("at")
-                        if isinstance(at, str) and (newest_at is None or at > newest_at):
-                            newest_at = at
-                seq = last
-                newest += 1
-            self.db.execute(
-                "UPDATE change_sets SET applied = 1 WHERE author = ? AND first = ?",
-                [author, first],
-            )
-        if newest:
-            self.db.execute(
-                "INSERT INTO exchange_vector (author, seq, arrived_at, newest_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(author) DO UPDATE SET seq = excluded.seq, "
-                "arrived_at = excluded.arrived_at, "
-                "newest_at = max(coalesce(newest_at, ''), coalesce(excluded.newest_at, ''))",
-                [author, seq, self.arrived, newest_at],
-            )
-        return applied
+    # --- checking, before anything is written ---------------------------------------------
 
-    def _vector(self, author: str) -> int:
-        row = self.db.execute(
-            "SELECT seq FROM exchange_vector WHERE author = ?", [author]
-        ).fetchone()
-        return int(row[0]) if row else 0
-
-    def apply_row(self, author: str, seq: int, row: Mapping[str, Any]) -> None:
-        kind = row["kind"]
-        if kind == "as_of":
-            if author == self.comp.office and (get_meta(self.db, AS_OF) or "") < row["at"]:
-                set_meta(self.db, AS_OF, row["at"])
-        elif kind == "rules":
-            if author == self.comp.office and isinstance(row.get("rules"), dict):
-                set_meta(self.db, RULES, json.dumps(row["rules"], sort_keys=True))
-        elif kind in _TABLES:
-            self._check_claim(author, kind, row)
-            self._store(kind, dict(row))
-        else:  # a newer schema's kind: kept as its change set, relayed, not applied
-            log.info("a %s row from %s is not known to this Gatepass", kind, author)
-        self.db.execute(
-            "INSERT OR REPLACE INTO arrivals (kind, id, author, seq, arrived_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [kind, str(row["id"]), author, seq, self.arrived],
-        )
-
-    def _check_claim(self, author: str, kind: str, row: Mapping[str, Any]) -> None:
+    def check_claims(self, change_sets: Iterable[ChangeSet]) -> None:
         """A node writes only its own passages and visitors, and a gate only visitor
         codes: a row claiming more (a gate writing another's passages, or "reviving" a
-        resident's revoked pass as a visitor code) refuses the whole bundle."""
+        resident's revoked pass as a visitor code) refuses the whole bundle, before
+        anything of it is written."""
+        for change in change_sets:
+            for row in change.rows:
+                self._check_claim(change.author, row["kind"], row)
+
+    def _check_claim(self, author: str, kind: str, row: Mapping[str, Any]) -> None:
         wrong = False
         if kind in ("visit", "visitor"):
             wrong = row.get("checkpoint_id") != author
@@ -593,12 +545,118 @@ class _Applier:
             name = self.db.execute("SELECT name FROM nodes WHERE id = ?", [author]).fetchone()
             raise _refused_row(kind, name[0] if name else author)
 
-    def _store(self, kind: str, row: dict[str, Any]) -> None:
+    # --- applying ----------------------------------------------------------------------------
+
+    def catch_up_all(self, given: Mapping[tuple[str, int], ChangeSet], gap_s: float) -> int:
+        """Every author with change sets waiting here: the office first (a gate's rows
+        may name households and residents it wrote). Rows applied."""
+        authors = [
+            r[0]
+            for r in self.db.execute(
+                "SELECT DISTINCT author FROM change_sets WHERE applied = 0"
+            ).fetchall()
+        ]
+        authors.sort(key=lambda a: (a != self.comp.office, a))
+        pacer = Pacer(gap_s)
+        return sum(self.catch_up(author, given, pacer) for author in authors)
+
+    def catch_up(
+        self, author: str, given: Mapping[tuple[str, int], ChangeSet], pacer: Pacer
+    ) -> int:
+        """Apply the author's kept change sets in order from its vector. Rows applied."""
+        applied = 0
+        while True:
+            seq = self._vector(author)
+            row = self.db.execute(
+                "SELECT first, last, line FROM change_sets WHERE author = ? AND applied = 0 "
+                "AND first <= ? ORDER BY first LIMIT 1",
+                [author, seq + 1],
+            ).fetchone()
+            if row is None:
+                return applied
+            first, last, line = row
+            change = given.get((author, first))
+            if change is None and last > seq:
+                change = _from_line(zlib.decompress(line))
+            with pacer.write(self.db):
+                applied += self._apply_one(author, first, last, seq, change)
+
+    def _apply_one(
+        self, author: str, first: int, last: int, seq: int, change: ChangeSet | None
+    ) -> int:
+        """One change set, in the caller's transaction: its rows above ``seq``."""
+        set_meta(self.db, outbox.APPLYING, "1")
+        rows = []
+        if change is not None and last > seq:
+            rows = [(first + i, r) for i, r in enumerate(change.rows) if first + i > seq]
+            self.apply_rows(author, rows)
+        self.db.execute(
+            "UPDATE change_sets SET applied = 1 WHERE author = ? AND first = ?", [author, first]
+        )
+        if last > seq:
+            newest = max((r["at"] for _, r in rows if isinstance(r.get("at"), str)), default=None)
+            self.db.execute(
+                "INSERT INTO exchange_vector (author, seq, arrived_at, newest_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(author) DO UPDATE SET seq = excluded.seq, "
+                "arrived_at = excluded.arrived_at, "
+                "newest_at = max(coalesce(newest_at, ''), coalesce(excluded.newest_at, ''))",
+                [author, last, self.arrived, newest],
+            )
+        self.db.execute("DELETE FROM meta WHERE key = ?", [outbox.APPLYING])
+        return len(rows)
+
+    def _vector(self, author: str) -> int:
+        row = self.db.execute(
+            "SELECT seq FROM exchange_vector WHERE author = ?", [author]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def apply_rows(self, author: str, rows: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        """Rows in order; runs of rows that go to one table with the same columns are
+        written with one ``executemany`` (a day of passages is a few statements)."""
+        batch: list[dict[str, Any]] = []
+        batch_sql: str | None = None
+        arrivals = []
+        for seq, row in rows:
+            kind = row["kind"]
+            arrivals.append((kind, str(row["id"]), author, seq, self.arrived))
+            sql, values = self._prepared(author, kind, dict(row))
+            if sql != batch_sql and batch:
+                self.db.conn.executemany(batch_sql, batch)  # type: ignore[arg-type]
+                batch = []
+            batch_sql = sql
+            if sql is not None and values is not None:
+                batch.append(values)
+        if batch and batch_sql is not None:
+            self.db.conn.executemany(batch_sql, batch)
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO arrivals (kind, id, author, seq, arrived_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            arrivals,
+        )
+
+    def _prepared(
+        self, author: str, kind: str, row: dict[str, Any]
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        """(SQL, values) that store one row, or (None, None) for a row stored otherwise
+        (the office's "as of" and rules, this node's own node row) or not at all (a
+        newer schema's kind: its change set is kept and relayed)."""
+        if kind == "as_of":
+            if author == self.comp.office and (get_meta(self.db, AS_OF) or "") < row["at"]:
+                set_meta(self.db, AS_OF, row["at"])
+            return None, None
+        if kind == "rules":
+            if author == self.comp.office and isinstance(row.get("rules"), dict):
+                set_meta(self.db, RULES, json.dumps(row["rules"], sort_keys=True))
+            return None, None
+        if kind not in _TABLES:
+            log.info("a %s row from %s is not known to this Gatepass", kind, author)
+            return None, None
         table, key = _TABLES[kind]
         if kind == "visitor":
             self._open_visitor(row)
         if kind == "node" and not self._node(row):
-            return
+            return None, None
         if kind in ("pass", "visitor_pass"):
             row.pop("id", None)
             row["kind"] = row.pop("pass_kind", None)
@@ -617,7 +675,7 @@ class _Applier:
                 sets = ", ".join(f"{n} = excluded.{n}" for n in ordered if n != key)
                 sql = head + f"ON CONFLICT({key}) DO UPDATE SET {sets}"
             self._sql[(table, names)] = sql
-        self.db.execute(sql, values)
+        return sql, values
 
     def _open_visitor(self, row: dict[str, Any]) -> None:
         sealed = row.pop("sealed", None)
@@ -653,9 +711,13 @@ def _refused_row(kind: str, author: str) -> BundleRefused:
     return BundleRefused(Refusal.NOT_ALLOWED, text, f"{kind} claimed by {author}")
 
 
-def import_bundle(db: Database, home: Home, path: Path, *, now: datetime) -> Imported:
-    """Check the bundle at ``path`` whole (or refuse it: ``BundleRefused``) and apply
-    what this node lacks of it, in one transaction."""
+def import_bundle(
+    db: Database, home: Home, path: Path, *, now: datetime, gap_s: float = APPLY_GAP_S
+) -> Imported:
+    """Check the bundle at ``path`` whole (or refuse it: ``BundleRefused``, nothing
+    written), keep its change sets (one transaction), then apply what this node lacks,
+    one change set to a transaction with ``gap_s`` between them (the gate's scans get
+    the database in between)."""
     comp = require_compound(db)
     joining = _joining(db, comp, path)
     bundle = read_bundle(
@@ -664,15 +726,9 @@ def import_bundle(db: Database, home: Home, path: Path, *, now: datetime) -> Imp
         comp.node,
         box_key(home),
     )
-    with write(db):
-        set_meta(db, outbox.APPLYING, "1")
-        try:
-            applied, waiting = apply_change_sets(db, comp, home, bundle.change_sets, now)
-            if joining is not None:
-                _confirm_join(db, joining, now)
-        finally:
-            db.execute("DELETE FROM meta WHERE key = ?", [outbox.APPLYING])
-        _note_writer(db, bundle, now)
+    applied, waiting = apply_change_sets(
+        db, comp, home, bundle.change_sets, now, joining=joining, writer=bundle, gap_s=gap_s
+    )
     writer = db.execute("SELECT name FROM nodes WHERE id = ?", [bundle.author]).fetchone()
     name = writer[0] if writer else bundle.author
     log.info(
@@ -694,21 +750,32 @@ def import_bundle(db: Database, home: Home, path: Path, *, now: datetime) -> Imp
 
 
 def apply_change_sets(
-    db: Database, comp: Compound, home: Home, change_sets: Iterable[ChangeSet], now: datetime
+    db: Database,
+    comp: Compound,
+    home: Home,
+    change_sets: Sequence[ChangeSet],
+    now: datetime,
+    *,
+    joining: Mapping[str, Any] | None = None,
+    writer: Bundle | None = None,
+    gap_s: float = APPLY_GAP_S,
 ) -> tuple[int, int]:
-    """Keep the change sets and apply, per author in order, what this node lacks (inside
-    the caller's write transaction, with :data:`outbox.APPLYING` set). Returns (rows
-    applied, change sets waiting for ones before them)."""
-    given = {}
-    for change in change_sets:
-        if change.author == comp.node:
-            continue  # our own, relayed back
-        _keep(db, change, applied=False, now=now)
-        given[(change.author, change.first)] = change
+    """Check every row's claim, keep the change sets (with the joining gate's keys and
+    what the writer reported holding, one transaction), then apply, per author in order,
+    what this node lacks. Returns (rows applied, change sets waiting for ones before
+    them)."""
     applier = _Applier(db, comp, home, now)
-    # the office first: a gate's rows may name households and residents it wrote
-    authors = sorted({a for a, _ in given}, key=lambda a: (a != comp.office, a))
-    applied = sum(applier.catch_up(author, given) for author in authors)
+    mine = [c for c in change_sets if c.author != comp.node]  # our own, relayed back: no
+    applier.check_claims(mine)
+    with write(db):
+        for change in mine:
+            _keep(db, change, applied=False, now=now)
+        if joining is not None:
+            _confirm_join(db, joining, now)
+        if writer is not None:
+            _note_writer(db, writer, now)
+    given = {(c.author, c.first): c for c in mine}
+    applied = applier.catch_up_all(given, gap_s)
     waiting = db.execute("SELECT count(*) FROM change_sets WHERE applied = 0").fetchone()[0]
     return applied, int(waiting)
 
@@ -765,7 +832,6 @@ def _joining(db: Database, comp: Compound, path: Path) -> dict[str, Any] | None:
 
 def _confirm_join(db: Database, joining: Mapping[str, Any], now: datetime) -> None:
     # not the applier's: the office writes this node row (triggers on)
-    db.execute("DELETE FROM meta WHERE key = ?", [outbox.APPLYING])
     db.execute(
         "UPDATE nodes SET sign_key = ?, box_key = ?, joined_at = ?, join_secret = NULL "
         "WHERE id = ?",
