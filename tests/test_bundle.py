@@ -351,3 +351,20 @@ def test_refusals_are_told_in_chinese() -> None:
         read_bundle(day(), trust(removed=[NORTH]), OFFICE, OFFICE_BOX)
     assert caught.value.reason is Refusal.REMOVED_NODE
     assert "Nothing" not in str(caught.value) and NORTH in str(caught.value)
+
+
+def test_rows_already_json_sign_to_the_same_line_as_rows_given_as_objects() -> None:
+    import json as _json
+
+    from kiosk.core.bundle import check_line, sign_row_texts
+
+    rows = [passage(n, note="门口\n换班 \u2028") for n in range(1, 6)]
+    texts = [
+        _json.dumps(r, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+        for r in rows
+    ]
+    north = NODES["north"]
+    line = sign_row_texts(COMPOUND, north.node, 3, SCHEMA, texts, north.key)
+    assert line == change_set("north", 3, rows).line()
+    read = check_line(line.rstrip(b"\n"), COMPOUND, trust())
+    assert (read.first, read.last, list(read.rows)) == (3, 7, rows)

@@ -40,7 +40,7 @@ from kiosk.core.bundle import (
     peek_header,
     read_bundle,
     seal_fields,
-    sign_change_set,
+    sign_row_texts,
     write_bundle,
 )
 from kiosk.core.clock import from_db, to_db
@@ -279,6 +279,25 @@ class _Shaper:
                 row["sealed"] = seal_fields(plain, self.office_box)
 
 
+_AS_IS = {"visit": False, "household": True, "hold": True, "node": True}
+"""Kinds whose outbox JSON leaves the node as it is, with its kind (and, where the table
+has no ``at`` column, when it happened) added: no parsing, no writing it again."""
+
+
+def _row_text(shape: _Shaper, kind: str, key: str, at: str, text: str) -> bytes:
+    add_at = _AS_IS.get(kind)
+    if add_at is None or not text.startswith("{") or text == "{}":
+        return _dumps(shape(kind, key, at, text))
+    extra = f',"kind":{json.dumps(kind)}' + (f',"at":{json.dumps(at)}' if add_at else "")
+    return (text[:-1] + extra + "}").encode("utf-8")
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(
+        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
+
+
 def freeze(db: Database, comp: Compound, key: Ed25519PrivateKey, now: datetime) -> int:
     """Sign this node's outbox rows not yet in a change set into change sets of
     :data:`SET_ROWS` (inside the caller's write transaction). Returns rows frozen."""
@@ -294,10 +313,11 @@ def freeze(db: Database, comp: Compound, key: Ed25519PrivateKey, now: datetime) 
             return frozen
         if batch[0][0] != start + 1:
             raise RuntimeError(f"the outbox has a gap after {start}")
-        rows = [shape(kind, key, at, text) for _, kind, key, at, text in batch]
-        change = sign_change_set(comp.id, comp.node, start + 1, schema_version(), rows, key)
-        _keep(db, change, applied=True, now=now)
-        start = change.last
+        rows = [_row_text(shape, kind, key_, at, text) for _, kind, key_, at, text in batch]
+        line = sign_row_texts(comp.id, comp.node, start + 1, schema_version(), rows, key)
+        last = start + len(rows)
+        _keep_line(db, comp.node, start + 1, last, len(rows), line, applied=True, now=now)
+        start = last
         frozen += len(rows)
         # frozen rows live on in their change set: no second copy of personal data
         # (the last row stays, so the next sequence number is never one used before)
@@ -306,18 +326,33 @@ def freeze(db: Database, comp: Compound, key: Ed25519PrivateKey, now: datetime) 
 
 def _keep(db: Database, change: ChangeSet, *, applied: bool, now: datetime) -> bool:
     """Keep a change set as signed. False when it was here already."""
+    return _keep_line(
+        db,
+        change.author,
+        change.first,
+        change.last,
+        len(change.rows),
+        change.line(),
+        applied=applied,
+        now=now,
+    )
+
+
+def _keep_line(
+    db: Database,
+    author: str,
+    first: int,
+    last: int,
+    rows: int,
+    line: bytes,
+    *,
+    applied: bool,
+    now: datetime,
+) -> bool:
     cursor = db.execute(
         "INSERT OR IGNORE INTO change_sets (author, first, last, rows, applied, line, arrived_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            change.author,
-            change.first,
-            change.last,
-            len(change.rows),
-            int(applied),
-            zlib.compress(change.line(), 1),
-            to_db(now),
-        ],
+        [author, first, last, rows, int(applied), zlib.compress(line, 1), to_db(now)],
     )
     return cursor.rowcount > 0
 
