@@ -271,9 +271,8 @@ class GatesTab(QWidget):
         if self.loaded:
             self.reload()
 
-    def _data_changed(self, what: str) -> None:
-        if what == "exchange":
-            self.reload()
+    def _data_changed(self, _what: str) -> None:
+        self.reload()  # any change is a change the gates lack (outstanding)
 
     def _show(self, view: GatesView) -> None:
         self.view, self.loaded = view, True

@@ -236,3 +236,32 @@ def test_remove_a_gate(qtbot: QtBot, homes: Homes, contexts: list[OfficeContext]
     assert audit(homes.office, "exchange.remove")[0]["name"] == "south"
     tab.table.selectRow(south)
     assert not tab.remove_button.isEnabled()
+
+
+def test_a_damaged_bundle_is_refused_with_its_reason(
+    qtbot: QtBot, homes: Homes, stick: Path, contexts: list[OfficeContext]
+) -> None:
+    (stick / "gatepass-for-office-broken.gpbundle").write_bytes(b"not a bundle at all")
+    tab = open_tab(qtbot, homes.office, contexts)
+    tab.exchange()
+    assert tab.ctx.wait_idle()
+    said = tab.message.text()
+    assert "Refused gatepass-for-office-broken.gpbundle:" in said
+    assert "Nothing of it was imported." in said
+    assert tab.message.property("role") == "error"
+    assert "For south:" in said  # the exchange went on for the rest
+
+
+def test_a_gates_own_office_exchanges_with_its_gate_key(
+    qtbot: QtBot, homes: Homes, stick: Path, contexts: list[OfficeContext]
+) -> None:
+    tab = open_tab(qtbot, homes.south, contexts)
+    assert tab.view.compound is not None and not tab.view.compound.is_office
+    assert "at the office" in tab.intro.text()
+    assert tab.enrol_button.isHidden() and tab.remove_button.isHidden()
+    assert tab.exchange_button.isVisible()
+    qtbot.mouseClick(tab.exchange_button, Qt.MouseButton.LeftButton)
+    assert tab.ctx.wait_idle()
+    [for_office] = stick.glob("gatepass-for-*.gpbundle")
+    shown = run(homes.office, "exchange", "import", str(for_office)).output
+    assert "from south" in shown
