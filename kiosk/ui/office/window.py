@@ -1,6 +1,6 @@
-"""The office window: tabs for today, the register, passes, holds, visitors, tracing
-and records, over one checkpoint. Opened after the admin PIN, from the gate window's
-settings ("Office…") or on its own with ``kiosk office``.
+"""The office window: tabs for today, the register, passes, holds, visitors, tracing,
+records and the compound's gates, over one checkpoint. Opened after the admin PIN,
+from the gate window's settings ("Office…") or on its own with ``kiosk office``.
 
 ID numbers and phones are masked everywhere until "Show full ID numbers" is switched
 on with the admin PIN (audited); they are masked again after :data:`UNMASK_MINUTES`.
@@ -33,6 +33,7 @@ from kiosk.ui.dialogs.common import open_once
 from kiosk.ui.dialogs.pin import PinDialog
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.dashboard_tab import DashboardTab
+from kiosk.ui.office.gates_tab import GatesTab
 from kiosk.ui.office.holds_tab import HoldsTab
 from kiosk.ui.office.passes_tab import PassesTab
 from kiosk.ui.office.records_tab import RecordsTab
@@ -89,6 +90,7 @@ class OfficeWindow(QMainWindow):
         self.visitors = VisitorsTab(self.ctx)
         self.trace = TraceTab(self.ctx)
         self.records = RecordsTab(self.ctx)
+        self.gates = GatesTab(self.ctx)
         for widget, title in (
             (self.today, tr("Today")),
             (self.residents, tr("Residents")),
@@ -97,6 +99,7 @@ class OfficeWindow(QMainWindow):
             (self.visitors, tr("Visitors")),
             (self.trace, tr("Contact tracing")),
             (self.records, tr("Records")),
+            (self.gates, tr("Gates")),
         ):
             self.tabs.addTab(widget, title)
         self.residents.openResident.connect(self.open_resident)
@@ -193,7 +196,7 @@ class OfficeWindow(QMainWindow):
         dialog.open()
 
     def _refresh(self) -> None:
-        for what in ("residents", "passes", "holds", "visitors", "visits"):
+        for what in ("residents", "passes", "holds", "visitors", "visits", "exchange"):
             self.ctx.changed(what)
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:

@@ -154,7 +154,7 @@ def test_office_window_unmasks_only_with_the_pin_and_closes_cleanly(
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()
-    assert window.tabs.count() == 7
+    assert window.tabs.count() == 8
 
     window.unmask_button.click()
     dialog = open_dialog("pin")
