@@ -72,6 +72,9 @@ SET_ROWS = 500
 PASS_IDS = uuid.UUID("0190a5f2-6b1c-7000-8000-0000000a55e5")
 """Namespace of the UUIDv5 a pass row carries as its ``id`` (passes are keyed by serial)."""
 RED_AGE = timedelta(hours=48)
+OWN_KIND = "own_kind"
+"""The field that carries a row's own ``kind`` column (a pass's: resident, staff,
+visitor) in a change set, where ``kind`` names the kind of row (``pass``)."""
 
 
 def schema_version() -> int:
@@ -250,6 +253,8 @@ class _Shaper:
 
     def __call__(self, kind: str, key: str, at: str, text: str) -> dict[str, Any]:
         row: dict[str, Any] = json.loads(text)
+        if "kind" in row:  # a pass's own kind (resident, staff, visitor): not the row's
+            row[OWN_KIND] = row.pop("kind")
         row["kind"] = kind
         row.setdefault("id", key)
         row.setdefault("at", at)
@@ -549,6 +554,8 @@ class _Applier:
         if kind == "node" and not self._node(row):
             return
         values = {k: v for k, v in row.items() if k in self.columns(table)}
+        if OWN_KIND in row:
+            values["kind"] = row[OWN_KIND]
         if kind in ("pass", "visitor_pass"):
             values.pop("id", None)
         names = frozenset(values)
