@@ -23,9 +23,11 @@ from hypothesis import strategies as st
 from kiosk.core.clock import utcnow
 from kiosk.core.identity import make_id_number
 from kiosk.core.ids import uuid7
+from kiosk.core.keys import load_private_key
+from kiosk.home import Home
 from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.db import connect
-from kiosk.store.visitors import ValidVisitor, add_visitor
+from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
 from kiosk.store.visits import commit_visit
 from tests.helpers import make_checkpoint, run
 
@@ -200,7 +202,10 @@ def register_visitor(world: World, gate: str, n: int) -> None:
             "",
             "",
         )
-        add_visitor(db, visitor, now=utcnow(), checkpoint_id=checkpoint_id(db))
+        visitor_id = add_visitor(db, visitor, now=utcnow(), checkpoint_id=checkpoint_id(db))
+        if n % 2:  # and a visitor code (a pass of kind visitor, signed by the gate's key)
+            key = load_private_key(Home(world.home(gate)).gate_key, None)
+            issue_visitor_code(db, key, visitor_id, now=utcnow(), hours=4)
     finally:
         db.close()
 
@@ -335,7 +340,7 @@ def test_a_round_of_everything_converges(fresh: Any) -> None:
         ("export", ("north", "south"), 0),
         ("office", "add_resident", 0),
         ("office", "issue_passes", 0),
-        ("visitor", "south", 2),
+        ("visitor", "south", 3),
         ("passage", "south", 3),
         ("export", ("south", "north"), 0),
         ("office", "revoke_pass", 1),
@@ -357,4 +362,7 @@ def test_a_round_of_everything_converges(fresh: Any) -> None:
     found = state(world.home("south"))
     assert len(found["visits"]) == 2 and len(found["visitors"]) == 1
     assert {s for _, s in found["passes"]} == {"active", "revoked"}
+    codes = "SELECT serial, kind, token FROM passes WHERE visitor_id IS NOT NULL"
+    assert len(_query(world.home("office"), codes)) == 1
+    assert {row[1] for row in _query(world.home("north"), codes)} == {"visitor"}
     assert len(found["holds"]) == 1 and all(lifted for _, lifted in found["holds"])
