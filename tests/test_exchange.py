@@ -503,3 +503,28 @@ def test_a_gate_cannot_revive_a_residents_pass_as_a_visitor_code(c: Compound) ->
             "SELECT kind, status FROM passes WHERE serial = ?", [serial]
         ).fetchone()
     assert kind != "visitor" and status == "revoked"
+
+
+def test_a_gate_cannot_rewrite_another_gates_visitor(c: Compound) -> None:
+    db = connect(c.south / "gatepass.db")
+    try:
+        me = db.execute("SELECT value FROM meta WHERE key = 'checkpoint_id'").fetchone()[0]
+        household = db.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+        visitor = ValidVisitor("访客乙", "13900002222", None, household, "送货", "", "")
+        visitor_id = add_visitor(db, visitor, now=utcnow(), checkpoint_id=me)
+    finally:
+        db.close()
+    c.round()
+    north = run_json(c.north, "exchange", "nodes", "--json")["node"]
+    with raw_connect(c.north / "gatepass.db") as conn:  # claims south's visitor as its own
+        conn.execute(
+            "UPDATE visitors SET name = '冒名', checkpoint_id = ? WHERE id = ?", [north, visitor_id]
+        )
+        conn.commit()
+    with pytest.raises(BundleRefused) as caught:
+        _import(c.office, c.bundle(c.north))
+    assert caught.value.reason is Refusal.NOT_ALLOWED
+    with raw_connect(c.office / "gatepass.db") as conn:
+        assert conn.execute("SELECT name FROM visitors WHERE id = ?", [visitor_id]).fetchone() == (
+            "访客乙",
+        )

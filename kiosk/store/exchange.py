@@ -569,13 +569,22 @@ class _Applier:
 
     def _check_claim(self, author: str, kind: str, row: Mapping[str, Any]) -> None:
         wrong = False
-        if kind in ("visit", "visitor"):
+        if kind == "visit":
             wrong = row.get("checkpoint_id") != author
-        elif kind == "visitor_pass":
+        elif kind == "visitor":  # and not another node's visitor under the same id
             held = self.db.execute(
-                "SELECT kind FROM passes WHERE serial = ?", [row.get("serial")]
+                "SELECT checkpoint_id FROM visitors WHERE id = ?", [row.get("id")]
             ).fetchone()
-            wrong = row.get("pass_kind") != "visitor" or (held is not None and held[0] != "visitor")
+            wrong = row.get("checkpoint_id") != author or (held is not None and held[0] != author)
+        elif kind == "visitor_pass":  # a visitor code of this node's own visitors only
+            held = self.db.execute(
+                "SELECT p.kind, v.checkpoint_id FROM passes p "
+                "LEFT JOIN visitors v ON v.id = p.visitor_id WHERE p.serial = ?",
+                [row.get("serial")],
+            ).fetchone()
+            wrong = row.get("pass_kind") != "visitor" or (
+                held is not None and (held[0] != "visitor" or held[1] != author)
+            )
         if wrong:
             name = self.db.execute("SELECT name FROM nodes WHERE id = ?", [author]).fetchone()
             raise _refused_row(kind, name[0] if name else author)
