@@ -159,9 +159,9 @@ def test_the_age_in_the_guards_words() -> None:
 def _pin_then_settings(qtbot: QtBot, window: MainWindow) -> SettingsDialog:
     """F10, the admin PIN typed on the keyboard, Enter: the settings."""
     window.activateWindow()
-    qtbot.keyClick(window, Qt.Key.Key_F10)
-    if open_dialog("pin") is None:  # no active window offscreen: the button's own slot
-        window.open_admin()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, Qt.Key.Key_F10)  # the button's shortcut: it clicks soon
+    qtbot.waitUntil(lambda: open_dialog("pin") is not None, timeout=3000)
     pin = open_dialog("pin")
     assert isinstance(pin, PinDialog)
     qtbot.waitUntil(lambda: not pin.waiting, timeout=10_000)
@@ -176,6 +176,7 @@ def _pin_then_settings(qtbot: QtBot, window: MainWindow) -> SettingsDialog:
 def _open_exchange(qtbot: QtBot, window: MainWindow) -> ExchangeDialog:
     settings = _pin_then_settings(qtbot, window)
     assert settings.exchange_button.isVisible()
+    assert settings.exchange_button.focusPolicy() & Qt.FocusPolicy.TabFocus  # Tab reaches it
     settings.exchange_button.setFocus()  # Tab reaches it; Enter presses it
     qtbot.keyClick(settings.exchange_button, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: open_dialog("exchange") is not None, timeout=5_000)
@@ -280,4 +281,31 @@ def test_several_drives_the_guard_picks_one_with_the_arrows(
     qtbot.waitUntil(lambda: dialog.state == "done", timeout=20_000)
     assert not list(first.iterdir())
     assert len(list(second.glob("*.gpbundle"))) == 1
+    dialog.accept()
+
+
+def test_a_stick_pulled_out_before_enter_is_a_message_not_a_crash(
+    qtbot: QtBot,
+    c: Compound,
+    gate_window: GateWindowFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    only_the_test_stick: None,
+) -> None:
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    monkeypatch.setenv(ENV_DIR, str(stick))
+    window = gate_window(c.north)
+    shown(qtbot, window)
+    dialog = _open_exchange(qtbot, window)
+    assert dialog.state == "ready"
+    stick.rmdir()  # pulled out
+    qtbot.keyClick(dialog.action, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.state == "done", timeout=20_000)
+    assert "did not finish" in dialog.message.text()
+    assert dialog.outcome is not None and dialog.outcome.problem
+    assert window.worker.loop is not None  # the gate goes on scanning
+    before = len(window.decisions)
+    window.handle_scanned_text(c.passes[1]["token"])
+    qtbot.waitUntil(lambda: len(window.decisions) == before + 1, timeout=10_000)
     dialog.accept()
