@@ -48,10 +48,31 @@ def _message_box(icon: QMessageBox.Icon) -> QMessageBox:
     return box
 
 
+def _exchange_done() -> QDialog:
+    """The exchange dialog as it reports one exchange (a bundle taken in, one refused,
+    the gate's written for the office)."""
+    from pathlib import Path
+
+    from kiosk.store.exchange import Exported, FolderExchange, Imported
+    from kiosk.ui.dialogs.exchange import ExchangeDialog
+    from kiosk.ui.worker import ExchangeDone
+
+    stick = Path("/media/STICK")
+    got = Imported(stick / "gatepass-for-north-20261130-101500.gpbundle", "office", 2, 42, 0, None)
+    refused = tr("This is not a Gatepass exchange bundle, or it is damaged.")
+    out = Exported(stick / "gatepass-for-office-20261130-143000.gpbundle", "office", 1, 12, 3456)
+    done = FolderExchange((got,), ((stick / "old.gpbundle", refused),), (out,))
+    dialog = ExchangeDialog(lambda _folder: None)
+    dialog.state = "running"
+    dialog.on_exchanged(ExchangeDone(stick, done))
+    return dialog
+
+
 def samples(ctx: OfficeContext) -> list[Sample]:
     """Every dialog, built on ``ctx``'s checkpoint (it needs residents, passes and a
     visitor, as the demo checkpoint has); the gate's dialogs read on ``reader``."""
     from kiosk.ui.dialogs.correction import CorrectionDialog
+    from kiosk.ui.dialogs.exchange import ExchangeDialog
     from kiosk.ui.dialogs.manual import ManualPassDialog
     from kiosk.ui.dialogs.pin import PinDialog
     from kiosk.ui.dialogs.registration import (
@@ -133,6 +154,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
             CorrectionDialog,
             lambda: CorrectionDialog(reader, visits),
         ),
+        Sample("exchange-done", ExchangeDialog, _exchange_done),
         Sample("unlock", UnlockDialog, lambda: UnlockDialog(ctx.home.database)),
         Sample("office-passphrase", PassphraseDialog, lambda: PassphraseDialog()),
         Sample("office-revoke", RevokeDialog, lambda: RevokeDialog(a_pass)),

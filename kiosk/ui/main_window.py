@@ -45,6 +45,7 @@ from kiosk.gate import ClockWarning, Decision
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import record_settings_changes
+from kiosk.ui.office_data import OFFICE_DATA_CHECK_S, OfficeData, age_text, gates_text
 from kiosk.ui.ops import DbWorker, QueryOp
 from kiosk.ui.preview import Preview
 from kiosk.ui.sounds import Sounds
@@ -148,6 +149,7 @@ class MainWindow(QMainWindow):
         self.database_ok = True
         self.database_waiting = False  # a passage waits for a busy database
         self.clock_warning: ClockWarning | None = None  # the clock is in doubt
+        self.office_data: OfficeData | None = None  # a gate of a compound: its office data
         self._ticks = 0
         self.stats: Stats | None = None
         self.kiosk_mode = False  # full screen at a gate: closing needs the admin PIN
@@ -282,13 +284,27 @@ class MainWindow(QMainWindow):
 
         self.status = QLabel()
         self.status.setObjectName("status")
+        # A gate of a compound: how old its office data is, the other gates' last news
+        # (on_office_data); hidden elsewhere.
+        self.office_data_label = QLabel()
+        self.office_data_label.setObjectName("officeData")
+        self.office_data_label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.office_data_label.hide()
+        self.other_gates = QLabel()
+        self.other_gates.setObjectName("otherGates")
+        self.other_gates.hide()
+        bottom = QHBoxLayout()
+        bottom.setSpacing(14)
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.other_gates)
+        bottom.addWidget(self.office_data_label)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(10, 8, 10, 6)
         layout.setSpacing(8)
         layout.addWidget(self.banner)
         layout.addWidget(self.clock_notice)
         layout.addLayout(body, 1)
-        layout.addWidget(self.status)
+        layout.addLayout(bottom)
 
         self.clock = QTimer(self)
         self.clock.setInterval(1000)
@@ -327,6 +343,7 @@ class MainWindow(QMainWindow):
         w.waiting.connect(self.on_waiting)
         w.logDamaged.connect(self.on_log_damaged)
         w.clockWarning.connect(self.on_clock_warning)
+        w.officeData.connect(self.on_office_data)
 
     # ------------------------------------------------------------ life
 
@@ -552,10 +569,37 @@ class MainWindow(QMainWindow):
         self.clock_notice.setText(clock_notice_text(warning))
         self.clock_notice.show()
 
+    @property
+    def compound_gate(self) -> bool:
+        """Whether this is a gate of a compound (as the worker last read it)."""
+        return self.office_data is not None
+
+    @Slot(object)
+    def on_office_data(self, data: OfficeData | None) -> None:
+        """How old the office data is: a label on the status line, styled by its level
+        (fresh, amber, red), and the other gates' last news beside it."""
+        self.office_data = data
+        if data is None:
+            self.office_data_label.hide()
+            self.other_gates.hide()
+            return
+        label = self.office_data_label
+        label.setText(age_text(data.freshness))
+        label.setProperty("level", data.freshness.level)
+        label.style().unpolish(label)
+        label.style().polish(label)
+        news = gates_text(data)
+        label.setToolTip(news)
+        self.other_gates.setText(news.replace("\n", "   "))
+        self.other_gates.setVisible(bool(news))
+        label.show()
+
     def _second(self) -> None:
         self._ticks += 1
         if self._ticks % CLOCK_CHECK_S == 0:
             self.worker.check_clock()
+        if self._ticks % OFFICE_DATA_CHECK_S == 0:
+            self.worker.check_office_data()
         self._tick()
 
     def _tick(self) -> None:

@@ -31,6 +31,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, SignalInstance, Slot
@@ -44,8 +45,10 @@ from kiosk.gate import ClockWarning, Decision, Gate, GateStopped, drive
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.anchors import damage_hint
+from kiosk.store.exchange import FolderExchange, exchange_folder
 from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
 from kiosk.store.visits import LiveOccupancy, OccupancyCounts, list_visits, visitor_holder
+from kiosk.ui.office_data import read_office_data
 from kiosk.ui.relay import UiRelay
 from kiosk.vision.decoders import Quad
 from kiosk.vision.health import CameraEvent, HealthPolicy
@@ -65,6 +68,16 @@ class Outline:
     width: int
     height: int
     at: float
+
+
+@dataclass(frozen=True)
+class ExchangeDone:
+    """What one exchange through a folder did (``done``), or why it could not run
+    (``problem``, for the guard)."""
+
+    folder: Path
+    done: FolderExchange | None = None
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,8 @@ class GateSignals(UiRelay):
     waiting = Signal(bool)  # True: a passage waits for a busy database; False: saved
     logDamaged = Signal(str)  # what the start found wrong with the visit log (docs/chain.md)
     clockWarning = Signal(object)  # ClockWarning (the clock is in doubt) or None
+    officeData = Signal(object)  # OfficeData (a gate of a compound) or None
+    exchanged = Signal(object)  # ExchangeDone: one exchange through a USB stick
 
 
 def _signal(name: str) -> Any:
@@ -121,6 +136,8 @@ class GateWorker(QObject):
     waiting = _signal("waiting")
     logDamaged = _signal("logDamaged")
     clockWarning = _signal("clockWarning")
+    officeData = _signal("officeData")
+    exchanged = _signal("exchanged")
 
     def __init__(
         self,
@@ -265,6 +282,19 @@ class GateWorker(QObject):
         if self._gate is not None:
             self.request(self._check_clock)
 
+    def check_office_data(self) -> None:
+        """Read how old the office data is again; it comes on :attr:`officeData` (the
+        window asks every minute). Nothing is queued while there is no gate."""
+        if self._gate is not None:
+            self.request(self._send_office_data)
+
+    def exchange(self, folder: Path) -> None:
+        """One exchange through ``folder`` (a USB stick) with the gate key: import the
+        bundles there for this gate, write this gate's for the office. Then the gate
+        takes in the new keys and the other gates' passages; the answer comes on
+        :attr:`exchanged`, the new age on :attr:`officeData`."""
+        self.request(lambda gate: self._exchange(gate, folder))
+
     def request_stop(self) -> None:
         """Stop the scan path (from the UI thread). ``drive`` sees the flag within
         0.1 s; the worker thread then stops the loop (joins its threads, releases the
@@ -309,6 +339,7 @@ class GateWorker(QObject):
             log.exception("reading who is inside failed")
         self._send(self.modeChanged, gate.mode.value)
         self._check_clock(gate, always=True)
+        self._send_office_data(gate)
         try:
             source = self._source or open_source(self.camera, realtime=True, loop=self.demo)
             loop = gate.scan_loop(
@@ -434,6 +465,54 @@ class GateWorker(QObject):
         if always or warning != self._clock_warning:
             self._clock_warning = warning
             self._send(self.clockWarning, warning)
+
+    def _send_office_data(self, gate: Gate) -> None:
+        try:
+            data = read_office_data(gate.db, gate.clock(), gate.office_data_amber)
+        except GateStopped:
+            raise
+        except Exception:
+            log.exception("reading the office data's age failed")
+            return
+        self.signals.latest("officeData", self.officeData.emit, data)  # newest wins
+
+    def _exchange(self, gate: Gate, folder: Path) -> None:
+        now = gate.clock()
+        try:
+            key = load_private_key(self.home.gate_key, None)
+            done = exchange_folder(gate.db, self.home, key, folder, now=now)
+        except (KioskError, OSError) as exc:  # the stick's or the data's: told as it is
+            log.warning("exchange through %s failed: %s", folder, exc)
+            self._take_in_exchange(gate, now)  # what was imported before the failure
+            self._send(self.exchanged, ExchangeDone(folder, problem=str(exc)))
+            return
+        except GateStopped:
+            raise
+        except Exception:  # ours: the traceback to the log, a short word to the guard
+            log.exception("exchange through %s failed", folder)
+            self._take_in_exchange(gate, now)
+            problem = tr("The exchange failed. Details are in the log.")
+            self._send(self.exchanged, ExchangeDone(folder, problem=problem))
+            return
+        log.info(
+            "exchange through %s: %d imported, %d refused, %d written",
+            folder,
+            len(done.imported),
+            len(done.refused),
+            len(done.exported),
+        )
+        self._take_in_exchange(gate, now)
+        self._send(self.exchanged, ExchangeDone(folder, done))
+
+    def _take_in_exchange(self, gate: Gate, now: datetime) -> None:
+        """After an exchange: the new keyring (passes, revocations, removed gates), the
+        other gates' passages for who is inside, the counts and the office data's age."""
+        gate.reload_keys()
+        gate.note_head()
+        if self._occupancy is not None:
+            self._occupancy.take_in_others(gate.db, now=now)
+        self._publish_stats(gate)
+        self._send_office_data(gate)
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, CameraEvent):

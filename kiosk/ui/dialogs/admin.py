@@ -105,7 +105,8 @@ def open_office(window: Any) -> None:
 
 def show_dialog(window: Any) -> None:
     """PIN first; with the right one, the settings. "Exit Gatepass" closes the window;
-    "Office…" opens the office."""
+    "Office…" opens the office; at a gate of a compound, "Exchange with USB stick…"
+    opens the exchange (kiosk.ui.dialogs.exchange)."""
 
     def settings_done(dialog: QDialog) -> None:
         assert isinstance(dialog, SettingsDialog)
@@ -117,6 +118,11 @@ def show_dialog(window: Any) -> None:
             return
         if dialog.office_requested:
             open_office(window)
+            return
+        if dialog.exchange_requested:
+            from kiosk.ui.dialogs.exchange import show_exchange
+
+            show_exchange(window)
             return
         if dialog.result() == QDialog.DialogCode.Accepted and dialog.changed:
             adopt_settings(window, dialog.settings)
@@ -131,6 +137,7 @@ def show_dialog(window: Any) -> None:
                     window,
                     audit=lambda changes: audit_changes(window, changes),
                     set_pin=lambda pin: store_pin(window, pin),
+                    exchange=bool(getattr(window, "compound_gate", False)),
                 ),
                 settings_done,
             )

@@ -48,7 +48,8 @@ class SettingsDialog(GloveDialog):
 
     After ``exec()``: :attr:`settings` (as saved), :attr:`changed` (names of the
     settings that changed),
-    :attr:`pin_changed`, :attr:`exit_requested`, :attr:`office_requested`.
+    :attr:`pin_changed`, :attr:`exit_requested`, :attr:`office_requested`,
+    :attr:`exchange_requested` (its button shows when ``exchange``: a compound's gate).
     """
 
     def __init__(
@@ -57,6 +58,8 @@ class SettingsDialog(GloveDialog):
         parent: QWidget | None = None,
         audit: Callable[[list[Change]], None] | None = None,
         set_pin: Callable[[str], None] | None = None,
+        *,
+        exchange: bool = False,
     ) -> None:
         super().__init__(parent)
         self.settings = settings
@@ -66,6 +69,7 @@ class SettingsDialog(GloveDialog):
         self.pin_changed = False
         self.exit_requested = False
         self.office_requested = False
+        self.exchange_requested = False
         self.setWindowTitle(tr("Settings"))
         self.widgets: dict[str, QWidget] = {}
         self.problems: dict[str, QLabel] = {}
@@ -109,6 +113,13 @@ class SettingsDialog(GloveDialog):
         )
         self.office_button.clicked.connect(self.request_office)
         row.insertWidget(1, self.office_button)
+        self.exchange_button = big_button(tr("Exchange with USB stick…"))
+        self.exchange_button.setToolTip(
+            tr("Take in the office's news from the stick and write this gate's for the office")
+        )
+        self.exchange_button.clicked.connect(self.request_exchange)
+        self.exchange_button.setVisible(exchange)  # a gate of a compound only
+        row.insertWidget(2, self.exchange_button)
         outer.addLayout(row)
         self.resize(900, 700)
 
@@ -171,6 +182,10 @@ class SettingsDialog(GloveDialog):
 
     def request_office(self) -> None:
         self.office_requested = True
+        self.reject()
+
+    def request_exchange(self) -> None:
+        self.exchange_requested = True
         self.reject()
 
     def _new_pin(self) -> tuple[str | None, str]:
