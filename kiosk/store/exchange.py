@@ -11,6 +11,7 @@ gap closes. A whole bundle is applied in one transaction, or nothing of it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -302,30 +303,50 @@ def _dumps(value: Any) -> bytes:
     ).encode("utf-8")
 
 
-def freeze(db: Database, comp: Compound, key: Ed25519PrivateKey, now: datetime) -> int:
+def freeze(
+    db: Database,
+    comp: Compound,
+    key: Ed25519PrivateKey,
+    now: datetime,
+    *,
+    pacer: Pacer | None = None,
+) -> int:
     """Sign this node's outbox rows not yet in a change set into change sets of
-    :data:`SET_ROWS` (inside the caller's write transaction). Returns rows frozen."""
-    start = frozen_last(db, comp.node)
+    :data:`SET_ROWS`: inside the caller's write transaction, or, with ``pacer``, each
+    change set in a transaction of its own (a gate's scans are not held up by a day's
+    worth). Returns rows frozen."""
     shape = _Shaper(db, comp)
     frozen = 0
     while True:
-        batch = db.execute(
-            "SELECT seq, kind, id, at, row FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-            [start, SET_ROWS],
-        ).fetchall()
-        if not batch:
+        with pacer.write(db) if pacer is not None else contextlib.nullcontext(db):
+            done = _freeze_one(db, comp, key, now, shape)
+        if not done:
             return frozen
-        if batch[0][0] != start + 1:
-            raise RuntimeError(f"the outbox has a gap after {start}")
-        rows = [_row_text(shape, kind, key_, at, text) for _, kind, key_, at, text in batch]
-        line = sign_row_texts(comp.id, comp.node, start + 1, schema_version(), rows, key)
-        last = start + len(rows)
-        _keep_line(db, comp.node, start + 1, last, len(rows), line, applied=True, now=now)
-        start = last
-        frozen += len(rows)
-        # frozen rows live on in their change set: no second copy of personal data
-        # (the last row stays, so the next sequence number is never one used before)
-        db.execute("DELETE FROM outbox WHERE seq < ?", [start])
+        frozen += done
+
+
+def _freeze_one(
+    db: Database, comp: Compound, key: Ed25519PrivateKey, now: datetime, shape: _Shaper
+) -> int:
+    """The next change set of this node's outbox, signed and kept. Rows in it (0: none
+    left)."""
+    start = frozen_last(db, comp.node)
+    batch = db.execute(
+        "SELECT seq, kind, id, at, row FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+        [start, SET_ROWS],
+    ).fetchall()
+    if not batch:
+        return 0
+    if batch[0][0] != start + 1:
+        raise RuntimeError(f"the outbox has a gap after {start}")
+    rows = [_row_text(shape, kind, key_, at, text) for _, kind, key_, at, text in batch]
+    line = sign_row_texts(comp.id, comp.node, start + 1, schema_version(), rows, key)
+    last = start + len(rows)
+    _keep_line(db, comp.node, start + 1, last, len(rows), line, applied=True, now=now)
+    # frozen rows live on in their change set: no second copy of personal data
+    # (the last row stays, so the next sequence number is never one used before)
+    db.execute("DELETE FROM outbox WHERE seq < ?", [last])
+    return len(rows)
 
 
 def _keep(db: Database, change: ChangeSet, *, applied: bool, now: datetime) -> bool:
@@ -447,6 +468,7 @@ def export_bundle(
     *,
     now: datetime,
     rules: Mapping[str, Any] | None = None,
+    gap_s: float = APPLY_GAP_S,
 ) -> Exported:
     """Write, to ``out``, a bundle sealed for the node ``recipient_name`` carrying
     everything it lacks (by the vector it last reported): this node's changes and
@@ -470,7 +492,8 @@ def export_bundle(
         outbox.install(db, comp.role)
         if comp.is_office:
             add_as_of(db, comp, now, rules)
-        freeze(db, comp, key, now)
+    freeze(db, comp, key, now, pacer=Pacer(gap_s))
+    with write(db):
         db.execute("UPDATE nodes SET last_export_at = ? WHERE id = ?", [to_db(now), node["id"]])
     sets = lines_for(db, node["id"], _reported(node))
     extra = _join_claim(db, comp, key, home)

@@ -144,14 +144,28 @@ def installed(db: Database) -> list[str]:
     ]
 
 
-def install(db: Database, role: str) -> None:
-    """(Re)make the outbox triggers for ``role`` ("office" or "gate"). Call inside a
-    write transaction."""
-    for name in installed(db):
+def install(db: Database, role: str) -> bool:
+    """(Re)make the outbox triggers for ``role`` ("office" or "gate") unless they stand
+    as they should (a schema change makes every other connection prepare its
+    statements again). Call inside a write transaction. Whether they were made."""
+    wanted = {
+        _trigger_name(source, event): _trigger_sql(db, source, event)
+        for source in sources(role)
+        for event in source.events
+    }
+    standing = dict(
+        db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND name LIKE 'outbox\\_%' ESCAPE '\\'"
+        ).fetchall()
+    )
+    if standing == wanted:
+        return False
+    for name in standing:
         db.execute(f"DROP TRIGGER {name}")
-    for source in sources(role):
-        for event in source.events:
-            db.execute(_trigger_sql(db, source, event))
+    for sql in wanted.values():
+        db.execute(sql)
+    return True
 
 
 def last_seq(db: Database) -> int:

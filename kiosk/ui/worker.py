@@ -45,6 +45,7 @@ from kiosk.gate import ClockWarning, Decision, Gate, GateStopped, drive
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.anchors import damage_hint
+from kiosk.store.db import connect
 from kiosk.store.exchange import FolderExchange, exchange_folder
 from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
 from kiosk.store.visits import LiveOccupancy, OccupancyCounts, list_visits, visitor_holder
@@ -290,10 +291,15 @@ class GateWorker(QObject):
 
     def exchange(self, folder: Path) -> None:
         """One exchange through ``folder`` (a USB stick) with the gate key: import the
-        bundles there for this gate, write this gate's for the office. Then the gate
-        takes in the new keys and the other gates' passages; the answer comes on
-        :attr:`exchanged`, the new age on :attr:`officeData`."""
-        self.request(lambda gate: self._exchange(gate, folder))
+        bundles there for this gate, write this gate's for the office. It runs on a
+        thread of its own with its own connection, so scanning goes on beside it (the
+        import and the export commit a change set at a time, paced: a scan waits for
+        one at most). Then the gate takes in the new keys and the other gates'
+        passages; the answer comes on :attr:`exchanged`, the new age on
+        :attr:`officeData`."""
+        threading.Thread(
+            target=self._exchange_beside, args=(folder,), name="exchange", daemon=True
+        ).start()
 
     def request_stop(self) -> None:
         """Stop the scan path (from the UI thread). ``drive`` sees the flag within
@@ -476,38 +482,44 @@ class GateWorker(QObject):
             return
         self.signals.latest("officeData", self.officeData.emit, data)  # newest wins
 
-    def _exchange(self, gate: Gate, folder: Path) -> None:
-        now = gate.clock()
+    def _exchange_beside(self, folder: Path) -> None:  # the exchange's own thread
+        now = self.clock()
         try:
-            key = load_private_key(self.home.gate_key, None)
-            done = exchange_folder(gate.db, self.home, key, folder, now=now)
+            db = connect(self.home.database)
+            try:
+                key = load_private_key(self.home.gate_key, None)
+                done = exchange_folder(db, self.home, key, folder, now=now)
+            finally:
+                db.close()
         except (KioskError, OSError) as exc:  # the stick's or the data's: told as it is
             log.warning("exchange through %s failed: %s", folder, exc)
-            self._take_in_exchange(gate, now)  # what was imported before the failure
-            self._send(self.exchanged, ExchangeDone(folder, problem=str(exc)))
-            return
-        except GateStopped:
-            raise
+            result = ExchangeDone(folder, problem=str(exc))
         except Exception:  # ours: the traceback to the log, a short word to the guard
             log.exception("exchange through %s failed", folder)
-            self._take_in_exchange(gate, now)
-            problem = tr("The exchange failed. Details are in the log.")
-            self._send(self.exchanged, ExchangeDone(folder, problem=problem))
-            return
-        log.info(
-            "exchange through %s: %d imported, %d refused, %d written",
-            folder,
-            len(done.imported),
-            len(done.refused),
-            len(done.exported),
-        )
+            result = ExchangeDone(
+                folder, problem=tr("The exchange failed. Details are in the log.")
+            )
+        else:
+            log.info(
+                "exchange through %s: %d imported, %d refused, %d written",
+                folder,
+                len(done.imported),
+                len(done.refused),
+                len(done.exported),
+            )
+            result = ExchangeDone(folder, done)
+        # what was imported, even before a failure, is taken in by the gate's thread
+        self.request(lambda gate: self._after_exchange(gate, result, now))
+
+    def _after_exchange(self, gate: Gate, result: ExchangeDone, now: datetime) -> None:
         self._take_in_exchange(gate, now)
-        self._send(self.exchanged, ExchangeDone(folder, done))
+        self._send(self.exchanged, result)
 
     def _take_in_exchange(self, gate: Gate, now: datetime) -> None:
         """After an exchange: the new keyring (passes, revocations, removed gates), the
         other gates' passages for who is inside, the counts and the office data's age."""
         gate.reload_keys()
+        gate.take_office_rules()
         gate.note_head()
         if self._occupancy is not None:
             self._occupancy.take_in_others(gate.db, now=now)
