@@ -528,3 +528,19 @@ def test_a_gate_cannot_rewrite_another_gates_visitor(c: Compound) -> None:
         assert conn.execute("SELECT name FROM visitors WHERE id = ?", [visitor_id]).fetchone() == (
             "访客乙",
         )
+
+
+def test_a_gates_recent_list_is_its_own_passages(c: Compound) -> None:
+    from kiosk.store.visits import list_visits
+
+    scan(c.south, c.passes[0]["token"])
+    c.round()
+    scan(c.north, c.passes[1]["token"])
+    db = connect(c.north / "gatepass.db")
+    try:
+        me = db.execute("SELECT value FROM meta WHERE key = 'checkpoint_id'").fetchone()[0]
+        assert len(list_visits(db, limit=10)) == 2  # south's passage is here ...
+        mine = list_visits(db, limit=10, checkpoint_id=me)  # ... but not in north's list
+        assert [r["checkpoint_id"] for r in mine] == [me]
+    finally:
+        db.close()

@@ -272,8 +272,15 @@ def list_visits(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int | None = None,
+    checkpoint_id: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Passages with their people, oldest first (``limit``: the newest that many).
+    ``checkpoint_id``: this gate's only (a gate's recent list; other gates' passages
+    that arrived by exchange count for who is inside, not in that list)."""
     where, args = [], []
+    if checkpoint_id is not None:
+        where.append("v.checkpoint_id = ?")
+        args.append(checkpoint_id)
     if since is not None:
         where.append("v.at >= ?")
         args.append(to_db(since))

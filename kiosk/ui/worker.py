@@ -544,7 +544,7 @@ class GateWorker(QObject):
             return
         try:
             self._occupancy.sync(gate.db, now=utcnow())  # corrections made anywhere
-            recent = list_visits(gate.db, limit=RECENT)
+            recent = list_visits(gate.db, limit=RECENT, checkpoint_id=gate.checkpoint_id)
         except Exception:
             log.exception("reading the last passages failed")
             return
