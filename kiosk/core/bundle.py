@@ -31,8 +31,8 @@ import base64
 import binascii
 import enum
 import json
+import re
 import struct
-import uuid
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -582,11 +582,15 @@ def _unpack(packed: bytes, limits: Limits) -> bytes:
     return plain
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
 def _row(value: Any) -> Mapping[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("a row is not an object")
     _text(value.get("kind"))
-    uuid.UUID(_text(value.get("id")))
+    if not _UUID.fullmatch(_text(value.get("id"))):
+        raise ValueError(f"not a UUID: {value.get('id')!r}")
     from_db(_text(value.get("at")))
     return value
 

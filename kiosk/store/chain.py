@@ -171,14 +171,13 @@ def gap_chain(db: Database, seq: int) -> bytes | None:
 
 def _rows(db: Database, after_rowid: int) -> Iterator[tuple[Any, ...]]:
     """The rows of this checkpoint's chain after ``after_rowid``: every row but another
-    gate's passages that arrived by exchange (``arrivals``; their author's signature
+    gate's passages that arrived by exchange (``arrived_at``; their author's signature
     on the change set kept in ``change_sets`` vouches for them, docs/exchange.md). A
     row naming another checkpoint that did not arrive so is checked, and told."""
     cursor = db.conn.execute(
         f"SELECT seq, chain, {_COLUMNS} FROM visits WHERE rowid > ? AND NOT ("
         "checkpoint_id != (SELECT value FROM meta WHERE key = 'checkpoint_id') AND "
-        "EXISTS (SELECT 1 FROM arrivals a WHERE a.kind = 'visit' AND a.id = visits.id)"
-        ") ORDER BY rowid",
+        "arrived_at IS NOT NULL) ORDER BY rowid",
         [after_rowid],
     )
     while batch := cursor.fetchmany(2000):

@@ -75,9 +75,8 @@ def in_twice(db: Database, since: datetime, until: datetime) -> list[InTwice]:
     found = []
     for subject, name, first_gate, first_at, second_gate, second_at in rows:
         arrived = db.execute(
-            "SELECT a.arrived_at FROM visits v JOIN arrivals a ON a.kind = 'visit' "
-            "AND a.id = v.id WHERE v.checkpoint_id = ? AND v.at = ? AND "
-            "COALESCE(v.resident_id, v.visitor_id) = ?",
+            "SELECT arrived_at FROM visits WHERE checkpoint_id = ? AND at = ? AND "
+            "COALESCE(resident_id, visitor_id) = ?",
             [first_gate, first_at, subject],
         ).fetchone()
         found.append(
@@ -87,7 +86,7 @@ def in_twice(db: Database, since: datetime, until: datetime) -> list[InTwice]:
                 from_db(first_at),
                 names.get(second_gate, second_gate),
                 from_db(second_at),
-                from_db(arrived[0]) if arrived else None,
+                from_db(arrived[0]) if arrived and arrived[0] else None,
             )
         )
     return found

@@ -46,7 +46,9 @@ class Source:
     when: str = ""  # SQL over NEW: only such rows (empty: every row)
 
 
-_VISITS = Source("visits", "'visit'", "id", "NEW.at", ("INSERT",), skip=("seq", "chain"))
+_VISITS = Source(
+    "visits", "'visit'", "id", "NEW.at", ("INSERT",), skip=("seq", "chain", "arrived_at")
+)
 _VISITORS = Source("visitors", "'visitor'", "id", "NEW.created_at", ("INSERT", "UPDATE"))
 
 OFFICE_SOURCES = (

@@ -313,8 +313,10 @@ def _exchange(db: Database) -> None:
     held here as signed (``change_sets``: own ones frozen at their first export,
     others' as received, relayed byte for byte, applied in order), how far each
     author's changes are applied (``exchange_vector``), when each received row
-    arrived (``arrivals``), and the keyed hash and masked forms that stand in for a
-    resident's or visitor's ID number and phone at a gate."""
+    arrived (``visits.arrived_at`` for another gate's passage, NULL for this
+    checkpoint's own; ``arrivals`` for the other kinds), and the keyed hash and
+    masked forms that stand in for a resident's or visitor's ID number and phone at a
+    gate."""
     _run(
         db,
         """
@@ -376,5 +378,6 @@ def _exchange(db: Database) -> None:
         ALTER TABLE visitors ADD COLUMN id_masked TEXT;
         ALTER TABLE visitors ADD COLUMN phone_masked TEXT;
         CREATE INDEX visitors_id_hash ON visitors(id_hash) WHERE id_hash IS NOT NULL;
+        ALTER TABLE visits ADD COLUMN arrived_at TEXT;
         """,
     )
