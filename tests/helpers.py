@@ -91,3 +91,33 @@ def write_register(path: Path, count: int) -> Path:
         )
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
+
+
+def passage_row(
+    gate: str, kind: str, subject: str, household: str | None, direction: str
+) -> dict[str, Any]:
+    """A visit row as a gate records a manual pass of ``subject`` (a resident's or a
+    visitor's id), for tests that write passages without deciding them."""
+    from kiosk.core.clock import to_db, utcnow
+    from kiosk.core.ids import uuid7
+
+    return {
+        "id": uuid7(),
+        "at": to_db(utcnow()),
+        "checkpoint_id": gate,
+        "direction": direction,
+        "subject_kind": kind,
+        "resident_id": subject if kind != "visitor" else None,
+        "visitor_id": subject if kind == "visitor" else None,
+        "household_id": household,
+        "pass_serial": None,
+        "level": "pass",
+        "reason": "ok",
+        "reasons": "[]",
+        "temperature": None,
+        "guard": "",
+        "plate": "",
+        "source": "manual",
+        "note": "",
+        "corrects": None,
+    }

@@ -22,14 +22,13 @@ from hypothesis import strategies as st
 
 from kiosk.core.clock import utcnow
 from kiosk.core.identity import make_id_number
-from kiosk.core.ids import uuid7
 from kiosk.core.keys import load_private_key
 from kiosk.home import Home
 from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.db import connect
 from kiosk.store.visitors import ValidVisitor, add_visitor, issue_visitor_code
 from kiosk.store.visits import commit_visit
-from tests.helpers import make_checkpoint, run
+from tests.helpers import make_checkpoint, passage_row, run
 
 NODES = ("office", "north", "south")
 GATES = ("north", "south")
@@ -162,26 +161,8 @@ def passage(world: World, gate: str, n: int) -> None:
             "SELECT 'visitor', id, destination_household_id FROM visitors ORDER BY 2"
         ).fetchall()
         kind, subject, household = people[n % len(people)]
-        row = {
-            "id": uuid7(),
-            "at": utcnow().isoformat(timespec="microseconds"),
-            "checkpoint_id": checkpoint_id(db),
-            "direction": "in" if n % 2 else "out",
-            "subject_kind": kind,
-            "resident_id": subject if kind == "resident" else None,
-            "visitor_id": subject if kind == "visitor" else None,
-            "household_id": household,
-            "pass_serial": None,
-            "level": "pass",
-            "reason": "ok",
-            "reasons": "[]",
-            "temperature": None,
-            "guard": "",
-            "plate": "",
-            "source": "manual",
-            "note": "",
-            "corrects": None,
-        }
+        direction = "in" if n % 2 else "out"
+        row = passage_row(checkpoint_id(db), kind, subject, household, direction)
         commit_visit(db, row)
     finally:
         db.close()

@@ -21,12 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.clock import to_db, utcnow
-from kiosk.core.ids import uuid7
 from kiosk.store.chain import append
 from kiosk.store.checkpoint import checkpoint_id
 from kiosk.store.db import connect, write
-from tests.helpers import make_checkpoint, run
+from tests.helpers import make_checkpoint, passage_row, run
 
 pytestmark = pytest.mark.slow
 
@@ -49,29 +47,8 @@ def _passages(home: Path, count: int) -> None:
         with write(db):
             for i in range(count):
                 resident = residents[i % len(residents)]
-                append(
-                    db,
-                    {
-                        "id": uuid7(),
-                        "at": to_db(utcnow()),
-                        "checkpoint_id": gate,
-                        "direction": "in" if i % 2 else "out",
-                        "subject_kind": "resident",
-                        "resident_id": resident,
-                        "visitor_id": None,
-                        "household_id": households[resident],
-                        "pass_serial": None,
-                        "level": "pass",
-                        "reason": "ok",
-                        "reasons": "[]",
-                        "temperature": None,
-                        "guard": "",
-                        "plate": "",
-                        "source": "manual",
-                        "note": "",
-                        "corrects": None,
-                    },
-                )
+                direction = "in" if i % 2 else "out"
+                append(db, passage_row(gate, "resident", resident, households[resident], direction))
     finally:
         db.close()
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog
 
+from kiosk.core.rules import COMPOUND_RULES
 from kiosk.settings import Change, Settings
 from kiosk.store.checkpoint import record_settings_changes
 from kiosk.ui.dialogs.common import open_once
@@ -18,16 +19,7 @@ log = logging.getLogger("kiosk.ui")
 # Settings the running gate takes at once; the others apply at the next start.
 LIVE = {
     "direction",
-    "fever_threshold",
-    "temperature_min",
-    "temperature_max",
-    "quota_enabled",
-    "quota_outings",
-    "quota_days",
-    "anti_passback",
-    "curfew_enabled",
-    "curfew_start",
-    "curfew_end",
+    *COMPOUND_RULES,
     "visitor_id_required",
     "visitor_code_hours",
     "visitor_overstay_hours",
@@ -50,6 +42,8 @@ def apply_settings(window: Any, changed: list[str]) -> None:
 
     def apply(gate: Any) -> None:
         gate.rules = rules
+        if gate.in_compound:  # the office's rules stand over this computer's
+            gate.take_office_rules()
 
     window.worker.request(apply)
     if "direction" in changed:
