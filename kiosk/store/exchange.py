@@ -72,7 +72,7 @@ node id, the compound's match key (hex), the newest office "as of" applied here,
 joining gate's MAC key (until the office has its keys)."""
 
 GATE_TX_ROWS = 100
-OFFICE_TX_ROWS = 2000
+OFFICE_TX_ROWS = 5000
 """Rows applied to one transaction during an import: at a gate, few (a scan beside the
 import waits for at most that many: tens of milliseconds); at the office, more (the
 import is done sooner; a few thousand rows stay inside the page cache)."""
@@ -578,7 +578,7 @@ class _Applier:
         self.arrived = to_db(now)
         self.box = box_key(home) if comp.is_office else None
         self._columns: dict[str, set[str]] = {}
-        self._sql: dict[tuple[str, frozenset[str]], str] = {}
+        self._sql: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
         self.tx_rows = OFFICE_TX_ROWS if comp.is_office else GATE_TX_ROWS
 
     def columns(self, table: str) -> set[str]:
@@ -719,7 +719,7 @@ class _Applier:
     def apply_rows(self, author: str, rows: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
         """Rows in order; runs of rows that go to one table with the same columns are
         written with one ``executemany`` (a day of passages is a few statements)."""
-        batch: list[dict[str, Any]] = []
+        batch: list[tuple[Any, ...]] = []
         batch_sql: str | None = None
         arrivals = []
         for seq, row in rows:
@@ -727,8 +727,8 @@ class _Applier:
             if kind != "visit":  # a passage keeps its arrival in its own row
                 arrivals.append((kind, str(row["id"]), author, seq, self.arrived))
             sql, values = self._prepared(author, kind, dict(row))
-            if sql != batch_sql and batch:
-                self.db.conn.executemany(batch_sql, batch)  # type: ignore[arg-type]
+            if sql != batch_sql and batch and batch_sql is not None:
+                self.db.conn.executemany(batch_sql, batch)
                 batch = []
             batch_sql = sql
             if sql is not None and values is not None:
@@ -743,7 +743,7 @@ class _Applier:
 
     def _prepared(
         self, author: str, kind: str, row: dict[str, Any]
-    ) -> tuple[str | None, dict[str, Any] | None]:
+    ) -> tuple[str | None, tuple[Any, ...] | None]:
         """(SQL, values) that store one row, or (None, None) for a row stored otherwise
         (the office's "as of" and rules, this node's own node row) or not at all (a
         newer schema's kind: its change set is kept and relayed)."""
@@ -770,21 +770,22 @@ class _Applier:
             row.pop("kind", None)
         if kind == "visit":
             row["arrived_at"] = self.arrived
-        known = self.columns(table)
-        values = {k: v for k, v in row.items() if k in known}
-        names = frozenset(values)
-        sql = self._sql.get((table, names))
-        if sql is None:
-            ordered = sorted(names)
-            marks = ", ".join(f":{n}" for n in ordered)
-            head = f"INSERT INTO {table} ({', '.join(ordered)}) VALUES ({marks}) "
+        # one statement per (table, the row's fields in their order): the fields
+        # this database has, bound by position
+        shape = (table, tuple(row))
+        found = self._sql.get(shape)
+        if found is None:
+            known = self.columns(table)
+            kept = tuple(n for n in row if n in known)
+            head = f"INSERT INTO {table} ({', '.join(kept)}) VALUES ({', '.join('?' * len(kept))}) "
             if kind in _FACTS:
                 sql = head + f"ON CONFLICT({key}) DO NOTHING"
             else:
-                sets = ", ".join(f"{n} = excluded.{n}" for n in ordered if n != key)
+                sets = ", ".join(f"{n} = excluded.{n}" for n in kept if n != key)
                 sql = head + f"ON CONFLICT({key}) DO UPDATE SET {sets}"
-            self._sql[(table, names)] = sql
-        return sql, values
+            found = self._sql[shape] = (sql, kept)
+        sql, kept = found
+        return sql, tuple(row[n] for n in kept)
 
     def _open_visitor(self, row: dict[str, Any]) -> None:
         sealed = row.pop("sealed", None)
