@@ -509,7 +509,8 @@ def export_bundle(
         outbox.install(db, comp.role)
         if comp.is_office:
             add_as_of(db, comp, now, rules)
-    freeze(db, comp, key, now, pacer=Pacer(pace_of(comp).gap_s))
+    # a change set's freezing is a short transaction: a short pause between two does
+    freeze(db, comp, key, now, pacer=Pacer(OFFICE_PACE.gap_s))
     with write(db):
         db.execute("UPDATE nodes SET last_export_at = ? WHERE id = ?", [to_db(now), node["id"]])
     sets = lines_for(db, node["id"], _reported(node))
