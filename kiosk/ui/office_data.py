@@ -9,13 +9,22 @@ formats it with the functions below.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlite_utils import Database
 
 from kiosk.core.i18n import tr, trn
-from kiosk.store.exchange import FolderExchange, Freshness, compound, freshness, news
+from kiosk.store.exchange import (
+    FolderExchange,
+    Freshness,
+    compound,
+    freshness,
+    news,
+    office_rules,
+)
 
 OFFICE_DATA_CHECK_S = 60
 """How often (status ticks of a second) the window asks the worker for the age again."""
@@ -36,6 +45,7 @@ class OfficeData:
     freshness: Freshness
     gates: tuple[GateNews, ...]
     at: datetime  # when it was read (the gate's clock)
+    rules: Mapping[str, Any] = field(default_factory=dict)  # the office's, by setting name
 
 
 def read_office_data(db: Database, now: datetime, amber: timedelta) -> OfficeData | None:
@@ -47,7 +57,7 @@ def read_office_data(db: Database, now: datetime, amber: timedelta) -> OfficeDat
     gates = tuple(
         GateNews(n.name, n.last_news) for n in news(db) if n.role == "gate" and not n.removed
     )
-    return OfficeData(freshness(db, now, amber), gates, now)
+    return OfficeData(freshness(db, now, amber), gates, now, office_rules(db))
 
 
 def age_text(fresh: Freshness) -> str:

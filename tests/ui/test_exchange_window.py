@@ -309,3 +309,18 @@ def test_a_stick_pulled_out_before_enter_is_a_message_not_a_crash(
     window.handle_scanned_text(c.passes[1]["token"])
     qtbot.waitUntil(lambda: len(window.decisions) == before + 1, timeout=10_000)
     dialog.accept()
+
+
+def test_the_settings_screen_shows_the_rules_the_office_set(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QLabel
+
+    from kiosk.settings import Settings
+    from kiosk.ui.dialogs.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings(), office_rules={"curfew_enabled": True, "quota_outings": 3})
+    qtbot.addWidget(dialog)
+    notes = [w.text() for w in dialog.findChildren(QLabel, "officeRule")]
+    assert sorted(notes) == ["Set by the office: 3", "Set by the office: on"]
+    plain = SettingsDialog(Settings())
+    qtbot.addWidget(plain)
+    assert plain.findChildren(QLabel, "officeRule") == []

@@ -35,6 +35,13 @@ def adopt_settings(window: Any, settings: Settings) -> None:
         office.ctx.settings = settings
 
 
+def office_rules_of(window: Any) -> dict[str, Any]:
+    """The office's rules the gate window last heard of (empty: none, or not a gate of
+    a compound)."""
+    data = getattr(window, "office_data", None)
+    return dict(data.rules) if data is not None else {}
+
+
 def apply_settings(window: Any, changed: list[str]) -> None:
     """Hand changed settings to the running gate (in its worker thread)."""
     settings = window.settings
@@ -132,6 +139,7 @@ def show_dialog(window: Any) -> None:
                     audit=lambda changes: audit_changes(window, changes),
                     set_pin=lambda pin: store_pin(window, pin),
                     exchange=bool(getattr(window, "compound_gate", False)),
+                    office_rules=office_rules_of(window),
                 ),
                 settings_done,
             )

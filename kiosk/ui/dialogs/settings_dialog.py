@@ -13,7 +13,7 @@ sets :attr:`exit_requested` and closes the dialog without saving: the window the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -43,6 +43,21 @@ from kiosk.ui.dialogs.common import (
 )
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return tr("on") if value else tr("off")
+    return str(value)
+
+
+def _stacked(*labels: QLabel) -> QWidget:
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    for label in labels:
+        column.addWidget(label)
+    return box
+
+
 class SettingsDialog(GloveDialog):
     """Edit ``settings`` and save them to its file on OK.
 
@@ -50,6 +65,8 @@ class SettingsDialog(GloveDialog):
     settings that changed),
     :attr:`pin_changed`, :attr:`exit_requested`, :attr:`office_requested`,
     :attr:`exchange_requested` (its button shows when ``exchange``: a compound's gate).
+    ``office_rules``: at a gate of a compound, the rules the office sent; each shows
+    under its setting ("Set by the office: ..."), since it stands over this one.
     """
 
     def __init__(
@@ -60,6 +77,7 @@ class SettingsDialog(GloveDialog):
         set_pin: Callable[[str], None] | None = None,
         *,
         exchange: bool = False,
+        office_rules: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(parent)
         self.settings = settings
@@ -88,7 +106,16 @@ class SettingsDialog(GloveDialog):
             label = QLabel(tr(setting.help))
             label.setWordWrap(True)
             label.setToolTip(setting.name)
-            form.addRow(label, field_box(widget, self.problems[setting.name]))
+            head: QWidget = label
+            if office_rules and setting.name in office_rules:
+                # a gate of a compound: the office's rule stands over this one
+                note = QLabel(
+                    tr("Set by the office: {value}", value=_shown(office_rules[setting.name]))
+                )
+                note.setObjectName("officeRule")
+                note.setWordWrap(True)
+                head = _stacked(label, note)
+            form.addRow(head, field_box(widget, self.problems[setting.name]))
 
         self.pin_new = self._pin_edit(tr("New PIN (4 to 12 digits)"))
         self.pin_again = self._pin_edit(tr("The new PIN again"))
