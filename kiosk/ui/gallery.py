@@ -48,6 +48,23 @@ def _message_box(icon: QMessageBox.Icon) -> QMessageBox:
     return box
 
 
+def _enrolment_code() -> QDialog:
+    from pathlib import Path
+
+    from kiosk.store.enrolment import Enrolment
+    from kiosk.ui.office.gates_dialogs import EnrolmentCodeDialog
+
+    done = Enrolment(
+        node="0190a5f2-6b1c-7000-8000-0000000000a1",
+        name="北门",
+        code="7K3MQ-9PX2D",
+        path=Path("/media/usb/gatepass-enrol-北门.enrol"),
+        size=3_441_062,
+        fingerprint="3F9A1C0B",
+    )
+    return EnrolmentCodeDialog(done)
+
+
 def _exchange_done() -> QDialog:
     """The exchange dialog as it reports one exchange (a bundle taken in, one refused,
     the gate's written for the office)."""
@@ -83,6 +100,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
     from kiosk.ui.dialogs.settings_dialog import SettingsDialog
     from kiosk.ui.dialogs.shift import ShiftSummaryDialog, SignInDialog
     from kiosk.ui.dialogs.unlock import UnlockDialog
+    from kiosk.ui.office.gates_dialogs import EnrolmentCodeDialog, GateNameDialog
     from kiosk.ui.office.holds_tab import HoldDialog
     from kiosk.ui.office.import_wizard import ImportWizard
     from kiosk.ui.office.issuer import PassphraseDialog
@@ -173,6 +191,8 @@ def samples(ctx: OfficeContext) -> list[Sample]:
             "office-visitor-visits", VisitorVisitsDialog, lambda: VisitorVisitsDialog(ctx, visitor)
         ),
         Sample("office-import", ImportWizard, lambda: ImportWizard(ctx)),
+        Sample("office-gate-name", GateNameDialog, lambda: GateNameDialog()),
+        Sample("office-enrolment-code", EnrolmentCodeDialog, _enrolment_code),
         Sample("message-question", QMessageBox, lambda: _message_box(QMessageBox.Icon.Question)),
         Sample("message-warning", QMessageBox, lambda: _message_box(QMessageBox.Icon.Warning)),
         Sample("message-critical", QMessageBox, lambda: _message_box(QMessageBox.Icon.Critical)),
