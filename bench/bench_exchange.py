@@ -367,6 +367,41 @@ def beside_import(office: Path, gate: Path, register: Register, valid: int, args
     ]
 
 
+def video_beside_import(office: Path, gate: Path, register: Register, valid: int, args, tmp: Path):  # type: ignore[no-untyped-def]
+    """The scan path as issue 4 measures it (``bench_gate.gate_video``: ``kiosk gate`` on
+    a 30 fps video in real time, frame capture -> committed row of each decision), alone
+    and while ``kiosk exchange import`` of a big bundle runs beside it on the same home
+    (only the decisions made before the import ended count)."""
+    from datetime import datetime
+
+    from bench_gate import gate_video_decisions
+
+    tokens = register.tokens[:valid]
+    alone = [d["latency_ms"] for d in gate_video_decisions(gate, tokens, tmp)]
+    out = tmp / "big-video.gpbundle"
+    big_bundle(office, 2 * args.big, out)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "kiosk", "--home", str(gate), "exchange", "import"]
+    proc = subprocess.Popen(
+        [*command, str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    decisions = gate_video_decisions(gate, tokens, tmp)
+    _, stderr = proc.communicate()
+    ended = datetime.now().astimezone()
+    if proc.returncode != 0:
+        raise SystemExit(f"kiosk exchange import failed: {stderr.decode()}")
+    busy = [d["latency_ms"] for d in decisions if datetime.fromisoformat(d["at"]) < ended]
+    print(f"frame to row: {len(alone)} decisions alone, {len(busy)} beside an import")
+    if not busy:
+        busy = alone
+    return [
+        Figure("frame to row alone p50", statistics.median(alone), "ms"),
+        Figure("frame to row alone p95", pct(alone, 0.95), "ms"),
+        Figure("frame to row beside import p50", statistics.median(busy), "ms"),
+        Figure("frame to row beside import p95", pct(busy, 0.95), "ms", pct(alone, 0.95)),
+    ]
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -403,6 +438,8 @@ def main() -> int:
         valid = office_changes(office, register, args.changes)
         figures += catch_up(office, gate, args, tmp)
         figures += beside_import(office, gate, register, valid, args, tmp)
+        if not args.quick:  # a 30 s video, twice
+            figures += video_beside_import(office, gate, register, valid, args, tmp)
         table(figures)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
