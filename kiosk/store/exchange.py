@@ -84,8 +84,8 @@ class Pace:
 GATE_PACE = Pace(50, 0.03)
 """At a gate, an import goes gently: a scan beside it waits for 50 rows' transaction at
 most, and the pauses leave the database to the scan path most of the time (measured by
-``bench/bench_exchange.py``: a scan's p95 6.4 -> 9.3 ms beside an import of 20,000 rows,
-which takes 16 s there)."""
+``bench/bench_exchange.py``: frame to committed row no slower beside an import of
+40,000 rows; ``Gate.handle`` alone p95 +3 to +7 ms; 20,000 rows take about 17 s)."""
 OFFICE_PACE = Pace(5000, 0.005)
 """At the office, an import goes fast (a day of a gate's passages in about 3 s); a few
 thousand rows stay inside the page cache."""
