@@ -309,18 +309,7 @@ class Settings:
         return timedelta(hours=self.office_data_amber_hours)
 
     def rules(self) -> RuleSettings:
-        return RuleSettings(
-            fever_threshold=self.fever_threshold,
-            temperature_min=self.temperature_min,
-            temperature_max=self.temperature_max,
-            quota_enabled=self.quota_enabled,
-            quota_outings=self.quota_outings,
-            quota_days=self.quota_days,
-            anti_passback=self.anti_passback,
-            curfew_enabled=self.curfew_enabled,
-            curfew_start=time.fromisoformat(self.curfew_start),
-            curfew_end=time.fromisoformat(self.curfew_end),
-        )
+        return RuleSettings().with_values(self.compound_rules())
 
     def direction_mode(self) -> DirectionMode:
         return DirectionMode(self.direction)

@@ -65,6 +65,7 @@ __all__ = [
     "Limits",
     "Refusal",
     "TrustList",
+    "canonical_json",
     "check_line",
     "encode_bundle",
     "open_fields",
@@ -203,7 +204,8 @@ class TrustList:
         return key
 
 
-def _dumps(value: Any) -> bytes:
+def canonical_json(value: Any) -> bytes:
+    """JSON as Gatepass writes it in bundles: sorted keys, no spaces, UTF-8 unescaped."""
     return json.dumps(
         value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
     ).encode("utf-8")
@@ -257,7 +259,7 @@ def sign_change_set(
         raise ValueError("a change set numbers its rows from 1 and has at least one")
     last = first + len(rows) - 1
     body = {"author": author, "first": first, "last": last, "schema": schema, "rows": rows}
-    text = _dumps(body)
+    text = canonical_json(body)
     signature = key.sign(_signed_text(compound, text))
     kept = tuple(json.loads(text)["rows"])
     return ChangeSet(author, first, last, schema, kept, text, signature)
@@ -281,7 +283,7 @@ def sign_row_texts(
     text = b"".join(
         (
             b'{"author":',
-            _dumps(author),
+            canonical_json(author),
             b',"first":%d,"last":%d,"rows":[' % (first, last),
             b",".join(rows),
             b'],"schema":%d}' % schema,
@@ -347,7 +349,7 @@ def encode_bundle(
         if name in header:
             raise ValueError(f"{name} is a header field of its own")
         header[name] = value
-    head = _dumps(header)
+    head = canonical_json(header)
     start = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(head)) + head
     body = plain
     if recipient_box is not None:

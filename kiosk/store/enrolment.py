@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from sqlite_utils import Database
 
 from kiosk.core.atomic import whole_file
-from kiosk.core.bundle import NONCE, BundleRefused, TrustList, check_line
+from kiosk.core.bundle import NONCE, BundleRefused, TrustList, canonical_json, check_line
 from kiosk.core.clock import to_db
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
@@ -72,6 +72,7 @@ from kiosk.store.exchange import (
     freeze,
     make_box_key,
     random_code,
+    trust_gate_key,
     vector,
 )
 
@@ -196,7 +197,7 @@ def enrol_gate(
         "salt": salt.hex(),
         "created": to_db(now),
     }
-    head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    head = canonical_json(header)
     start = _PREFIX.pack(MAGIC, VERSION, len(head)) + head
     body = ChaCha20Poly1305(seal).encrypt(
         NONCE, zlib.compress(json.dumps(payload).encode(), 6), start
@@ -335,8 +336,6 @@ def join(home: Home, path: Path, code: str, *, now: datetime, actor: str) -> Ope
             comp = compound(db)
             assert comp is not None
             apply_change_sets(db, comp, home, change_sets, now, gap_s=0)
-            from kiosk.store.exchange import trust_gate_key
-
             for node in nodes.values():
                 if node.get("role") == "gate":
                     trust_gate_key(db, node, now)

@@ -37,6 +37,7 @@ from kiosk.core.bundle import (
     ChangeSet,
     Refusal,
     TrustList,
+    canonical_json,
     open_fields,
     peek_header,
     read_bundle,
@@ -44,15 +45,15 @@ from kiosk.core.bundle import (
     sign_row_texts,
     write_bundle,
 )
-from kiosk.core.clock import from_db, to_db
+from kiosk.core.clock import from_db, local, to_db
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import tr
 from kiosk.core.identity import mask_id_number, mask_phone
-from kiosk.core.keys import public_key_from_text, public_key_to_text
+from kiosk.core.keys import TrustedKey, key_id_of, public_key_from_text, public_key_to_text
 from kiosk.core.passes import PassKind
 from kiosk.home import Home
 from kiosk.store import outbox
-from kiosk.store.checkpoint import checkpoint_id, get_meta, set_meta
+from kiosk.store.checkpoint import checkpoint_id, get_meta, set_meta, trust_keys
 from kiosk.store.db import Pacer, write
 from kiosk.store.schema import MIGRATIONS
 
@@ -244,9 +245,6 @@ def frozen_last(db: Database, author: str) -> int:
 def trust_gate_key(db: Database, node: Mapping[str, Any], now: datetime) -> None:
     """A gate's node key signs its visitor codes: trusted for those here (retired when
     the gate is removed)."""
-    from kiosk.core.keys import TrustedKey, key_id_of
-    from kiosk.store.checkpoint import trust_keys
-
     if not node.get("sign_key") or node.get("id") == get_meta(db, "checkpoint_id"):
         return
     public = public_key_from_text(node["sign_key"])
@@ -310,15 +308,9 @@ has no ``at`` column, when it happened) added: no parsing, no writing it again."
 def _row_text(shape: _Shaper, kind: str, key: str, at: str, text: str) -> bytes:
     add_at = _AS_IS.get(kind)
     if add_at is None or not text.startswith("{") or text == "{}":
-        return _dumps(shape(kind, key, at, text))
+        return canonical_json(shape(kind, key, at, text))
     extra = f',"kind":{json.dumps(kind)}' + (f',"at":{json.dumps(at)}' if add_at else "")
     return (text[:-1] + extra + "}").encode("utf-8")
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(
-        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-    ).encode("utf-8")
 
 
 def freeze(
@@ -1110,8 +1102,6 @@ class FolderExchange:
 
 
 def bundle_file_name(recipient: str, now: datetime) -> str:
-    from kiosk.core.clock import local
-
     safe = "".join(ch if ch.isalnum() else "-" for ch in recipient) or "node"
     return f"gatepass-for-{safe}-{local(now):%Y%m%d-%H%M%S}{BUNDLE_SUFFIX}"
 
