@@ -543,6 +543,13 @@ def _join_claim(
     return {"join": {**claim, "mac": join_mac(bytes.fromhex(mac_key), comp.node, claim)}}
 
 
+def join_claim(db: Database, key: Ed25519PrivateKey, home: Home) -> dict[str, Any] | None:
+    """A gate's claim to its keys, for its enrolment with the hub (None: the office has
+    confirmed them already, or this is the office)."""
+    found = _join_claim(db, require_compound(db), key, home)
+    return dict(found["join"]) if found else None
+
+
 def join_mac(mac_key: bytes, node: str, claim: Mapping[str, str]) -> str:
     message = f"gatepass-join-v1\n{node}\n{claim['sign_key']}\n{claim['box_key']}".encode()
     return hmac.new(mac_key, message, hashlib.sha256).hexdigest()
@@ -917,8 +924,13 @@ def _joining(db: Database, comp: Compound, path: Path) -> dict[str, Any] | None:
     if not comp.is_office:
         return None
     head = peek_header(path)
-    claim = head.get("join")
-    author = head.get("author")
+    return check_join_claim(db, head.get("author"), head.get("join"))
+
+
+def check_join_claim(db: Database, author: Any, claim: Any) -> dict[str, Any] | None:
+    """At the office: a gate's claim to its keys (from its bundle's header, or relayed
+    by the hub), checked against its enrolment code; None when it is not one to
+    confirm (unknown, already joined, removed); ``BundleRefused`` when it is forged."""
     if not isinstance(claim, dict) or not isinstance(author, str):
         return None
     row = db.execute(
@@ -946,6 +958,12 @@ def _joining(db: Database, comp: Compound, path: Path) -> dict[str, Any] | None:
             "join claim",
         )
     return {"id": author, "name": row[1], **fields}
+
+
+def confirm_join(db: Database, joining: Mapping[str, Any], now: datetime) -> None:
+    """Trust a gate's keys checked by :func:`check_join_claim` (one transaction)."""
+    with write(db):
+        _confirm_join(db, joining, now)
 
 
 def _confirm_join(db: Database, joining: Mapping[str, Any], now: datetime) -> None:

@@ -1,0 +1,186 @@
+"""The street office's daily report, read off the hub (docs/hub.md, "Reports").
+
+Per compound under an area (a sub-district, a community, a district) for one day (the
+hub's local day, ``REPORT_TZ``): passages, visitors, fevers, denials, people on hold at
+the day's end, visitors still inside past the overstay limit, and gates that have not
+synced for a day. One query per figure over the day's passage partition(s), grouped by
+compound, so 500 compounds cost what one does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from kiosk.core.hubwire import HubRefused, Refusal
+from kiosk.hub import store
+
+REPORT_TZ = ZoneInfo("Asia/Shanghai")
+FEVER_DEFAULT = 37.3
+OVERSTAY = timedelta(hours=4)
+NOT_SYNCED = timedelta(hours=24)
+
+
+@dataclass
+class CompoundDay:
+    compound: str
+    name: str
+    community: str
+    passages: int = 0
+    visitors: int = 0
+    fevers: int = 0
+    denials: int = 0
+    on_hold: int = 0
+    overstaying: int = 0
+    gates: int = 0
+    gates_not_synced: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DailyReport:
+    area: str
+    day: date
+    made_at: datetime
+    compounds: list[CompoundDay]
+
+    def totals(self) -> dict[str, int]:
+        keys = ("passages", "visitors", "fevers", "denials", "on_hold", "overstaying")
+        found = {k: sum(getattr(c, k) for c in self.compounds) for k in keys}
+        found["gates_not_synced"] = sum(len(c.gates_not_synced) for c in self.compounds)
+        return found
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "area": self.area,
+            "day": self.day.isoformat(),
+            "made_at": self.made_at.isoformat(),
+            "totals": self.totals(),
+            "compounds": [asdict(c) for c in self.compounds],
+        }
+
+
+def scope_area(conn: psycopg.Connection, scope: str, account: store.Account) -> uuid.UUID:
+    """The area ``scope`` names (a path, or empty: the account's own), refused unless it
+    lies under the account's area."""
+    area = account.area if not scope else _area_or_refuse(conn, scope)
+    inside = conn.execute(
+        """
+        WITH RECURSIVE up(id, parent) AS (
+            SELECT id, parent FROM areas WHERE id = %s
+            UNION ALL SELECT a.id, a.parent FROM areas a JOIN up ON a.id = up.parent
+        )
+        SELECT 1 FROM up WHERE id = %s
+        """,
+        [area, account.area],
+    ).fetchone()
+    if inside is None:
+        raise HubRefused(Refusal.SCOPE, scope)
+    return area
+
+
+def _area_or_refuse(conn: psycopg.Connection, scope: str) -> uuid.UUID:
+    try:
+        return store.area_path(conn, scope, create=False)
+    except Exception:
+        raise HubRefused(Refusal.SCOPE, scope) from None
+
+
+def area_name(conn: psycopg.Connection, area: uuid.UUID) -> str:
+    names = [
+        r[0]
+        for r in conn.execute(
+            """
+            WITH RECURSIVE up(id, parent, name, depth) AS (
+                SELECT id, parent, name, 0 FROM areas WHERE id = %s
+                UNION ALL SELECT a.id, a.parent, a.name, up.depth + 1
+                FROM areas a JOIN up ON a.id = up.parent
+            )
+            SELECT name FROM up ORDER BY depth DESC
+            """,
+            [area],
+        )
+    ]
+    return "/".join(names)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), REPORT_TZ)
+    return start, start + timedelta(days=1)
+
+
+def daily(
+    conn: psycopg.Connection, area: uuid.UUID, day: date, now: datetime | None = None
+) -> DailyReport:
+    """The daily report of every compound under ``area`` for ``day``."""
+    now = now or store.now_utc()
+    start, end = day_bounds(day)
+    ids = store.compounds_under(conn, area)
+    rows: dict[uuid.UUID, CompoundDay] = {}
+    for cid, name, community, _rules in conn.execute(
+        "SELECT c.id, c.name, a.name, c.rules FROM compounds c JOIN areas a "
+        "ON a.id = c.community WHERE c.id = ANY(%s) ORDER BY a.name, c.name",
+        [ids],
+    ):
+        rows[cid] = CompoundDay(str(cid), name, community)
+    for cid, passages, visitors, fevers, denials in conn.execute(
+        """
+        SELECT p.compound, count(*), count(DISTINCT p.visitor_id),
+               count(*) FILTER (WHERE p.temperature >= coalesce(
+                   (c.rules->>'fever_threshold')::real, %s)),
+               count(*) FILTER (WHERE p.level = 'deny')
+        FROM passages p JOIN compounds c ON c.id = p.compound
+        WHERE p.compound = ANY(%s) AND p.at >= %s AND p.at < %s
+        GROUP BY p.compound
+        """,
+        [FEVER_DEFAULT, ids, start, end],
+    ):
+        day_row = rows[cid]
+        day_row.passages, day_row.visitors = int(passages), int(visitors)
+        day_row.fevers, day_row.denials = int(fevers), int(denials)
+    for cid, held in conn.execute(
+        "SELECT compound, count(*) FROM holds WHERE compound = ANY(%s) AND until > %s "
+        "AND (created_at IS NULL OR created_at < %s) "
+        "AND (lifted_at IS NULL OR lifted_at > %s) GROUP BY compound",
+        [ids, end, end, end],
+    ):
+        rows[cid].on_hold = int(held)
+    for cid, count in _overstaying(conn, ids, min(end, now)):
+        rows[cid].overstaying = int(count)
+    for cid, name, seen, gone in conn.execute(
+        "SELECT compound, name, last_seen, removed_at FROM nodes "
+        "WHERE compound = ANY(%s) AND role = 'gate' ORDER BY name",
+        [ids],
+    ):
+        if gone is not None:
+            continue
+        rows[cid].gates += 1
+        if seen is None or seen < min(end, now) - NOT_SYNCED:
+            rows[cid].gates_not_synced.append(name)
+    return DailyReport(area_name(conn, area), day, now, list(rows.values()))
+
+
+def _overstaying(
+    conn: psycopg.Connection, ids: list[uuid.UUID], at: datetime
+) -> list[tuple[uuid.UUID, int]]:
+    """Per compound, visitors whose last passage before ``at`` (within two days) is
+    "in" and older than the overstay limit."""
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            """
+            SELECT compound, count(*) FROM (
+                SELECT DISTINCT ON (visitor_id) compound, direction, at FROM passages
+                WHERE compound = ANY(%s) AND visitor_id IS NOT NULL
+                  AND at >= %s AND at < %s AND level != 'deny'
+                ORDER BY visitor_id, at DESC
+            ) last
+            WHERE direction = 'in' AND at < %s GROUP BY compound
+            """,
+            [ids, at - timedelta(days=2), at, at - OVERSTAY],
+        )
+    ]

@@ -1,0 +1,198 @@
+"""A real PostgreSQL and real hub processes for the hub's tests (docs/hub.md, "Tests").
+
+The server: ``GATEPASS_TEST_PG`` (a libpq DSN of a role that may create databases)
+when set (``.ci/run`` sets it), else a throwaway cluster made here with the local
+``initdb`` and ``pg_ctl``. With neither, the tests skip with a loud reason, except in
+CI (``CI`` set), where they fail. Each test gets a database of its own, copied from a
+migrated template (``CREATE DATABASE ... TEMPLATE``: fast).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from kiosk.hub import identity, schema
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _with_db(dsn: str, name: str) -> str:
+    return psycopg.conninfo.make_conninfo(dsn, dbname=name)
+
+
+def _throwaway_cluster() -> Iterator[str] | None:
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        return None
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user
+        if shutil.which("runuser") is None:
+            return None
+        as_user = ["runuser", "-u", "postgres", "--"]
+
+    def cluster() -> Iterator[str]:
+        folder = Path(tempfile.mkdtemp(prefix="gatepass-pg-"))
+        if as_user:
+            shutil.chown(folder, "postgres")
+        data, port = folder / "data", _free_port()
+        subprocess.run(
+            [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
+             f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+        finally:
+            subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                           capture_output=True)
+            shutil.rmtree(folder, ignore_errors=True)
+
+    return cluster()
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[str]:
+    """A DSN of a PostgreSQL role that may create databases."""
+    dsn = os.environ.get("GATEPASS_TEST_PG")
+    if dsn:
+        yield dsn
+        return
+    made = _throwaway_cluster()
+    if made is None:
+        reason = (
+            "NO POSTGRESQL: set GATEPASS_TEST_PG to a DSN, or install PostgreSQL's initdb "
+            "and pg_ctl; the hub's tests did not run"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    yield from made
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin: str) -> Iterator[str]:
+    """A database migrated with the hub's schema and identity, copied for each test."""
+    name = f"gp_template_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    with psycopg.connect(_with_db(pg_admin, name), autocommit=True) as conn:
+        schema.migrate(conn)
+        identity.create(conn, ["localhost", "127.0.0.1"])
+    yield name
+    with psycopg.connect(pg_admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def hub_dsn(pg_admin: str, pg_template: str) -> Iterator[str]:
+    """A hub database of this test's own."""
+    name = f"gp_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    yield _with_db(pg_admin, name)
+    with psycopg.connect(pg_admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@dataclass
+class HubProcess:
+    """``kiosk hub serve`` as a real process."""
+
+    dsn: str
+    port: int
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+    extra: tuple[str, ...] = ()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def start(self) -> HubProcess:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "kiosk", "hub", "serve", "--db", self.dsn, "--listen",
+                 f"127.0.0.1:{self.port}", *self.extra],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=ROOT,
+            )
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the hub exited: {self.log.read_text()[-3000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as raw, \
+                        context.wrap_socket(raw) as tls:
+                    tls.sendall(b"GET /v1/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    if b"gatepass" in tls.recv(4096) + tls.recv(4096):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"the hub did not start: {self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_hub(hub_dsn: str, tmp_path: Path) -> Iterator:
+    """Start hub processes on this test's database: ``start_hub()`` -> HubProcess."""
+    started: list[HubProcess] = []
+
+    def start(*extra: str, port: int | None = None) -> HubProcess:
+        hub = HubProcess(hub_dsn, port or _free_port(), tmp_path / f"hub{len(started)}.log",
+                         extra=extra)
+        started.append(hub)
+        return hub.start()
+
+    yield start
+    for hub in started:
+        hub.stop()
