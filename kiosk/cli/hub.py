@@ -64,8 +64,9 @@ def hub_init(dsn: str, names: tuple[str, ...]) -> None:
     with _connect(dsn) as conn:
         ran = schema.migrate(conn)
         with conn.transaction():
-            made = identity.create(conn, list(names) or [socket.gethostname(), "localhost",
-                                                         "127.0.0.1"])
+            made = identity.create(
+                conn, list(names) or [socket.gethostname(), "localhost", "127.0.0.1"]
+            )
         ident = identity.load(conn)
     for name in ran:
         click.echo(tr("Applied {name}.", name=name))
@@ -143,8 +144,13 @@ def hub_enrol_office(dsn: str, community: str, compound_name: str) -> None:
     with _connect(dsn) as conn, conn.transaction():
         code = store.add_office_code(conn, community, compound_name, store.now_utc())
         ident = identity.load(conn)
-    click.echo(tr("Enrolment code for the office of {name} (shown once): {code}",
-                  name=compound_name, code=code))
+    click.echo(
+        tr(
+            "Enrolment code for the office of {name} (shown once): {code}",
+            name=compound_name,
+            code=code,
+        )
+    )
     click.echo(tr("At the office: kiosk hub join https://HOST:PORT --code {code}", code=code))
     click.echo(
         tr("Certificate fingerprint: {fp}", fp=certificate_fingerprint(ident.certificate_der))
@@ -230,8 +236,11 @@ def hub_enrol_gate(ctx: Context, name: str) -> None:
     code = enrol_gate_code(ctx.db, node_key(ctx), name)
     click.echo(tr("Hub enrolment code for {name} (shown once): {code}", name=name, code=code))
     click.echo(
-        tr("At the gate: kiosk hub join {url} --code {code}", url=sync_status(ctx.db).url,
-           code=code)
+        tr(
+            "At the gate: kiosk hub join {url} --code {code}",
+            url=sync_status(ctx.db).url,
+            code=code,
+        )
     )
 
 
@@ -254,8 +263,11 @@ def sync_now(ctx: Context, as_json: bool) -> None:
         done = sync_once(ctx.db, ctx.home, node_key(ctx), rules=rules)
     except HubRefused as exc:
         if as_json:
-            click.echo(json.dumps({"ok": False, "reason": exc.reason.value, "error": str(exc)},
-                                  ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {"ok": False, "reason": exc.reason.value, "error": str(exc)}, ensure_ascii=False
+                )
+            )
         raise
     if as_json:
         click.echo(json.dumps({"ok": True, **done.as_json()}, ensure_ascii=False))

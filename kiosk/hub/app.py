@@ -163,32 +163,43 @@ def _target(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def make_app(hub: Hub, *, maintain_every_s: float = 60.0) -> Starlette:
-    """The ASGI app of one hub process."""
+Handler = Callable[[psycopg.Connection, store.Node, bytes, Request, datetime], Any]
+
+
+class Api:
+    """The endpoints of one hub process."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
 
     def signed(
-        handler: Callable[[psycopg.Connection, store.Node, bytes, Request, datetime], Any],
-        prepare: Callable[[bytes], None] | None = None,
+        self, handler: Handler, prepare: Callable[[bytes], None] | None = None
     ) -> Callable[[Request], Any]:
+        """An endpoint for signed requests: the body read (within the size limit), the
+        node's rate taken, the request authenticated (its own short transaction: the
+        nonce is kept even when the work fails), ``prepare`` run, then ``handler`` in
+        one transaction."""
+        hub = self.hub
+
         async def endpoint(request: Request) -> Response:
             try:
                 body = await _body(request, hub.max_body)
-                node_header = request.headers.get(hubwire.H_NODE, "")
-                hub.rate.take(node_header)
+                hub.rate.take(request.headers.get(hubwire.H_NODE, ""))
                 now = store.now_utc()
                 target = _target(request)
+                node = await run_in_threadpool(
+                    hub.run,
+                    lambda conn: store.authenticate(
+                        conn, request.headers, request.method, target, body, now
+                    ),
+                )
                 if prepare is not None:
                     await run_in_threadpool(prepare, body)
-
-                def work(conn: psycopg.Connection) -> Any:
-                    node = store.authenticate(
-                        conn, request.headers, request.method, target, body, now
-                    )
-                    return handler(conn, node, body, request, now)
-
-                answer = await run_in_threadpool(hub.run, work)
+                answer = await run_in_threadpool(
+                    hub.run, lambda conn: handler(conn, node, body, request, now)
+                )
             except HubRefused as exc:
-                if exc.reason not in (Refusal.RATE,):
+                if exc.reason is not Refusal.RATE:
                     log.info(
                         "refused %s %s: %s (%s)",
                         request.method,
@@ -201,23 +212,28 @@ def make_app(hub: Hub, *, maintain_every_s: float = 60.0) -> Starlette:
 
         return endpoint
 
-    def do_push(
-        conn: psycopg.Connection, node: store.Node, body: bytes, _r: Request, now: datetime
+    def push(
+        self, conn: psycopg.Connection, node: store.Node, body: bytes, _r: Request, now: datetime
     ) -> Any:
         lines = [line for line in body.split(b"\n") if line]
         trust, _ = store.trust_of(conn, node.compound)
         sets = store.read_lines(lines, trust)
         return store.push(conn, node, sets, now).as_json()
 
-    def partitions_for(body: bytes) -> None:
+    def partitions_for(self, body: bytes) -> None:
         """The day partitions an upload's passages need, made before its transaction
         (``CREATE TABLE ... PARTITION OF`` locks the parent table)."""
         days = store.passage_days_of_lines(body.split(b"\n"))
         if days:
-            hub.run(lambda conn: hub.partitions.ensure(conn, days))
+            self.hub.run(lambda conn: self.hub.partitions.ensure(conn, days))
 
-    def do_pull(
-        conn: psycopg.Connection, node: store.Node, _b: bytes, request: Request, now: datetime
+    def pull(
+        self,
+        conn: psycopg.Connection,
+        node: store.Node,
+        _b: bytes,
+        request: Request,
+        now: datetime,
     ) -> Any:
         try:
             after = int(request.query_params.get("after", "0"))
@@ -225,8 +241,8 @@ def make_app(hub: Hub, *, maintain_every_s: float = 60.0) -> Starlette:
             raise hubwire.bad_request("after") from None
         return store.pull(conn, node, max(after, 0), now)
 
-    def do_codes(
-        conn: psycopg.Connection, node: store.Node, body: bytes, _r: Request, now: datetime
+    def codes(
+        self, conn: psycopg.Connection, node: store.Node, body: bytes, _r: Request, now: datetime
     ) -> Any:
         try:
             fields = json.loads(body)
@@ -236,22 +252,23 @@ def make_app(hub: Hub, *, maintain_every_s: float = 60.0) -> Starlette:
             raise hubwire.bad_request("codes")
         return {"code": store.add_gate_code(conn, node, fields, now)}
 
-    def do_status(
-        conn: psycopg.Connection, node: store.Node, _b: bytes, _r: Request, now: datetime
+    def status(
+        self, conn: psycopg.Connection, node: store.Node, _b: bytes, _r: Request, now: datetime
     ) -> Any:
         return store.status(conn, node, now)
 
-    async def hello(request: Request) -> Response:
+    async def hello(self, _request: Request) -> Response:
         return JSONResponse(
             {
                 "hub": "gatepass",
                 "protocol": hubwire.PROTOCOL,
-                "hub_key": hub.identity.sign_public,
+                "hub_key": self.hub.identity.sign_public,
                 "time": datetime.now(UTC).isoformat(),
             }
         )
 
-    async def join(request: Request) -> Response:
+    async def join(self, request: Request) -> Response:
+        hub = self.hub
         try:
             raw = await _body(request, 64 * 1024)
             try:
@@ -273,12 +290,12 @@ def make_app(hub: Hub, *, maintain_every_s: float = 60.0) -> Starlette:
             return _refusal(exc)
         return JSONResponse(answer)
 
-    async def daily(request: Request) -> Response:
+    async def daily(self, request: Request) -> Response:
         try:
             auth = request.headers.get("authorization", "")
             if not auth.startswith("Bearer "):
                 raise HubRefused(Refusal.UNKNOWN_NODE, "no account token")
-            hub.rate.take("account:" + auth[-8:])
+            self.hub.rate.take("account:" + auth[-8:])
             scope = request.query_params.get("scope", "")
             try:
                 day = date.fromisoformat(request.query_params.get("day", ""))
@@ -290,10 +307,15 @@ def make_app(hub: Hub, *, maintain_every_s: float = 60.0) -> Starlette:
                 area = report.scope_area(conn, scope, account)
                 return report.daily(conn, area, day).as_json()
 
-            answer = await run_in_threadpool(hub.run, work)
+            answer = await run_in_threadpool(self.hub.run, work)
         except HubRefused as exc:
             return _refusal(exc)
         return JSONResponse(answer)
+
+
+def make_app(hub: Hub, *, maintain_every_s: float = 60.0) -> Starlette:
+    """The ASGI app of one hub process."""
+    api = Api(hub)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -316,13 +338,13 @@ def make_app(hub: Hub, *, maintain_every_s: float = 60.0) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/v1/hello", hello, methods=["GET"]),
-            Route("/v1/join", join, methods=["POST"]),
-            Route("/v1/push", signed(do_push, partitions_for), methods=["POST"]),
-            Route("/v1/pull", signed(do_pull), methods=["GET"]),
-            Route("/v1/codes", signed(do_codes), methods=["POST"]),
-            Route("/v1/status", signed(do_status), methods=["GET"]),
-            Route("/v1/reports/daily", daily, methods=["GET"]),
+            Route("/v1/hello", api.hello, methods=["GET"]),
+            Route("/v1/join", api.join, methods=["POST"]),
+            Route("/v1/push", api.signed(api.push, api.partitions_for), methods=["POST"]),
+            Route("/v1/pull", api.signed(api.pull), methods=["GET"]),
+            Route("/v1/codes", api.signed(api.codes), methods=["POST"]),
+            Route("/v1/status", api.signed(api.status), methods=["GET"]),
+            Route("/v1/reports/daily", api.daily, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -447,4 +447,5 @@ def next_delay(failures: int) -> timedelta:
     they succeed, then 1, 2, 4, ... minutes up to :data:`BACKOFF_MAX`."""
     if failures <= 0:
         return INTERVAL
-    return min(INTERVAL * (2 ** min(failures - 1, 10)), BACKOFF_MAX)
+    delay: timedelta = min(INTERVAL * (2 ** min(failures - 1, 10)), BACKOFF_MAX)
+    return delay

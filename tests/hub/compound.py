@@ -57,8 +57,15 @@ def make_homes(root: Path, residents: int = 4) -> tuple[Path, Path, Path, list[d
 
 def enrol_with_hub(dsn: str, url: str, office: Path, gates: list[Path]) -> None:
     shown = run(
-        office, "hub", "enrol-office", "--db", dsn, "--community", COMMUNITY,
-        "--compound", "幸福里",
+        office,
+        "hub",
+        "enrol-office",
+        "--db",
+        dsn,
+        "--community",
+        COMMUNITY,
+        "--compound",
+        "幸福里",
     ).output
     run(office, "hub", "join", url, "--code", code_in(shown, HUB_CODE))
     run(office, "sync", "now")

@@ -61,16 +61,27 @@ def _throwaway_cluster() -> Iterator[str] | None:
             capture_output=True,
         )
         subprocess.run(
-            [*as_user, pg_ctl, "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
-             f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"],
+            [
+                *as_user,
+                pg_ctl,
+                "-D",
+                str(data),
+                "-l",
+                str(folder / "log"),
+                "-w",
+                "-o",
+                f"-p {port} -k {folder} -c listen_addresses=127.0.0.1",
+                "start",
+            ],
             check=True,
             capture_output=True,
         )
         try:
             yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
         finally:
-            subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
-                           capture_output=True)
+            subprocess.run(
+                [*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+            )
             shutil.rmtree(folder, ignore_errors=True)
 
     return cluster()
@@ -138,8 +149,18 @@ class HubProcess:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "kiosk", "hub", "serve", "--db", self.dsn, "--listen",
-                 f"127.0.0.1:{self.port}", *self.extra],
+                [
+                    sys.executable,
+                    "-m",
+                    "kiosk",
+                    "hub",
+                    "serve",
+                    "--db",
+                    self.dsn,
+                    "--listen",
+                    f"127.0.0.1:{self.port}",
+                    *self.extra,
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -158,8 +179,10 @@ class HubProcess:
             if self.proc.poll() is not None:
                 raise AssertionError(f"the hub exited: {self.log.read_text()[-3000:]}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as raw, \
-                        context.wrap_socket(raw) as tls:
+                with (
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1) as raw,
+                    context.wrap_socket(raw) as tls,
+                ):
                     tls.sendall(b"GET /v1/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                     if b"gatepass" in tls.recv(4096) + tls.recv(4096):
                         return
@@ -188,8 +211,9 @@ def start_hub(hub_dsn: str, tmp_path: Path) -> Iterator:
     started: list[HubProcess] = []
 
     def start(*extra: str, port: int | None = None) -> HubProcess:
-        hub = HubProcess(hub_dsn, port or _free_port(), tmp_path / f"hub{len(started)}.log",
-                         extra=extra)
+        hub = HubProcess(
+            hub_dsn, port or _free_port(), tmp_path / f"hub{len(started)}.log", extra=extra
+        )
         started.append(hub)
         return hub.start()
 
