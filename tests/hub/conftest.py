@@ -40,8 +40,19 @@ def _with_db(dsn: str, name: str) -> str:
     return psycopg.conninfo.make_conninfo(dsn, dbname=name)
 
 
+def _pg_tool(name: str) -> str | None:
+    """A PostgreSQL program on PATH, or in Debian's versioned folder (not on PATH)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (folder / name).exists():
+            return str(folder / name)
+    return None
+
+
 def _throwaway_cluster() -> Iterator[str] | None:
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
     if initdb is None or pg_ctl is None:
         return None
     as_user: list[str] = []
