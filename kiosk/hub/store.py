@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.core import hubwire
@@ -444,9 +445,14 @@ class Partitions:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [self._LOCK])
             for day in missing:
                 conn.execute(
-                    f"CREATE TABLE IF NOT EXISTS {self.name(day)} PARTITION OF passages "
-                    "FOR VALUES FROM (%s) TO (%s)",
-                    [_day_start(day), _day_start(day + timedelta(days=1))],
+                    sql.SQL(
+                        "CREATE TABLE IF NOT EXISTS {} PARTITION OF passages "
+                        "FOR VALUES FROM ({}) TO ({})"
+                    ).format(
+                        sql.Identifier(self.name(day)),
+                        sql.Literal(_day_start(day)),
+                        sql.Literal(_day_start(day + timedelta(days=1))),
+                    )
                 )
             self._known.update(missing)
 
@@ -722,7 +728,7 @@ def pull(
             break
         last = int(position)
         if author != node.id:
-            text = bytes(line).decode("utf-8")
+            text = bytes(line).decode("utf-8").rstrip("\n")
             lines.append(text)
             size += len(text)
     else:
@@ -802,6 +808,6 @@ def drop_old_partitions(conn: psycopg.Connection, keep_days: int, today: date) -
         except ValueError:
             continue
         if day < cutoff:
-            conn.execute(f"DROP TABLE {name}")
+            conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
             dropped.append(name)
     return dropped

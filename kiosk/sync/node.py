@@ -219,6 +219,7 @@ def sync_once(
             _push(db, comp, client, key, done, clock, rules)
             done.skew = client.skew
     except HubRefused as exc:
+        log.warning("sync with the hub failed: %s (%s)", exc.reason.value, exc.detail)
         _note(db, clock(), error=exc)
         raise
     _note(db, clock(), skew=done.skew)
@@ -295,7 +296,7 @@ def apply_lines(
             applied_total += applied
             batch = []
 
-    for line in lines:
+    for line in (raw.rstrip(b"\n") for raw in lines):
         try:
             batch.append(check_line(line, comp.id, trust))
             continue
