@@ -672,7 +672,8 @@ def _publish(conn: psycopg.Connection, compound: uuid.UUID) -> None:
     pending = conn.execute(
         "SELECT c.author, c.first FROM change_sets c JOIN nodes n ON n.id = c.author "
         "WHERE c.compound = %s AND c.feed IS NULL AND n.published "
-        "ORDER BY c.received_at, n.role DESC, c.author, c.first",
+        # the office's first: its node row is what publishes a gate held back till now
+        "ORDER BY n.role = 'office' DESC, c.received_at, c.author, c.first",
         [compound],
     ).fetchall()
     if not pending:

@@ -142,6 +142,18 @@ def hub_dsn(pg_admin: str, pg_template: str) -> Iterator[str]:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.fixture(scope="session")
+def shared_hub_dsn(pg_admin: str, pg_template: str) -> Iterator[str]:
+    """One hub database for the tests that keep to compounds of their own (seeded):
+    making a database per test costs a second or two."""
+    name = f"gp_shared_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    yield _with_db(pg_admin, name)
+    with psycopg.connect(pg_admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @dataclass
 class HubProcess:
     """``kiosk hub serve`` as a real process."""
