@@ -8,7 +8,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.store.checkpoint import set_meta
+from kiosk.store.db import connect, write
 from tests.helpers import make_checkpoint, run, run_json
+from tests.hub.processes import HubProcess
 
 STICK_CODE = re.compile(r"([0-9A-Z]{5}-[0-9A-Z]{5})\b")
 HUB_CODE = re.compile(r"([0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5})")
@@ -77,3 +80,33 @@ def enrol_with_hub(dsn: str, url: str, office: Path, gates: list[Path]) -> None:
 def copy_homes(src: Path, dst: Path) -> None:
     for name in ("office", "north", "south"):
         shutil.copytree(src / name, dst / name)
+
+
+class Hubs:
+    def __init__(self, dsn: str, port: int, root: Path) -> None:
+        self.dsn, self.port, self.root = dsn, port, root
+        self.running: list[HubProcess] = []
+
+    def start(self, port: int | None = None) -> HubProcess:
+        hub = HubProcess(
+            self.dsn, port or self.port, self.root / f"hub{len(self.running)}.log"
+        ).start()
+        self.running.append(hub)
+        return hub
+
+    def stop(self) -> None:
+        for hub in self.running:
+            hub.stop()
+
+
+def point_at(home: Path, hub: HubProcess) -> None:
+    db = connect(home / "gatepass.db")
+    try:
+        with write(db):
+            set_meta(db, "hub.url", hub.url)
+    finally:
+        db.close()
+
+
+def node_id(home: Path) -> str:
+    return str(run_json(home, "exchange", "nodes", "--json")["node"])

@@ -11,33 +11,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import ssl
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from kiosk.hub import identity, schema
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _with_db(dsn: str, name: str) -> str:
-    return psycopg.conninfo.make_conninfo(dsn, dbname=name)
+from tests.hub.compound import HubCompound, Hubs, enrol_with_hub, make_homes
+from tests.hub.processes import HubProcess, free_port, with_db
 
 
 def _pg_tool(name: str) -> str | None:
@@ -65,7 +50,7 @@ def _throwaway_cluster() -> Iterator[str] | None:
         folder = Path(tempfile.mkdtemp(prefix="gatepass-pg-"))
         if as_user:
             shutil.chown(folder, "postgres")
-        data, port = folder / "data", _free_port()
+        data, port = folder / "data", free_port()
         subprocess.run(
             [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
             check=True,
@@ -123,7 +108,7 @@ def pg_template(pg_admin: str) -> Iterator[str]:
     name = f"gp_template_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    with psycopg.connect(_with_db(pg_admin, name), autocommit=True) as conn:
+    with psycopg.connect(with_db(pg_admin, name), autocommit=True) as conn:
         schema.migrate(conn)
         identity.create(conn, ["localhost", "127.0.0.1"])
     yield name
@@ -137,7 +122,7 @@ def hub_dsn(pg_admin: str, pg_template: str) -> Iterator[str]:
     name = f"gp_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
-    yield _with_db(pg_admin, name)
+    yield with_db(pg_admin, name)
     with psycopg.connect(pg_admin, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -149,83 +134,9 @@ def shared_hub_dsn(pg_admin: str, pg_template: str) -> Iterator[str]:
     name = f"gp_shared_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
-    yield _with_db(pg_admin, name)
+    yield with_db(pg_admin, name)
     with psycopg.connect(pg_admin, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@dataclass
-class HubProcess:
-    """``kiosk hub serve`` as a real process."""
-
-    dsn: str
-    port: int
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-    extra: tuple[str, ...] = ()
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def start(self) -> HubProcess:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "kiosk",
-                    "hub",
-                    "serve",
-                    "--db",
-                    self.dsn,
-                    "--listen",
-                    f"127.0.0.1:{self.port}",
-                    *self.extra,
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=ROOT,
-            )
-        self.wait_ready()
-        return self
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the hub exited: {self.log.read_text()[-3000:]}")
-            try:
-                with (
-                    socket.create_connection(("127.0.0.1", self.port), timeout=1) as raw,
-                    context.wrap_socket(raw) as tls,
-                ):
-                    tls.sendall(b"GET /v1/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    if b"gatepass" in tls.recv(4096) + tls.recv(4096):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"the hub did not start: {self.log.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture
@@ -235,7 +146,7 @@ def start_hub(hub_dsn: str, tmp_path: Path) -> Iterator:
 
     def start(*extra: str, port: int | None = None) -> HubProcess:
         hub = HubProcess(
-            hub_dsn, port or _free_port(), tmp_path / f"hub{len(started)}.log", extra=extra
+            hub_dsn, port or free_port(), tmp_path / f"hub{len(started)}.log", extra=extra
         )
         started.append(hub)
         return hub.start()
@@ -243,3 +154,46 @@ def start_hub(hub_dsn: str, tmp_path: Path) -> Iterator:
     yield start
     for hub in started:
         hub.stop()
+
+
+@pytest.fixture(scope="session")
+def template(
+    pg_admin: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, str, int, list[dict]]]:
+    """Homes enrolled with a hub, and that hub's database (no process left on it)."""
+    root = tmp_path_factory.mktemp("hubcompound")
+    name = f"gp_mod_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    dsn, port = with_db(pg_admin, name), free_port()
+    hub = HubProcess(dsn, port, root / "hub.log").start()
+    try:
+        office, north, south, passes = make_homes(root)
+        enrol_with_hub(dsn, hub.url, office, [north, south])
+        HubCompound(root, office, north, south, passes).round()
+    finally:
+        hub.stop()
+    yield root, name, port, passes
+    with psycopg.connect(pg_admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def hc(
+    template: tuple[Path, str, int, list[dict]], pg_admin: str, tmp_path: Path
+) -> Iterator[tuple[HubCompound, Hubs]]:
+    root, name, port, passes = template
+    for home in ("office", "north", "south"):
+        shutil.copytree(root / home, tmp_path / home)
+    mine = f"gp_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {mine} TEMPLATE {name}")
+    hubs = Hubs(with_db(pg_admin, mine), port, tmp_path)
+    hubs.start()
+    c = HubCompound(tmp_path, tmp_path / "office", tmp_path / "north", tmp_path / "south", passes)
+    try:
+        yield c, hubs
+    finally:
+        hubs.stop()
+        with psycopg.connect(pg_admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {mine} WITH (FORCE)")

@@ -26,8 +26,9 @@ class Node:
     role: str
     seq: int = 0
 
-    def headers(self, method: str, target: str, body: bytes = b"", skew: timedelta = timedelta(0)
-                ) -> dict[str, str]:
+    def headers(
+        self, method: str, target: str, body: bytes = b"", skew: timedelta = timedelta(0)
+    ) -> dict[str, str]:
         return hubwire.sign_request(
             self.key, self.id, method, target, body, datetime.now(UTC) + skew
         )
@@ -40,9 +41,7 @@ class Seeded:
     gates: list[Node] = field(default_factory=list)
 
     def change_set(self, author: Node, rows: list[dict[str, Any]]) -> ChangeSet:
-        change = sign_change_set(
-            self.compound, author.id, author.seq + 1, 5, rows, author.key
-        )
+        change = sign_change_set(self.compound, author.id, author.seq + 1, 5, rows, author.key)
         author.seq = change.last
         return change
 
@@ -62,8 +61,9 @@ def visit(gate: Node, at: datetime | None = None, **extra: Any) -> dict[str, Any
     }
 
 
-def seed(conn: psycopg.Connection, gates: int = 2, community: str = "区/街道/社区",
-         name: str = "小区") -> Seeded:
+def seed(
+    conn: psycopg.Connection, gates: int = 2, community: str = "区/街道/社区", name: str = "小区"
+) -> Seeded:
     """A compound with an office and ``gates`` gates, every key published."""
     area = store.area_path(conn, community, create=True)
     compound = uuid7()
@@ -73,13 +73,20 @@ def seed(conn: psycopg.Connection, gates: int = 2, community: str = "区/街道/
         [uuid.UUID(compound), area, name, uuid.UUID(office.id)],
     )
     seeded = Seeded(compound, office)
-    for node in [office, *(Node(uuid7(), Ed25519PrivateKey.generate(), "gate")
-                           for _ in range(gates))]:
+    for node in [
+        office,
+        *(Node(uuid7(), Ed25519PrivateKey.generate(), "gate") for _ in range(gates)),
+    ]:
         conn.execute(
             "INSERT INTO nodes (id, compound, role, name, sign_key, published) "
             "VALUES (%s, %s, %s, %s, %s, true)",
-            [uuid.UUID(node.id), uuid.UUID(compound), node.role, node.role,
-             public_key_to_text(node.key.public_key())],
+            [
+                uuid.UUID(node.id),
+                uuid.UUID(compound),
+                node.role,
+                node.role,
+                public_key_to_text(node.key.public_key()),
+            ],
         )
         if node.role == "gate":
             seeded.gates.append(node)

@@ -5,102 +5,24 @@ decide alone, and what must travel reaches everyone once."""
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from kiosk.core.rules import DirectionMode, Level, Reason
-from kiosk.store.checkpoint import set_meta
-from kiosk.store.db import connect, write
 from tests.helpers import raw_connect, run, run_json
-from tests.hub.compound import HubCompound, enrol_with_hub, make_homes
-from tests.hub.conftest import HubProcess, _free_port, _with_db
+from tests.hub.compound import HubCompound, Hubs, node_id, point_at
+from tests.hub.processes import free_port
 from tests.test_exchange import count, scan
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def template(
-    pg_admin: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Path, str, int, list[dict]]]:
-    """Homes enrolled with a hub, and that hub's database (no process left on it)."""
-    root = tmp_path_factory.mktemp("hubcompound")
-    name = f"gp_mod_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
-    dsn, port = _with_db(pg_admin, name), _free_port()
-    hub = HubProcess(dsn, port, root / "hub.log").start()
-    try:
-        office, north, south, passes = make_homes(root)
-        enrol_with_hub(dsn, hub.url, office, [north, south])
-        HubCompound(root, office, north, south, passes).round()
-    finally:
-        hub.stop()
-    yield root, name, port, passes
-    with psycopg.connect(pg_admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-class Hubs:
-    def __init__(self, dsn: str, port: int, root: Path) -> None:
-        self.dsn, self.port, self.root = dsn, port, root
-        self.running: list[HubProcess] = []
-
-    def start(self, port: int | None = None) -> HubProcess:
-        hub = HubProcess(
-            self.dsn, port or self.port, self.root / f"hub{len(self.running)}.log"
-        ).start()
-        self.running.append(hub)
-        return hub
-
-    def stop(self) -> None:
-        for hub in self.running:
-            hub.stop()
-
-
-@pytest.fixture
-def hc(
-    template: tuple[Path, str, int, list[dict]], pg_admin: str, tmp_path: Path
-) -> Iterator[tuple[HubCompound, Hubs]]:
-    root, name, port, passes = template
-    for home in ("office", "north", "south"):
-        shutil.copytree(root / home, tmp_path / home)
-    mine = f"gp_t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {mine} TEMPLATE {name}")
-    hubs = Hubs(_with_db(pg_admin, mine), port, tmp_path)
-    hubs.start()
-    c = HubCompound(tmp_path, tmp_path / "office", tmp_path / "north", tmp_path / "south", passes)
-    try:
-        yield c, hubs
-    finally:
-        hubs.stop()
-        with psycopg.connect(pg_admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {mine} WITH (FORCE)")
-
-
-def point_at(home: Path, hub: HubProcess) -> None:
-    db = connect(home / "gatepass.db")
-    try:
-        with write(db):
-            set_meta(db, "hub.url", hub.url)
-    finally:
-        db.close()
-
-
-def node_id(home: Path) -> str:
-    return str(run_json(home, "exchange", "nodes", "--json")["node"])
-
-
 def test_the_compound_over_two_hub_processes(hc: tuple[HubCompound, Hubs]) -> None:
     c, hubs = hc
-    point_at(c.south, hubs.start(_free_port()))  # south talks to the second process
+    point_at(c.south, hubs.start(free_port()))  # south talks to the second process
     token, revoked, held = c.passes[0]["token"], c.passes[2], c.passes[1]
     # anti-passback across gates: in at north, then at south once north has synced
     assert scan(c.north, token) == (Level.PASS, Reason.VALID_PASS)
@@ -111,8 +33,17 @@ def test_the_compound_over_two_hub_processes(hc: tuple[HubCompound, Hubs]) -> No
     # a revocation and a hold at the office stop both gates after one sync each
     run(c.office, "passes", "revoke", revoked["serial"], "--reason", "lost card")
     until = (datetime.now() + timedelta(days=7)).strftime("%Y-%m-%d")
-    run(c.office, "holds", "add", "--household", held["household"], "--until", until,
-        "--reason", "close contact")
+    run(
+        c.office,
+        "holds",
+        "add",
+        "--household",
+        held["household"],
+        "--until",
+        until,
+        "--reason",
+        "close contact",
+    )
     c.sync(c.office)
     for home in (c.north, c.south):
         c.sync(home)
@@ -155,7 +86,7 @@ def test_sync_status_and_office_data_freshness_fed_by_the_hub(
 
 
 def test_a_removed_gate_is_refused_at_once_with_its_reason(hc: tuple[HubCompound, Hubs]) -> None:
-    c, hubs = hc
+    c, _ = hc
     run(c.office, "exchange", "remove", "south", input="y\n")
     c.sync(c.office)  # the office's node row with removed_at reaches the hub
     result = run(c.south, "sync", "now", "--json", ok=False)

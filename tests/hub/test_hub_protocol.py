@@ -74,7 +74,9 @@ def test_a_push_is_pulled_by_the_other_gate_but_not_by_its_author(
     assert pull(api, south, got["next"]).json()["lines"] == []
 
 
-def test_every_refusal_carries_its_reason(api: TestClient, seeded: Seeded, shared_hub_dsn: str) -> None:
+def test_every_refusal_carries_its_reason(
+    api: TestClient, seeded: Seeded, shared_hub_dsn: str
+) -> None:
     north, south = seeded.gates
     line = seeded.change_set(north, [visit(north)]).line().rstrip(b"\n")
     headers = north.headers("POST", "/v1/push", line)
@@ -83,8 +85,9 @@ def test_every_refusal_carries_its_reason(api: TestClient, seeded: Seeded, share
     assert (replay.status_code, replay.json()["refused"]) == (409, "replayed")
     late = push(api, north, [line], skew=timedelta(hours=2))
     assert (late.status_code, late.json()["refused"]) == (401, "clock")
-    changed = api.post("/v1/push", content=line + b" ", headers=north.headers(
-        "POST", "/v1/push", line))
+    changed = api.post(
+        "/v1/push", content=line + b" ", headers=north.headers("POST", "/v1/push", line)
+    )
     assert (changed.status_code, changed.json()["refused"]) == (401, "signature")
     stranger = Node(str(uuid.uuid4()), north.key, "gate")
     assert push(api, stranger, [line]).json()["refused"] == "unknown_node"
@@ -158,8 +161,9 @@ def test_the_feed_never_skips_a_change_set_committed_late(shared_hub_dsn: str) -
     with psycopg.connect(shared_hub_dsn) as conn, conn.transaction():
         seeded = seed(conn, gates=4, name="feed")
     per_writer = 15
-    sets = {g.id: [seeded.change_set(g, [visit(g)]) for _ in range(per_writer)]
-            for g in seeded.gates}
+    sets = {
+        g.id: [seeded.change_set(g, [visit(g)]) for _ in range(per_writer)] for g in seeded.gates
+    }
     stop = threading.Event()
     seen: list[tuple[int, str]] = []
     errors: list[BaseException] = []
@@ -187,7 +191,8 @@ def test_the_feed_never_skips_a_change_set_committed_late(shared_hub_dsn: str) -
                     with conn.transaction():
                         page = store.pull(conn, reader_node, after, datetime.now(UTC))
                         positions = [
-                            int(p) for (p,) in conn.execute(
+                            int(p)
+                            for (p,) in conn.execute(
                                 "SELECT feed FROM change_sets WHERE compound = %s AND feed > %s "
                                 "AND feed <= %s ORDER BY feed",
                                 [uuid.UUID(seeded.compound), after, page["next"]],
