@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from psycopg import sql
 
 from kiosk.core import hubwire
 from kiosk.core.bundle import BundleRefused, ChangeSet, TrustList, check_line
@@ -443,10 +444,16 @@ class Partitions:
         with self._lock:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [self._LOCK])
             for day in missing:
+                # DDL takes no bound parameters: the bounds go in as quoted literals.
                 conn.execute(
-                    f"CREATE TABLE IF NOT EXISTS {self.name(day)} PARTITION OF passages "
-                    "FOR VALUES FROM (%s) TO (%s)",
-                    [_day_start(day), _day_start(day + timedelta(days=1))],
+                    sql.SQL(
+                        "CREATE TABLE IF NOT EXISTS {} PARTITION OF passages "
+                        "FOR VALUES FROM ({}) TO ({})"
+                    ).format(
+                        sql.Identifier(self.name(day)),
+                        sql.Literal(_day_start(day)),
+                        sql.Literal(_day_start(day + timedelta(days=1))),
+                    )
                 )
             self._known.update(missing)
 
