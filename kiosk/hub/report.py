@@ -146,24 +146,38 @@ def daily(
         [ids],
     ):
         rows[cid] = CompoundDay(str(cid), name, community)
+    span = {"fever": FEVER_DEFAULT, "ids": ids, "start": start, "end": end}
     # The threshold compared as real, the type of the column: a reading of 37.3 is
-    # 37.29999923... as double precision, under a double 37.3 (no fever).
-    for cid, passages, visitors, fevers, denials in conn.execute(
+    # 37.29999923... as double precision, under a double 37.3 (no fever). No count
+    # (DISTINCT) here: it makes the planner walk the index in compound order, where a
+    # hashed aggregate over the day's partitions is about twice as fast.
+    for cid, passages, fevers, denials in conn.execute(
         f"""
-        SELECT p.compound, count(*), count(DISTINCT p.visitor_id),
+        SELECT p.compound, count(*),
                count(*) FILTER (WHERE p.temperature >= coalesce(
                    (c.rules->>'fever_threshold')::real, %(fever)s::real)),
                count(*) FILTER (WHERE p.level = 'deny')
         FROM passages p JOIN compounds c ON c.id = p.compound
-        WHERE p.compound = ANY(%(ids)s) AND p.at >= %(start)s AND p.at < %(end)s
+        WHERE c.id = ANY(%(ids)s) AND p.at >= %(start)s AND p.at < %(end)s
           AND {_STANDING}
         GROUP BY p.compound
         """,
-        {"fever": FEVER_DEFAULT, "ids": ids, "start": start, "end": end},
+        span,
     ):
         day_row = rows[cid]
-        day_row.passages, day_row.visitors = int(passages), int(visitors)
-        day_row.fevers, day_row.denials = int(fevers), int(denials)
+        day_row.passages, day_row.fevers = int(passages), int(fevers)
+        day_row.denials = int(denials)
+    for cid, visitors in conn.execute(
+        f"""
+        SELECT compound, count(*) FROM (
+            SELECT DISTINCT p.compound, p.visitor_id FROM passages p
+            WHERE p.compound = ANY(%(ids)s) AND p.at >= %(start)s AND p.at < %(end)s
+              AND p.visitor_id IS NOT NULL AND {_STANDING}
+        ) seen GROUP BY compound
+        """,
+        span,
+    ):
+        rows[cid].visitors = int(visitors)
     for cid, held in conn.execute(
         "SELECT compound, count(*) FROM holds WHERE compound = ANY(%(ids)s) "
         "AND until > %(at)s AND (created_at IS NULL OR created_at <= %(at)s) "
