@@ -23,6 +23,7 @@ from kiosk.core.ids import uuid7
 from kiosk.hub import report, store
 from kiosk.hub.report_files import write_report
 from tests.helpers import run
+from tests.hub.conftest import ROOT
 
 DAY = date(2026, 3, 3)
 SHANGHAI = report.REPORT_TZ
@@ -383,3 +384,30 @@ def test_account_made_by_the_cli_reads_its_area(hub_dsn: str, tmp_path: Path) ->
         with pytest.raises(HubRefused) as refused:
             report.scope_area(conn, JIANGTAI, account)
         assert refused.value.reason is Refusal.SCOPE
+
+
+def test_the_hub_loads_no_qt_but_for_a_pdf(hub_dsn: str, tmp_path: Path) -> None:
+    """A hub server never loads Qt: the report's files but the PDF are written without
+    it (the import-linter contract ``hub`` lets only the PDF reach kiosk.ui)."""
+    import sys
+
+    seed(hub_dsn)
+    code = (
+        "import sys, psycopg\n"
+        "from datetime import date\n"
+        "from pathlib import Path\n"
+        "import kiosk.hub.app\n"
+        "from kiosk.hub import report, store\n"
+        "from kiosk.hub.report_files import write_report\n"
+        f"conn = psycopg.connect({hub_dsn!r}, autocommit=True)\n"
+        f"found = report.daily(conn, store.area_path(conn, {WANGJING!r}, create=False), "
+        "date(2026, 3, 3))\n"
+        f"write_report(found, Path({str(tmp_path / 'r.xlsx')!r}))\n"
+        f"write_report(found, Path({str(tmp_path / 'r.json')!r}))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('PySide6', 'kiosk.ui'))))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert shown.strip() == "[]"
+    assert (tmp_path / "r.xlsx").exists() and (tmp_path / "r.json").exists()
