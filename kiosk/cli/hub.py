@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli.context import Context, cli_actor, pass_ctx
+from kiosk.cli.context import Context, cli_actor, paper_language_option, pass_ctx
 from kiosk.cli.exchange import node_key
 from kiosk.core.clock import local, utcnow
 from kiosk.core.errors import UserError
@@ -191,21 +191,25 @@ def hub_report() -> None:
     default=None,
     help="Write to FILE (.pdf, .xlsx or .json); default: JSON on standard output.",
 )
-def hub_report_daily(dsn: str, scope: str, day: datetime | None, out: Path | None) -> None:
+@paper_language_option("report_lang", "Language of the report's file.")
+def hub_report_daily(
+    dsn: str, scope: str, day: datetime | None, out: Path | None, report_lang: str
+) -> None:
     """Per compound under SCOPE for one day: passages, visitors, fevers, denials, people
     on hold, overstaying visitors, gates that have not synced."""
-    from kiosk.hub import report, store
+    from kiosk.hub import report, report_files, store
 
-    when: date = day.date() if day else (local(utcnow()) - timedelta(days=1)).date()
+    if out is not None:
+        report_files.check_suffix(out)  # before the database is asked
+    # The day as the report counts it: the hub's local day (report.REPORT_TZ).
+    when: date = day.date() if day else (datetime.now(report.REPORT_TZ) - timedelta(days=1)).date()
     with _connect(dsn) as conn:
         area = store.area_path(conn, scope, create=False)
         found = report.daily(conn, area, when)
     if out is None:
         click.echo(json.dumps(found.as_json(), ensure_ascii=False, indent=2))
         return
-    from kiosk.hub.report_files import write_report
-
-    write_report(found, out)
+    report_files.write_report(found, out, lang=report_lang)
     click.echo(tr("Wrote {path}: {count} compounds.", path=out, count=len(found.compounds)))
 
 

@@ -183,6 +183,15 @@ _migration("0001_hub")(
     """
 )
 
+_migration("0002_passages_corrects")(
+    """
+    -- The corrections among the passages (a row whose corrects names an older one):
+    -- few, and each report reads them to count passages as they stand (kiosk.hub.report).
+    CREATE INDEX passages_corrects ON passages(compound, at) INCLUDE (corrects)
+        WHERE corrects IS NOT NULL;
+    """
+)
+
 
 def applied(conn: psycopg.Connection) -> list[str]:
     exists = conn.execute("SELECT to_regclass('hub_migrations') IS NOT NULL").fetchone()

@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from psycopg import sql
 
 from kiosk.core import hubwire
 from kiosk.core.bundle import BundleRefused, ChangeSet, TrustList, check_line
@@ -444,6 +445,7 @@ class Partitions:
         with self._lock:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [self._LOCK])
             for day in missing:
+                # DDL takes no bound parameters: the bounds go in as quoted literals.
                 conn.execute(
                     sql.SQL(
                         "CREATE TABLE IF NOT EXISTS {} PARTITION OF passages "

@@ -19,9 +19,15 @@ from kiosk.ui.qt_app import ensure_gui_app
 
 @contextlib.contextmanager
 def a4_pdf(
-    out: Path, *, title: str, dpi: int, margins_mm: QMarginsF | None = None
+    out: Path,
+    *,
+    title: str,
+    dpi: int,
+    margins_mm: QMarginsF | None = None,
+    landscape: bool = False,
 ) -> Iterator[tuple[QPdfWriter, QPainter]]:
-    """A portrait A4 PDF at ``dpi``, painted inside the block; finished when it ends.
+    """A portrait (or ``landscape``) A4 PDF at ``dpi``, painted inside the block;
+    finished when it ends.
 
     The painter's origin is the top-left corner inside the margins. Any thread may
     paint (the office draws on its jobs thread); only the main thread may make the
@@ -40,7 +46,9 @@ def a4_pdf(
         writer.setPageLayout(
             QPageLayout(
                 QPageSize(QPageSize.PageSizeId.A4),
-                QPageLayout.Orientation.Portrait,
+                QPageLayout.Orientation.Landscape
+                if landscape
+                else QPageLayout.Orientation.Portrait,
                 margins_mm if margins_mm is not None else QMarginsF(0, 0, 0, 0),
                 QPageLayout.Unit.Millimeter,  # QPageLayout's own default unit is the point
             )
