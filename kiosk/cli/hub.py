@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from kiosk.cli.checkpoint import issuer_key
 from kiosk.cli.context import Context, cli_actor, paper_language_option, pass_ctx
 from kiosk.cli.exchange import node_key
 from kiosk.core.clock import local, utcnow
@@ -222,7 +223,9 @@ def hub_join(ctx: Context, url: str, code: str) -> None:
     code from the hub's administrator, a gate from its office (kiosk hub enrol-gate)."""
     from kiosk.sync.node import join_hub
 
-    key = node_key(ctx)
+    # a checkpoint in no compound yet founds one as its office, so its node key is the
+    # issuer key (node_key gives the gate key until the compound exists)
+    key = node_key(ctx) if compound(ctx.db) is not None else issuer_key(ctx)
     done = join_hub(ctx.db, ctx.home, key, url, code, now=utcnow())
     with write(ctx.db):
         record_audit(ctx.db, cli_actor(), "hub.join", {"url": done.url, "role": done.role})

@@ -355,6 +355,12 @@ def app_from_environment() -> Starlette:
     in ``GATEPASS_HUB_DB``), as ``kiosk hub serve`` runs it."""
     import os
 
+    kiosk_log = logging.getLogger("kiosk")
+    if not kiosk_log.handlers:  # a uvicorn worker process (--workers 2+): nobody set it up
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        kiosk_log.addHandler(handler)
+        kiosk_log.setLevel(logging.INFO)
     return make_app(
         Hub(
             os.environ["GATEPASS_HUB_DB"],

@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from psycopg import sql
 

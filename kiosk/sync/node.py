@@ -353,12 +353,16 @@ def _push(
         clock(),
         pacer=Pacer(pace_of(comp).gap_s if not comp.is_office else OFFICE_PACE.gap_s),
     )
-    sets = lines_for(db, "", _hub_vector(db))
+    # our own change sets first, in pages of their own: the office's node rows name the
+    # gates whose change sets it relays, and the hub checks a page against the keys it
+    # held before that page (a relayed gate it does not know yet refuses the whole page)
+    sets = sorted(lines_for(db, "", _hub_vector(db)), key=lambda c: c.author != comp.node)
     page: list[bytes] = []
     size = 0
-    for change in sets:
+    for i, change in enumerate(sets):
         line = change.line()
-        if page and size + len(line) > hubwire.PAGE_BYTES:
+        relayed_first = i > 0 and change.author != comp.node and sets[i - 1].author == comp.node
+        if page and (size + len(line) > hubwire.PAGE_BYTES or relayed_first):
             _send_page(db, client, page, done)
             page, size = [], 0
         page.append(line)
