@@ -23,7 +23,7 @@ from kiosk.core.ids import uuid7
 from kiosk.hub import report, store
 from kiosk.hub.report_files import write_report
 from tests.helpers import run
-from tests.hub.conftest import ROOT
+from tests.hub.processes import ROOT
 
 DAY = date(2026, 3, 3)
 SHANGHAI = report.REPORT_TZ
@@ -237,8 +237,9 @@ def test_files(hub_dsn: str, tmp_path: Path) -> None:
     found = wangjing_report(hub_dsn)
     xlsx = tmp_path / "daily.xlsx"
     write_report(found, xlsx, lang="zh_CN")
-    sheet = openpyxl.load_workbook(xlsx, read_only=True).worksheets[0]
-    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    book = openpyxl.load_workbook(xlsx, read_only=True)
+    rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    book.close()  # a read-only workbook keeps its file open until closed
     assert len(rows[0]) == 10
     body = {r[0]: r for r in rows[1:4]}
     assert body["幸福里"][1:9] == ["花家地社区", 7, 4, 1, 1, 1, 1, 3]
