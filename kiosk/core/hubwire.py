@@ -70,6 +70,7 @@ class Refusal(enum.StrEnum):
     with a 4xx status; the node shows :func:`refusal_message` in the guard's language."""
 
     UNKNOWN_NODE = "unknown_node"
+    ACCOUNT = "account"
     REMOVED = "removed"
     SIGNATURE = "signature"
     CLOCK = "clock"
@@ -86,6 +87,7 @@ class Refusal(enum.StrEnum):
 
 _MESSAGES = {
     Refusal.UNKNOWN_NODE: N_("The hub does not know this checkpoint: enrol it with the hub first."),
+    Refusal.ACCOUNT: N_("The hub does not know this account's token, or it was revoked."),
     Refusal.REMOVED: N_("The hub refuses this checkpoint: it was removed from its compound."),
     Refusal.SIGNATURE: N_("The hub could not verify this checkpoint's signature."),
     Refusal.CLOCK: N_(

@@ -38,6 +38,7 @@ T = TypeVar("T")
 
 STATUS = {
     Refusal.UNKNOWN_NODE: 401,
+    Refusal.ACCOUNT: 401,
     Refusal.SIGNATURE: 401,
     Refusal.CLOCK: 401,
     Refusal.REMOVED: 403,
@@ -184,7 +185,6 @@ class Api:
         async def endpoint(request: Request) -> Response:
             try:
                 body = await _body(request, hub.max_body)
-                hub.rate.take(request.headers.get(hubwire.H_NODE, ""))
                 now = store.now_utc()
                 target = _target(request)
                 node = await run_in_threadpool(
@@ -193,6 +193,8 @@ class Api:
                         conn, request.headers, request.method, target, body, now
                     ),
                 )
+                # after authenticating: nobody can spend another node's allowance
+                hub.rate.take(str(node.id))
                 if prepare is not None:
                     await run_in_threadpool(prepare, body)
                 answer = await run_in_threadpool(
@@ -217,8 +219,10 @@ class Api:
     ) -> Any:
         lines = [line for line in body.split(b"\n") if line]
         trust, _ = store.trust_of(conn, node.compound)
-        sets = store.read_lines(lines, trust)
-        return store.push(conn, node, sets, now).as_json()
+        sets, left_out = store.read_lines(lines, trust, str(node.id))
+        pushed = store.push(conn, node, sets, now)
+        pushed.left_out = left_out
+        return pushed.as_json()
 
     def partitions_for(self, body: bytes) -> None:
         """The day partitions an upload's passages need, made before its transaction
@@ -294,7 +298,7 @@ class Api:
         try:
             auth = request.headers.get("authorization", "")
             if not auth.startswith("Bearer "):
-                raise HubRefused(Refusal.UNKNOWN_NODE, "no account token")
+                raise HubRefused(Refusal.ACCOUNT, "no account token")
             self.hub.rate.take("account:" + auth[-8:])
             scope = request.query_params.get("scope", "")
             try:

@@ -118,7 +118,7 @@ def account_of(conn: psycopg.Connection, token: str) -> Account:
         [hubwire.token_hash(token)],
     ).fetchone()
     if row is None:
-        raise HubRefused(Refusal.UNKNOWN_NODE, "account token")
+        raise HubRefused(Refusal.ACCOUNT, "account token")
     return Account(row[0], row[1], row[2])
 
 
@@ -377,33 +377,51 @@ def trust_of(conn: psycopg.Connection, compound: uuid.UUID) -> tuple[TrustList, 
 _OWN_KINDS = {"visit": "checkpoint_id", "visitor": "checkpoint_id"}
 
 
-def read_lines(lines: Iterable[bytes], trust: TrustList) -> list[ChangeSet]:
+_REASONS = {
+    "tampered": Refusal.SIGNATURE,
+    "removed node": Refusal.REMOVED,
+    "unknown node": Refusal.UNKNOWN_NODE,
+    "not allowed": Refusal.NOT_ALLOWED,
+}
+
+
+def read_lines(
+    lines: Iterable[bytes], trust: TrustList, sender: str | None = None
+) -> tuple[list[ChangeSet], int]:
     """Every line checked as a bundle's are (signature, shape, kinds), and each passage
-    and visitor claimed by its own author: all or :class:`HubRefused`."""
+    and visitor claimed by its own author: all, or :class:`HubRefused`. A line another
+    node relays (``sender`` is not its author) by an author the hub does not trust
+    (not known yet, or removed) is left out, not refused: the relaying node cannot
+    know what the hub knows. Returns the change sets and how many lines were left
+    out."""
     sets = []
+    left_out = 0
     for line in lines:
         try:
             change = check_line(line, trust.compound, trust)
         except BundleRefused as exc:
-            reason = {
-                "tampered": Refusal.SIGNATURE,
-                "removed node": Refusal.REMOVED,
-                "unknown node": Refusal.UNKNOWN_NODE,
-                "not allowed": Refusal.NOT_ALLOWED,
-            }.get(str(exc.reason), Refusal.DAMAGED)
+            reason = _REASONS.get(str(exc.reason), Refusal.DAMAGED)
+            if (
+                sender is not None
+                and reason in (Refusal.UNKNOWN_NODE, Refusal.REMOVED)
+                and not exc.detail.startswith(sender)
+            ):
+                left_out += 1
+                continue
             raise HubRefused(reason, exc.detail) from None
         for row in change.rows:
             field_ = _OWN_KINDS.get(row["kind"])
             if field_ is not None and row.get(field_) != change.author:
                 raise HubRefused(Refusal.NOT_ALLOWED, f"{row['kind']} of another node")
         sets.append(change)
-    return sets
+    return sets, left_out
 
 
 @dataclass
 class Pushed:
     accepted: int = 0
     known: int = 0
+    left_out: int = 0  # relayed lines by an author the hub does not trust
     rows: int = 0
     vector: dict[str, int] = field(default_factory=dict)
 
@@ -411,6 +429,7 @@ class Pushed:
         return {
             "accepted": self.accepted,
             "known": self.known,
+            "left_out": self.left_out,
             "rows": self.rows,
             "vector": self.vector,
         }

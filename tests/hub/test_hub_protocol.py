@@ -217,3 +217,20 @@ def test_the_feed_never_skips_a_change_set_committed_late(shared_hub_dsn: str) -
     assert [p for p, _ in seen] == list(range(1, 4 * per_writer + 1))
     expected = {c.line().decode().rstrip("\n") for group in sets.values() for c in group}
     assert {line for _, line in seen} == expected
+
+
+def test_a_relayed_change_set_the_hub_cannot_trust_is_left_out_not_refused(
+    api: TestClient, seeded: Seeded, shared_hub_dsn: str
+) -> None:
+    """An office relaying (from the stick) a gate the hub does not know yet, or one
+    removed, must not be stuck: the hub leaves those lines out and takes the rest."""
+    north, south = seeded.gates
+    unknown = Node(str(uuid.uuid4()), north.key, "gate")
+    theirs = seeded.change_set(unknown, [visit(unknown)]).line().rstrip(b"\n")
+    with psycopg.connect(shared_hub_dsn) as conn:
+        conn.execute("UPDATE nodes SET removed_at = now() WHERE id = %s", [uuid.UUID(south.id)])
+    removed = seeded.change_set(south, [visit(south)]).line().rstrip(b"\n")
+    own = seeded.change_set(north, [visit(north)]).line().rstrip(b"\n")
+    answer = push(api, north, [theirs, removed, own])
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["accepted"], answer.json()["left_out"]) == (1, 2)
