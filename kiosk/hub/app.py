@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -124,15 +125,20 @@ class Hub:
         except TimeoutError as exc:  # psycopg_pool.PoolTimeout
             raise HubRefused(Refusal.UNAVAILABLE, str(exc)) from None
 
-    def maintain(self) -> None:
-        """Forget old nonces; drop passage partitions older than ``retention_days`` (the
+    def maintain(self, *, retention: bool = True) -> None:
+        """Forget old nonces; retention (``store.retain``) past ``retention_days`` (the
         kiosk's own setting's default, 28; ``kiosk hub serve --retention-days``)."""
         now = store.now_utc()
 
         def work(conn: psycopg.Connection) -> None:
             store.forget_nonces(conn, now)
-            for name in store.drop_old_partitions(conn, self.retention_days + 1, now.date()):
-                log.info("retention: dropped %s", name)
+            if not retention:
+                return
+            done = store.retain(conn, self.retention_days, now)
+            if done.held_back:
+                log.warning("retention held back: %s", done.held_back)
+            elif done.partitions or done.change_sets or done.visitors or done.holds:
+                log.info("retention: %s", done)
 
         self.run(work)
 
@@ -163,6 +169,9 @@ def _target(request: Request) -> str:
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
 
+
+RETENTION_ROUNDS = 60
+"""Retention runs at every this many upkeep rounds (a minute apart): hourly."""
 
 Handler = Callable[[psycopg.Connection, store.Node, bytes, Request, datetime], Any]
 
@@ -326,10 +335,14 @@ def make_app(hub: Hub, *, maintain_every_s: float = 60.0) -> Starlette:
         await run_in_threadpool(hub.open)
 
         async def upkeep() -> None:
+            rounds = 0
             while True:
                 await asyncio.sleep(maintain_every_s)
-                try:
-                    await run_in_threadpool(hub.maintain)
+                rounds += 1
+                try:  # nonces every round, retention every hour's worth of rounds
+                    await run_in_threadpool(
+                        functools.partial(hub.maintain, retention=rounds % RETENTION_ROUNDS == 1)
+                    )
                 except Exception:  # the next round tries again
                     log.exception("hub upkeep failed")
 

@@ -816,8 +816,7 @@ def status(conn: psycopg.Connection, node: Node, now: datetime) -> dict[str, Any
 
 
 def drop_old_partitions(conn: psycopg.Connection, keep_days: int, today: date) -> list[str]:
-    """Retention at the hub: drop every day partition of passages older than
-    ``keep_days`` (the longest ``retention_days`` of the compounds' rules)."""
+    """Drop every day partition of passages older than ``keep_days`` days."""
     cutoff = today - timedelta(days=keep_days)
     dropped = []
     for (name,) in conn.execute(
@@ -832,3 +831,50 @@ def drop_old_partitions(conn: psycopg.Connection, keep_days: int, today: date) -
             conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
             dropped.append(name)
     return dropped
+
+
+CLOCK_TRUST = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class Retained:
+    partitions: tuple[str, ...] = ()
+    change_sets: int = 0
+    visitors: int = 0
+    holds: int = 0
+    held_back: str | None = None  # why nothing was deleted (a clock to doubt)
+
+
+def retain(conn: psycopg.Connection, keep_days: int, now: datetime) -> Retained:
+    """Retention at the hub (``kiosk hub serve --retention-days``), inside the caller's
+    transaction: passages' day partitions older than ``keep_days`` dropped; a gate's
+    change sets older than that which every other node of its compound has pulled
+    past, forgotten (an office's stay: they are the register a node may still need);
+    visitors registered and holds ended before then, forgotten.
+
+    Not on a clock to doubt: when the newest change set the hub received is more
+    than :data:`CLOCK_TRUST` older than ``now`` (the server's clock jumped ahead, or
+    nothing arrives), nothing is deleted and the reason is returned."""
+    newest = conn.execute("SELECT max(received_at) FROM change_sets").fetchone()
+    if newest is None or newest[0] is None:
+        return Retained(held_back="nothing received yet")
+    if now - newest[0] > CLOCK_TRUST:
+        return Retained(held_back=f"the newest change set arrived at {newest[0]}, now is {now}")
+    cutoff = now - timedelta(days=keep_days)
+    partitions = drop_old_partitions(conn, keep_days + 1, now.date())
+    sets = conn.execute(
+        """
+        DELETE FROM change_sets c USING nodes a
+        WHERE a.id = c.author AND a.role = 'gate' AND c.received_at < %s
+          AND c.feed IS NOT NULL
+          AND c.feed <= (SELECT coalesce(min(n.cursor), 0) FROM nodes n
+                         WHERE n.compound = c.compound AND n.removed_at IS NULL
+                           AND n.id != c.author)
+        """,
+        [cutoff],
+    ).rowcount
+    visitors = conn.execute("DELETE FROM visitors WHERE created_at < %s", [cutoff]).rowcount
+    holds = conn.execute(
+        "DELETE FROM holds WHERE coalesce(lifted_at, until) < %s", [cutoff]
+    ).rowcount
+    return Retained(tuple(partitions), sets, visitors, holds)

@@ -234,3 +234,47 @@ def test_a_relayed_change_set_the_hub_cannot_trust_is_left_out_not_refused(
     answer = push(api, north, [theirs, removed, own])
     assert answer.status_code == 200, answer.text
     assert (answer.json()["accepted"], answer.json()["left_out"]) == (1, 2)
+
+
+def test_retention_at_the_hub_and_not_on_a_clock_to_doubt(hub_dsn: str) -> None:
+    """Old day partitions dropped, a gate's old change sets forgotten once every other
+    node pulled past them (the office's kept), and nothing at all when the hub's
+    clock is far past the newest arrival."""
+    now = datetime.now(UTC)
+    old = now - timedelta(days=40)
+    with psycopg.connect(hub_dsn) as conn, conn.transaction():
+        seeded = seed(conn, gates=2, name="retention")
+        north = seeded.gates[0]
+        store.Partitions().ensure(conn, [old.date(), now.date()])
+        node = store.Node(uuid.UUID(north.id), uuid.UUID(seeded.compound), "gate", "n")
+        office = store.Node(uuid.UUID(seeded.office.id), uuid.UUID(seeded.compound), "office", "o")
+        store.push(conn, node, [seeded.change_set(north, [visit(north, old)])], old)
+        store.push(conn, node, [seeded.change_set(north, [visit(north, now)])], now)
+        store.push(
+            conn,
+            office,
+            [
+                seeded.change_set(
+                    seeded.office,
+                    [{"kind": "as_of", "id": seeded.compound, "at": visit(north, old)["at"]}],
+                )
+            ],
+            old,
+        )
+        conn.execute("UPDATE change_sets SET received_at = %s WHERE first = 1", [old])
+        # far ahead of the newest arrival: held back
+        doubt = store.retain(conn, 28, now + timedelta(days=30))
+        assert doubt.held_back and doubt.partitions == ()
+        # nobody has pulled yet: the old gate change set stays, its partition goes
+        first = store.retain(conn, 28, now)
+        assert first.held_back is None and first.change_sets == 0
+        assert store.Partitions.name(old.date()) in first.partitions
+        conn.execute(
+            "UPDATE nodes SET cursor = 100 WHERE compound = %s", [uuid.UUID(seeded.compound)]
+        )
+        second = store.retain(conn, 28, now)
+        assert second.change_sets == 1  # the gate's old one; the office's stays
+        left = conn.execute(
+            "SELECT count(*) FROM change_sets WHERE compound = %s", [uuid.UUID(seeded.compound)]
+        ).fetchone()
+        assert left == (2,)
