@@ -27,7 +27,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel
 from sqlite_utils import Database
 
 from kiosk.core.errors import KioskError
@@ -156,21 +157,24 @@ class HubSync(QObject):
         """Read the status again without syncing (what waits to go grew)."""
         if self._stopped or not self.joined:
             return
-        QueryOp(
-            self.worker, parent=self, op=self._read_status, success=self._show_status
-        ).newest("status").run_in_background()
+        QueryOp(self.worker, parent=self, op=self._read_status, success=self._show_status).newest(
+            "status"
+        ).run_in_background()
 
     def next_delay(self) -> timedelta:
         """When the next round comes: every interval, longer after failures in a row."""
         return self.interval * (next_delay(self.failures) / INTERVAL)
 
-    def stop(self) -> None:
-        """No more rounds; the one under way finishes (its answer is dropped)."""
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """No more rounds; the one under way finishes first (its answer is dropped),
+        waited for ``timeout_s`` at most: a hub that stopped answering mid-round does
+        not hold the window's closing (what the round committed stays; the rest of it
+        is done again next time)."""
         if self._stopped:
             return
         self._stopped = True
         self._timer.stop()
-        self.worker.close()
+        self.worker.close(timeout_s)
 
     # ------------------------------------------------------------ rounds
 
@@ -240,7 +244,7 @@ def _when(at: datetime, now: datetime) -> str:
 
 
 def hub_text(found: HubRound, now: datetime) -> str:
-    """"Hub: synced 10:32 · 3 waiting", "Hub: away since 10:20 · 12 waiting"."""
+    """ "Hub: synced 10:32 · 3 waiting", "Hub: away since 10:20 · 12 waiting"."""
     status = found.status
     last_ok = status.last_ok
     if found.ok and status.error is None:
@@ -266,6 +270,18 @@ def hub_text(found: HubRound, now: datetime) -> str:
     return text
 
 
+def clock_text(found: HubRound) -> str:
+    """The clock against the hub's, short for the status line ("" when close enough:
+    :func:`kiosk.core.hubwire.skew_warning` says when; it is the tooltip)."""
+    status = found.status
+    if not status.skew_warning:
+        return ""
+    minutes = round(abs(status.skew).total_seconds() / 60)
+    if status.skew > timedelta(0):
+        return tr("Clock {minutes} min behind the hub", minutes=minutes)
+    return tr("Clock {minutes} min ahead of the hub", minutes=minutes)
+
+
 def hub_tooltip(found: HubRound) -> str:
     """The hub's address, the last problem and the clock, for the curious."""
     status = found.status
@@ -281,7 +297,7 @@ def hub_tooltip(found: HubRound) -> str:
 
 
 def hub_level(found: HubRound, now: datetime) -> str:
-    """"fresh", "amber" (the last good sync is over 10 minutes old) or "red" (over an
+    """ "fresh", "amber" (the last good sync is over 10 minutes old) or "red" (over an
     hour, or never while failing)."""
     last_ok = found.status.last_ok
     if last_ok is None:
@@ -294,14 +310,38 @@ def hub_level(found: HubRound, now: datetime) -> str:
     return "fresh"
 
 
+def show_hub(label: QLabel, found: HubRound, now: datetime) -> None:
+    """The hub label of a window's status line: its words, its tooltip, its level (the
+    theme's sheet colours ``QLabel#hubStatus[level=...]``, by day and by night)."""
+    label.setText(hub_text(found, now))
+    label.setToolTip(hub_tooltip(found))
+    level = hub_level(found, now)
+    if label.property("level") != level:
+        label.setProperty("level", level)
+        label.style().unpolish(label)
+        label.style().polish(label)
+
+
+def hub_label() -> QLabel:
+    """A window's hub label, hidden until a round says the checkpoint has a hub."""
+    label = QLabel()
+    label.setObjectName("hubStatus")
+    label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    label.hide()
+    return label
+
+
 __all__ = [
     "AMBER_AFTER",
     "RED_AFTER",
     "HubRound",
     "HubSync",
+    "clock_text",
+    "hub_label",
     "hub_level",
     "hub_text",
     "hub_tooltip",
     "node_key",
+    "show_hub",
     "sync_round",
 ]

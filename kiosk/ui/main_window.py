@@ -46,7 +46,7 @@ from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import record_settings_changes
 from kiosk.sync.node import INTERVAL as HUB_INTERVAL
-from kiosk.ui.hub_sync import HubRound, HubSync, hub_level, hub_text, hub_tooltip
+from kiosk.ui.hub_sync import HubRound, HubSync, clock_text, hub_label, show_hub
 from kiosk.ui.office_data import OFFICE_DATA_CHECK_S, OfficeData, age_text, gates_text
 from kiosk.ui.ops import DbWorker, QueryOp
 from kiosk.ui.preview import Preview
@@ -292,6 +292,9 @@ class MainWindow(QMainWindow):
 
         self.status = QLabel()
         self.status.setObjectName("status")
+        # it gives way (clipped at its end) to the labels beside it, never widening the
+        # window past the screen
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         # A gate of a compound: how old its office data is, the other gates' last news
         # (on_office_data); hidden elsewhere.
         self.office_data_label = QLabel()
@@ -303,10 +306,7 @@ class MainWindow(QMainWindow):
         self.other_gates.hide()
         # Enrolled with a hub: the last sync and what waits to go (on_hub), and the
         # clock against the hub's when it is off; hidden elsewhere.
-        self.hub_label = QLabel()
-        self.hub_label.setObjectName("hubStatus")
-        self.hub_label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.hub_label.hide()
+        self.hub_label = hub_label()
         self.hub_clock = QLabel()
         self.hub_clock.setObjectName("hubClock")
         self.hub_clock.hide()
@@ -639,20 +639,13 @@ class MainWindow(QMainWindow):
             return
         self._show_hub(found)
         self.hub_label.show()
-        warning = found.status.skew_warning
-        self.hub_clock.setText(warning or "")
-        self.hub_clock.setVisible(bool(warning))
+        clock = clock_text(found)
+        self.hub_clock.setText(clock)
+        self.hub_clock.setToolTip(found.status.skew_warning or "")
+        self.hub_clock.setVisible(bool(clock))
 
     def _show_hub(self, found: HubRound) -> None:
-        now = self.now()
-        label = self.hub_label
-        label.setText(hub_text(found, now))
-        label.setToolTip(hub_tooltip(found))
-        level = hub_level(found, now)
-        if label.property("level") != level:
-            label.setProperty("level", level)
-            label.style().unpolish(label)
-            label.style().polish(label)
+        show_hub(self.hub_label, found, self.now())
 
     @Slot(int)
     def on_hub_synced(self, rows: int) -> None:
