@@ -30,7 +30,8 @@ from tests.helpers import run
 from tests.hub.compound import copy_homes, enrol_with_hub, make_homes
 from tests.hub.conftest import HubProcess, hub_dsn, pg_admin, pg_template, start_hub  # noqa: F401
 
-pytestmark = [pytest.mark.gui, pytest.mark.slow]  # three homes, a hub process, windows
+pytestmark = pytest.mark.gui
+slow = pytest.mark.slow  # three homes, a hub process, windows: 5-20 s each
 
 FAST = timedelta(milliseconds=300)  # the window's sync interval in these tests
 
@@ -117,6 +118,7 @@ def pass_status(home: Path, record: dict) -> str:  # type: ignore[type-arg]
         db.close()
 
 
+@slow
 def test_the_gate_syncs_in_the_background_and_takes_in_a_revocation(
     qtbot: QtBot, hubbed: Hubbed, gate_window: GateWindowFactory
 ) -> None:
@@ -144,6 +146,7 @@ def test_the_gate_syncs_in_the_background_and_takes_in_a_revocation(
     assert window.decisions[-1].verdict.reason is Reason.REVOKED
 
 
+@slow
 def test_a_hub_that_is_away_shows_away_and_the_gate_goes_on(
     qtbot: QtBot, hubbed: Hubbed, gate_window: GateWindowFactory
 ) -> None:
@@ -168,6 +171,7 @@ def test_a_hub_that_is_away_shows_away_and_the_gate_goes_on(
     qtbot.waitUntil(lambda: status_of(hubbed.north).waiting_rows == 0, timeout=10_000)
 
 
+@slow
 def test_a_deny_syncs_at_once(qtbot: QtBot, hubbed: Hubbed, gate_window: GateWindowFactory) -> None:
     revoked = hubbed.passes[1]
     run(hubbed.office, "passes", "revoke", revoked["serial"], "--reason", "lost card")
@@ -188,6 +192,7 @@ def test_a_deny_syncs_at_once(qtbot: QtBot, hubbed: Hubbed, gate_window: GateWin
     assert status_of(hubbed.north).waiting_rows == 0
 
 
+@slow
 def test_a_checkpoint_without_a_hub_shows_nothing(
     qtbot: QtBot, tmp_path: Path, homes: Path, gate_window: GateWindowFactory
 ) -> None:
@@ -198,6 +203,7 @@ def test_a_checkpoint_without_a_hub_shows_nothing(
     assert window.hub_label.isHidden() and window.hub_clock.isHidden()
 
 
+@slow
 def test_the_office_syncs_at_once_after_a_revocation(qtbot: QtBot, hubbed: Hubbed) -> None:
     from kiosk.ui.office.window import OfficeWindow
 
