@@ -231,6 +231,28 @@ def test_the_office_syncs_at_once_after_a_revocation(qtbot: QtBot, hubbed: Hubbe
         window.shut()
 
 
+@slow
+def test_the_office_beside_the_gate_window_shares_its_sync(
+    qtbot: QtBot, hubbed: Hubbed, gate_window: GateWindowFactory
+) -> None:
+    """At the committee's computer the office opens beside the gate window: one sync
+    for the checkpoint, the gate window's, and a revocation there syncs at once."""
+    from kiosk.ui.dialogs.admin import open_office
+
+    gate = gate_window(hubbed.office, hub_interval=timedelta(minutes=10))
+    qtbot.waitUntil(lambda: gate.hub.rounds == 1, timeout=20_000)
+    open_office(gate)
+    office = gate.office
+    assert office.hub is gate.hub
+    assert office.hub_label.text().startswith("Hub: synced ")
+    office.passes.revoke(hubbed.passes[3]["serial"], "lost card")
+    qtbot.waitUntil(lambda: gate.hub.rounds == 2, timeout=20_000)
+    assert status_of(hubbed.office).waiting_rows == 0
+    office.close()  # the gate window goes on syncing
+    gate.hub.sync_soon()
+    qtbot.waitUntil(lambda: gate.hub.rounds == 3, timeout=20_000)
+
+
 # --- the words and the colours, without a hub -----------------------------------------------
 
 

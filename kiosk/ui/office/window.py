@@ -14,7 +14,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -153,6 +153,7 @@ class OfficeWindow(QMainWindow):
         self._countdown.timeout.connect(self._show_unmasked)
 
         self._own_hub = hub is None
+        self._hub_started = False
         self.hub = hub or HubSync(home, interval=hub_interval, parent=self)
         self.hub.statusChanged.connect(self._on_hub)
         self.hub.synced.connect(self._on_hub_synced)
@@ -161,10 +162,16 @@ class OfficeWindow(QMainWindow):
         self._hub_age.setInterval(60_000)
         self._hub_age.timeout.connect(self._show_hub)
         self._hub_age.start()
-        if self._own_hub:
-            self.hub.start()
-        elif hub is not None and hub.joined:
+        if not self._own_hub and hub is not None and hub.joined:
             self._on_hub(hub.last)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Its own hub sync starts with the window on screen (a window never shown,
+        as in a test, syncs nothing)."""
+        super().showEvent(event)
+        if self._own_hub and not self._hub_started and not self._closed:
+            self._hub_started = True
+            self.hub.start()
 
     # ------------------------------------------------------------ the hub
 
