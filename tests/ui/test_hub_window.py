@@ -28,7 +28,8 @@ from kiosk.ui.main_window import MainWindow
 from tests.fakes import FakeCamera
 from tests.helpers import run
 from tests.hub.compound import copy_homes, enrol_with_hub, make_homes
-from tests.hub.conftest import HubProcess, hub_dsn, pg_admin, pg_template, start_hub  # noqa: F401
+from tests.hub.conftest import hub_dsn, pg_admin, pg_template, start_hub  # noqa: F401
+from tests.hub.processes import HubProcess
 
 pytestmark = pytest.mark.gui
 slow = pytest.mark.slow  # three homes, a hub process, windows: 5-20 s each
