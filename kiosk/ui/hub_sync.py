@@ -31,7 +31,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 from sqlite_utils import Database
 
-from kiosk.core.errors import KioskError
+from kiosk.core.errors import KioskError, UserError
 from kiosk.core.hubwire import HubRefused, Refusal
 from kiosk.core.i18n import tr
 from kiosk.core.keys import key_is_encrypted, load_private_key
@@ -73,7 +73,7 @@ def node_key(db: Database, home: Home) -> Ed25519PrivateKey:
     if comp is not None and comp.is_office:
         passphrase = os.environ.get(PASSPHRASE_ENV)
         if passphrase is None and key_is_encrypted(home.private_key):
-            raise KioskError(
+            raise UserError(
                 tr(
                     "The issuer key has a passphrase: syncing in the background needs "
                     "KIOSK_KEY_PASSPHRASE. Sync with 'kiosk sync now' meanwhile."
