@@ -48,6 +48,10 @@ AMBER_AFTER = timedelta(minutes=10)
 RED_AFTER = timedelta(hours=1)
 """... and red."""
 
+FIRST_ROUND_AFTER = timedelta(seconds=5)
+"""The first round waits this long (or the interval, if shorter): the gate opens its
+database and its camera first."""
+
 PASSPHRASE_ENV = "KIOSK_KEY_PASSPHRASE"  # as kiosk.cli.checkpoint reads it
 
 
@@ -141,12 +145,16 @@ class HubSync(QObject):
     # ------------------------------------------------------------ UI thread
 
     def start(self) -> None:
-        """The first round now (it finds out whether this checkpoint has a hub)."""
-        self._round()
+        """The first round (it finds out whether this checkpoint has a hub) in a few
+        seconds (:data:`FIRST_ROUND_AFTER`), or at once on :meth:`sync_soon`."""
+        if self._stopped:
+            return
+        first = min(self.interval, FIRST_ROUND_AFTER)
+        self._timer.start(max(int(first.total_seconds() * 1000), 1))
 
     def sync_soon(self) -> None:
         """A decision that must travel: a round now (after the one under way)."""
-        if self._stopped or self.joined is False:
+        if self._stopped or self.joined is False or self.worker.closed:
             return
         if self._running:
             self._again = True
@@ -333,6 +341,7 @@ def hub_label() -> QLabel:
 
 __all__ = [
     "AMBER_AFTER",
+    "FIRST_ROUND_AFTER",
     "RED_AFTER",
     "HubRound",
     "HubSync",
