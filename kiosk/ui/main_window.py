@@ -16,7 +16,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent, QKeySequence
@@ -45,6 +45,8 @@ from kiosk.gate import ClockWarning, Decision
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import record_settings_changes
+from kiosk.sync.node import INTERVAL as HUB_INTERVAL
+from kiosk.ui.hub_sync import HubRound, HubSync, clock_text, hub_label, show_hub
 from kiosk.ui.office_data import OFFICE_DATA_CHECK_S, OfficeData, age_text, gates_text
 from kiosk.ui.ops import DbWorker, QueryOp
 from kiosk.ui.preview import Preview
@@ -137,9 +139,11 @@ class MainWindow(QMainWindow):
         theme: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
+        hub_interval: timedelta = HUB_INTERVAL,
     ) -> None:
         super().__init__()
         self.home = home
+        self.now = clock
         self.settings = settings
         self.demo = demo
         self.mode = settings.direction_mode()
@@ -150,6 +154,7 @@ class MainWindow(QMainWindow):
         self.database_waiting = False  # a passage waits for a busy database
         self.clock_warning: ClockWarning | None = None  # the clock is in doubt
         self.office_data: OfficeData | None = None  # a gate of a compound: its office data
+        self.hub_round: HubRound | None = None  # enrolled with a hub: the last sync's outcome
         self._ticks = 0
         self.stats: Stats | None = None
         self.kiosk_mode = False  # full screen at a gate: closing needs the admin PIN
@@ -171,6 +176,9 @@ class MainWindow(QMainWindow):
         self.service = GateService(self.worker)
         # reads for the window and its dialogs, off the UI thread (writes: the worker)
         self.reader = DbWorker(home.database, self, name="kiosk-gate-reader")
+        # syncing with the district hub: a thread and a connection of its own, never the
+        # gate's (kiosk.ui.hub_sync); nothing at a checkpoint without a hub
+        self.hub = HubSync(home, interval=hub_interval, clock=clock, parent=self)
         self.sounds = Sounds(self, enabled=sound and settings.sounds, speak=settings.speech)
         self.setWindowTitle(tr("Gatepass gate"))
         self.setFont(ui_font(14))
@@ -284,6 +292,9 @@ class MainWindow(QMainWindow):
 
         self.status = QLabel()
         self.status.setObjectName("status")
+        # it gives way (clipped at its end) to the labels beside it, never widening the
+        # window past the screen
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         # A gate of a compound: how old its office data is, the other gates' last news
         # (on_office_data); hidden elsewhere.
         self.office_data_label = QLabel()
@@ -293,10 +304,18 @@ class MainWindow(QMainWindow):
         self.other_gates = QLabel()
         self.other_gates.setObjectName("otherGates")
         self.other_gates.hide()
+        # Enrolled with a hub: the last sync and what waits to go (on_hub), and the
+        # clock against the hub's when it is off; hidden elsewhere.
+        self.hub_label = hub_label()
+        self.hub_clock = QLabel()
+        self.hub_clock.setObjectName("hubClock")
+        self.hub_clock.hide()
         bottom = QHBoxLayout()
         bottom.setSpacing(14)
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.other_gates)
+        bottom.addWidget(self.hub_clock)
+        bottom.addWidget(self.hub_label)
         bottom.addWidget(self.office_data_label)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(10, 8, 10, 6)
@@ -344,11 +363,14 @@ class MainWindow(QMainWindow):
         w.logDamaged.connect(self.on_log_damaged)
         w.clockWarning.connect(self.on_clock_warning)
         w.officeData.connect(self.on_office_data)
+        self.hub.statusChanged.connect(self.on_hub)
+        self.hub.synced.connect(self.on_hub_synced)
 
     # ------------------------------------------------------------ life
 
     def start(self) -> None:
         self.service.start()
+        self.hub.start()
 
     def stop(self) -> bool:
         office = getattr(self, "office", None)
@@ -357,6 +379,7 @@ class MainWindow(QMainWindow):
             self.office = None
         self.preview.stop()
         self.clock.stop()
+        self.hub.stop()  # (a sync under way finishes on its own thread first)
         stopped = self.service.stop()
         self.reader.close()  # (what the gate sent meanwhile reads nothing more)
         return stopped
@@ -393,12 +416,23 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def show_decision(self, decision: Decision) -> None:
         self.decisions.append(decision)
+        self._tell_hub(decision)
         self.verdict.show_decision(decision)
         self.sounds.play(decision.verdict.level)
         self.sounds.say(headline(decision.verdict.level))
         self._show_over_dialogs(decision)
         if self.auto_registration:
             self._offer_registration(decision)
+
+    def _tell_hub(self, decision: Decision) -> None:
+        """A DENY or a fever verdict travels to the hub at once (the office and the
+        other gates hear of it within seconds); any other passage waits for the next
+        round, and the status line counts it as waiting."""
+        verdict = decision.verdict
+        if verdict.level is Level.DENY or Reason.FEVER.value in verdict.reasons:
+            self.hub.sync_soon()
+        else:
+            self.hub.refresh()
 
     def _show_over_dialogs(self, decision: Decision) -> None:
         """A dialog covering the panel (registering a visitor, the PIN) carries the
@@ -594,12 +628,40 @@ class MainWindow(QMainWindow):
         self.other_gates.setVisible(bool(news))
         label.show()
 
+    @Slot(object)
+    def on_hub(self, found: HubRound | None) -> None:
+        """The last sync with the hub and what waits to go, on the status line, styled
+        by the last good sync's age (fresh, amber, red); nothing without a hub."""
+        self.hub_round = found
+        if found is None:
+            self.hub_label.hide()
+            self.hub_clock.hide()
+            return
+        self._show_hub(found)
+        self.hub_label.show()
+        clock = clock_text(found)
+        self.hub_clock.setText(clock)
+        self.hub_clock.setToolTip(found.status.skew_warning or "")
+        self.hub_clock.setVisible(bool(clock))
+
+    def _show_hub(self, found: HubRound) -> None:
+        show_hub(self.hub_label, found, self.now())
+
+    @Slot(int)
+    def on_hub_synced(self, rows: int) -> None:
+        """Rows from elsewhere came with a sync: the gate takes them in as after an
+        exchange (new keys and revocations, the office's rules, other gates' passages)."""
+        log.info("hub sync applied %d rows", rows)
+        self.worker.take_in()
+
     def _second(self) -> None:
         self._ticks += 1
         if self._ticks % CLOCK_CHECK_S == 0:
             self.worker.check_clock()
         if self._ticks % OFFICE_DATA_CHECK_S == 0:
             self.worker.check_office_data()
+            if self.hub_round is not None:
+                self._show_hub(self.hub_round)  # it ages: amber, red
         self._tick()
 
     def _tick(self) -> None:

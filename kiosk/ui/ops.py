@@ -29,8 +29,9 @@ is called instead of ``failure``. What the job committed before stays committed.
 A :class:`DbWorker` is one thread with one connection that runs ops in order. The
 office has two (``jobs``: writes and slow reads; ``reader``: table pages), the gate
 window one (reads for its dialogs; the gate's own writes go through the gate worker).
-Background services to come (the sync worker) run their rounds as ops on a worker of
-their own the same way: ``LongOp`` gives them progress and a clean stop.
+A background service runs its rounds as ops on a worker of its own the same way: the
+hub sync (:mod:`kiosk.ui.hub_sync`) is a ``QueryOp`` a minute on ``kiosk-hub-sync``
+(``LongOp`` would give such a job progress and a clean stop).
 
 While a long op runs, Python switches threads every half millisecond instead of every
 5 ms (:data:`LONG_OP_SWITCH_INTERVAL_S`): a long job is Python work (rows into dicts,

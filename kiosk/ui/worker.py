@@ -301,6 +301,14 @@ class GateWorker(QObject):
             target=self._exchange_beside, args=(folder,), name="exchange", daemon=True
         ).start()
 
+    def take_in(self) -> None:
+        """Rows from elsewhere were applied beside the gate (a sync with the hub, on a
+        connection of its own): the gate takes them in as after an exchange, the new
+        keyring, the office's rules, the other gates' passages, the counts and the
+        office data's age (queued even before the gate is open: it may have read its
+        keys before the sync committed)."""
+        self.request(lambda gate: self._take_in_exchange(gate, self.clock()))
+
     def request_stop(self) -> None:
         """Stop the scan path (from the UI thread). ``drive`` sees the flag within
         0.1 s; the worker thread then stops the loop (joins its threads, releases the

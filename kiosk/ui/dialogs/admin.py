@@ -95,7 +95,7 @@ def open_office(window: Any) -> None:
         office.raise_()
         office.activateWindow()
         return
-    office = OfficeWindow(window.home, window.settings)
+    office = OfficeWindow(window.home, window.settings, hub=getattr(window, "hub", None))
     window.office = office
     scanner = getattr(window, "_scanner", None)
     if scanner is not None:

@@ -24,6 +24,7 @@ class OfficeSignals(QObject):
 
     dataChanged = Signal(str)  # what changed: "residents", "passes", "holds", "visitors"
     unmaskedChanged = Signal(bool)
+    mustTravel = Signal()  # a change the gates must hear of at once (a revoked pass)
 
 
 @dataclass
@@ -107,6 +108,11 @@ class OfficeContext:
 
     def changed(self, what: str) -> None:
         self.signals.dataChanged.emit(what)
+
+    def must_travel(self) -> None:
+        """A change that must reach the gates at once: synced with the hub now, when
+        this checkpoint has one (kiosk.ui.hub_sync)."""
+        self.signals.mustTravel.emit()
 
 
 def local_time(text: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -582,6 +582,7 @@ class PassesTab(QWidget):
 
         def done(row: dict[str, Any]) -> None:
             self.ctx.changed("passes")  # first: even if this tab was closed meanwhile
+            self.ctx.must_travel()  # the gates refuse it within seconds (a hub)
             self.say(
                 tr(
                     "Pass {serial} revoked: {reason}",

@@ -11,9 +11,10 @@ While they are shown, an amber banner under the buttons says so with the time le
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -29,11 +30,13 @@ from kiosk.core.i18n import tr
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import checkpoint_name
+from kiosk.sync.node import INTERVAL as HUB_INTERVAL
 from kiosk.ui.dialogs.common import open_once
 from kiosk.ui.dialogs.pin import PinDialog
+from kiosk.ui.hub_sync import HubRound, HubSync, hub_label, show_hub
 from kiosk.ui.office.context import OfficeContext
 from kiosk.ui.office.dashboard_tab import DashboardTab
-from kiosk.ui.office.gates_tab import GatesTab
+from kiosk.ui.office.gates_tab import EXCHANGED, GatesTab
 from kiosk.ui.office.holds_tab import HoldsTab
 from kiosk.ui.office.passes_tab import PassesTab
 from kiosk.ui.office.records_tab import RecordsTab
@@ -65,7 +68,11 @@ class OfficeWindow(QMainWindow):
         *,
         actor: str = "office",
         parent: QWidget | None = None,
+        hub: HubSync | None = None,
+        hub_interval: timedelta = HUB_INTERVAL,
     ) -> None:
+        """``hub``: the gate window's background sync when the office is opened beside
+        it (one sync per checkpoint); else the office syncs on its own."""
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         # Writes and slow reads on one thread, the tables' pages on another: a slow
@@ -116,6 +123,10 @@ class OfficeWindow(QMainWindow):
         top.addWidget(self.unmask_button)
         top.addStretch(1)
         top.addWidget(self.busy)
+        # enrolled with a hub: the last sync and what waits to go (kiosk.ui.hub_sync)
+        self.hub_label = hub_label()
+        self.hub_round: HubRound | None = None
+        top.addWidget(self.hub_label)
         top.addWidget(close)
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -140,6 +151,49 @@ class OfficeWindow(QMainWindow):
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)
         self._countdown.timeout.connect(self._show_unmasked)
+
+        self._own_hub = hub is None
+        self._hub_started = False
+        self.hub = hub or HubSync(home, interval=hub_interval, parent=self)
+        self.hub.statusChanged.connect(self._on_hub)
+        self.hub.synced.connect(self._on_hub_synced)
+        self.ctx.signals.mustTravel.connect(self.hub.sync_soon)
+        self._hub_age = QTimer(self)  # the label ages (amber, red) between rounds
+        self._hub_age.setInterval(60_000)
+        self._hub_age.timeout.connect(self._show_hub)
+        self._hub_age.start()
+        if not self._own_hub and hub is not None and hub.joined:
+            self._on_hub(hub.last)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Its own hub sync starts with the window on screen (a window never shown,
+        as in a test, syncs nothing)."""
+        super().showEvent(event)
+        if self._own_hub and not self._hub_started and not self._closed:
+            self._hub_started = True
+            self.hub.start()
+
+    # ------------------------------------------------------------ the hub
+
+    def _on_hub(self, found: HubRound | None) -> None:
+        """The last sync with the hub, beside the buttons; nothing without a hub."""
+        if self._closed:
+            return
+        self.hub_round = found
+        self.hub_label.setVisible(found is not None)
+        self._show_hub()
+
+    def _show_hub(self) -> None:
+        if self.hub_round is not None:
+            show_hub(self.hub_label, self.hub_round, datetime.now(UTC))
+
+    def _on_hub_synced(self, _rows: int) -> None:
+        """Rows from the gates came with a sync: every tab reloads, as after an
+        exchange through a USB stick."""
+        if self._closed:
+            return
+        for what in EXCHANGED:
+            self.ctx.changed(what)
 
     # ------------------------------------------------------------ personal data
 
@@ -215,6 +269,11 @@ class OfficeWindow(QMainWindow):
             return
         self._closed = True
         self.progress_strip.cancel_all()  # as its Cancel button does, for each
+        self._hub_age.stop()
+        if self._own_hub:
+            self.hub.stop()
+        else:  # the gate window's: it goes on syncing
+            self.ctx.signals.mustTravel.disconnect(self.hub.sync_soon)
         self.ctx.set_unmasked(False)
         self.ctx.close()
         log.info("office closed")

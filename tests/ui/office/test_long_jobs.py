@@ -137,7 +137,8 @@ def test_the_office_window_never_queries_on_the_ui_thread(
     main = threading.main_thread().name
     assert opened_on and main not in opened_on
     assert len(ran_on) > 20 and main not in ran_on
-    assert set(ran_on) == {"kiosk-office", "kiosk-office-reader"}
+    # (and the hub sync's own, which looks whether this checkpoint has a hub)
+    assert set(ran_on) - {"kiosk-hub-sync"} == {"kiosk-office", "kiosk-office-reader"}
 
 
 def test_closing_the_office_stops_its_long_jobs(qtbot: QtBot, demo: Demo) -> None:
