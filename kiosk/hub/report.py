@@ -17,6 +17,7 @@ For a day not over yet (today), "at the day's end" is now.
 
 from __future__ import annotations
 
+import struct
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -140,39 +141,50 @@ def daily(
     at = min(end, now)  # the day's end, or now for a day not over yet
     ids = store.compounds_under(conn, area)
     rows: dict[uuid.UUID, CompoundDay] = {}
-    for cid, name, community in conn.execute(
-        "SELECT c.id, c.name, a.name FROM compounds c JOIN areas a "
+    fever_at: dict[uuid.UUID, float] = {}
+    for cid, name, community, rules in conn.execute(
+        "SELECT c.id, c.name, a.name, c.rules FROM compounds c JOIN areas a "
         "ON a.id = c.community WHERE c.id = ANY(%s) ORDER BY a.name, c.name, c.id",
         [ids],
     ):
         rows[cid] = CompoundDay(str(cid), name, community)
-    span = {"fever": FEVER_DEFAULT, "ids": ids, "start": start, "end": end}
-    # The threshold compared as real, the type of the column: a reading of 37.3 is
-    # 37.29999923... as double precision, under a double 37.3 (no fever). No count
-    # (DISTINCT) here: it makes the planner walk the index in compound order, where a
-    # hashed aggregate over the day's partitions is about twice as fast.
-    for cid, passages, fevers, denials in conn.execute(
+        fever_at[cid] = _as_real(_fever_threshold(rules))
+    lowest = min(fever_at.values(), default=_as_real(FEVER_DEFAULT))
+    span = {"fever": lowest, "ids": ids, "start": start, "end": end}
+    # One (parallel, hashed) scan of the day grouped by compound and, for the passages
+    # at or above the lowest threshold, by temperature: each compound's own threshold is
+    # applied to those few groups here, not per passage (a join to the compounds' rules
+    # per passage cost a third of this scan: bench/bench_hub.py). The threshold is
+    # compared as real, the type of the column: a reading of 37.3 is 37.29999923... as
+    # double precision, under a double 37.3 (no fever). No count(DISTINCT) here: it
+    # makes the planner walk the index in compound order, where a hashed aggregate over
+    # the day's partitions is about twice as fast.
+    for cid, fever, passages, denials in conn.execute(
         f"""
-        SELECT p.compound, count(*),
-               count(*) FILTER (WHERE p.temperature >= coalesce(
-                   (c.rules->>'fever_threshold')::real, %(fever)s::real)),
-               count(*) FILTER (WHERE p.level = 'deny')
-        FROM passages p JOIN compounds c ON c.id = p.compound
-        WHERE c.id = ANY(%(ids)s) AND p.at >= %(start)s AND p.at < %(end)s
+        SELECT p.compound, CASE WHEN p.temperature >= %(fever)s::real THEN p.temperature END
+                   AS fever,
+               count(*), count(*) FILTER (WHERE p.level = 'deny')
+        FROM passages p
+        WHERE p.compound = ANY(%(ids)s) AND p.at >= %(start)s AND p.at < %(end)s
           AND {_STANDING}
-        GROUP BY p.compound
+        GROUP BY p.compound, fever
         """,
         span,
     ):
         day_row = rows[cid]
-        day_row.passages, day_row.fevers = int(passages), int(fevers)
-        day_row.denials = int(denials)
+        day_row.passages += int(passages)
+        day_row.denials += int(denials)
+        if fever is not None and fever >= fever_at[cid]:
+            day_row.fevers += int(passages)
+    # the distinct visitors in the order of the visitors' index (passages_visitors):
+    # a Unique over a merge of its day partitions, no sort
     for cid, visitors in conn.execute(
         f"""
         SELECT compound, count(*) FROM (
             SELECT DISTINCT p.compound, p.visitor_id FROM passages p
             WHERE p.compound = ANY(%(ids)s) AND p.at >= %(start)s AND p.at < %(end)s
               AND p.visitor_id IS NOT NULL AND {_STANDING}
+            ORDER BY p.compound, p.visitor_id
         ) seen GROUP BY compound
         """,
         span,
@@ -203,6 +215,18 @@ def daily(
 OVERSTAY_LOOKBACK = timedelta(days=2)
 
 
+def _fever_threshold(rules: Any) -> float:
+    try:
+        return float(rules["fever_threshold"])
+    except (TypeError, KeyError, ValueError):
+        return FEVER_DEFAULT
+
+
+def _as_real(value: float) -> float:
+    """``value`` as PostgreSQL's ``real`` (the passages' temperature) holds it."""
+    return float(struct.unpack("f", struct.pack("f", value))[0])
+
+
 def _overstaying(
     conn: psycopg.Connection, ids: list[uuid.UUID], at: datetime
 ) -> list[tuple[uuid.UUID, int]]:
@@ -215,12 +239,12 @@ def _overstaying(
         for r in conn.execute(
             f"""
             SELECT compound, count(*) FROM (
-                SELECT DISTINCT ON (p.visitor_id) p.compound, p.direction, p.at
+                SELECT DISTINCT ON (p.compound, p.visitor_id) p.compound, p.direction, p.at
                 FROM passages p
                 WHERE p.compound = ANY(%(ids)s) AND p.visitor_id IS NOT NULL
                   AND p.at >= %(start)s AND p.at < %(end)s AND p.level = 'pass'
                   AND {_STANDING}
-                ORDER BY p.visitor_id, p.at DESC
+                ORDER BY p.compound, p.visitor_id, p.at DESC
             ) last
             WHERE direction = 'in' AND at < %(since)s GROUP BY compound
             """,

@@ -453,11 +453,15 @@ class Partitions:
     def name(day: date) -> str:
         return f"passages_{day:%Y%m%d}"
 
-    def ensure(self, conn: psycopg.Connection, days: Iterable[date]) -> None:
-        """Inside the caller's own short transaction."""
+    def missing(self, days: Iterable[date]) -> set[date]:
+        """The days not known to have their partition (none: no transaction needed)."""
         if time.monotonic() - self._since > self.FORGET_S:
             self._known, self._since = set(), time.monotonic()
-        missing = sorted(set(days) - self._known)
+        return set(days) - self._known
+
+    def ensure(self, conn: psycopg.Connection, days: Iterable[date]) -> None:
+        """Inside the caller's own short transaction."""
+        missing = sorted(self.missing(days))
         if not missing:
             return
         with self._lock:
@@ -544,10 +548,12 @@ def push(
     author is published. A change set held already changes nothing."""
     result = Pushed()
     if sets:
+        # the arrays go in binary (%b): psycopg writes a bytea or uuid array as text
+        # byte by byte in Python, the upload's largest cost before (bench/bench_hub.py)
         inserted = conn.execute(
             "INSERT INTO change_sets (author, first, last, compound, rows, line, via) "
-            "SELECT a, f, l, %s, r, x, %s FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], "
-            "%s::int[], %s::bytea[]) AS t(a, f, l, r, x) "
+            "SELECT a, f, l, %s, r, x, %s FROM unnest(%b::uuid[], %b::bigint[], %b::bigint[], "
+            "%b::int[], %b::bytea[]) AS t(a, f, l, r, x) "
             "ON CONFLICT (author, first) DO NOTHING RETURNING author, first",
             [
                 node.compound,
@@ -583,9 +589,9 @@ def _read_rows(
         conn.execute(
             "INSERT INTO passages (id, at, compound, checkpoint, direction, subject_kind, level, "
             "reason, temperature, visitor_id, household_id, corrects, arrived_at) "
-            "SELECT *, %s FROM unnest(%s::uuid[], %s::timestamptz[], %s::uuid[], %s::uuid[], "
-            "%s::text[], %s::text[], %s::text[], %s::text[], %s::real[], %s::uuid[], %s::text[], "
-            "%s::uuid[]) ON CONFLICT DO NOTHING",
+            "SELECT *, %s FROM unnest(%b::uuid[], %b::timestamptz[], %b::uuid[], %b::uuid[], "
+            "%b::text[], %b::text[], %b::text[], %b::text[], %b::real[], %b::uuid[], %b::text[], "
+            "%b::uuid[]) ON CONFLICT DO NOTHING",
             [now, *columns],
         )
     office = conn.execute("SELECT office FROM compounds WHERE id = %s", [compound]).fetchone()
@@ -705,8 +711,8 @@ def _publish(conn: psycopg.Connection, compound: uuid.UUID) -> None:
     assert row is not None
     start = int(row[0]) - len(pending)
     conn.execute(
-        "UPDATE change_sets c SET feed = t.pos FROM unnest(%s::uuid[], %s::bigint[], "
-        "%s::bigint[]) AS t(a, f, pos) WHERE c.author = t.a AND c.first = t.f",
+        "UPDATE change_sets c SET feed = t.pos FROM unnest(%b::uuid[], %b::bigint[], "
+        "%b::bigint[]) AS t(a, f, pos) WHERE c.author = t.a AND c.first = t.f",
         [
             [a for a, _ in pending],
             [f for _, f in pending],
