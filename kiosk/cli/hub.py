@@ -123,6 +123,10 @@ def hub_serve(dsn: str, listen: str, workers: int, retention_days: int, rate: fl
             ssl_keyfile=str(key),
             log_level="info",
             access_log=False,
+            # longer than a node's idle keep-alive (httpx: 5 s), so the node always
+            # closes an idle connection first: no request sent on a connection the hub
+            # is closing ("server disconnected without sending a response")
+            timeout_keep_alive=30,
         )
     finally:
         key.unlink(missing_ok=True)
