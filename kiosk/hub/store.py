@@ -512,7 +512,7 @@ def _temperature(value: Any) -> float | None:
 
 
 def _passage_columns(sets: Sequence[ChangeSet], compound: uuid.UUID) -> list[list[Any]]:
-    columns: list[list[Any]] = [[] for _ in range(12)]
+    columns: list[list[Any]] = [[] for _ in range(13)]
     for change in sets:
         for row in change.rows:
             if row["kind"] != "visit":
@@ -528,6 +528,7 @@ def _passage_columns(sets: Sequence[ChangeSet], compound: uuid.UUID) -> list[lis
                 str(row.get("reason") or ""),
                 _temperature(row.get("temperature")),
                 _uuid_or_none(row.get("visitor_id")),
+                row.get("resident_id"),
                 row.get("household_id"),
                 _uuid_or_none(row.get("corrects")),
             )
@@ -588,10 +589,10 @@ def _read_rows(
     if columns[0]:
         conn.execute(
             "INSERT INTO passages (id, at, compound, checkpoint, direction, subject_kind, level, "
-            "reason, temperature, visitor_id, household_id, corrects, arrived_at) "
+            "reason, temperature, visitor_id, resident_id, household_id, corrects, arrived_at) "
             "SELECT *, %s FROM unnest(%b::uuid[], %b::timestamptz[], %b::uuid[], %b::uuid[], "
             "%b::text[], %b::text[], %b::text[], %b::text[], %b::real[], %b::uuid[], %b::text[], "
-            "%b::uuid[]) ON CONFLICT DO NOTHING",
+            "%b::text[], %b::uuid[]) ON CONFLICT DO NOTHING",
             [now, *columns],
         )
     office = conn.execute("SELECT office FROM compounds WHERE id = %s", [compound]).fetchone()

@@ -63,6 +63,12 @@ def test_the_compound_over_two_hub_processes(hc: tuple[HubCompound, Hubs]) -> No
                 [uuid.UUID(gate)],
             ).fetchone()
         assert row == (n, n)
+        with psycopg.connect(hubs.dsn) as conn:  # residents' passages name the resident
+            named = conn.execute(
+                "SELECT count(*) FROM passages WHERE checkpoint = %s AND resident_id IS NOT NULL",
+                [uuid.UUID(gate)],
+            ).fetchone()
+        assert named == (n,)
     # a second round changes nothing anywhere
     c.round()
     assert count(c.office, "SELECT count(*) FROM visits WHERE checkpoint_id = ?", north) == 3
