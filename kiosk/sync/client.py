@@ -90,6 +90,17 @@ def _skew(response: httpx.Response, sent: datetime, got: datetime) -> timedelta 
     return timedelta(0) if abs(found) < timedelta(seconds=1) else found
 
 
+def _certificate_refused(exc: BaseException) -> bool:
+    """Whether the TLS handshake failed on the hub's certificate (a certificate other
+    than the pinned one), as opposed to the hub being away."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
 class HubClient:
     """Requests of one node to one hub."""
 
@@ -129,6 +140,8 @@ class HubClient:
         try:
             response = self._http.request(method, path, content=body, headers=dict(headers))
         except httpx.HTTPError as exc:
+            if _certificate_refused(exc):  # not the pinned certificate: say so, loudly
+                raise HubRefused(Refusal.PINNING, f"{type(exc).__name__}: {exc}") from None
             raise HubRefused(Refusal.UNAVAILABLE, f"{type(exc).__name__}: {exc}") from None
         skew = _skew(response, sent, self.clock())
         if skew is not None:

@@ -173,10 +173,11 @@ def test_a_man_in_the_middle_at_enrolment_is_refused(
         result = run(c.north, "hub", "join", mitm.url, "--code", code, ok=False)
         assert result.exit_code != 0
         assert "certificate is not the one expected" in result.output
-        # the pinned certificate is kept: syncing through the middle man fails
+        # the pinned certificate is kept: syncing through the middle man is refused,
+        # and says why
         point_at(c.north, mitm)  # type: ignore[arg-type]
         answer = c.sync(c.north, ok=False)
-        assert answer["reason"] == "unavailable"
+        assert answer["reason"] == "pinning"
     assert _meta(c.north, "hub.cert") == pinned
     # the code was not spent by the refused attempt: the real hub takes it
     run(c.north, "hub", "join", hubs.running[0].url, "--code", code)
