@@ -52,15 +52,15 @@ class DailyBackup(QObject):
         self,
         home: Home,
         *,
-        every: timedelta = CHECK_EVERY,
-        first_after: timedelta = FIRST_CHECK_AFTER,
+        every: timedelta | None = None,
+        first_after: timedelta | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.home = home
-        self.every = every
-        self.first_after = first_after
+        self.every = every if every is not None else CHECK_EVERY
+        self.first_after = first_after if first_after is not None else FIRST_CHECK_AFTER
         self.clock = clock
         self.worker = DbWorker(home.database, self, name="kiosk-backup")
         self.rounds = 0  # looks answered (tests)
