@@ -208,7 +208,7 @@ class Settings:
         "",
         N_(
             "Folder (or removable drive) for the daily backup while the gate or office "
-            "window runs; empty: no daily backup (docs/backup.md)."
+            "window runs; empty: no daily backup."
         ),
     )
     backup_keep: int = _setting(

@@ -397,3 +397,40 @@ def test_the_commands_back_up_and_restore(home: Home, tmp_path: Path) -> None:
     finally:
         db.close()
     assert "backup.restore" in actions
+
+
+def test_a_home_in_use_is_not_replaced(home: Home, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    done = backup(home, out, T0)
+    before = _snapshot_of_dir(home.root)
+    gate = connect(home.database)  # a running gate's connection, idle
+    try:
+        with pytest.raises(KioskError, match="Another program has the checkpoint open"):
+            restore(done.path, home, replace=True)
+    finally:
+        gate.close()
+    assert _snapshot_of_dir(home.root) == before
+    assert not list(tmp_path.glob("home.replaced-*"))
+    assert restore(done.path, home, replace=True).replaced_to is not None
+
+
+def test_restore_into_the_commands_own_new_home(home: Home, tmp_path: Path) -> None:
+    """``kiosk --home NEW restore FILE`` into a folder made beforehand (with the logs a
+    command wrote, and a file of someone's): the backup fills it; what was there stays."""
+    out = tmp_path / "out"
+    out.mkdir()
+    path = Path(run_json(home.root, "backup", "--to", str(out), "--json")["path"])
+    new = tmp_path / "new"
+    (new / "logs").mkdir(parents=True)
+    (new / "logs" / "kiosk.log.1").write_text("an older log")
+    (new / "readme.txt").write_text("someone's note")
+    run(new, "restore", str(path))
+    assert (new / "logs" / "kiosk.log.1").read_text() == "an older log"
+    assert (new / "readme.txt").read_text() == "someone's note"
+    assert (new / "keys" / "gate.key").read_bytes() == home.gate_key.read_bytes()
+    assert run_json(new, "residents", "list", "--json") == run_json(
+        home.root, "residents", "list", "--json"
+    )
+    assert not full_check(Home(new)).damaged
+    assert not list(tmp_path.glob(".new.restoring-*"))
