@@ -214,7 +214,9 @@ def _snapshot_of_dir(root: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("how", ["db-byte", "sealed-byte", "db-edited", "manifest-member"])
+@pytest.mark.parametrize(
+    "how", ["db-byte", "sealed-byte", "db-edited", "manifest-member", "manifest-time"]
+)
 def test_a_changed_backup_is_refused_before_anything_is_replaced(
     home: Home, tmp_path: Path, how: str
 ) -> None:
@@ -233,6 +235,14 @@ def test_a_changed_backup_is_refused_before_anything_is_replaced(
             (work / DATABASE).write_bytes(bytes(data))
 
         _rewrite(done.path, edit, tmp_path)
+    elif how == "manifest-time":  # the plain manifest says another day
+
+        def redate(work: Path) -> None:
+            manifest = json.loads((work / MANIFEST).read_text())
+            manifest["created"] = "2026-03-02T08:00:00+00:00"
+            (work / MANIFEST).write_text(json.dumps(manifest))
+
+        _rewrite(done.path, redate, tmp_path)
     else:  # a member more than the manifest lists
 
         def extra(work: Path) -> None:

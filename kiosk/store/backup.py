@@ -156,27 +156,44 @@ def _seal_key(db_key_bytes: bytes) -> bytes:
     return HKDF(hashes.SHA256(), 32, salt=None, info=_SEAL_INFO).derive(db_key_bytes)
 
 
-def seal(files: dict[str, bytes], key: bytes) -> bytes:
+def bound(manifest: dict[str, Any]) -> bytes:
+    """What of the manifest the sealed member vouches for (its AES-GCM associated
+    data): the checkpoint, the time, the migrations and the database's hash. The
+    manifest itself is plain; changed there, the sealed member does not open."""
+    fields = {
+        "checkpoint_id": manifest.get("checkpoint_id"),
+        "created": manifest.get("created"),
+        "migrations": manifest.get("migrations"),
+        "database_sha256": manifest.get("members", {}).get(DATABASE, {}).get("sha256"),
+    }
+    return SEALED.encode() + b"\0" + json.dumps(fields, sort_keys=True).encode()
+
+
+def seal(files: dict[str, bytes], key: bytes, aad: bytes) -> bytes:
     payload = json.dumps(
         {name: base64.b64encode(data).decode("ascii") for name, data in sorted(files.items())}
     ).encode("ascii")
     nonce = secrets.token_bytes(12)
-    return nonce + AESGCM(_seal_key(key)).encrypt(nonce, payload, SEALED.encode())
+    return nonce + AESGCM(_seal_key(key)).encrypt(nonce, payload, aad)
 
 
-def unseal(blob: bytes, key: bytes) -> dict[str, bytes]:
-    """The files sealed in ``blob`` (:class:`BackupRefused` if it does not open)."""
+def unseal(blob: bytes, key: bytes, aad: bytes) -> dict[str, bytes]:
+    """The files sealed in ``blob`` (:class:`BackupRefused`, saying why, if it does not
+    open or names a file a home does not hold)."""
     try:
-        payload = AESGCM(_seal_key(key)).decrypt(blob[:12], blob[12:], SEALED.encode())
+        payload = AESGCM(_seal_key(key)).decrypt(blob[:12], blob[12:], aad)
         raw = json.loads(payload)
         files = {str(n): base64.b64decode(d) for n, d in raw.items()}
     except (InvalidTag, ValueError, TypeError, AttributeError) as exc:
         raise BackupRefused(
-            tr("The backup's keys and settings do not open with its database's key.")
+            tr(
+                "its keys and settings do not open with its database's key, or its list "
+                "was changed."
+            )
         ) from exc
     for name in files:
         if not _allowed(name):
-            raise BackupRefused(tr("The backup holds a file it should not: {name}.", name=name))
+            raise BackupRefused(tr("it holds a file it should not: {name}.", name=name))
     return files
 
 
@@ -281,21 +298,20 @@ def backup(
         with tempfile.TemporaryDirectory(prefix=".backup-", dir=home.root) as tmp:
             snapshot = Path(tmp) / DATABASE
             _snapshot(db, snapshot, key)
-            sealed = Path(tmp) / SEALED
-            sealed.write_bytes(seal(files, key))
-            members = {
-                name: {"size": path.stat().st_size, "sha256": _sha256(path)}
-                for name, path in ((DATABASE, snapshot), (SEALED, sealed))
-            }
-            manifest = {
+            manifest: dict[str, Any] = {
                 "format": FORMAT,
                 "version": VERSION,
                 "gatepass": __version__,
                 "checkpoint_id": checkpoint,
                 "created": now.astimezone(UTC).isoformat(),
                 "migrations": applied,
-                "members": members,
+                "members": {
+                    DATABASE: {"size": snapshot.stat().st_size, "sha256": _sha256(snapshot)}
+                },
             }
+            sealed = Path(tmp) / SEALED
+            sealed.write_bytes(seal(files, key, bound(manifest)))
+            manifest["members"][SEALED] = {"size": sealed.stat().st_size, "sha256": _sha256(sealed)}
             target = _write_new(dest_folder, checkpoint, now, manifest, snapshot, sealed)
         removed = prune(dest_folder, checkpoint, keep, target)
         size = target.stat().st_size
@@ -561,7 +577,10 @@ def restore(
             _extract_checked(zf, SEALED, members[SEALED], sealed_path, file)
         key = _key_for(new.database, home)
         _check_database(new.database, key, file, checked)
-        files = unseal(sealed_path.read_bytes(), key)
+        try:
+            files = unseal(sealed_path.read_bytes(), key, bound(checked.manifest))
+        except BackupRefused as exc:
+            raise _refused(file, str(exc)) from exc
         sealed_path.unlink()
         for name, data in files.items():
             with whole_file(work / name, private=True) as temp:
