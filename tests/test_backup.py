@@ -444,3 +444,17 @@ def test_restore_into_the_commands_own_new_home(home: Home, tmp_path: Path) -> N
     )
     assert not full_check(Home(new)).damaged
     assert not list(tmp_path.glob(".new.restoring-*"))
+
+
+def test_a_database_not_encrypted_is_not_backed_up(
+    home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_encryption import decrypted_copy
+
+    monkeypatch.delenv("KIOSK_DB_KEY")
+    decrypted_copy(home.root)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(KioskError, match="not encrypted: run 'kiosk db encrypt'"):
+        backup(home, out, T0)
+    assert not list(out.iterdir())

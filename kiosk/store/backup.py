@@ -60,7 +60,7 @@ from kiosk.home import OWNER_ONLY_DIR, Home, owner_only
 from kiosk.store import db_key
 from kiosk.store.checkpoint import checkpoint_id, get_meta, record_audit, set_meta
 from kiosk.store.db import connect, write
-from kiosk.store.driver import keyed, open_connection, sqlite3
+from kiosk.store.driver import is_plain, keyed, open_connection, sqlite3
 
 log = logging.getLogger("kiosk.backup")
 
@@ -284,6 +284,8 @@ def backup(
     home's database already open (the background job's); else one is opened. Records
     the time in ``meta`` (:func:`last_backup`). Safe while the gate runs."""
     dest_folder = Path(dest_folder)
+    if is_plain(home.database):  # a backup is never readable without the key
+        raise UserError(tr("The database is not encrypted: run 'kiosk db encrypt'."))
     _folder_there(dest_folder)
     own = db is None
     if db is None:
