@@ -183,7 +183,9 @@ def _flip(path: Path, member: str, at: float = 0.5) -> None:
     path.write_bytes(bytes(data))
 
 
-def _rewrite(path: Path, change: Callable[[Path], None], tmp: Path) -> None:
+def _rewrite(
+    path: Path, change: Callable[[Path], None], tmp: Path, compression: int = zipfile.ZIP_STORED
+) -> None:
     """Change the backup's database with ``change`` and write the zip again with a CRC
     that fits (what someone who edits the file on purpose does), the manifest as it
     was unless ``change`` left a new one."""
@@ -193,7 +195,7 @@ def _rewrite(path: Path, change: Callable[[Path], None], tmp: Path) -> None:
         zf.extractall(work)
     change(work)
     path.unlink()
-    with zipfile.ZipFile(path, "w") as zf:
+    with zipfile.ZipFile(path, "w", compression) as zf:
         for name in (MANIFEST, DATABASE, SEALED):
             zf.write(work / name, name)
 
@@ -215,7 +217,8 @@ def _snapshot_of_dir(root: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize(
-    "how", ["db-byte", "sealed-byte", "db-edited", "manifest-member", "manifest-time"]
+    "how",
+    ["db-byte", "sealed-byte", "db-edited", "manifest-member", "manifest-time", "compressed"],
 )
 def test_a_changed_backup_is_refused_before_anything_is_replaced(
     home: Home, tmp_path: Path, how: str
@@ -235,6 +238,8 @@ def test_a_changed_backup_is_refused_before_anything_is_replaced(
             (work / DATABASE).write_bytes(bytes(data))
 
         _rewrite(done.path, edit, tmp_path)
+    elif how == "compressed":  # members deflated (what a zip bomb needs): same bytes inside
+        _rewrite(done.path, lambda work: None, tmp_path, zipfile.ZIP_DEFLATED)
     elif how == "manifest-time":  # the plain manifest says another day
 
         def redate(work: Path) -> None:

@@ -411,7 +411,12 @@ def _read_manifest(zf: zipfile.ZipFile, file: Path) -> _Checked:
             tr("it was written by a newer Gatepass ({version}).", version=manifest.get("gatepass")),
         )
     names = set(zf.namelist())
-    if set(manifest["members"]) != set(MEMBERS) or names != {MANIFEST, *MEMBERS}:
+    members = manifest["members"]
+    if (
+        set(members) != set(MEMBERS)
+        or names != {MANIFEST, *MEMBERS}
+        or not all(_stored_as_listed(zf.getinfo(name), members[name]) for name in MEMBERS)
+    ):
         raise _refused(file, tr("its contents are not what its list says."))
     try:
         created = datetime.fromisoformat(str(manifest["created"]))
@@ -419,6 +424,16 @@ def _read_manifest(zf: zipfile.ZipFile, file: Path) -> _Checked:
     except (KeyError, ValueError) as exc:
         raise _refused(file, tr("it is not a Gatepass backup.")) from exc
     return _Checked(manifest, created, checkpoint)
+
+
+def _stored_as_listed(info: zipfile.ZipInfo, listed: Any) -> bool:
+    """A member stored as written (not compressed: what is unpacked is no bigger than
+    the file) at the size the manifest lists."""
+    return (
+        isinstance(listed, dict)
+        and info.compress_type == zipfile.ZIP_STORED
+        and info.file_size == info.compress_size == listed.get("size")
+    )
 
 
 def _extract_checked(
