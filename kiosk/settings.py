@@ -204,6 +204,19 @@ class Settings:
         minimum=1,
         maximum=366,
     )
+    backup_folder: str = _setting(
+        "",
+        N_(
+            "Folder (or removable drive) for the daily backup while the gate or office "
+            "window runs; empty: no daily backup."
+        ),
+    )
+    backup_keep: int = _setting(
+        7,
+        N_("How many of this checkpoint's backups the backup folder keeps (the oldest go)."),
+        minimum=1,
+        maximum=366,
+    )
     office_data_amber_hours: float = _setting(
         12.0,
         N_(

@@ -114,6 +114,7 @@ def _ask_for_unlock_card(database: Path) -> str | None:
 
 def _register() -> None:
     from kiosk.cli import (
+        backup,
         checkpoint,
         db,
         demo,
@@ -153,6 +154,7 @@ def _register() -> None:
         window,
         demo,
         db,
+        backup,
     ):
         module.register(cli)
 

@@ -46,6 +46,7 @@ from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import record_settings_changes
 from kiosk.sync.node import INTERVAL as HUB_INTERVAL
+from kiosk.ui.backup_job import DailyBackup
 from kiosk.ui.hub_sync import HubRound, HubSync, clock_text, hub_label, show_hub
 from kiosk.ui.office_data import OFFICE_DATA_CHECK_S, OfficeData, age_text, gates_text
 from kiosk.ui.ops import DbWorker, QueryOp
@@ -179,6 +180,9 @@ class MainWindow(QMainWindow):
         # syncing with the district hub: a thread and a connection of its own, never the
         # gate's (kiosk.ui.hub_sync); nothing at a checkpoint without a hub
         self.hub = HubSync(home, interval=hub_interval, clock=clock, parent=self)
+        # the daily backup to the backup_folder setting's folder: a thread and a
+        # connection of its own too (kiosk.ui.backup_job)
+        self.backups = DailyBackup(home, clock=clock, parent=self)
         self.sounds = Sounds(self, enabled=sound and settings.sounds, speak=settings.speech)
         self.setWindowTitle(tr("Gatepass gate"))
         self.setFont(ui_font(14))
@@ -371,6 +375,7 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         self.service.start()
         self.hub.start()
+        self.backups.start()
 
     def stop(self) -> bool:
         office = getattr(self, "office", None)
@@ -380,6 +385,7 @@ class MainWindow(QMainWindow):
         self.preview.stop()
         self.clock.stop()
         self.hub.stop()  # (a sync under way finishes on its own thread first)
+        self.backups.stop()  # (as does a backup under way)
         stopped = self.service.stop()
         self.reader.close()  # (what the gate sent meanwhile reads nothing more)
         return stopped

@@ -31,6 +31,7 @@ from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.checkpoint import checkpoint_name
 from kiosk.sync.node import INTERVAL as HUB_INTERVAL
+from kiosk.ui.backup_job import DailyBackup
 from kiosk.ui.dialogs.common import open_once
 from kiosk.ui.dialogs.pin import PinDialog
 from kiosk.ui.hub_sync import HubRound, HubSync, hub_label, show_hub
@@ -155,6 +156,9 @@ class OfficeWindow(QMainWindow):
         self._own_hub = hub is None
         self._hub_started = False
         self.hub = hub or HubSync(home, interval=hub_interval, parent=self)
+        # the daily backup (kiosk.ui.backup_job): the gate window's does it when the
+        # office is opened from the gate
+        self.backups = DailyBackup(home, parent=self) if self._own_hub else None
         self.hub.statusChanged.connect(self._on_hub)
         self.hub.synced.connect(self._on_hub_synced)
         self.ctx.signals.mustTravel.connect(self.hub.sync_soon)
@@ -172,6 +176,8 @@ class OfficeWindow(QMainWindow):
         if self._own_hub and not self._hub_started and not self._closed:
             self._hub_started = True
             self.hub.start()
+            if self.backups is not None:
+                self.backups.start()
 
     # ------------------------------------------------------------ the hub
 
@@ -272,6 +278,8 @@ class OfficeWindow(QMainWindow):
         self._hub_age.stop()
         if self._own_hub:
             self.hub.stop()
+        if self.backups is not None:
+            self.backups.stop()
         else:  # the gate window's: it goes on syncing
             self.ctx.signals.mustTravel.disconnect(self.hub.sync_soon)
         self.ctx.set_unmasked(False)
