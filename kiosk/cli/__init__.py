@@ -117,6 +117,7 @@ def _register() -> None:
         checkpoint,
         db,
         demo,
+        doctor,
         exchange,
         gate,
         holds,
@@ -152,6 +153,7 @@ def _register() -> None:
         report,
         window,
         demo,
+        doctor,
         db,
     ):
         module.register(cli)
