@@ -118,6 +118,7 @@ def _register() -> None:
         checkpoint,
         db,
         demo,
+        doctor,
         exchange,
         gate,
         holds,
@@ -153,6 +154,7 @@ def _register() -> None:
         report,
         window,
         demo,
+        doctor,
         db,
         backup,
     ):

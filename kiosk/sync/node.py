@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
@@ -90,6 +91,18 @@ def client_for(
         skew=skew,
         clock=clock or (lambda: datetime.now(UTC)),
     )
+
+
+def hub_skew(db: Database, timeout_s: float = 5.0) -> timedelta | None:
+    """The hub's clock minus ours, asked now (an unsigned hello to the pinned hub);
+    None when this checkpoint has no hub or its answer carries no date. Raises
+    :class:`HubRefused` when the hub cannot be reached."""
+    url, cert = get_meta(db, URL), get_meta(db, CERT)
+    if not url or not cert:
+        return None
+    with HubClient(url, cert, timeout=httpx.Timeout(timeout_s)) as client:
+        client.hello()
+        return client.skew
 
 
 # --- enrolling with a hub ----------------------------------------------------------------------

@@ -100,6 +100,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
     from kiosk.ui.dialogs.settings_dialog import SettingsDialog
     from kiosk.ui.dialogs.shift import ShiftSummaryDialog, SignInDialog
     from kiosk.ui.dialogs.unlock import UnlockDialog
+    from kiosk.ui.doctor import DoctorDialog
     from kiosk.ui.office.gates_dialogs import EnrolmentCodeDialog, GateNameDialog
     from kiosk.ui.office.holds_tab import HoldDialog
     from kiosk.ui.office.import_wizard import ImportWizard
@@ -173,6 +174,11 @@ def samples(ctx: OfficeContext) -> list[Sample]:
             lambda: CorrectionDialog(reader, visits),
         ),
         Sample("exchange-done", ExchangeDialog, _exchange_done),
+        Sample(  # no camera frames here: the camera's line shows a problem
+            "health-check",
+            DoctorDialog,
+            lambda: DoctorDialog(reader, ctx.home, settings, lambda: None),
+        ),
         Sample("unlock", UnlockDialog, lambda: UnlockDialog(ctx.home.database)),
         Sample("office-passphrase", PassphraseDialog, lambda: PassphraseDialog()),
         Sample("office-revoke", RevokeDialog, lambda: RevokeDialog(a_pass)),

@@ -104,10 +104,24 @@ def open_office(window: Any) -> None:
     office.show()
 
 
+def show_doctor(window: Any) -> None:
+    """The health check (kiosk.ui.doctor) of this window's home, judging the camera by
+    the frames the gate receives."""
+    from kiosk.ui.doctor import DoctorDialog
+
+    worker = getattr(window, "worker", None)
+    latest = getattr(worker, "latest_frame", None) or (lambda: None)
+    open_once(
+        "doctor",
+        lambda: DoctorDialog(window.reader, window.home, window.settings, latest, window),
+        lambda _dialog: None,
+    )
+
+
 def show_dialog(window: Any) -> None:
     """PIN first; with the right one, the settings. "Exit Gatepass" closes the window;
     "Office…" opens the office; at a gate of a compound, "Exchange with USB stick…"
-    opens the exchange (kiosk.ui.dialogs.exchange)."""
+    opens the exchange (kiosk.ui.dialogs.exchange); "Health check…" the doctor."""
 
     def settings_done(dialog: QDialog) -> None:
         assert isinstance(dialog, SettingsDialog)
@@ -124,6 +138,9 @@ def show_dialog(window: Any) -> None:
             from kiosk.ui.dialogs.exchange import show_exchange
 
             show_exchange(window)
+            return
+        if dialog.doctor_requested:
+            show_doctor(window)
             return
         if dialog.result() == QDialog.DialogCode.Accepted and dialog.changed:
             adopt_settings(window, dialog.settings)

@@ -64,7 +64,8 @@ class SettingsDialog(GloveDialog):
     After ``exec()``: :attr:`settings` (as saved), :attr:`changed` (names of the
     settings that changed),
     :attr:`pin_changed`, :attr:`exit_requested`, :attr:`office_requested`,
-    :attr:`exchange_requested` (its button shows when ``exchange``: a compound's gate).
+    :attr:`exchange_requested` (its button shows when ``exchange``: a compound's gate),
+    :attr:`doctor_requested` (the health check, :mod:`kiosk.ui.doctor`).
     ``office_rules``: at a gate of a compound, the rules the office sent; each shows
     under its setting ("Set by the office: ..."), since it stands over this one.
     """
@@ -88,6 +89,7 @@ class SettingsDialog(GloveDialog):
         self.exit_requested = False
         self.office_requested = False
         self.exchange_requested = False
+        self.doctor_requested = False
         self.setWindowTitle(tr("Settings"))
         self.widgets: dict[str, QWidget] = {}
         self.problems: dict[str, QLabel] = {}
@@ -147,6 +149,12 @@ class SettingsDialog(GloveDialog):
         self.exchange_button.clicked.connect(self.request_exchange)
         self.exchange_button.setVisible(exchange)  # a gate of a compound only
         row.insertWidget(2, self.exchange_button)
+        self.doctor_button = big_button(tr("Health check…"))
+        self.doctor_button.setToolTip(
+            tr("Camera, database, keys, disk, clock, exchange, sound, fonts and screen")
+        )
+        self.doctor_button.clicked.connect(self.request_doctor)
+        row.insertWidget(3, self.doctor_button)
         outer.addLayout(row)
         self.resize(900, 700)
 
@@ -213,6 +221,10 @@ class SettingsDialog(GloveDialog):
 
     def request_exchange(self) -> None:
         self.exchange_requested = True
+        self.reject()
+
+    def request_doctor(self) -> None:
+        self.doctor_requested = True
         self.reject()
 
     def _new_pin(self) -> tuple[str | None, str]:
