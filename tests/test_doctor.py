@@ -215,6 +215,7 @@ def test_the_command_says_what_to_do_in_words_and_json(home: Home, pictures: Pat
         "disk",
         "clock",
         "exchange",
+        "backup",
         "sound",
         "fonts",
         "screen",
@@ -228,3 +229,22 @@ def test_the_command_fails_with_advice_where_nothing_is_set_up(tmp_path: Path) -
     done = run(tmp_path / "empty", "doctor", "--offline", "--no-camera", ok=False)
     assert done.exit_code == 2
     assert "kiosk init" in done.stdout
+
+
+def test_the_backup_check_follows_the_last_backup(home: Home, tmp_path: Path) -> None:
+    drive = tmp_path / "drive"
+    db = connect(home.database)
+    try:
+        now = datetime.now(UTC)
+        never = checks.backup(db, Settings(), now)
+        assert never.status == Status.WARN and "kiosk backup" in never.advice
+        missing = checks.backup(db, Settings(backup_folder=str(drive)), now)
+        assert missing.status == Status.WARN and "plugged in" in missing.message
+        drive.mkdir()
+        run(home.root, "backup", "--to", str(drive))
+        fresh = checks.backup(db, Settings(backup_folder=str(drive)), datetime.now(UTC))
+        assert fresh.status == Status.OK and fresh.figures["days"] == 0
+        late = checks.backup(db, Settings(backup_folder=str(drive)), now + timedelta(days=3))
+        assert late.status == Status.WARN and "3.0 days" in late.message
+    finally:
+        db.close()

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from kiosk.core.keys import key_id_of, load_private_key
 from kiosk.doctor.findings import Finding, Status
 from kiosk.home import Home
 from kiosk.settings import Settings
+from kiosk.store.backup import last_backup
 from kiosk.store.checkpoint import trusted_keys
 from kiosk.store.db import connect
 from kiosk.store.exchange import LAST_IMPORT, compound, office_data_age
@@ -51,6 +53,7 @@ BUSY_DAY_FLOOR = 2_000  # passages a day assumed for a gate with little history 
 CAMERA_SECONDS = 2.0
 CLOCK_HUB_WARN = timedelta(minutes=2)
 CONTACT_WARN = timedelta(hours=24)
+BACKUP_WARN = timedelta(days=2)  # the daily backup missed a day
 
 
 @contextmanager
@@ -389,6 +392,52 @@ def exchange(db: Database, now: datetime, *, amber: timedelta) -> Finding:
     )
 
 
+def backup(db: Database, settings: Settings, now: datetime) -> Finding:
+    """How old the last backup is, and whether the daily backup's folder is there."""
+    title = tr("Backup")
+    last = last_backup(db)
+    folder = settings.backup_folder.strip()
+    figures: dict[str, Any] = {
+        "last_backup": last.isoformat() if last else None,
+        "folder": folder or None,
+    }
+    advice = tr(
+        "Set a backup folder in Settings (a USB drive left in the laptop), or run: "
+        "kiosk backup --to FOLDER"
+    )
+    if folder and not Path(folder).is_dir():
+        return Finding(
+            "backup",
+            Status.WARN,
+            title,
+            tr("The backup folder {path} is not there (is the drive plugged in?).", path=folder),
+            tr("Plug the backup drive in, or choose another folder in Settings."),
+            figures,
+        )
+    if last is None:
+        return Finding(
+            "backup", Status.WARN, title, tr("No backup has been made yet."), advice, figures
+        )
+    days = round((now - last).total_seconds() / 86400, 1)
+    figures["days"] = days
+    if now - last > BACKUP_WARN:
+        return Finding(
+            "backup",
+            Status.WARN,
+            title,
+            tr("The last backup is {days} days old.", days=days),
+            advice if not folder else tr("Check that the backup drive is plugged in."),
+            figures,
+        )
+    return Finding(
+        "backup",
+        Status.OK,
+        title,
+        tr("The last backup is {days} days old.", days=days),
+        figures=figures,
+    )
+
+
 def run(
     home: Home,
     settings: Settings,
@@ -418,6 +467,7 @@ def run(
             tr("Exchange"),
             lambda: exchange(db, now, amber=timedelta(hours=settings.office_data_amber_hours)),
         ),
+        ("backup", tr("Backup"), lambda: backup(db, settings, now)),
     )
     try:
         for check, title, job in jobs:
