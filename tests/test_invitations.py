@@ -189,3 +189,18 @@ def test_cli_invite_default_image_name(office: Path, tmp_path: Path, monkeypatch
                     "13800139999", "--destination", "3-2-501", "--date",
                     date.today().isoformat(), "--json")  # fmt: skip
     assert (tmp_path / f"invitation-{made['code_serial']}.png").exists()
+
+
+def test_the_purge_keeps_an_invitation_until_its_day_is_old(office: Path) -> None:
+    """An invitation made long ahead is not an old record before its day has come."""
+    from kiosk.store.retention import purge
+
+    made = _invite(office, DAY, now=datetime(2026, 1, 1, 9, tzinfo=UTC))  # four months ahead
+    db = connect(office / "gatepass.db")
+    try:
+        purge(db, older_than_days=30, now=datetime(2026, 4, 30, 9, tzinfo=UTC), gap_s=0)
+        assert get_invitation(db, str(made["id"])) is not None
+        purge(db, older_than_days=30, now=datetime(2026, 6, 15, 9, tzinfo=UTC), gap_s=0)
+        assert get_invitation(db, str(made["id"])) is None
+    finally:
+        db.close()
