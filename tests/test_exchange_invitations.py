@@ -63,3 +63,46 @@ def test_a_gate_invitation_scans_at_the_other_gate(c: Compound) -> None:  # noqa
         r["name"]: r["state"] for r in run_json(c.office, "visitors", "invitations", "--json")
     }
     assert states == {"Qian Qi": "withdrawn"}
+
+
+def test_the_migration_makes_the_outbox_triggers_again_for_the_same_role(c: Compound) -> None:  # noqa: F811
+    """What 0006_invitations does at a compound member: the triggers made before the new
+    columns (here: a stale one put back) are made again, the office's as the office's
+    and a gate's as a gate's, and carry ``invited_for``."""
+    from kiosk.store import outbox
+    from kiosk.store.db import write
+
+    for home, role in ((c.office, "office"), (c.north, "gate")):
+        db = connect(home / "gatepass.db")
+        try:
+            with write(db):
+                db.execute("DROP TRIGGER outbox_visitors_insert")
+                db.execute(
+                    "CREATE TRIGGER outbox_visitors_insert AFTER INSERT ON visitors "
+                    "BEGIN SELECT 1; END"
+                )
+                assert outbox.reinstall(db)
+                assert not outbox.reinstall(db)  # standing as they should
+            names = set(outbox.installed(db))
+            assert ("outbox_households_insert" in names) is (role == "office")
+            sql = db.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'outbox_visitors_insert'"
+            ).fetchone()[0]
+            assert "invited_for" in sql and "withdrawn_at" in sql
+        finally:
+            db.close()
+
+
+def test_a_lone_checkpoint_gets_no_outbox_triggers(tmp_path) -> None:
+    from kiosk.store import outbox
+    from kiosk.store.db import write
+    from tests.helpers import make_checkpoint
+
+    make_checkpoint(tmp_path / "lone", residents=1)
+    db = connect(tmp_path / "lone" / "gatepass.db")
+    try:
+        with write(db):
+            assert not outbox.reinstall(db)
+        assert outbox.installed(db) == []
+    finally:
+        db.close()
