@@ -137,6 +137,7 @@ class VisitorsTab(QWidget):
         self.withdraw_button.setEnabled(False)
         self.withdraw_button.clicked.connect(self.ask_withdraw)
         self.table.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.model.modelReset.connect(self._selection_changed)  # a reload: rows anew
         self.message = MessageLine()
 
         top = QHBoxLayout()

@@ -81,6 +81,7 @@ def test_invite_by_keyboard_then_withdraw(
     code = next(db.query("SELECT status FROM passes WHERE visitor_id = ?", [row["id"]]))
     assert code["status"] == "revoked"
     assert "withdrawn" in tab.message.text()
+    assert not tab.withdraw_button.isEnabled()  # the list reloaded: nothing to withdraw
     shown = next(i for i in range(tab.model.rowCount()) if tab.model.row_at(i)["id"] == row["id"])
     assert "(withdrawn)" in tab.model.index(shown, tab.model.columnCount() - 1).data()
 
