@@ -10,6 +10,8 @@ guard typing:
 
 * a resident with a pass (target 0 keys);
 * a returning visitor showing their visitor code (target 6 keys or fewer);
+* an invited visitor showing the code of an invitation sent ahead for today (target:
+  the returning visitor's);
 * a new visitor showing a code Gatepass does not know (a payment code), registered
   with only the required fields (name, mobile, destination, temperature).
 
@@ -31,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -131,6 +134,7 @@ def close_slip(xdo: Xdo, gate_window: str) -> None:
 def run_bench(rate: float, rounds: int) -> list[Case]:
     resident = Case("resident with a pass", "0 keys")
     returning = Case("returning visitor, code shown", "<= 6 keys")
+    invited = Case("invited visitor, code shown", "<= 6 keys")
     new = Case("new visitor, required fields", "-")
     with tempfile.TemporaryDirectory(prefix="gatepass-throughput-") as tmp:
         home = Path(tmp) / "gate"
@@ -147,6 +151,17 @@ def run_bench(rate: float, rounds: int) -> list[Case]:
                 ).stdout
             )  # fmt: skip
             codes.append(made["code"])
+        invitations = []
+        for i in range(rounds):
+            made = json.loads(
+                run(
+                    home, "visitors", "invite", "--name", f"Qian Qi {i}",
+                    "--phone", f"1370013{9000 + i}", "--destination", "3-2-502",
+                    "--date", date.today().isoformat(),
+                    "--out", str(Path(tmp) / f"invitation-{i}.png"), "--json",
+                ).stdout
+            )  # fmt: skip
+            invitations.append(made["code"])
         with virtual_screen() as display:
             xdo = Xdo(display)
             log = open(Path(tmp) / "kiosk.log", "wb")  # noqa: SIM115
@@ -183,6 +198,20 @@ def run_bench(rate: float, rounds: int) -> list[Case]:
 
                     guard = Guard(xdo, rate)
 
+                    def invited_temperature(g: Guard = guard) -> None:
+                        focus_dialog(xdo, "Register a visitor")
+                        g.type("36.8")
+                        g.key("Return")
+
+                    invited.seconds.append(
+                        scan_and_wait(xdo, home, invitations[i], invited_temperature, rows=2)
+                    )
+                    invited.keys.append(guard.count)
+                    invited.typing.append(guard.typing)
+                    close_slip(xdo, window)
+
+                    guard = Guard(xdo, rate)
+
                     def register(g: Guard = guard, n: int = i) -> None:
                         focus_dialog(xdo, "Register a visitor")
                         g.type(f"Sun Qi {n}")
@@ -207,9 +236,9 @@ def run_bench(rate: float, rounds: int) -> list[Case]:
         # per round: the resident's PASS; each visitor's code scanned (CHECK) and then
         # registered (PASS); plus the returning visitors' first registrations
         passes = [r for r in rows if r["level"] == "pass"]
-        if len(rows) != 6 * rounds or len(passes) != 4 * rounds:
+        if len(rows) != 8 * rounds or len(passes) != 5 * rounds:
             raise RuntimeError(f"unexpected passages: {[(r['source'], r['level']) for r in rows]}")
-    return [resident, returning, new]
+    return [resident, returning, invited, new]
 
 
 def main() -> None:

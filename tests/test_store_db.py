@@ -36,6 +36,7 @@ def test_migrations_from_empty(tmp_path: Path) -> None:
         "0003_visit_corrections",
         "0004_visit_chain",
         "0005_exchange",
+        "0006_invitations",
     ]
     again.close()
 

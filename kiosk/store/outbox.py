@@ -170,6 +170,17 @@ def install(db: Database, role: str) -> bool:
     return True
 
 
+def reinstall(db: Database) -> bool:
+    """Make the standing triggers again for the role they were made for (a migration
+    added columns: they travel from the next change on, not only after the next
+    exchange). Nothing on a lone checkpoint. Whether they were made."""
+    standing = installed(db)
+    if not standing:
+        return False
+    role = "office" if _trigger_name(OFFICE_SOURCES[0], "INSERT") in standing else "gate"
+    return install(db, role)
+
+
 def last_seq(db: Database) -> int:
     return int(db.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0])
 
@@ -184,5 +195,6 @@ __all__ = [
     "install",
     "installed",
     "last_seq",
+    "reinstall",
     "sources",
 ]

@@ -251,15 +251,17 @@ def purge(
             record_audit(db, actor, "retention.purge", {**detail, "stopped": True})
         raise Cancelled
     with pacer.write(db):
+        # an invitation sent ahead is kept until its day is past the cutoff as well
         old_visitors = (
-            "SELECT id FROM visitors WHERE created_at < ? AND id NOT IN "
-            "(SELECT visitor_id FROM visits WHERE visitor_id IS NOT NULL)"
+            "SELECT id FROM visitors WHERE created_at < ? AND coalesce(invited_for, '') < ? "
+            "AND id NOT IN (SELECT visitor_id FROM visits WHERE visitor_id IS NOT NULL)"
         )
+        day = cutoff.astimezone().date().isoformat()
         passes = db.execute(
-            f"DELETE FROM passes WHERE visitor_id IN ({old_visitors})", [stamp]
+            f"DELETE FROM passes WHERE visitor_id IN ({old_visitors})", [stamp, day]
         ).rowcount
         visitors = db.execute(
-            f"DELETE FROM visitors WHERE id IN ({old_visitors})", [stamp]
+            f"DELETE FROM visitors WHERE id IN ({old_visitors})", [stamp, day]
         ).rowcount
         change_sets = prune_exchange(db, stamp)
         set_meta(db, LAST_PURGE, to_db(now))

@@ -381,3 +381,23 @@ def _exchange(db: Database) -> None:
         ALTER TABLE visits ADD COLUMN arrived_at TEXT;
         """,
     )
+
+
+@_migration("0006_invitations")
+def _invitations(db: Database) -> None:
+    """Invitations sent ahead (docs/invitations.md): a visitor registered before they
+    come is a ``visitors`` row with the local day it is for (``invited_for``,
+    ``YYYY-MM-DD``) and, once withdrawn, when (``withdrawn_at``); the upcoming ones are
+    found by a partial index. A checkpoint in a compound makes its outbox triggers
+    again, so the new columns travel from the next change on."""
+    from kiosk.store import outbox
+
+    _run(
+        db,
+        """
+        ALTER TABLE visitors ADD COLUMN invited_for TEXT;
+        ALTER TABLE visitors ADD COLUMN withdrawn_at TEXT;
+        CREATE INDEX visitors_invited ON visitors(invited_for) WHERE invited_for IS NOT NULL;
+        """,
+    )
+    outbox.reinstall(db)

@@ -9,7 +9,7 @@ backwards walk per visitor); the list is paged, sorted by a whitelisted key.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -59,9 +59,18 @@ class ValidVisitor:
 
 
 def validate_visitor(
-    db: Database, form: VisitorForm, *, today: Any, id_required: bool = False
+    db: Database,
+    form: VisitorForm,
+    *,
+    today: Any,
+    id_required: bool = False,
+    registered: bool = False,
 ) -> tuple[ValidVisitor | None, dict[str, str]]:
-    """The checked visitor, or the problems by field name (messages in the user's words)."""
+    """The checked visitor, or the problems by field name (messages in the user's words).
+
+    ``registered``: the visitor is already registered (the form was filled from their
+    code); a phone or ID number this checkpoint holds only masked (a visitor another
+    checkpoint of the compound registered, docs/exchange.md) is not asked for again."""
     problems: dict[str, str] = {}
     name = phone = ""
     id_number: str | None = None
@@ -69,16 +78,17 @@ def validate_visitor(
         name = check_name(form.name)
     except IdentityError as exc:
         problems["name"] = str(exc)
-    try:
-        phone = check_mobile(form.phone)
-    except IdentityError as exc:
-        problems["phone"] = str(exc)
+    if not (registered and not form.phone.strip()):
+        try:
+            phone = check_mobile(form.phone)
+        except IdentityError as exc:
+            problems["phone"] = str(exc)
     if form.id_number.strip():
         try:
             id_number = check_id_number(form.id_number, today)
         except IdentityError as exc:
             problems["id_number"] = str(exc)
-    elif id_required:
+    elif id_required and not registered:
         problems["id_number"] = tr("ID number is required")
     household = find_household(db, form.destination.strip()) if form.destination.strip() else None
     if household is None:
@@ -97,11 +107,22 @@ def validate_visitor(
     ), {}
 
 
-def add_visitor(db: Database, visitor: ValidVisitor, *, now: datetime, checkpoint_id: str) -> str:
+def add_visitor(
+    db: Database,
+    visitor: ValidVisitor,
+    *,
+    now: datetime,
+    checkpoint_id: str,
+    invited_for: date | None = None,
+) -> str:
+    """Record the visitor; ``invited_for``: an invitation, registered ahead for that
+    local day (kiosk.store.invitations)."""
     visitor_id = uuid7()
+    extra = {"invited_for": invited_for.isoformat()} if invited_for is not None else {}
     with write(db):
         db.table("visitors").insert(
             {
+                **extra,
                 "id": visitor_id,
                 "name": visitor.name,
                 "phone": visitor.phone,
@@ -122,13 +143,29 @@ def issue_visitor_code(
 ) -> dict[str, Any]:
     """Sign a visitor code valid for ``hours`` and record it as a pass."""
     start = now.replace(microsecond=0)
+    return record_visitor_code(
+        db, key, visitor_id, valid_from=start, valid_until=start + timedelta(hours=hours), now=now
+    )
+
+
+def record_visitor_code(
+    db: Database,
+    key: Ed25519PrivateKey,
+    visitor_id: str,
+    *,
+    valid_from: datetime,
+    valid_until: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    """Sign a visitor code valid from ``valid_from`` until ``valid_until`` (whole
+    seconds) and record it as a pass; the pass row."""
     with write(db):
         claims = PassClaims(
             key_id_of(key.public_key()),
             free_serial(db, set()),
             PassKind.VISITOR,
-            start,
-            start + timedelta(hours=hours),
+            valid_from.replace(microsecond=0),
+            valid_until.replace(microsecond=0),
         )
         record = {
             "serial": claims.serial,
@@ -250,7 +287,9 @@ def list_visitors(
 
     Each row: ``id``, ``name``, ``phone``, ``id_number`` (unmasked: mask for display),
     ``household`` (host household label), ``purpose``, ``from_place``, ``created_at``,
-    ``last_in``, ``last_out`` (stored UTC text or None), ``inside`` and ``overstay``
+    ``last_in``, ``last_out`` (stored UTC text or None), ``invited_for`` (an
+    invitation's day, ``YYYY-MM-DD``, else None), ``withdrawn_at``, ``checkpoint_id``
+    (where registered), ``inside`` and ``overstay``
     (bool: inside now, and inside since before ``now - overstay``). ``search`` matches
     the name, the host household's label or the purpose."""
     where, args = "", []
@@ -271,6 +310,7 @@ def list_visitors(
                 SELECT *, substr(last_pass, 1, 3) = 'in ' AS inside FROM (
                     SELECT v.id, v.name, v.phone, v.id_number, v.reason AS purpose,
                            v.from_place, v.created_at, {_LABEL_SQL} AS household,
+                           v.invited_for, v.withdrawn_at, v.checkpoint_id,
                            {_LAST_PASS} AS last_pass
                     FROM visitors v LEFT JOIN households h ON h.id = v.destination_household_id
                     {where}

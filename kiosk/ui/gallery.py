@@ -17,7 +17,9 @@ from typing import Any
 from PySide6.QtWidgets import QDialog, QMessageBox
 from sqlite_utils import Database
 
+from kiosk.core.clock import to_db
 from kiosk.core.i18n import tr
+from kiosk.store.invitations import validity_day
 from kiosk.store.passes import search_passes
 from kiosk.store.register import page_residents
 from kiosk.store.visitors import list_visitors
@@ -104,6 +106,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
     from kiosk.ui.office.gates_dialogs import EnrolmentCodeDialog, GateNameDialog
     from kiosk.ui.office.holds_tab import HoldDialog
     from kiosk.ui.office.import_wizard import ImportWizard
+    from kiosk.ui.office.invite_dialog import InvitationSlip, InviteDialog
     from kiosk.ui.office.issuer import PassphraseDialog
     from kiosk.ui.office.passes_tab import IssueDialog, PrintCardsDialog, RevokeDialog
     from kiosk.ui.office.resident_dialog import DeactivateDialog, ResidentDialog
@@ -132,6 +135,23 @@ def samples(ctx: OfficeContext) -> list[Sample]:
         reader.wait_idle()  # (checked on the reader)
         return dialog
 
+    def invite_problems() -> QDialog:
+        dialog = InviteDialog(ctx)
+        dialog.submit()  # nothing typed: every required field says what is missing
+        ctx.reader.wait_idle()
+        return dialog
+
+    today = now.astimezone().date().isoformat()
+    invitation = {
+        "token": "GV1:demo-invitation-code-for-the-screenshot",
+        "serial": "DEMO-0001",
+        "name": visitor["name"],
+        "household": visitor["household"],
+        "invited_for": today,
+        "issued_at": to_db(now),
+        "valid_until": to_db(validity_day(now.astimezone().date())[1]),
+    }
+
     def settings_problems() -> QDialog:
         dialog = SettingsDialog(settings)
         dialog.pin_new.setText("12")
@@ -155,6 +175,11 @@ def samples(ctx: OfficeContext) -> list[Sample]:
             "registration-returning",
             RegistrationDialog,
             lambda: RegistrationDialog(reader, settings, returning),
+        ),
+        Sample(
+            "registration-invited",
+            RegistrationDialog,
+            lambda: RegistrationDialog(reader, settings, {**returning, "invited_for": today}),
         ),
         Sample("registration-problems", RegistrationDialog, registration_problems),
         Sample(
@@ -196,6 +221,9 @@ def samples(ctx: OfficeContext) -> list[Sample]:
         Sample(
             "office-visitor-visits", VisitorVisitsDialog, lambda: VisitorVisitsDialog(ctx, visitor)
         ),
+        Sample("office-invite", InviteDialog, lambda: InviteDialog(ctx)),
+        Sample("office-invite-problems", InviteDialog, invite_problems),
+        Sample("office-invitation-slip", InvitationSlip, lambda: InvitationSlip(invitation)),
         Sample("office-import", ImportWizard, lambda: ImportWizard(ctx)),
         Sample("office-gate-name", GateNameDialog, lambda: GateNameDialog()),
         Sample("office-enrolment-code", EnrolmentCodeDialog, _enrolment_code),

@@ -219,15 +219,24 @@ class RegistrationDialog(GloveDialog):
         )
         shown = {
             "name": str(self.prefill.get("name") or ""),
-            "phone": mask_phone(self.prefill.get("phone")),
-            "id_number": mask_id_number(self.prefill.get("id_number")),
+            "phone": mask_phone(self.prefill.get("phone"))
+            or str(self.prefill.get("phone_masked") or ""),
+            "id_number": mask_id_number(self.prefill.get("id_number"))
+            or str(self.prefill.get("id_masked") or ""),
             "destination": destination,
         }
         for name in FIELDS:
             edit = self.edits[name]
             edit.setText(shown.get(name, str(self.prefill.get(name) or "")))
             edit.setReadOnly(True)
-        self.banner.setText(tr("Returning visitor: check the ID card, then take the temperature."))
+        if self.prefill.get("invited_for") == date.today().isoformat():  # invited for today
+            self.banner.setText(
+                tr("Invited visitor: check the ID card, then take the temperature.")
+            )
+        else:
+            self.banner.setText(
+                tr("Returning visitor: check the ID card, then take the temperature.")
+            )
         self.banner.show()
 
     def _value(self, name: str) -> str:
@@ -405,11 +414,13 @@ class RegistrationDialog(GloveDialog):
         problems shown, when the answer comes."""
         form = self.form()
         self._submitting = form
-        today, id_required = date.today(), self.id_required
+        today, id_required, registered = date.today(), self.id_required, bool(self.visitor_id)
         QueryOp(
             self.reader,
             parent=self,
-            op=lambda db: validate_visitor(db, form, today=today, id_required=id_required),
+            op=lambda db: validate_visitor(
+                db, form, today=today, id_required=id_required, registered=registered
+            ),
             success=lambda checked: self._checked(form, *checked),
         ).failure(self._check_failed).newest(("check", id(self))).run_in_background()
 

@@ -1,13 +1,16 @@
 """The office's Visitors tab: who registered, when, whom they came to see, their last
 passages in and out, who is inside now and who is overstaying (inside longer than the
 ``visitor_overstay_hours`` setting, highlighted). Double-click a visitor for their
-visits."""
+visits. "Invite a visitor..." registers one ahead for a day (docs/invitations.md) and
+shows the slip; "Withdraw invitation" revokes the selected invitation's code."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
+import shiboken6
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
@@ -18,19 +21,37 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+from sqlite_utils import Database
 
-from kiosk.core.clock import from_db
+from kiosk.core.clock import from_db, utcnow
+from kiosk.core.errors import KioskError
 from kiosk.core.i18n import tr, trn
+from kiosk.core.identity import mask_name
+from kiosk.core.keys import load_private_key
 from kiosk.core.rules import Level, reason_label
-from kiosk.store.visitors import list_visitors
+from kiosk.store.checkpoint import checkpoint_id
+from kiosk.store.invitations import invite, signs_with_issuer, withdraw
+from kiosk.store.visitors import ValidVisitor, list_visitors
 from kiosk.store.visits import visitor_visits
 from kiosk.ui.office.context import OfficeContext, local_time
-from kiosk.ui.office.table import Column, Index, Query, QueryModel, Row, SearchTable
+from kiosk.ui.office.invite_dialog import InvitationSlip, InviteDialog
+from kiosk.ui.office.issuer import IssuerKey
+from kiosk.ui.office.table import (
+    Column,
+    Index,
+    MessageLine,
+    Query,
+    QueryModel,
+    Row,
+    SearchTable,
+)
 from kiosk.ui.ops import QueryOp
 from kiosk.ui.theme import LEVEL_COLOURS
 
@@ -54,6 +75,21 @@ def _yes(on: bool) -> str:
     return tr("Yes") if on else ""
 
 
+def _invited_text(row: Row) -> str:
+    """An invitation's day, and whether it was withdrawn ("" for a visitor registered
+    at a gate)."""
+    if not row.get("invited_for"):
+        return ""
+    if row.get("withdrawn_at"):
+        return tr("{day} (withdrawn)", day=row["invited_for"])
+    return str(row["invited_for"])
+
+
+def confirm(parent: QWidget, question: str) -> bool:
+    answer = QMessageBox.question(parent, tr("Gatepass office"), question)
+    return answer == QMessageBox.StandardButton.Yes
+
+
 class VisitorsTab(QWidget):
     """Registered visitors, searchable and sortable; "Overstays only" narrows the list."""
 
@@ -61,6 +97,11 @@ class VisitorsTab(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.visits_dialog: VisitorVisitsDialog | None = None
+        self.invite_dialog: InviteDialog | None = None
+        self.slip: InvitationSlip | None = None
+        self.issuer = IssuerKey(ctx.home)
+        self.confirm = confirm  # (a test answers for the clerk)
+        self.here: str | None = None  # this checkpoint's id, read once
         self.overstays_only = QCheckBox(tr("Overstays only"))
         self.limit = QLabel()
         columns = [
@@ -74,6 +115,7 @@ class VisitorsTab(QWidget):
             Column(tr("Last out"), lambda r: local_time(r["last_out"])),
             Column(tr("Inside now"), lambda r: _yes(r["inside"]), "inside"),
             Column(tr("Overstay"), self._overstay_text, "overstay"),
+            Column(tr("Invited for"), _invited_text),
         ]
         self.model = VisitorModel(
             columns, self._fetch, worker=ctx.reader, default_order="created_at DESC, id DESC"
@@ -87,13 +129,28 @@ class VisitorsTab(QWidget):
         self.table.activated.connect(self.show_visits)
         self.overstays_only.toggled.connect(lambda _on: self.model.reload())
 
+        self.invite_button = QPushButton(tr("Invite a visitor…"))
+        self.invite_button.setShortcut("Ctrl+I")
+        self.invite_button.setToolTip(tr("Register a visitor ahead for a day (Ctrl+I)"))
+        self.invite_button.clicked.connect(self.open_invite)
+        self.withdraw_button = QPushButton(tr("Withdraw invitation"))
+        self.withdraw_button.setEnabled(False)
+        self.withdraw_button.clicked.connect(self.ask_withdraw)
+        self.table.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.model.modelReset.connect(self._selection_changed)  # a reload: rows anew
+        self.message = MessageLine()
+
         top = QHBoxLayout()
+        top.addWidget(self.invite_button)
+        top.addWidget(self.withdraw_button)
         top.addWidget(self.overstays_only)
         top.addStretch(1)
         top.addWidget(self.limit)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.message)
+        QueryOp(ctx.reader, parent=self, op=checkpoint_id, success=self._here).run_in_background()
 
         self.timer = QTimer(self)  # overstays come with time, not only with new data
         self.timer.setInterval(REFRESH_MS)
@@ -155,6 +212,122 @@ class VisitorsTab(QWidget):
 
     def _dialog_gone(self, *_args: Any) -> None:
         self.visits_dialog = None
+
+    # ------------------------------------------------------------ invitations
+
+    def _here(self, node: str) -> None:
+        self.here = node
+        self._selection_changed()
+
+    def selected(self) -> Row | None:
+        return self.table.selected()
+
+    def _withdrawable(self, row: Row | None) -> bool:
+        """An invitation made here (every row has one author), not withdrawn."""
+        return bool(
+            row is not None
+            and row.get("invited_for")
+            and not row.get("withdrawn_at")
+            and row.get("checkpoint_id") == self.here
+        )
+
+    def _selection_changed(self, *_args: Any) -> None:
+        self.withdraw_button.setEnabled(self._withdrawable(self.selected()))
+
+    def open_invite(self) -> None:
+        """The invitation's form; on OK the invitation is signed and written."""
+        dialog = InviteDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._invite_checked(dialog))
+        self.invite_dialog = dialog
+        dialog.open()
+
+    def _invite_checked(self, dialog: InviteDialog) -> None:
+        if dialog.visitor is not None and dialog.day is not None:
+            self.invite(dialog.visitor, dialog.day)
+
+    def _key(self) -> Ed25519PrivateKey | None:
+        """The issuer key on the committee's computer (asked for its passphrase), else
+        this checkpoint's gate key (kiosk.store.invitations.signs_with_issuer)."""
+        if signs_with_issuer(self.ctx.home):
+            return self.issuer.load(self)
+        return load_private_key(self.ctx.home.gate_key, None)
+
+    def invite(self, visitor: ValidVisitor, day: date) -> None:
+        """Sign and write the invitation on the jobs thread; then its slip."""
+        try:
+            key = self._key()
+        except KioskError as exc:
+            self.message.say(str(exc), error=True)
+            return
+        if key is None:
+            self.message.say(tr("Nothing saved: the passphrase was not given."))
+            return
+        now, actor = utcnow(), self.ctx.actor
+
+        def job(db: Database) -> dict[str, Any]:
+            return invite(db, key, visitor, day, now=now, actor=actor)
+
+        def done(row: dict[str, Any]) -> None:
+            self.ctx.changed("visitors")
+            self.ctx.must_travel()  # the gates hear of it at once (a hub)
+            if not shiboken6.isValid(self):
+                return
+            self.message.say(
+                tr(
+                    "Invitation for {name} on {day}: code {serial}.",
+                    name=mask_name(row["name"]),
+                    day=row["invited_for"],
+                    serial=row["serial"],
+                )
+            )
+            self.show_slip(row)
+
+        QueryOp(self.ctx.jobs, parent=None, op=job, success=done).failure(
+            lambda message: self.message.say(message, error=True)
+        ).run_in_background()
+
+    def show_slip(self, invitation: dict[str, Any]) -> None:
+        self.slip = InvitationSlip(invitation, self)
+        self.slip.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.slip.open()
+
+    def ask_withdraw(self) -> None:
+        row = self.selected()
+        if not self._withdrawable(row):
+            return
+        assert row is not None
+        question = tr(
+            "Withdraw the invitation of {name} for {day}? Their code stops opening the gate.",
+            name=row["name"],
+            day=row["invited_for"],
+        )
+        if self.confirm(self, question):
+            self.withdraw(str(row["id"]))
+
+    def withdraw(self, visitor_id: str) -> None:
+        """Withdraw on the jobs thread: the code is revoked (it travels to the gates)."""
+        now, actor = utcnow(), self.ctx.actor
+
+        def done(row: dict[str, Any]) -> None:
+            self.ctx.changed("visitors")
+            self.ctx.must_travel()
+            if shiboken6.isValid(self):
+                self.message.say(
+                    tr(
+                        "Invitation for {name} on {day} withdrawn: code {serial} revoked.",
+                        name=mask_name(row["name"]),
+                        day=row["invited_for"],
+                        serial=row["serial"],
+                    )
+                )
+
+        QueryOp(
+            self.ctx.jobs,
+            parent=None,
+            op=lambda db: withdraw(db, visitor_id, now=now, actor=actor),
+            success=done,
+        ).failure(lambda message: self.message.say(message, error=True)).run_in_background()
 
 
 class VisitorVisitsDialog(QDialog):
