@@ -7,9 +7,10 @@ camera frame shown in the gate window, for the PyInstaller build and for the sou
 Offscreen (QT_QPA_PLATFORM=offscreen), the demo's video as the camera. A start is timed
 from ``Popen`` to the line "first camera frame shown" in the window's log (polled every
 10 ms), then the window is closed with SIGTERM. The first round of each is the coldest
-this machine allows without dropping the page cache (a fresh build's files were just
-written, so they are in the cache); later rounds are warm. Ratios build/source in one
-run: the machine is noisy.
+with ``--cold`` (root only): before each start the page cache is dropped
+(``/proc/sys/vm/drop_caches``), as after the laptop is switched on; without it, the first
+round is as cold as the cache allows and later rounds are warm. Ratios build/source in
+one run: the machine is noisy.
 """
 
 from __future__ import annotations
@@ -36,8 +37,15 @@ def env(home_root: Path, *, source: bool) -> dict[str, str]:
     return base
 
 
-def start(command: list[str], home: Path, *, source: bool) -> float:
+def drop_caches() -> None:
+    os.sync()
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def start(command: list[str], home: Path, *, source: bool, cold: bool = False) -> float:
     """Seconds from starting ``command`` (the window) to its first frame shown."""
+    if cold:
+        drop_caches()
     log = home / "logs" / "gate.log"
     before = log.stat().st_size if log.exists() else 0
     started = time.perf_counter()
@@ -74,6 +82,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", type=Path, default=ROOT / "dist" / "gatepass")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--cold", action="store_true", help="Drop the page cache before each start."
+    )
     args = parser.parse_args()
     built = [str(args.build.resolve() / "gatepass")]
     source = [sys.executable, "-m", "kiosk"]
@@ -92,11 +103,14 @@ def main() -> None:
             [*built, "--version"], env=env(Path(tmp), source=False), check=True, capture_output=True
         )
         version_s = time.perf_counter() - t0
+        print(f"gatepass --version: {version_s:.2f} s", flush=True)
         times: dict[str, list[float]] = {"build": [], "source": []}
         for _ in range(args.rounds):  # in turn, so drift hits both alike
-            times["build"].append(start(built, home, source=False))
-            times["source"].append(start(source, home, source=True))
-    size = sum(p.stat().st_size for p in args.build.rglob("*") if p.is_file())
+            times["build"].append(start(built, home, source=False, cold=args.cold))
+            times["source"].append(start(source, home, source=True, cold=args.cold))
+    size = sum(
+        p.stat().st_size for p in args.build.rglob("*") if p.is_file() and not p.is_symlink()
+    )
     print(f"build folder: {size / 1e6:.1f} MB; gatepass --version: {version_s:.2f} s")
     for name, found in times.items():
         print(

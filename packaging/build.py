@@ -119,14 +119,14 @@ def build_venv(work: Path) -> Path:
     return python
 
 
-def build(dist: Path, work: Path, *, trimmed: bool = True) -> Path:
+def build(dist: Path, work: Path, *, trimmed: bool = True, own_venv: bool = True) -> Path:
     info = {
         "commit": commit(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "platform": platform_tag(),
     }
     (ROOT / "packaging" / "build_info.json").write_text(json.dumps(info), encoding="utf-8")
-    python = build_venv(work)
+    python = build_venv(work) if own_venv else Path(sys.executable)
     started = time.perf_counter()
     env = {**os.environ, "KIOSK_BUILD_TRIM": "1" if trimmed else "0"}
     env.pop("PYTHONPATH", None)  # the spec puts the repository first itself
@@ -171,18 +171,96 @@ def pack(folder: Path) -> Path:
     return out
 
 
+# What the build takes from the system, not from its folder (the libraries every
+# desktop has: measured with readelf over the folder's libraries, docs/install.md), as
+# Debian packages; GTK and speech-dispatcher only for optional plugins.
+DEB_DEPENDS = (
+    "libc6 (>= 2.36), libegl1, libgl1, libdrm2, libxcb1, "
+    "libwayland-client0, libwayland-cursor0, libwayland-egl1"
+)
+DEB_RECOMMENDS = "libgtk-3-0, libspeechd2, fonts-wqy-microhei"
+
+
+def deb(folder: Path) -> Path:
+    """A Debian package (Debian, Ubuntu, Deepin, UOS, Kylin): the folder in
+    ``/opt/gatepass``, ``gatepass`` and ``gatepass-window`` on the PATH, the menu entry
+    and icon. The checkpoint's data stays in each user's data folder: installing a
+    newer package over an older one, or removing it, never touches it."""
+    stage = folder.parent / "deb-root"
+    if stage.exists():
+        shutil.rmtree(stage)
+    opt = stage / "opt" / "gatepass"
+    shutil.copytree(folder, opt, symlinks=True)
+    for name in ("install.sh", "gatepass.desktop"):
+        (opt / name).unlink(missing_ok=True)  # the package puts these in the system's places
+    desktop = (ROOT / "packaging" / "linux" / "gatepass.desktop").read_text(encoding="utf-8")
+    apps = stage / "usr" / "share" / "applications"
+    apps.mkdir(parents=True)
+    (apps / "gatepass.desktop").write_text(
+        desktop.replace("@FOLDER@/gatepass-window", "/usr/bin/gatepass-window").replace(
+            "@FOLDER@/gatepass.png", "gatepass"
+        ),
+        encoding="utf-8",
+    )
+    icons = stage / "usr" / "share" / "icons" / "hicolor" / "256x256" / "apps"
+    icons.mkdir(parents=True)
+    shutil.copy2(ROOT / "packaging" / "icons" / "gatepass.png", icons / "gatepass.png")
+    bin_dir = stage / "usr" / "bin"
+    bin_dir.mkdir(parents=True)
+    for program in ("gatepass", "gatepass-window"):
+        (bin_dir / program).symlink_to(f"/opt/gatepass/{program}")
+    control = stage / "DEBIAN"
+    control.mkdir()
+    arch = {"x86_64": "amd64", "arm64": "arm64"}[platform_tag().split("-", 1)[1]]
+    installed_kb = size_of(stage) // 1024
+    (control / "control").write_text(
+        f"Package: gatepass\nVersion: {__version__}\nArchitecture: {arch}\n"
+        "Maintainer: Gatepass <gatepass@localhost>\n"
+        f"Installed-Size: {installed_kb}\nDepends: {DEB_DEPENDS}\n"
+        f"Recommends: {DEB_RECOMMENDS}\nSection: misc\nPriority: optional\n"
+        "Description: Gatepass gate kiosk for residential compounds\n"
+        " Checks QR passes at a compound's gate with a webcam, registers visitors and\n"
+        " keeps the record of passages, offline first (one-folder build).\n",
+        encoding="utf-8",
+    )
+    out = folder.parent / f"gatepass_{__version__}_{arch}.deb"
+    started = time.perf_counter()
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-Zgzip", "-z6", "--build", str(stage), str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    shutil.rmtree(stage)
+    took = time.perf_counter() - started
+    print(f"packed {out} in {took:.0f} s: {out.stat().st_size / 1e6:.0f} MB")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     parser.add_argument("--work", type=Path, default=ROOT / "build")
     parser.add_argument("--no-tarball", action="store_true")
     parser.add_argument(
+        "--no-venv",
+        action="store_true",
+        help="Build with this Python as it is (CI's Windows job installs windows.lock first).",
+    )
+    parser.add_argument("--deb", action="store_true", help="Also a Debian package (dpkg-deb).")
+    parser.add_argument(
         "--no-trim", action="store_true", help="Keep all PyInstaller collects (to measure)."
     )
     args = parser.parse_args()
-    folder = build(args.dist.resolve(), args.work.resolve(), trimmed=not args.no_trim)
+    folder = build(
+        args.dist.resolve(),
+        args.work.resolve(),
+        trimmed=not args.no_trim,
+        own_venv=not args.no_venv,
+    )
     if not args.no_tarball and platform.system() == "Linux":
         pack(folder)
+    if args.deb:
+        deb(folder)
 
 
 if __name__ == "__main__":
