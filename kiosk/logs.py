@@ -1,6 +1,13 @@
-"""Logging: named loggers per area, one rotating file in the checkpoint's home; and the
-trace of a native crash (``faulthandler``) in ``<home>/logs/crash.log``, reported once by
-the next start (:func:`previous_crash`)."""
+"""Logging: named loggers per area, one rotating file per process in the checkpoint's
+home; and the trace of a native crash (``faulthandler``) in ``<home>/logs/crash.log``,
+reported once by the next start (:func:`previous_crash`).
+
+Each process writes a file of its own, named after the program: ``gate.log`` (the gate
+window, the demo), ``office.log``, ``kiosk.log`` (other commands). A second process of
+the same program (two commands at once) takes ``kiosk-2.log``, and so on: the file is
+claimed with a lock held for the life of the process (``<name>.log.lock``). Two
+processes rotating one file break on Windows (the rename fails while the other holds
+it open) and interleave lines elsewhere."""
 
 from __future__ import annotations
 
@@ -25,6 +32,10 @@ CRASH_LOG_KEEP = 1_000_000
 
 _log_path: Path | None = None
 _handler: logging.Handler | None = None
+_claim: IO[str] | None = None  # the lock file that holds this process's log file
+# How many processes of one program may each have a log file of their own; past that
+# (a runaway script) they share the last one.
+CLAIMS = 20
 _crash_file: IO[str] | None = None
 _crash: Crash | None = None
 
@@ -71,26 +82,71 @@ class _OwnerOnlyFileHandler(logging.handlers.RotatingFileHandler):
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
-def setup_logging(home: Home, *, verbose: bool = False) -> None:
-    """Send logs to ``<home>/logs/kiosk.log`` when the home exists, else warnings to
-    stderr. Called again for another home (tests, the demo), it moves the one handler.
+def _lock(file: IO[str]) -> bool:
+    """Take ``file``'s lock without waiting; False if another process holds it."""
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def claim_log_file(logs_dir: Path, program: str) -> tuple[Path, IO[str] | None]:
+    """The log file this process may write alone (``program.log``, else
+    ``program-2.log``...), and the open lock file that keeps it this process's."""
+    for n in range(1, CLAIMS + 1):
+        path = logs_dir / (f"{program}.log" if n == 1 else f"{program}-{n}.log")
+        try:
+            lock = open(path.with_name(path.name + ".lock"), "a", encoding="ascii")  # noqa: SIM115
+        except OSError:
+            return path, None  # cannot lock here (a full disk): write as before
+        if _lock(lock):
+            owner_only(Path(lock.name))
+            return path, lock
+        lock.close()
+    return logs_dir / f"{program}-{CLAIMS}.log", None
+
+
+def setup_logging(home: Home, *, verbose: bool = False, program: str = "kiosk") -> None:
+    """Send logs to ``<home>/logs/<program>.log`` (or the next free one:
+    :func:`claim_log_file`) when the home exists, else warnings to stderr. Called again
+    for another home (tests, the demo), it moves the one handler.
 
     A native crash's trace (``faulthandler``, all threads) goes to
     ``<home>/logs/crash.log``, open for the life of the process (stderr when the home
     does not exist yet); a trace an earlier run left there is kept for
     :func:`previous_crash`."""
-    global _log_path, _handler
+    global _log_path, _handler, _claim
     root = logging.getLogger("kiosk")
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    path = home.logs_dir / "kiosk.log" if home.root.is_dir() else None
+    logs_dir = home.logs_dir if home.root.is_dir() else None
     if _handler is not None:
-        if path == _log_path:
-            return
+        if (
+            _log_path is not None
+            and logs_dir == _log_path.parent
+            and (
+                _log_path.name.startswith(f"{program}.") or _log_path.name.startswith(f"{program}-")
+            )
+        ):
+            return  # already writing this program's file in this home
         root.removeHandler(_handler)
         _handler.close()
+        _handler = None
+        if _claim is not None:
+            _claim.close()  # the lock goes with it
+            _claim = None
     handler: logging.Handler
-    if path is not None:
-        path.parent.mkdir(mode=0o700, exist_ok=True)
+    path: Path | None = None
+    if logs_dir is not None:
+        logs_dir.mkdir(mode=0o700, exist_ok=True)
+        path, _claim = claim_log_file(logs_dir, program)
         handler = _OwnerOnlyFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
     else:
         handler = logging.StreamHandler(sys.stderr)
@@ -98,7 +154,7 @@ def setup_logging(home: Home, *, verbose: bool = False) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     _handler, _log_path = handler, path
-    _trace_crashes(home.logs_dir if path is not None else None)
+    _trace_crashes(logs_dir)
 
 
 def _trace_crashes(logs_dir: Path | None) -> None:

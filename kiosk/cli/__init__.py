@@ -9,13 +9,14 @@ log file and a one-line apology to the terminal.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from kiosk import __version__
+from kiosk import version_text
 from kiosk.cli.context import Context, pass_ctx
 from kiosk.core.errors import KioskError
 from kiosk.core.i18n import set_language, tr
@@ -58,6 +59,10 @@ class KioskGroup(click.Group):
             ctx.exit(70)
 
 
+# The log file of each program (kiosk.logs): the windows apart from the commands.
+PROGRAMS = {"run": "gate", "demo": "gate", "office": "office"}
+
+
 @click.group(cls=KioskGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--home",
@@ -72,13 +77,13 @@ class KioskGroup(click.Group):
     default=None,
     help="Language of messages. Default: the system's.",
 )
-@click.version_option(__version__, prog_name="kiosk")
+@click.version_option(version_text(), prog_name="kiosk", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, home: str | None, lang: str | None) -> None:
     """Gatepass: the gate kiosk for residential compounds."""
     set_language(lang)
     ctx.obj = Context.create(home)
-    setup_logging(ctx.obj.home)
+    setup_logging(ctx.obj.home, program=PROGRAMS.get(ctx.invoked_subcommand or "", "kiosk"))
     ctx.obj.home.tighten()  # a home an older Gatepass made: its files the owner's only
     db_key.ask_with(_ask_for_unlock_card if sys.stdin.isatty() else None)
     if is_plain(ctx.obj.home.database):
@@ -114,6 +119,7 @@ def _ask_for_unlock_card(database: Path) -> str | None:
 
 def _register() -> None:
     from kiosk.cli import (
+        autostart,
         backup,
         checkpoint,
         db,
@@ -155,6 +161,7 @@ def _register() -> None:
         window,
         demo,
         doctor,
+        autostart,
         db,
         backup,
     ):
@@ -162,6 +169,18 @@ def _register() -> None:
 
 
 _register()
+
+
+def gui_main() -> None:
+    """The window with no terminal behind it (the desktop's icon; ``gatepass-window`` of
+    the build and of ``[project.gui-scripts]``): the gate on this laptop's checkpoint,
+    or the demo where none is set up yet. Given arguments, it is ``kiosk`` itself."""
+    if len(sys.argv) <= 1:
+        from kiosk.home import Home
+
+        home = Home.resolve(os.environ.get("KIOSK_HOME") or None)
+        sys.argv[1:] = ["run"] if home.is_initialised() else ["demo"]
+    main()
 
 
 def main() -> None:
@@ -174,4 +193,4 @@ def main() -> None:
             end_gui_app()
 
 
-__all__ = ["Context", "cli", "main", "pass_ctx"]
+__all__ = ["Context", "cli", "gui_main", "main", "pass_ctx"]

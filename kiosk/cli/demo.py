@@ -47,7 +47,7 @@ def demo(ctx: Context, headless: bool, as_json: bool) -> None:
         if not explicit:
             from kiosk.logs import setup_logging
 
-            setup_logging(home)  # the demo's log goes with its checkpoint, not to stderr
+            setup_logging(home, program="gate")  # the demo's log goes with its checkpoint
         if headless:
             from kiosk.cli.gate import run_gate
 

@@ -22,6 +22,7 @@ import socket
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.resources import as_file
 from types import FrameType
 
 from PySide6.QtCore import (
@@ -35,7 +36,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QApplication
 
-from kiosk.core.i18n import language
+from kiosk.core.i18n import RESOURCES, language
 
 log = logging.getLogger("kiosk.ui")
 
@@ -81,7 +82,31 @@ def ensure_gui_app(*, offscreen: bool = True) -> QCoreApplication:
         argv += ["-platform", "offscreen"]
     app = QApplication(argv)
     qt_translations(app)
+    add_bundled_fonts()
     return app
+
+
+def add_bundled_fonts() -> list[str]:
+    """Where no installed font writes Chinese, the fonts a built Gatepass carries
+    (``kiosk/resources/fonts``, put there by packaging/gatepass.spec; none in a source
+    checkout, where the system's fonts are used). The families added."""
+    from PySide6.QtGui import QFontDatabase
+
+    if QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese):
+        return []
+    folder = RESOURCES / "fonts"
+    added: list[str] = []
+    if not folder.is_dir():
+        log.warning("no font here writes Chinese, and none is bundled")
+        return added
+    for font in folder.iterdir():
+        with contextlib.suppress(OSError):
+            with as_file(font) as path:
+                found = QFontDatabase.addApplicationFont(str(path))
+            if found >= 0:
+                added += QFontDatabase.applicationFontFamilies(found)
+    log.info("no installed font writes Chinese: using the bundled %s", added)
+    return added
 
 
 def end_gui_app() -> None:

@@ -215,7 +215,7 @@ class KioskApp:
             self.xdo("getwindowname", window, check=False).strip()
             for window in self.xdo.windows(".")
         ]
-        log = self.home / "logs" / "kiosk.log"
+        log = self.home / "logs" / "gate.log"
         tail = log.read_text(encoding="utf-8", errors="replace")[-3000:] if log.exists() else ""
         return (
             f"running: {self.alive()}; windows shown: {shown}\n"

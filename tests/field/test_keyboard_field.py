@@ -66,7 +66,7 @@ def open_by_key(app: KioskApp, key: str, title: str, strokes: Strokes) -> str:
 
 
 def gate_log(home: Path) -> str:
-    path = home / "logs" / "kiosk.log"
+    path = home / "logs" / "gate.log"
     return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk import version_text
 from kiosk.core.errors import KioskError
 from kiosk.core.i18n import tr
 from kiosk.core.pin import pin_problem
@@ -156,6 +158,10 @@ class SettingsDialog(GloveDialog):
         self.doctor_button.clicked.connect(self.request_doctor)
         row.insertWidget(3, self.doctor_button)
         outer.addLayout(row)
+        self.about = QLabel(tr("Gatepass {version}", version=version_text()))
+        self.about.setObjectName("about")
+        self.about.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.about)
         self.resize(900, 700)
 
     # -- building ----------------------------------------------------------------
