@@ -23,6 +23,8 @@ dialog gets the fields only; the log gets the reader's one line per card (no tex
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -52,6 +54,22 @@ CARD_FIELDS = ("name", "id_number", "from_place")
 Frames = Callable[[], Frame | None]
 
 
+OCR_NICE = 10
+"""How much lower than the gate's other threads the OCR runs (Linux: per thread)."""
+
+
+def _lower_priority() -> None:
+    """This thread (and the OCR's worker threads it makes: on Linux they inherit it)
+    yields the cores to the scan loop's capture and decode threads. Linux's nice is a
+    thread's own; elsewhere it would be the process's, so it is left alone there."""
+    if sys.platform != "linux":
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), OCR_NICE)
+    except OSError as exc:
+        log.debug("the ID card reader's priority stays as it is (%s)", exc)
+
+
 class _OcrThread:
     """Reads the newest frame every :data:`READ_EVERY_S` until stopped; hands each
     reading to ``deliver`` (on this thread, never after :meth:`stop` returned)."""
@@ -73,6 +91,7 @@ class _OcrThread:
             self._stop.set()
 
     def _run(self) -> None:
+        _lower_priority()
         last: tuple[int, float] | None = None  # the frame read last (not its pixels)
         while not self._stop.wait(READ_EVERY_S):
             frame = self._frames()
@@ -196,6 +215,7 @@ class CardReader(QObject):
         if filled_now and (focused is None or any(focused is edits[n] for n in self.filled)):
             self._focus_first_empty()
         if verdict.complete:
+            log.info("ID card: fields filled from %d readings", verdict.readings)
             self._stopped(tr("Card read: check the fields. F2 reads it again."))
         elif verdict.too_far:
             self._say(tr("Hold the card closer to the camera."))
