@@ -108,6 +108,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
     from kiosk.ui.office.resident_dialog import DeactivateDialog, ResidentDialog
     from kiosk.ui.office.resident_history_dialog import ResidentHistoryDialog
     from kiosk.ui.office.visitors_tab import VisitorVisitsDialog
+    from kiosk.vision.idcard_vote import CardVerdict, Voted
 
     now = ctx.now()
     settings = ctx.settings
@@ -129,6 +130,21 @@ def samples(ctx: OfficeContext) -> list[Sample]:
         dialog = RegistrationDialog(reader, settings)
         dialog.submit()  # nothing typed: every required field says what is missing
         reader.wait_idle()  # (checked on the reader)
+        return dialog
+
+    def registration_card() -> QDialog:
+        """A new visitor's card read: the number in, the name and place unsure."""
+        dialog = RegistrationDialog(reader, settings, frames=lambda: None)
+        assert dialog.card_reader is not None
+        dialog.card_reader.stop()  # no camera here: the reading is given
+        dialog.card_reader.show(
+            CardVerdict(
+                id_number="11010519491231002X",
+                name=Voted("王小明", 0.71, 1, low_confidence=True, settled=True),
+                where_from=Voted("浙江省杭州市", 0.9, 2, low_confidence=False, settled=True),
+                readings=2,
+            )
+        )
         return dialog
 
     def settings_problems() -> QDialog:
@@ -156,6 +172,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
             lambda: RegistrationDialog(reader, settings, returning),
         ),
         Sample("registration-problems", RegistrationDialog, registration_problems),
+        Sample("registration-card", RegistrationDialog, registration_card),
         Sample(
             "visitor-code",
             VisitorCodeDialog,

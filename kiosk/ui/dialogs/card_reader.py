@@ -205,7 +205,11 @@ class CardReader(QObject):
             self.stop()
             self.strip.hide()
             return
-        self.verdict = verdict = self.vote.add(reading)
+        self.show(self.vote.add(reading))
+
+    def show(self, verdict: CardVerdict) -> None:
+        """Fill in and mark what ``verdict`` settles; say what is missing."""
+        self.verdict = verdict
         edits = self.dialog.edits
         focused = self.dialog.focusWidget()
         filled_now = self._show_number(verdict)
