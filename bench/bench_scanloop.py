@@ -100,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop.stop()
         if ocr is not None:
             ocr.stop()
+            ocr.thread.join()
             print(f"ID card readings beside the loop: {len(readings)}")
     period = 1.0 / args.fps
     scans = {e.text: e for e in events if isinstance(e, ScanEvent)}

@@ -14,7 +14,7 @@ field still empty (the phone, usually).
 
 Reading stops when the card is read (number and name in), when the guard has the name
 and the number typed, when a returning visitor is recognised, and when the dialog
-closes. F2 (or the button) reads again: what the card filled is cleared first.
+closes. F4 (or the button) reads again: what the card filled is cleared first.
 
 Nothing of the image is kept: the thread holds one frame while it reads it, and the
 dialog gets the fields only; the log gets the reader's one line per card (no text).
@@ -22,6 +22,7 @@ dialog gets the fields only; the log gets the reader's one line per card (no tex
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
@@ -48,7 +49,7 @@ log = logging.getLogger("kiosk.ui")
 
 READ_EVERY_S = 0.4
 """The pause between two readings (a reading itself takes 0.5-1.5 s)."""
-REREAD_KEY = Qt.Key.Key_F2
+REREAD_KEY = Qt.Key.Key_F4
 CARD_FIELDS = ("name", "id_number", "from_place")
 
 Frames = Callable[[], Frame | None]
@@ -70,6 +71,25 @@ def _lower_priority() -> None:
         log.debug("the ID card reader's priority stays as it is (%s)", exc)
 
 
+_running: set[_OcrThread] = set()
+_running_lock = threading.Lock()
+EXIT_WAIT_S = 10.0
+
+
+def _stop_all_at_exit() -> None:
+    """At exit, stop the readers and wait for a reading under way: a thread left inside
+    onnxruntime as the interpreter goes down ends the process with "terminate called"."""
+    with _running_lock:
+        threads = list(_running)
+    for ocr in threads:
+        ocr.stop()
+    for ocr in threads:
+        ocr.thread.join(EXIT_WAIT_S)
+
+
+atexit.register(_stop_all_at_exit)
+
+
 class _OcrThread:
     """Reads the newest frame every :data:`READ_EVERY_S` until stopped; hands each
     reading to ``deliver`` (on this thread, never after :meth:`stop` returned)."""
@@ -82,6 +102,8 @@ class _OcrThread:
         self.thread = threading.Thread(target=self._run, name="kiosk-card-ocr", daemon=True)
 
     def start(self) -> None:
+        with _running_lock:
+            _running.add(self)
         self.thread.start()
 
     def stop(self) -> None:
@@ -91,6 +113,13 @@ class _OcrThread:
             self._stop.set()
 
     def _run(self) -> None:
+        try:
+            self._read_until_stopped()
+        finally:
+            with _running_lock:
+                _running.discard(self)
+
+    def _read_until_stopped(self) -> None:
         _lower_priority()
         last: tuple[int, float] | None = None  # the frame read last (not its pixels)
         while not self._stop.wait(READ_EVERY_S):
@@ -137,7 +166,7 @@ class CardReader(QObject):
         self.status = QLabel()
         self.status.setObjectName("cardStatus")
         self.status.setWordWrap(True)
-        self.reread_button = big_button(tr("Read the card again (F2)"))
+        self.reread_button = big_button(tr("Read the card again (F4)"))
         self.reread_button.setAutoDefault(False)
         self.reread_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Enter stays in the form
         self.reread_button.clicked.connect(self.reread)
@@ -220,11 +249,11 @@ class CardReader(QObject):
             self._focus_first_empty()
         if verdict.complete:
             log.info("ID card: fields filled from %d readings", verdict.readings)
-            self._stopped(tr("Card read: check the fields. F2 reads it again."))
+            self._stopped(tr("Card read: check the fields. F4 reads it again."))
         elif verdict.too_far:
             self._say(tr("Hold the card closer to the camera."))
         elif verdict.number_wrong:
-            self._say(tr("The card's number does not check out: type it, or F2 to read again."))
+            self._say(tr("The card's number does not check out: type it, or F4 to read again."))
         else:
             self._say(tr("Reading the card... hold it still."))
 
@@ -289,7 +318,7 @@ class CardReader(QObject):
         edits = self.dialog.edits
         typed = "name" not in self.filled and "id_number" not in self.filled
         if self.reading and typed and edits["name"].text() and edits["id_number"].text():
-            self._stopped(tr("Name and number typed: not reading the card. F2 reads it."))
+            self._stopped(tr("Name and number typed: not reading the card. F4 reads it."))
 
     def reread(self) -> None:
         """Clear what the card filled (as it filled it) and read the card again."""
