@@ -7,6 +7,7 @@ thread, not the scan loop's, not the database reader's), one frame at a time, wi
 :func:`kiosk.vision.idcard.read_card`. The readings are voted
 (:class:`kiosk.vision.idcard_vote.CardVote`) and what is settled fills the **empty**
 fields only (name, ID number, "coming from"); what the guard typed is never replaced.
+The number of a visitor who came before recognises them, as when the guard types it.
 A field read with low confidence is outlined amber with a "check" note; a number that
 fails its checks is never filled in: the dialog says to type it. Sex or birth date
 disagreeing with the number is said under the number. Then the focus goes to the first
@@ -273,7 +274,12 @@ class CardReader(QObject):
                 "id_number",
                 tr("The sex or birth date on the card does not match this number: check the card."),
             )
-        return self._fill("id_number", verdict.id_number, low=False)
+        if not self._fill("id_number", verdict.id_number, low=False):
+            return False
+        # a visitor who came before: the rest from their last registration, as when
+        # the guard types their number (read-only; the focus goes to the temperature)
+        self.dialog._recognise()
+        return True
 
     def _fill(self, name: str, text: str, *, low: bool) -> bool:
         """Put ``text`` in the field ``name`` if it is empty or still as the card filled
