@@ -12,11 +12,13 @@ due to its scan event is measured. Target: p95 within two frame periods.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,12 +49,34 @@ def p95(values: Sequence[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+def card_ocr(nice: int | None, deliver: Callable[[Any], None]) -> Any:
+    """The dialog's OCR thread on a card held up (every frame a new one), started."""
+    from kiosk.ui.dialogs import card_reader
+    from kiosk.vision.idcard_synth import make_card_frame
+    from kiosk.vision.sources import Frame
+
+    if nice is not None:
+        card_reader.OCR_NICE = nice
+    image = make_card_frame("near", 1).image
+    count = itertools.count()
+
+    def frames() -> Frame:
+        n = next(count)
+        return Frame(image, float(n), n)
+
+    thread = card_reader._OcrThread(frames, deliver)
+    thread.start()
+    return thread
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--codes", type=int, default=12, help="cards in the video")
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--decoder", default="auto")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--card-ocr", action="store_true", help="the ID card reader beside")
+    parser.add_argument("--card-ocr-nice", type=int, default=None)
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     segments = []
@@ -69,9 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop = ScanLoop(
             source, Pipeline(get_decoder(args.decoder)), on_event=events.append, repeat_window=0.5
         )
+        readings: list[object] = []
+        ocr = card_ocr(args.card_ocr_nice, readings.append) if args.card_ocr else None
         loop.start()
         loop.wait(sum(s.seconds for s in segments) + 30)
         loop.stop()
+        if ocr is not None:
+            ocr.stop()
+            ocr.thread.join()
+            print(f"ID card readings beside the loop: {len(readings)}")
     period = 1.0 / args.fps
     scans = {e.text: e for e in events if isinstance(e, ScanEvent)}
     latencies, frames_late, pipeline_ms, missed = [], [], [], []

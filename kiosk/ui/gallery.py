@@ -112,6 +112,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
     from kiosk.ui.office.resident_dialog import DeactivateDialog, ResidentDialog
     from kiosk.ui.office.resident_history_dialog import ResidentHistoryDialog
     from kiosk.ui.office.visitors_tab import VisitorVisitsDialog
+    from kiosk.vision.idcard_vote import CardVerdict, Voted
 
     now = ctx.now()
     settings = ctx.settings
@@ -152,6 +153,21 @@ def samples(ctx: OfficeContext) -> list[Sample]:
         "valid_until": to_db(validity_day(now.astimezone().date())[1]),
     }
 
+    def registration_card() -> QDialog:
+        """A new visitor's card read: the number in, the name and place unsure."""
+        dialog = RegistrationDialog(reader, settings, frames=lambda: None)
+        assert dialog.card_reader is not None
+        dialog.card_reader.stop()  # no camera here: the reading is given
+        dialog.card_reader.show(
+            CardVerdict(
+                id_number="11010519491231002X",
+                name=Voted("王小明", 0.71, 1, low_confidence=True, settled=True),
+                where_from=Voted("浙江省杭州市", 0.9, 2, low_confidence=False, settled=True),
+                readings=2,
+            )
+        )
+        return dialog
+
     def settings_problems() -> QDialog:
         dialog = SettingsDialog(settings)
         dialog.pin_new.setText("12")
@@ -182,6 +198,7 @@ def samples(ctx: OfficeContext) -> list[Sample]:
             lambda: RegistrationDialog(reader, settings, {**returning, "invited_for": today}),
         ),
         Sample("registration-problems", RegistrationDialog, registration_problems),
+        Sample("registration-card", RegistrationDialog, registration_card),
         Sample(
             "visitor-code",
             VisitorCodeDialog,

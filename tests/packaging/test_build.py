@@ -160,3 +160,35 @@ def test_the_demo_runs_to_the_end_and_a_pass_verifies(unpacked: Path, tmp_path: 
     assert window.returncode == 0, err
     logged = (home / "logs" / "gate.log").read_text(encoding="utf-8")
     assert "Traceback" not in logged
+
+
+def test_the_built_program_checks_itself(unpacked: Path, tmp_path: Path) -> None:
+    """kiosk doctor, run by the built program on a home it set up: the default decoder
+    (zxing-cpp, imported by name) and a Chinese font are inside the folder."""
+    home = tmp_path / "home"
+    env = {**environment(tmp_path), "KIOSK_ADMIN_PIN": "2580"}
+    made = subprocess.run(
+        [str(unpacked / "gatepass"), "--home", str(home), "init", "--name", "南门"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert made.returncode == 0, made.stderr
+    done = gatepass(
+        unpacked, tmp_path, "--home", str(home), "doctor", "--json", "--no-camera", "--offline"
+    )
+    found = {f["check"]: f for f in json.loads(done.stdout)["findings"]}
+    assert found["decoder"]["status"] == "ok" and "zxing" in found["decoder"]["message"]
+    for check in ("database", "keys", "disk", "clock", "fonts"):
+        assert found[check]["status"] == "ok", found[check]
+    window = subprocess.run(
+        [str(unpacked / "gatepass-window"), "--version"],
+        cwd=tmp_path,
+        env=environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert window.returncode == 0 and __version__ in window.stdout

@@ -50,6 +50,7 @@ from kiosk.store.visitors import (
     validate_visitor,
 )
 from kiosk.store.visits import visitor_holder
+from kiosk.ui.dialogs.card_reader import CardReader, Frames
 from kiosk.ui.dialogs.common import (
     STYLE,
     TOUCH_PX,
@@ -133,7 +134,9 @@ class RegistrationDialog(GloveDialog):
     ``prefill`` (a returning visitor, as :func:`prefill_of` makes it: keys of
     :data:`FIELDS`, ``visitor_id``, the destination's label and
     ``destination_household_id``) fills the fields read-only: the guard only takes the
-    temperature. Accepted: :attr:`result_value`.
+    temperature. Accepted: :attr:`result_value`. With ``frames`` (the camera's newest
+    frame) a new visitor's ID card held up fills in the empty fields
+    (:mod:`kiosk.ui.dialogs.card_reader`).
     """
 
     def __init__(
@@ -142,6 +145,8 @@ class RegistrationDialog(GloveDialog):
         settings: Settings,
         prefill: dict[str, Any] | None = None,
         parent: QWidget | None = None,
+        *,
+        frames: Frames | None = None,
     ) -> None:
         super().__init__(parent)
         self.reader = reader
@@ -210,6 +215,10 @@ class RegistrationDialog(GloveDialog):
                     self.edits[name].setText(str(self.prefill[name] or ""))
         first = "temperature" if self.visitor_id else "name"
         self.edits[first].setFocus()
+        # a new visitor, and a camera: the card held up fills in the empty fields
+        self.card_reader = (
+            CardReader(self, frames) if frames is not None and not self.visitor_id else None
+        )
 
     # -- prefill -----------------------------------------------------------------
 
@@ -581,7 +590,9 @@ def show_dialog(window: Any, prefill: dict[str, Any] | None = None) -> None:
 
     open_once(
         "registration",
-        lambda: RegistrationDialog(window.reader, window.settings, prefill, window),
+        lambda: RegistrationDialog(
+            window.reader, window.settings, prefill, window, frames=window.worker.latest_frame
+        ),
         done,
     )
 
