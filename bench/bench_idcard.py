@@ -18,23 +18,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from pathlib import Path
 
 import numpy as np
 
 from kiosk.vision import idcard
-from kiosk.vision.idcard import Line, read_card
+from kiosk.vision.idcard import Line, read_card, recogniser_characters
 from kiosk.vision.idcard_synth import KINDS, RARE_CHARACTERS, make_card_frame
-
-
-def recogniser_characters() -> frozenset[str]:
-    """The characters rapidocr's recogniser can output (its dictionary, in the model)."""
-    import onnxruntime as ort
-    import rapidocr_onnxruntime
-
-    model = Path(rapidocr_onnxruntime.__file__).parent / "models" / "ch_PP-OCRv4_rec_infer.onnx"
-    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    return frozenset(session.get_modelmeta().custom_metadata_map["character"].splitlines())
 
 
 def use_tesseract() -> None:
@@ -64,7 +53,20 @@ def use_tesseract() -> None:
     def recognise(image: np.ndarray) -> str:
         return str(pytesseract.image_to_string(image, lang="eng", config="--psm 7"))
 
+    def recognise_many(images: list[np.ndarray]) -> list[tuple[str, float]]:
+        found = []
+        for image in images:
+            data = pytesseract.image_to_data(
+                image, lang="chi_sim", config="--psm 7", output_type=pytesseract.Output.DICT
+            )
+            pairs = zip(data["text"], data["conf"], strict=True)
+            words = [(t, float(c)) for t, c in pairs if t.strip()]
+            text = "".join(t for t, _ in words)
+            found.append((text, min((c for _, c in words), default=0.0) / 100))
+        return found
+
     idcard.ocr_lines = ocr_lines  # type: ignore[assignment]
+    idcard.recognise_many = recognise_many  # type: ignore[assignment]
     idcard.recognise = recognise  # type: ignore[assignment]
 
 

@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -315,10 +316,12 @@ def _name(rows: Sequence[tuple[str, float]]) -> Field:
     text, score = rows[0]
     text = _LABELS["name"].sub("", text, count=1)
     text = re.sub(r"[^\u3400-\u9fff\U00020000-\U0002ffff·]", "", text)
-    if _ETHNIC_LABEL.search(text) or _LABELS["sex"].search(text):  # the row below
-        return Field()
+    if _ETHNIC_LABEL.search(text) or _LABELS["sex"].search(text) or text[:1] in ("男", "女"):
+        return Field()  # the row below: no surname is 男 or 女
     if text.startswith("名") and len(text) > 2:  # the label's second half
         text = text[1:]
+    elif text[1:2] == "名" and len(text) > 3:  # the label, its first half misread
+        text = text[2:]
     return Field(text, score) if text else Field()
 
 
@@ -560,6 +563,18 @@ _NAME_X0, _NAME_LINE_H, _NAME_LABEL_W = 49.0, 49.0, 111.0
 with the gap after it, on the same card."""
 
 
+def recogniser_characters() -> frozenset[str]:
+    """The characters the recogniser can output (its dictionary, kept in the model): a
+    name with any other (赟, 韡, 旻, 昳, 翀 among those of given names) is never read
+    exactly, whatever the picture."""
+    import onnxruntime as ort
+    import rapidocr_onnxruntime
+
+    model = Path(rapidocr_onnxruntime.__file__).parent / "models" / "ch_PP-OCRv4_rec_infer.onnx"
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    return frozenset(session.get_modelmeta().custom_metadata_map["character"].splitlines())
+
+
 def recognise_many(images: Sequence[np.ndarray]) -> list[tuple[str, float]]:
     """Text and score of each of several line images, recognised in one batch."""
     engine = _ocr_engine()
@@ -589,31 +604,45 @@ def _flatten(image: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.cvtColor(out, cv2.COLOR_GRAY2BGR))
 
 
-def _name_band(lines: Sequence[Line], card: bool) -> tuple[int, int, int, int] | None:
-    """Where the name is (top, bottom, left, right): right of the label of the line the
-    OCR found starting with 姓名, scaled by that line's height; else, on a rectified card
-    (``card``), where the layout puts it, moved by where the OCR found the number's line
-    (found corners are often 10 px off in the frame, 30 on the card)."""
-    labelled = [ln for ln in lines if _LABELS["name"].match(_clean(ln.text))]
+_NAME_LINE = re.compile(r"^.名")  # 姓名, its first character maybe misread
+
+
+def _name_bands(lines: Sequence[Line], card: bool) -> list[tuple[int, int, int, int]]:
+    """Where the name may be (top, bottom, left, right): right of the label of the line
+    the OCR found starting with 姓名 (or ?名), scaled by that line's height; the line
+    nearest to where the name should be, as it is (its label perhaps misread as one
+    character, or not found); on a rectified card (``card``), where the layout puts
+    it, moved by where the OCR found the number's line (found corners are often 10 px
+    off in the frame, 30 on the card)."""
+    bands = []
+    labelled = [ln for ln in lines if _NAME_LINE.match(_clean(ln.text))]
     if labelled:
         line = min(labelled, key=lambda ln: ln.box[1])
         x0, y0, x1, y1 = line.box
         scale = (y1 - y0) / _NAME_LINE_H
-        return (
-            int(y0 - 5 * scale),
-            int(y1 + 5 * scale),
-            int(x0 + _NAME_LABEL_W * scale),
-            int(min(x1 + 40 * scale, x0 + (NAME_BAND[3] - _NAME_X0) * scale)),
-        )
+        right = min(x1 + 40 * scale, x0 + (NAME_BAND[3] - _NAME_X0) * scale)
+        bands.append((y0 - 5 * scale, y1 + 5 * scale, x0 + _NAME_LABEL_W * scale, right))
     if not card:
-        return None
+        return [_ints(band) for band in bands]
     top, bottom, left, right = NAME_BAND
     numbers = [ln for ln in lines if find_number(ln.text)]
     dx = dy = 0.0
     if numbers:
         anchor = max(numbers, key=lambda ln: ln.score)
         dx, dy = anchor.box[2] - _NUMBER_END, anchor.cy - _NUMBER_CY
-    return int(top + dy), int(bottom + dy), int(left + dx), int(right + dx)
+    expected = (top + bottom) / 2 + dy
+    near = [ln for ln in lines if abs(ln.cy - expected) < 45 and ln.box[0] < right + dx - 100]
+    if near and not labelled:
+        x0, y0, x1, y1 = min(near, key=lambda ln: abs(ln.cy - expected)).box
+        scale = (y1 - y0) / _NAME_LINE_H
+        bands.append((y0 - 5 * scale, y1 + 5 * scale, x0 - 10 * scale, x1 + 40 * scale))
+    bands.append((top + dy, bottom + dy, left + dx, right + dx))
+    return [_ints(band) for band in bands]
+
+
+def _ints(band: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    top, bottom, left, right = band
+    return int(top), int(bottom), int(left), int(right)
 
 
 def _crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
@@ -630,15 +659,14 @@ def read_name(image: np.ndarray, lines: Sequence[Line] = (), *, card: bool = Tru
     :func:`_normalise_light`, which makes the small writing worse) or, with ``card``
     false, any picture of one, recognised again from where ``lines`` (the OCR's lines
     of ``image``) put it, without its label: as it is and with the background
-    flattened, the likelier of the two (recognition only, about 30 ms)."""
-    box = _name_band(lines, card)
-    band = _crop(image, box) if box else None
-    if band is None:
-        return Field()
-    found = [
-        _name([(text, score)])
-        for text, score in recognise_many([_trim_right(band), _trim_right(_flatten(band))])
-    ]
+    flattened; of these readings the likeliest (:func:`_likeliest_name`; recognition
+    only, one batch, 30-60 ms)."""
+    crops = [_crop(image, band) for band in _name_bands(lines, card)]
+    images = []
+    for crop in crops[:3]:
+        if crop is not None:
+            images += [_trim_right(crop), _trim_right(_flatten(crop))]
+    found = [_name([(text, score)]) for text, score in recognise_many(images)] if images else []
     return _likeliest_name([f for f in found if f.text])
 
 
