@@ -322,6 +322,8 @@ def _name(rows: Sequence[tuple[str, float]]) -> Field:
         text = text[1:]
     elif text[1:2] == "名" and len(text) > 3:  # the label, its first half misread
         text = text[2:]
+    elif text[:1] in ("姓", "性") and len(text) > 2:  # its second half missed
+        text = text[1:]
     return Field(text, score) if text else Field()
 
 
@@ -623,6 +625,10 @@ def _name_bands(lines: Sequence[Line], card: bool) -> list[tuple[int, int, int, 
         right = min(x1 + 40 * scale, x0 + (NAME_BAND[3] - _NAME_X0) * scale)
         bands.append((y0 - 5 * scale, y1 + 5 * scale, x0 + _NAME_LABEL_W * scale, right))
     if not card:
+        if not labelled and lines:  # the top row near the number is the name's
+            x0, y0, x1, y1 = min(lines, key=lambda ln: ln.cy).box
+            scale = (y1 - y0) / _NAME_LINE_H
+            bands.append((y0 - 5 * scale, y1 + 5 * scale, x0 - 10 * scale, x1 + 40 * scale))
         return [_ints(band) for band in bands]
     top, bottom, left, right = NAME_BAND
     numbers = [ln for ln in lines if find_number(ln.text)]
@@ -636,6 +642,10 @@ def _name_bands(lines: Sequence[Line], card: bool) -> list[tuple[int, int, int, 
         x0, y0, x1, y1 = min(near, key=lambda ln: abs(ln.cy - expected)).box
         scale = (y1 - y0) / _NAME_LINE_H
         bands.append((y0 - 5 * scale, y1 + 5 * scale, x0 - 10 * scale, x1 + 40 * scale))
+        if x0 < left + dx - 60:  # it starts where the label is: without it too
+            bands.append(
+                (y0 - 5 * scale, y1 + 5 * scale, x0 + _NAME_LABEL_W * scale, x1 + 40 * scale)
+            )
     bands.append((top + dy, bottom + dy, left + dx, right + dx))
     return [_ints(band) for band in bands]
 
@@ -663,7 +673,7 @@ def read_name(image: np.ndarray, lines: Sequence[Line] = (), *, card: bool = Tru
     only, one batch, 30-60 ms)."""
     crops = [_crop(image, band) for band in _name_bands(lines, card)]
     images = []
-    for crop in crops[:3]:
+    for crop in crops:
         if crop is not None:
             images += [_trim_right(crop), _trim_right(_flatten(crop))]
     found = [_name([(text, score)]) for text, score in recognise_many(images)] if images else []

@@ -232,6 +232,7 @@ def test_cli_unmasked_needs_the_issuer_key(card_files: dict[str, Path], home_dir
         ("姓名张三丰", "张三丰"),
         ("名张三丰", "张三丰"),  # the label's first half missed
         ("推名马洋娜", "马洋娜"),  # the label's first half misread
+        ("性林超", "林超"),  # the label's second half missed, its first misread
         ("男民族汉", ""),  # the row below read in the name's place
         ("女民总维系尔", ""),
         ("性别女", ""),
