@@ -670,7 +670,7 @@ def read_name(image: np.ndarray, lines: Sequence[Line] = (), *, card: bool = Tru
     false, any picture of one, recognised again from where ``lines`` (the OCR's lines
     of ``image``) put it, without its label: as it is and with the background
     flattened; of these readings the likeliest (:func:`_likeliest_name`; recognition
-    only, one batch, 30-60 ms)."""
+    only, one batch, about 70 ms)."""
     crops = [_crop(image, band) for band in _name_bands(lines, card)]
     images = []
     for crop in crops:
