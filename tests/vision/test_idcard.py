@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from kiosk.cli import cli
 from kiosk.core.identity import check_digit, make_id_number
-from kiosk.vision import idcard_synth
-from kiosk.vision.idcard import Line, find_number, locate_card, parse_lines, where_from
+from kiosk.vision import idcard, idcard_synth
+from kiosk.vision.idcard import Field, Line, find_number, locate_card, parse_lines, where_from
 
 TODAY = date(2026, 11, 30)
 NUMBER = make_id_number("330106", date(1990, 3, 7), 123)  # odd: male
@@ -221,3 +221,76 @@ def test_cli_unmasked_needs_the_issuer_key(card_files: dict[str, Path], home_dir
     )
     assert result.exit_code == 2
     assert "private key" in result.stderr
+
+
+# ---------------------------------------------------------------- the name read again
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("姓名张三丰", "张三丰"),
+        ("名张三丰", "张三丰"),  # the label's first half missed
+        ("推名马洋娜", "马洋娜"),  # the label's first half misread
+        ("性林超", "林超"),  # the label's second half missed, its first misread
+        ("男民族汉", ""),  # the row below read in the name's place
+        ("女民总维系尔", ""),
+        ("性别女", ""),
+        ("李名扬", "李名扬"),  # 名 in a name of three is the name's
+    ],
+)
+def test_name_from_a_row(text: str, name: str) -> None:
+    assert idcard._name([(text, 0.9)]).text == name
+
+
+def test_likeliest_name_of_several_readings() -> None:
+    pick = idcard._likeliest_name
+    assert pick([]) == Field()
+    # two readings agreeing beat a likelier single one
+    assert pick([Field("刘理", 0.8), Field("刘", 0.99), Field("刘理", 0.7)]).text == "刘理"
+    # a reading with the characters another dropped
+    assert pick([Field("涛", 0.99), Field("诸葛涛", 0.9)]).text == "诸葛涛"
+    assert pick([Field("涛", 0.99), Field("诸葛涛", 0.3)]).text == "涛"
+    assert pick([Field("李芳", 0.6), Field("季艳", 0.9)]).text == "季艳"
+
+
+def test_name_band_right_of_the_label_the_ocr_found() -> None:
+    # 姓名 + name found as one line at twice the rectified card's size, moved
+    line = Line("姓名王芳", 0.9, (100.0, 100.0, 600.0, 198.0))
+    (top, bottom, left, right), *_ = idcard._name_bands([line], card=False)
+    assert top < 100 and bottom > 198
+    assert left == pytest.approx(100 + 2 * 111, abs=2)  # the label cut off
+    assert 600 < right < 700
+    assert idcard._name_bands([], card=False) == []
+    # on a rectified card with nothing found: where the layout puts it
+    assert idcard._name_bands([], card=True) == [idcard.NAME_BAND]
+
+
+def test_trim_right_cuts_after_the_last_writing() -> None:
+    band = np.full((58, 430, 3), 225, np.uint8)
+    cv2.putText(band, "AB", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (20, 20, 20), 3)
+    trimmed = idcard._trim_right(band)
+    assert 60 < trimmed.shape[1] < 140
+    blank = np.full((58, 430, 3), 225, np.uint8)
+    assert idcard._trim_right(blank).shape == blank.shape
+
+
+def test_the_generators_common_names_are_in_the_recognisers_dictionary() -> None:
+    known = idcard.recogniser_characters()
+    common = set("".join(idcard_synth._SURNAMES + idcard_synth._GIVEN))
+    assert common <= known
+    # rare characters of given names the model cannot output (docs/idcard.md)
+    assert sorted(idcard_synth.RARE_CHARACTERS - known) == sorted("旻昳翀赟韡")
+
+
+@pytest.mark.slow
+def test_read_name_from_a_rectified_generated_card() -> None:
+    frame = idcard_synth.make_card_frame("near", 0)
+    assert not set(frame.card.name) & idcard_synth.RARE_CHARACTERS
+    card = idcard.rectify(frame.image, np.array(frame.corners, np.float32))
+    # where the layout puts it, and from the line the OCR found
+    assert idcard.read_name(card).text == frame.card.name
+    lines = idcard.ocr_lines(idcard._normalise_light(card))
+    name = idcard.read_name(card, lines)
+    assert name.text == frame.card.name
+    assert not name.low_confidence
