@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QDialog, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from kiosk import version_text
 from kiosk.core.i18n import tr
 from kiosk.doctor import checks
 from kiosk.doctor.findings import Finding, Status
@@ -172,6 +173,9 @@ class DoctorDialog(QDialog):
         self.setWindowTitle(tr("Health check"))
         self.findings: list[Finding] | None = None
         layout = QVBoxLayout(self)
+        self.version = QLabel(tr("Gatepass {version}", version=version_text()))
+        self.version.setObjectName("about")  # what a support call asks for first
+        layout.addWidget(self.version)
         self.status = QLabel(tr("Checking…"))
         layout.addWidget(self.status)
         self.body = QWidget()

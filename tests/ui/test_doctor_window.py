@@ -28,6 +28,7 @@ def test_the_health_check_judges_the_running_camera_and_the_home(
         assert found[check].status == Status.OK, found[check]
     assert set(found) >= {"sound", "fonts", "screen", "clock", "exchange"}
     assert dialog.findChild(type(dialog.status), "doctor_camera") is not None
+    assert "0.1.0" in dialog.version.text()  # the version and build, for a support call
     dialog.close()
 
 
