@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
 
 import click
 
@@ -15,12 +13,6 @@ from kiosk.core.clock import utcnow
 from kiosk.core.i18n import tr
 from kiosk.doctor import checks
 from kiosk.doctor.findings import Finding, Status, exit_code
-
-
-def _has_screen() -> bool:
-    if not sys.platform.startswith("linux"):
-        return True
-    return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
 @click.command()
@@ -47,7 +39,7 @@ def doctor(ctx: Context, as_json: bool, no_camera: bool, offline: bool) -> None:
         camera_check=(lambda: skipped) if no_camera else None,
         ask_hub=not offline,
     )
-    from kiosk.ui.app import install_qt_logging
+    from kiosk.ui.app import has_screen, install_qt_logging
     from kiosk.ui.doctor import finding_text, qt_checks
     from kiosk.ui.qt_app import ensure_gui_app
 
@@ -56,7 +48,7 @@ def doctor(ctx: Context, as_json: bool, no_camera: bool, offline: bool) -> None:
     level = qt_log.level
     qt_log.setLevel(logging.ERROR)  # the audio stack's probes of what it lacks: noise here
     try:
-        ensure_gui_app(offscreen=not _has_screen())
+        ensure_gui_app(offscreen=not has_screen())
         findings += qt_checks()
     finally:
         qt_log.setLevel(level)

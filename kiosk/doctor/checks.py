@@ -29,7 +29,7 @@ from kiosk.doctor.findings import Finding, Status
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.backup import last_backup
-from kiosk.store.checkpoint import trusted_keys
+from kiosk.store.checkpoint import get_meta, trusted_keys
 from kiosk.store.db import connect
 from kiosk.store.exchange import LAST_IMPORT, compound, office_data_age
 from kiosk.store.retention import clock_doubt_of
@@ -340,15 +340,9 @@ def exchange(db: Database, now: datetime, *, amber: timedelta) -> Finding:
         return Finding(
             "exchange", Status.SKIP, title, tr("A checkpoint on its own: nothing to exchange.")
         )
-    contacts = [
-        text
-        for text in (
-            db.execute("SELECT value FROM meta WHERE key = ?", [LAST_IMPORT]).fetchone(),
-            db.execute("SELECT value FROM meta WHERE key = ?", [sync_node.LAST_OK]).fetchone(),
-        )
-        if text is not None
-    ]
-    last = max((from_db(str(t[0])) for t in contacts), default=None)
+    contacts = [get_meta(db, LAST_IMPORT), get_meta(db, sync_node.LAST_OK)]
+    last = max((from_db(text) for text in contacts if text), default=None)
+    exchange_now = tr("Sync with the hub (kiosk sync now) or exchange a USB stick with the office.")
     figures: dict[str, Any] = {"last_contact": last.isoformat() if last else None}
     if not comp.is_office:
         fresh = office_data_age(db, now, amber)
@@ -359,7 +353,7 @@ def exchange(db: Database, now: datetime, *, amber: timedelta) -> Finding:
                 Status.FAIL,
                 title,
                 tr("The office's data here is too old to trust, or has never come."),
-                tr("Sync with the hub (kiosk sync now) or exchange a USB stick with the office."),
+                exchange_now,
                 figures,
             )
     if last is None:
@@ -368,7 +362,7 @@ def exchange(db: Database, now: datetime, *, amber: timedelta) -> Finding:
             Status.WARN,
             title,
             tr("Nothing has been exchanged yet."),
-            tr("Sync with the hub (kiosk sync now) or exchange a USB stick with the office."),
+            exchange_now,
             figures,
         )
     age = now - last
@@ -380,7 +374,7 @@ def exchange(db: Database, now: datetime, *, amber: timedelta) -> Finding:
             Status.WARN,
             title,
             tr("Last exchange {hours} hours ago.", hours=hours),
-            tr("Sync with the hub (kiosk sync now) or exchange a USB stick with the office."),
+            exchange_now,
             figures,
         )
     return Finding(

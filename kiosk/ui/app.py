@@ -147,11 +147,17 @@ def build_window(
     )
 
 
+def has_screen() -> bool:
+    """Whether Qt can open a window here: always but on a Linux machine with neither a
+    display nor a platform named (QT_QPA_PLATFORM)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def require_screen() -> None:
     """A clear error, not Qt's abort, on a Linux machine with no display at all."""
-    if not sys.platform.startswith("linux") or QApplication.instance() is not None:
-        return
-    if any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+    if QApplication.instance() is not None or has_screen():
         return
     raise EnvironmentFault(
         tr(

@@ -17,13 +17,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 from sqlite_utils import Database
 
 from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.backup import BackupResult, backup, backup_due
-from kiosk.ui.ops import DbWorker, QueryOp
+from kiosk.ui.ops import QueryOp, Rounds
 
 log = logging.getLogger("kiosk.ui")
 
@@ -42,7 +42,7 @@ def daily_round(db: Database, home: Home, now: datetime) -> BackupResult | None:
     return backup(home, folder, now, keep=settings.backup_keep, db=db, actor="gate:daily-backup")
 
 
-class DailyBackup(QObject):
+class DailyBackup(Rounds):
     """The daily backup of one window's checkpoint (made and used on the UI thread)."""
 
     done = Signal(object)  # BackupResult: one was written
@@ -57,30 +57,20 @@ class DailyBackup(QObject):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(home.database, name="kiosk-backup", parent=parent)
         self.home = home
         self.every = every if every is not None else CHECK_EVERY
         self.first_after = first_after if first_after is not None else FIRST_CHECK_AFTER
         self.clock = clock
-        self.worker = DbWorker(home.database, self, name="kiosk-backup")
         self.rounds = 0  # looks answered (tests)
-        self._stopped = False
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._round)
 
     def start(self) -> None:
-        if not self._stopped:
-            self._timer.start(max(int(self.first_after.total_seconds() * 1000), 1))
+        self.round_in(self.first_after)
 
     def stop(self, timeout_s: float = 60.0) -> None:
         """No more looks; a backup under way finishes first (waited ``timeout_s`` at
         most; one cut short leaves no file: it is written whole or not at all)."""
-        if self._stopped:
-            return
-        self._stopped = True
-        self._timer.stop()
-        self.worker.close(timeout_s)
+        super().stop(timeout_s)
 
     def _round(self) -> None:
         if self._stopped or self.worker.closed:
@@ -107,5 +97,4 @@ class DailyBackup(QObject):
         self._schedule()
 
     def _schedule(self) -> None:
-        if not self._stopped:
-            self._timer.start(max(int(self.every.total_seconds() * 1000), 1))
+        self.round_in(self.every)

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel
 from sqlite_utils import Database
 
@@ -39,7 +39,7 @@ from kiosk.home import Home
 from kiosk.settings import Settings
 from kiosk.store.exchange import compound
 from kiosk.sync.node import INTERVAL, SyncStatus, joined, next_delay, sync_once, sync_status
-from kiosk.ui.ops import DbWorker, QueryOp
+from kiosk.ui.ops import QueryOp, Rounds
 
 log = logging.getLogger("kiosk.ui")
 
@@ -109,7 +109,7 @@ def sync_round(
     return HubRound(sync_status(db), applied_rows=done.applied_rows + len(done.joins))
 
 
-class HubSync(QObject):
+class HubSync(Rounds):
     """Background syncing with the hub for one window (made and used on the UI thread).
 
     ``interval`` stands for :data:`~kiosk.sync.node.INTERVAL` (tests make it short):
@@ -126,31 +126,23 @@ class HubSync(QObject):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(home.database, name="kiosk-hub-sync", parent=parent)
         self.home = home
         self.interval = interval
         self.clock = clock
-        self.worker = DbWorker(home.database, self, name="kiosk-hub-sync")
         self.failures = 0  # failed rounds in a row
         self.rounds = 0  # rounds answered (tests)
         self.last: HubRound | None = None
         self.joined: bool | None = None  # None: not known yet
         self._running = False
         self._again = False  # sync_soon() while a round ran
-        self._stopped = False
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._round)
 
     # ------------------------------------------------------------ UI thread
 
     def start(self) -> None:
         """The first round (it finds out whether this checkpoint has a hub) in a few
         seconds (:data:`FIRST_ROUND_AFTER`), or at once on :meth:`sync_soon`."""
-        if self._stopped:
-            return
-        first = min(self.interval, FIRST_ROUND_AFTER)
-        self._timer.start(max(int(first.total_seconds() * 1000), 1))
+        self.round_in(min(self.interval, FIRST_ROUND_AFTER))
 
     def sync_soon(self) -> None:
         """A decision that must travel: a round now (after the one under way)."""
@@ -178,11 +170,7 @@ class HubSync(QObject):
         waited for ``timeout_s`` at most: a hub that stopped answering mid-round does
         not hold the window's closing (what the round committed stays; the rest of it
         is done again next time)."""
-        if self._stopped:
-            return
-        self._stopped = True
-        self._timer.stop()
-        self.worker.close(timeout_s)
+        super().stop(timeout_s)
 
     # ------------------------------------------------------------ rounds
 
@@ -230,7 +218,7 @@ class HubSync(QObject):
             self._round()
             return
         self._again = False
-        self._timer.start(max(int(self.next_delay().total_seconds() * 1000), 1))
+        self.round_in(self.next_delay())
 
     @staticmethod
     def _read_status(db: Database) -> SyncStatus | None:

@@ -29,9 +29,10 @@ is called instead of ``failure``. What the job committed before stays committed.
 A :class:`DbWorker` is one thread with one connection that runs ops in order. The
 office has two (``jobs``: writes and slow reads; ``reader``: table pages), the gate
 window one (reads for its dialogs; the gate's own writes go through the gate worker).
-A background service runs its rounds as ops on a worker of its own the same way: the
-hub sync (:mod:`kiosk.ui.hub_sync`) is a ``QueryOp`` a minute on ``kiosk-hub-sync``
-(``LongOp`` would give such a job progress and a clean stop).
+A background service runs its rounds as ops on a worker of its own the same way, a
+:class:`Rounds`: the hub sync (:mod:`kiosk.ui.hub_sync`) is a ``QueryOp`` a minute on
+``kiosk-hub-sync``, the daily backup (:mod:`kiosk.ui.backup_job`) one an hour on
+``kiosk-backup`` (``LongOp`` would give such a job progress and a clean stop).
 
 While a long op runs, Python switches threads every half millisecond instead of every
 5 ms (:data:`LONG_OP_SWITCH_INTERVAL_S`): a long job is Python work (rows into dicts,
@@ -49,6 +50,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Hashable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -304,6 +306,37 @@ class QueryOp(Generic[T]):
                 key=self._key,
             )
         )
+
+
+class Rounds(QObject):
+    """A background service's rounds: each an op on a :class:`DbWorker` of its own,
+    the next one on a single-shot timer (:meth:`round_in`); :meth:`stop` ends them, the
+    round under way finishing first. A subclass gives ``_round()``."""
+
+    def __init__(self, database: Path, *, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = DbWorker(database, self, name=name)
+        self._stopped = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._round)
+
+    def round_in(self, delay: timedelta) -> None:
+        """The next round after ``delay`` (none once stopped)."""
+        if not self._stopped:
+            self._timer.start(max(int(delay.total_seconds() * 1000), 1))
+
+    def stop(self, timeout_s: float) -> None:
+        """No more rounds; the one under way finishes first, waited for ``timeout_s``
+        at most."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._timer.stop()
+        self.worker.close(timeout_s)
+
+    def _round(self) -> None:
+        raise NotImplementedError
 
 
 class LongOp(Generic[T]):
