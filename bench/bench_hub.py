@@ -2,8 +2,8 @@
 local PostgreSQL (a fresh database ``gp_bench_<random>``, migrated as ``kiosk hub init``
 does, dropped at the end unless ``--keep``):
 
-1. ingest: simulated gates (asyncio + httpx, one TLS connection and one Ed25519 key
-   each) POST /v1/push, each request one signed change set of 100 ``visit`` rows.
+1. ingest: simulated gates (asyncio streams on uvloop, one TLS connection and one
+   Ed25519 key each) POST /v1/push, each request one signed change set of 100 ``visit`` rows.
    Two loads per number of gates (200 and 1,000), each with 1 and 2 hub processes:
    *flat out* (every gate uploads again as soon as its last upload is answered: the most
    the hub takes in) and *paced* (the gates together offer ``--offered`` passages a
@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import json
 import os
 import random
@@ -46,6 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -246,21 +249,81 @@ class Load:
     passages: int = 0
 
 
-async def _upload(client: httpx.AsyncClient, gate: Node, body: bytes, load: Load) -> None:
+KEEP_ALIVE_S = 5.0
+"""A gate's connection is used again within this many idle seconds, else made anew, as
+the nodes' httpx client does (its default keep-alive expiry): at 1,000 gates uploading
+every 20 s each upload pays a TLS handshake, at 200 gates every 4 s none does."""
+
+
+class Connection:
+    """One simulated gate's HTTP/1.1 connection over TLS on asyncio streams: what the
+    nodes' httpx client sends, without its machinery (it cost the load generator more
+    CPU than the hub spent answering, on the two cores they share)."""
+
+    def __init__(self, url: str, context: ssl.SSLContext) -> None:
+        parts = httpx.URL(url)
+        self.host, self.port = parts.host, parts.port or 443
+        self.context = context
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.idle_since = 0.0
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        if self.writer is None or time.perf_counter() - self.idle_since > KEEP_ALIVE_S:
+            await self.close()
+            self.reader, self.writer = await asyncio.open_connection(
+                self.host, self.port, ssl=self.context
+            )
+        assert self.reader is not None
+        head = "".join(
+            [
+                f"POST {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n",
+                f"content-length: {len(body)}\r\n",
+                *(f"{name}: {value}\r\n" for name, value in headers.items()),
+                "\r\n",
+            ]
+        )
+        self.writer.write(head.encode("ascii") + body)
+        await self.writer.drain()
+        status = int((await self.reader.readline()).split(b" ", 2)[1])
+        length, close = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection":
+                close = value.strip().lower() == "close"
+        answer = await self.reader.readexactly(length)
+        self.idle_since = time.perf_counter()
+        if close:
+            await self.close()
+        return status, answer
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
+async def _upload(connection: Connection, gate: Node, body: bytes, load: Load) -> None:
     headers = hubwire.sign_request(gate.key, gate.id, "POST", "/v1/push", body, datetime.now(UTC))
     headers["content-type"] = "application/octet-stream"
     started = time.perf_counter()
     try:
-        answer = await client.post("/v1/push", content=body, headers=headers)
-    except httpx.HTTPError as exc:
+        status, text = await asyncio.wait_for(connection.post("/v1/push", body, headers), 120)
+    except (OSError, ssl.SSLError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
         load.failures.append(f"{type(exc).__name__}: {exc}")
+        await connection.close()
         return
     took = time.perf_counter() - started
-    if answer.status_code != 200 or answer.json().get("accepted") != 1:
-        load.failures.append(f"HTTP {answer.status_code}: {answer.text[:200]}")
+    answer = json.loads(text) if status == 200 else {}
+    if answer.get("accepted") != 1:
+        load.failures.append(f"HTTP {status}: {text[:200]!r}")
         return
     load.latencies.append(took)
-    load.passages += int(answer.json()["rows"])
+    load.passages += int(answer["rows"])
 
 
 async def _gate(
@@ -274,14 +337,15 @@ async def _gate(
 ) -> None:
     """One gate: its uploads one after another (``interval`` None), or one every
     ``interval`` seconds from ``phase`` on."""
-    async with httpx.AsyncClient(
-        base_url=url, verify=context, timeout=httpx.Timeout(120.0)
-    ) as client:
+    connection = Connection(url, context)
+    try:
         start = time.perf_counter() + phase
         for n, body in enumerate(bodies):
             if interval is not None:
                 await asyncio.sleep(max(0.0, start + n * interval - time.perf_counter()))
-            await _upload(client, gate, body, load)
+            await _upload(connection, gate, body, load)
+    finally:
+        await connection.close()
 
 
 def run_load(
@@ -298,6 +362,8 @@ def run_load(
     bodies = {g.id: [gate_upload(g, rows) for _ in range(per_gate)] for g in gates}
     context = pinned_context(pem)
     load = Load()
+    gc.collect()
+    gc.freeze()  # the bodies and the gates stay: collections need not walk them again
 
     async def main() -> None:
         await asyncio.gather(
@@ -317,10 +383,25 @@ def run_load(
 
     before = probe()
     started = time.perf_counter()
-    asyncio.run(main())
+    try:
+        run_loop(main())
+    finally:
+        gc.unfreeze()
     wall = time.perf_counter() - started
     after = probe()
     return load, wall, {k: after[k] - before[k] for k in before}
+
+
+def run_loop(work: Any) -> None:
+    """``work`` on uvloop where it is installed (the hub's own loop, ``kiosk hub serve``):
+    asyncio's own TLS transport costs the load generator several times the CPU, which it
+    takes from the hub and PostgreSQL on this machine."""
+    try:
+        import uvloop
+    except ImportError:  # Windows
+        asyncio.run(work)
+    else:
+        uvloop.run(work)
 
 
 def cpu_text(cpu: dict[str, float], wall: float) -> str:

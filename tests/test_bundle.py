@@ -368,3 +368,16 @@ def test_rows_already_json_sign_to_the_same_line_as_rows_given_as_objects() -> N
     assert line == change_set("north", 3, rows).line()
     read = check_line(line.rstrip(b"\n"), COMPOUND, trust())
     assert (read.first, read.last, list(read.rows)) == (3, 7, rows)
+
+
+def test_a_row_whose_time_has_no_offset_is_damaged() -> None:
+    """Every node writes aware times; one without its offset would be read in whichever
+    zone the reader (a gate, the hub's PostgreSQL) is in."""
+    from kiosk.core.bundle import check_line
+
+    naive = passage(1)
+    naive["at"] = naive["at"][:19]  # "2026-03-03T08:00:00", its offset cut
+    line = change_set("north", 1, [naive]).line().rstrip(b"\n")
+    with pytest.raises(BundleRefused) as caught:
+        check_line(line, COMPOUND, trust())
+    assert caught.value.reason is Refusal.DAMAGED and "offset" in str(caught.value.detail)

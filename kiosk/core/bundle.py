@@ -593,7 +593,10 @@ def _row(value: Any) -> Mapping[str, Any]:
     _text(value.get("kind"))
     if not _UUID.fullmatch(_text(value.get("id"))):
         raise ValueError(f"not a UUID: {value.get('id')!r}")
-    from_db(_text(value.get("at")))
+    if datetime.fromisoformat(_text(value.get("at"))).tzinfo is None:
+        # every node writes aware times (kiosk.core.clock.to_db); a time without its
+        # offset would be read in whichever zone the reader is in
+        raise ValueError(f"a time without its offset: {value.get('at')!r}")
     return value
 
 

@@ -17,8 +17,9 @@ import contextlib
 import functools
 import json
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
@@ -64,8 +65,13 @@ class RateLimit:
         self.rate = rate
         self.burst = burst
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()  # taken in the event loop and in worker threads
 
     def take(self, node: str) -> None:
+        with self._lock:
+            self._take(node)
+
+    def _take(self, node: str) -> None:
         now = time.monotonic()
         tokens, then = self._buckets.get(node, (self.burst, now))
         tokens = min(self.burst, tokens + (now - then) * self.rate)
@@ -114,16 +120,23 @@ class Hub:
         assert self.ident is not None
         return self.ident
 
-    def run(self, work: Callable[[psycopg.Connection], T]) -> T:
-        """``work`` in one transaction on a pooled connection; a database that is away
-        is :data:`Refusal.UNAVAILABLE` (the node tries again later)."""
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection (autocommit: each statement its own transaction unless
+        in ``conn.transaction()``); a database that is away is
+        :data:`Refusal.UNAVAILABLE` (the node tries again later)."""
         try:
-            with self.pool.connection(timeout=10) as conn, conn.transaction():
-                return work(conn)
+            with self.pool.connection(timeout=10) as conn:
+                yield conn
         except (psycopg.OperationalError, psycopg.errors.AdminShutdown) as exc:
             raise HubRefused(Refusal.UNAVAILABLE, str(exc)) from None
         except TimeoutError as exc:  # psycopg_pool.PoolTimeout
             raise HubRefused(Refusal.UNAVAILABLE, str(exc)) from None
+
+    def run(self, work: Callable[[psycopg.Connection], T]) -> T:
+        """``work`` in one transaction on a pooled connection."""
+        with self.connection() as conn, conn.transaction():
+            return work(conn)
 
     def maintain(self, *, retention: bool = True) -> None:
         """Forget old nonces; retention (``store.retain``) past ``retention_days`` (the
@@ -174,6 +187,8 @@ RETENTION_ROUNDS = 60
 """Retention runs at every this many upkeep rounds (a minute apart): hourly."""
 
 Handler = Callable[[psycopg.Connection, store.Node, bytes, Request, datetime], Any]
+"""The work of a signed request, on the request's pooled connection (outside a
+transaction: it opens its own)."""
 
 
 class Api:
@@ -182,13 +197,11 @@ class Api:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
-    def signed(
-        self, handler: Handler, prepare: Callable[[bytes], None] | None = None
-    ) -> Callable[[Request], Any]:
-        """An endpoint for signed requests: the body read (within the size limit), the
-        node's rate taken, the request authenticated (its own short transaction: the
-        nonce is kept even when the work fails), ``prepare`` run, then ``handler`` in
-        one transaction."""
+    def signed(self, handler: Handler) -> Callable[[Request], Any]:
+        """An endpoint for signed requests: the body read (within the size limit), then
+        in one worker thread on one pooled connection: the request authenticated (its
+        own short transaction: the nonce is kept even when the work fails), the node's
+        rate taken, and ``handler``."""
         hub = self.hub
 
         async def endpoint(request: Request) -> Response:
@@ -197,24 +210,21 @@ class Api:
                 now = store.now_utc()
                 target = _target(request)
 
-                def authenticate(conn: psycopg.Connection) -> store.Node:
-                    # a nonce lost with the last moments before a crash of PostgreSQL
-                    # lets that one request be replayed, which changes nothing (a push
-                    # is idempotent): its commit need not wait for the disk
-                    conn.execute("SET LOCAL synchronous_commit = off")
-                    return store.authenticate(
-                        conn, request.headers, request.method, target, body, now
-                    )
-
-                node = await run_in_threadpool(hub.run, authenticate)
-                # after authenticating: nobody can spend another node's allowance
-                hub.rate.take(str(node.id))
-
                 def work() -> Any:
-                    # one hop to a worker thread for both steps, not one each
-                    if prepare is not None:
-                        prepare(body)
-                    return hub.run(lambda conn: handler(conn, node, body, request, now))
+                    # one hop to a worker thread and one connection for the whole request
+                    with hub.connection() as conn:
+                        with conn.transaction():
+                            # a nonce lost with the last moments before a crash of
+                            # PostgreSQL lets that one request be replayed, which changes
+                            # nothing (a push is idempotent): its commit need not wait for
+                            # the disk
+                            conn.execute("SET LOCAL synchronous_commit = off")
+                            node = store.authenticate(
+                                conn, request.headers, request.method, target, body, now
+                            )
+                        # after authenticating: nobody can spend another node's allowance
+                        hub.rate.take(str(node.id))
+                        return handler(conn, node, body, request, now)
 
                 answer = await run_in_threadpool(work)
             except HubRefused as exc:
@@ -234,19 +244,20 @@ class Api:
     def push(
         self, conn: psycopg.Connection, node: store.Node, body: bytes, _r: Request, now: datetime
     ) -> Any:
+        """Every line checked (outside a transaction), the day partitions its passages
+        need made (``CREATE TABLE ... PARTITION OF`` locks the parent table: never inside
+        an upload's transaction), then the change sets kept in one transaction."""
         lines = [line for line in body.split(b"\n") if line]
         trust, _ = store.trust_of(conn, node.compound)
         sets, left_out = store.read_lines(lines, trust, str(node.id))
-        pushed = store.push(conn, node, sets, now)
+        days = store.passage_days(sets)
+        if self.hub.partitions.missing(days):  # most uploads: known already
+            with conn.transaction():
+                self.hub.partitions.ensure(conn, days)
+        with conn.transaction():
+            pushed = store.push(conn, node, sets, now)
         pushed.left_out = left_out
         return pushed.as_json()
-
-    def partitions_for(self, body: bytes) -> None:
-        """The day partitions an upload's passages need, made before its transaction
-        (``CREATE TABLE ... PARTITION OF`` locks the parent table)."""
-        days = store.passage_days_of_lines(body.split(b"\n"))
-        if self.hub.partitions.missing(days):  # most uploads: no transaction at all
-            self.hub.run(lambda conn: self.hub.partitions.ensure(conn, days))
 
     def pull(
         self,
@@ -260,7 +271,8 @@ class Api:
             after = int(request.query_params.get("after", "0"))
         except ValueError:
             raise hubwire.bad_request("after") from None
-        return store.pull(conn, node, max(after, 0), now)
+        with conn.transaction():
+            return store.pull(conn, node, max(after, 0), now)
 
     def codes(
         self, conn: psycopg.Connection, node: store.Node, body: bytes, _r: Request, now: datetime
@@ -271,12 +283,14 @@ class Api:
             raise hubwire.bad_request("codes") from None
         if not isinstance(fields, dict):
             raise hubwire.bad_request("codes")
-        return {"code": store.add_gate_code(conn, node, fields, now)}
+        with conn.transaction():
+            return {"code": store.add_gate_code(conn, node, fields, now)}
 
     def status(
         self, conn: psycopg.Connection, node: store.Node, _b: bytes, _r: Request, now: datetime
     ) -> Any:
-        return store.status(conn, node, now)
+        with conn.transaction():
+            return store.status(conn, node, now)
 
     async def hello(self, _request: Request) -> Response:
         return JSONResponse(
@@ -365,7 +379,7 @@ def make_app(hub: Hub, *, maintain_every_s: float = 60.0) -> Starlette:
         routes=[
             Route("/v1/hello", api.hello, methods=["GET"]),
             Route("/v1/join", api.join, methods=["POST"]),
-            Route("/v1/push", api.signed(api.push, api.partitions_for), methods=["POST"]),
+            Route("/v1/push", api.signed(api.push), methods=["POST"]),
             Route("/v1/pull", api.signed(api.pull), methods=["GET"]),
             Route("/v1/codes", api.signed(api.codes), methods=["POST"]),
             Route("/v1/status", api.signed(api.status), methods=["GET"]),

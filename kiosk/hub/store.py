@@ -8,6 +8,7 @@ commands (``kiosk hub ...``) and the tests call the same code.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import threading
@@ -332,7 +333,7 @@ def authenticate(
         raise HubRefused(Refusal.UNKNOWN_NODE, signed.node)
     if row[4] is not None:
         raise HubRefused(Refusal.REMOVED, signed.node)
-    hubwire.check_signed(signed, public_key_from_text(row[3]), method, target, body, now)
+    hubwire.check_signed(signed, _public_key(row[3]), method, target, body, now)
     fresh = conn.execute(
         "INSERT INTO request_nonces (node, nonce, seen_at) VALUES (%s, %s, %s) "
         "ON CONFLICT DO NOTHING",
@@ -354,24 +355,33 @@ def forget_nonces(conn: psycopg.Connection, now: datetime) -> int:
 
 def trust_of(conn: psycopg.Connection, compound: uuid.UUID) -> tuple[TrustList, set[str]]:
     """The compound's trust list as the hub knows it (every node with a key; removed
-    ones refused), and which nodes are published (named by the office)."""
-    office = conn.execute("SELECT office FROM compounds WHERE id = %s", [compound]).fetchone()
+    ones refused), and which nodes are published (named by the office): one query."""
+    office = ""
     keys: dict[str, Ed25519PublicKey] = {}
     removed: set[str] = set()
     published: set[str] = set()
-    for node, key, gone, shown in conn.execute(
-        "SELECT id, sign_key, removed_at, published FROM nodes WHERE compound = %s", [compound]
+    for head, node, key, gone, shown in conn.execute(
+        "SELECT c.office, n.id, n.sign_key, n.removed_at, n.published FROM compounds c "
+        "LEFT JOIN nodes n ON n.compound = c.id WHERE c.id = %s",
+        [compound],
     ):
+        office = str(head) if head else ""
+        if node is None:
+            continue
         if gone is not None:
             removed.add(str(node))
         elif key:
-            keys[str(node)] = public_key_from_text(key)
+            keys[str(node)] = _public_key(key)
         if shown:
             published.add(str(node))
-    return (
-        TrustList(str(compound), str(office[0]) if office else "", keys, frozenset(removed)),
-        published,
-    )
+    return TrustList(str(compound), office, keys, frozenset(removed)), published
+
+
+@functools.lru_cache(maxsize=4096)
+def _public_key(text: str) -> Ed25519PublicKey:
+    """A node's key from its text, read once per process (every push reads its
+    compound's keys)."""
+    return public_key_from_text(text)
 
 
 _OWN_KINDS = {"visit": "checkpoint_id", "visitor": "checkpoint_id"}
@@ -485,18 +495,20 @@ def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def passage_days_of_lines(lines: Iterable[bytes]) -> set[date]:
-    """The UTC days of the passages in change-set lines, read before they are checked
-    (a line that does not read is left to :func:`read_lines` to refuse)."""
+def passage_days(sets: Iterable[ChangeSet]) -> set[date]:
+    """The UTC days of the passages in checked change sets (their times are aware ISO
+    8601, :func:`kiosk.core.bundle.check_line`; a node writes them in UTC, whose day is
+    the text's first ten characters)."""
     days = set()
-    for line in lines:
-        try:
-            body = json.loads(line.partition(b" ")[2])
-            for row in body["rows"]:
-                if row.get("kind") == "visit":
-                    days.add(from_db(row["at"]).astimezone(UTC).date())
-        except (ValueError, KeyError, TypeError, AttributeError):
-            continue
+    for change in sets:
+        for row in change.rows:
+            if row["kind"] != "visit":
+                continue
+            at = row["at"]
+            if len(at) == 32 and at.endswith("+00:00"):
+                days.add(date.fromisoformat(at[:10]))
+            else:
+                days.add(from_db(at).date())
     return days
 
 
@@ -505,36 +517,6 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value)) if value else None
     except ValueError:
         return None
-
-
-def _temperature(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _passage_columns(sets: Sequence[ChangeSet], compound: uuid.UUID) -> list[list[Any]]:
-    columns: list[list[Any]] = [[] for _ in range(13)]
-    for change in sets:
-        for row in change.rows:
-            if row["kind"] != "visit":
-                continue
-            values = (
-                uuid.UUID(row["id"]),
-                from_db(row["at"]),
-                compound,
-                uuid.UUID(change.author),
-                str(row.get("direction") or ""),
-                str(row.get("subject_kind") or ""),
-                str(row.get("level") or ""),
-                str(row.get("reason") or ""),
-                _temperature(row.get("temperature")),
-                _uuid_or_none(row.get("visitor_id")),
-                row.get("resident_id"),
-                row.get("household_id"),
-                _uuid_or_none(row.get("corrects")),
-            )
-            for column, value in zip(columns, values, strict=True):
-                column.append(value)
-    return columns
 
 
 def push(
@@ -546,57 +528,98 @@ def push(
     """Take in change sets (checked by :func:`read_lines`), inside the caller's
     transaction: each new one kept as signed, its passages, holds, visitors and node
     rows read into tables, and given a place in the compound's change feed once its
-    author is published. A change set held already changes nothing."""
+    author is published. A change set held already changes nothing. A passage whose
+    values PostgreSQL cannot take (a time it does not read) refuses the upload as
+    :data:`Refusal.DAMAGED`."""
     result = Pushed()
     if sets:
-        # the arrays go in binary (%b): psycopg writes a bytea or uuid array as text
-        # byte by byte in Python, the upload's largest cost before (bench/bench_hub.py)
-        inserted = conn.execute(
-            "INSERT INTO change_sets (author, first, last, compound, rows, line, via) "
-            "SELECT a, f, l, %s, r, x, %s FROM unnest(%b::uuid[], %b::bigint[], %b::bigint[], "
-            "%b::int[], %b::bytea[]) AS t(a, f, l, r, x) "
-            "ON CONFLICT (author, first) DO NOTHING RETURNING author, first",
-            [
-                node.compound,
-                node.id,
-                [uuid.UUID(c.author) for c in sets],
-                [c.first for c in sets],
-                [c.last for c in sets],
-                [len(c.rows) for c in sets],
-                [c.line() for c in sets],
-            ],
-        ).fetchall()
+        # one statement: the change sets kept (the arrays in binary, %b: psycopg writes a
+        # bytea or uuid array as text byte by byte in Python) and the passages of the
+        # fresh ones read from their lines by PostgreSQL
+        try:
+            inserted = conn.execute(
+                "WITH fresh AS (INSERT INTO change_sets (author, first, last, compound, rows, "
+                "line, via) SELECT a, f, l, %(compound)s, r, x, %(via)s FROM unnest("
+                "%(authors)b::uuid[], %(firsts)b::bigint[], %(lasts)b::bigint[], "
+                "%(rows)b::int[], %(lines)b::bytea[]) AS t(a, f, l, r, x) "
+                "ON CONFLICT (author, first) DO NOTHING RETURNING author, first, line), "
+                f"kept AS ({_PASSAGES_OF_LINES}) SELECT author, first FROM fresh",
+                {
+                    "compound": node.compound,
+                    "via": node.id,
+                    "authors": [uuid.UUID(c.author) for c in sets],
+                    "firsts": [c.first for c in sets],
+                    "lasts": [c.last for c in sets],
+                    "rows": [len(c.rows) for c in sets],
+                    "lines": [c.line() for c in sets],
+                    "uuid": _UUID_PATTERN,
+                    "text_from": _LINE_TEXT_FROM,
+                    "now": now,
+                },
+            ).fetchall()
+        except psycopg.DataError as exc:
+            raise HubRefused(Refusal.DAMAGED, str(exc).splitlines()[0]) from None
         fresh_keys = {(str(a), int(f)) for a, f in inserted}
         fresh = [c for c in sets if (c.author, c.first) in fresh_keys]
         result.accepted = len(fresh)
         result.known = len(sets) - len(fresh)
         result.rows = sum(len(c.rows) for c in fresh)
         if fresh:
-            _read_rows(conn, node.compound, fresh, now)
+            if any(row["kind"] != "visit" for c in fresh for row in c.rows):
+                _read_rows(conn, node.compound, fresh, _office_of(conn, node.compound))
             _advance_vector(conn, node.compound, {c.author for c in fresh})
             _publish(conn, node.compound)
-    conn.execute(
-        "UPDATE nodes SET last_seen = %s, last_push = %s WHERE id = %s", [now, now, node.id]
-    )
-    result.vector = vector_of(conn, node.compound)
+    result.vector = {
+        str(a): int(s)
+        for a, s in conn.execute(
+            "WITH seen AS (UPDATE nodes SET last_seen = %(now)s, last_push = %(now)s "
+            "WHERE id = %(node)s) SELECT author, seq FROM vector WHERE compound = %(compound)s",
+            {"now": now, "node": node.id, "compound": node.compound},
+        )
+    }
     return result
 
 
-def _read_rows(
-    conn: psycopg.Connection, compound: uuid.UUID, sets: Sequence[ChangeSet], now: datetime
-) -> None:
-    columns = _passage_columns(sets, compound)
-    if columns[0]:
-        conn.execute(
-            "INSERT INTO passages (id, at, compound, checkpoint, direction, subject_kind, level, "
-            "reason, temperature, visitor_id, resident_id, household_id, corrects, arrived_at) "
-            "SELECT *, %s FROM unnest(%b::uuid[], %b::timestamptz[], %b::uuid[], %b::uuid[], "
-            "%b::text[], %b::text[], %b::text[], %b::text[], %b::real[], %b::uuid[], %b::text[], "
-            "%b::text[], %b::uuid[]) ON CONFLICT DO NOTHING",
-            [now, *columns],
-        )
+def _office_of(conn: psycopg.Connection, compound: uuid.UUID) -> str:
     office = conn.execute("SELECT office FROM compounds WHERE id = %s", [compound]).fetchone()
-    office_id = str(office[0]) if office else ""
+    return str(office[0]) if office and office[0] else ""
+
+
+_PASSAGES_OF_LINES = """
+INSERT INTO passages (id, at, compound, checkpoint, direction, subject_kind, level, reason,
+    temperature, visitor_id, resident_id, household_id, corrects, arrived_at)
+SELECT r.id, r.at, %(compound)s, f.author, coalesce(r.direction, ''),
+    coalesce(r.subject_kind, ''), coalesce(r.level, ''), coalesce(r.reason, ''),
+    CASE WHEN json_typeof(r.temperature) = 'number' THEN r.temperature::text::real END,
+    CASE WHEN r.visitor_id ~* %(uuid)s THEN r.visitor_id::uuid END,
+    r.resident_id, r.household_id,
+    CASE WHEN r.corrects ~* %(uuid)s THEN r.corrects::uuid END,
+    %(now)s
+FROM fresh f,
+    json_to_recordset(convert_from(substring(f.line FROM %(text_from)s), 'UTF8')::json -> 'rows')
+    AS r(kind text, id uuid, at timestamptz, direction text, subject_kind text, level text,
+        reason text, temperature json, visitor_id text, resident_id text, household_id text,
+        corrects text)
+WHERE r.kind = 'visit'
+ON CONFLICT DO NOTHING
+"""
+"""The passages of the change sets just kept, read by PostgreSQL from the lines
+themselves (``fresh``: their author and line): the rows were checked by
+:func:`read_lines`, and a value PostgreSQL cannot take refuses the upload as damaged.
+Building typed arrays in Python was most of an upload's cost (bench/bench_hub.py)."""
+
+_LINE_TEXT_FROM = len(base64.b64encode(bytes(64))) + 2
+"""Where a line's JSON starts (1-based, as SQL counts): after the signature and a
+space."""
+
+_UUID_PATTERN = "^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$"
+
+
+def _read_rows(
+    conn: psycopg.Connection, compound: uuid.UUID, sets: Sequence[ChangeSet], office: str
+) -> None:
+    """The rows of fresh change sets but passages (:data:`_PASSAGES_OF_LINES`) into
+    the tables the reports and the trust read."""
     for change in sets:
         for row in change.rows:
             kind = row["kind"]
@@ -608,7 +631,7 @@ def _read_rows(
                     "VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
                     [uuid.UUID(row["id"]), compound, uuid.UUID(change.author), row["at"]],
                 )
-            elif change.author != office_id:
+            elif change.author != office:
                 continue  # the kinds below are the office's alone
             elif kind == "hold":
                 _hold(conn, compound, row)

@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import psycopg
 import pytest
@@ -110,6 +110,58 @@ def test_every_refusal_carries_its_reason(
     gone = pull(api, south)
     assert (gone.status_code, gone.json()["refused"]) == (403, "removed")
     assert "removed" in gone.json()["message"]
+
+
+def test_passages_are_read_by_postgresql_as_the_hub_checked_them(
+    api: TestClient, seeded: Seeded, shared_hub_dsn: str
+) -> None:
+    """The hub has PostgreSQL read an upload's passages from the lines themselves
+    (store._PASSAGES_OF_LINES): each value lands as the row says, what is not a UUID or a
+    number is left empty as before, and a time PostgreSQL cannot read refuses the upload
+    as damaged with nothing kept (not a server error)."""
+    north = seeded.gates[0]
+    shanghai = timezone(timedelta(hours=8))
+    # 07:30 in Shanghai on 2 March is 23:30 UTC on 1 March: the partition of the UTC day
+    local_at = datetime(2026, 3, 2, 7, 30, tzinfo=shanghai)
+    rows = [
+        visit(north, temperature=37.9, visitor_id=str(uuid.uuid4()), direction="out"),
+        visit(north, temperature="hot", visitor_id="not a uuid", corrects=""),
+        {**visit(north), "at": local_at.isoformat()},
+    ]
+    answer = push(api, north, [seeded.change_set(north, rows).line().rstrip(b"\n")])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["rows"] == 3
+    with psycopg.connect(shared_hub_dsn) as conn:
+        kept = {
+            str(r[0]): r[1:]
+            for r in conn.execute(
+                "SELECT id, at, checkpoint, direction, temperature, visitor_id, corrects, "
+                "tableoid::regclass::text FROM passages WHERE checkpoint = %s",
+                [uuid.UUID(north.id)],
+            )
+        }
+    first, second, third = (kept[r["id"]] for r in rows)
+    assert first[2] == "out" and first[3] == pytest.approx(37.9)
+    assert str(first[4]) == rows[0]["visitor_id"]
+    assert second[3:6] == (None, None, None)
+    assert third[0] == local_at and third[6] == "passages_20260301"
+
+    # times PostgreSQL cannot read, and one without its offset: refused whole
+    before = answer.json()["vector"][north.id]
+    week_date = {**visit(north), "at": "2026-W10-1T08:00:00+00:00"}  # Python reads it
+    refused = push(api, north, [seeded.change_set(north, [week_date]).line().rstrip(b"\n")])
+    assert (refused.status_code, refused.json()["refused"]) == (400, "damaged")
+    north.seq = before
+    naive = {**visit(north), "at": "2026-03-02T08:00:00"}
+    refused = push(api, north, [seeded.change_set(north, [naive]).line().rstrip(b"\n")])
+    assert (refused.status_code, refused.json()["refused"]) == (400, "damaged")
+    assert "offset" in refused.json()["detail"]
+    north.seq = before
+    with psycopg.connect(shared_hub_dsn) as conn:
+        held = conn.execute(
+            "SELECT count(*) FROM change_sets WHERE author = %s", [uuid.UUID(north.id)]
+        ).fetchone()
+    assert held == (1,)
 
 
 def test_size_and_rate_limits(shared_hub_dsn: str, seeded: Seeded) -> None:
