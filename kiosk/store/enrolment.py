@@ -93,10 +93,18 @@ def _secrets(code: str, salt: bytes) -> tuple[bytes, bytes]:
     return derived[:32], derived[32:]
 
 
-def found_compound(db: Database, home: Home, key: Ed25519PrivateKey, *, now: datetime) -> Compound:
-    """Make this checkpoint the office of a new compound (once): the compound id, the
-    match key, the box key, the office as the first node, and its outbox holding the
-    register as it stands (so a gate's enrolment carries all of it)."""
+def found_compound(
+    db: Database,
+    home: Home,
+    key: Ed25519PrivateKey,
+    *,
+    now: datetime,
+    compound_id: str | None = None,
+) -> Compound:
+    """Make this checkpoint the office of a new compound (once): the compound id (a new
+    one, or ``compound_id`` when a hub has already accepted it), the match key, the box
+    key, the office as the first node, and its outbox holding the register as it stands
+    (so a gate's enrolment carries all of it)."""
     existing = compound(db)
     if existing is not None:
         if not existing.is_office:
@@ -107,7 +115,7 @@ def found_compound(db: Database, home: Home, key: Ed25519PrivateKey, *, now: dat
     box = make_box_key(home)
     me = checkpoint_id(db)
     with write(db):
-        set_meta(db, COMPOUND, uuid7())
+        set_meta(db, COMPOUND, compound_id or uuid7())
         set_meta(db, ROLE, "office")
         set_meta(db, OFFICE, me)
         set_meta(db, MATCH_KEY, secrets.token_hex(32))

@@ -31,10 +31,11 @@ from kiosk.core.clock import from_db, to_db
 from kiosk.core.errors import UserError
 from kiosk.core.hubwire import HubRefused, Refusal
 from kiosk.core.i18n import tr
+from kiosk.core.ids import uuid7
 from kiosk.core.keys import public_key_to_text
 from kiosk.home import Home
 from kiosk.store import outbox
-from kiosk.store.checkpoint import checkpoint_name, get_meta, set_meta
+from kiosk.store.checkpoint import checkpoint_id, checkpoint_name, get_meta, set_meta
 from kiosk.store.db import Pacer, write
 from kiosk.store.enrolment import found_compound
 from kiosk.store.exchange import (
@@ -127,24 +128,27 @@ def join_hub(
 ) -> Joined:
     """Enrol this node with the hub at ``url`` with a one-time ``code`` (an office's
     from the hub's administrator, a gate's from its office): the certificate the hub
-    presents is bound to the code and pinned (``kiosk.core.hubwire``). An office not yet
-    in a compound founds one."""
+    presents is bound to the code and pinned (``kiosk.core.hubwire``). A checkpoint not
+    yet in a compound joins as the office of a new one, founded here only once the hub
+    has accepted it: a wrong code, a gate's code or a hub out of reach leave it as it
+    was."""
     comp = compound(db)
-    if comp is None:
-        comp = found_compound(db, home, key, now=now)
+    founding = uuid7() if comp is None else None
+    node = checkpoint_id(db) if comp is None else comp.node
+    role = "office" if comp is None else comp.role
     pem = fetch_certificate(url)
     der = certificate_der(pem)
     sign_key = public_key_to_text(key.public_key())
     body: dict[str, Any] = {
         "code_id": hubwire.code_id(code).hex(),
-        "binding": hubwire.join_binding(hubwire.code_key(code), der, comp.node, sign_key),
-        "node": comp.node,
-        "role": comp.role,
+        "binding": hubwire.join_binding(hubwire.code_key(code), der, node, sign_key),
+        "node": node,
+        "role": role,
         "sign_key": sign_key,
-        "name": checkpoint_name(db) or comp.role,
-        "compound": comp.id,
+        "name": checkpoint_name(db) or role,
+        "compound": founding or (comp.id if comp else ""),
     }
-    claim = None if comp.is_office else join_claim(db, key, home)
+    claim = None if comp is None or comp.is_office else join_claim(db, key, home)
     if claim is not None:
         body["join_claim"] = claim
     signature = key.sign(hubwire.join_request_text(body))
@@ -154,6 +158,9 @@ def join_hub(
     expected = hubwire.join_answer(hubwire.code_key(code), body["binding"], str(answer["hub_key"]))
     if answer.get("answer") != expected:
         raise HubRefused(Refusal.PINNING, "the hub's answer does not know the code")
+    if founding is not None:
+        comp = found_compound(db, home, key, now=now, compound_id=founding)
+    assert comp is not None
     with write(db):
         set_meta(db, URL, url.rstrip("/"))
         set_meta(db, CERT, pem)
