@@ -176,6 +176,42 @@ def hub_account(dsn: str, area: str, name: str) -> None:
     click.echo(tr("Account token for {name} (shown once): {token}", name=name, token=token))
 
 
+@hub.command("accounts")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def hub_accounts(dsn: str, as_json: bool) -> None:
+    """The reader accounts: id, name, area, when made, when revoked."""
+    from kiosk.hub import store
+
+    with _connect(dsn) as conn:
+        found = store.accounts(conn)
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo(tr("No reader accounts."))
+    for account in found:
+        state = (
+            tr("revoked {time}", time=account["revoked_at"][:16].replace("T", " "))
+            if account["revoked_at"]
+            else tr("in use")
+        )
+        click.echo(f"{account['id'][:13]}  {account['name']}  {account['area']}  {state}")
+
+
+@hub.command("revoke-account")
+@db_option
+@click.argument("which")
+def hub_revoke_account(dsn: str, which: str) -> None:
+    """Revoke the reader account WHICH (its name, or its id as `kiosk hub accounts`
+    shows it): its token is refused from the next request on."""
+    from kiosk.hub import store
+
+    with _connect(dsn) as conn, conn.transaction():
+        done = store.revoke_account(conn, which, store.now_utc())
+    click.echo(tr("Revoked the account {name} ({area}).", name=done["name"], area=done["area"]))
+
+
 @hub.group("report")
 def hub_report() -> None:
     """Reports for the street office."""

@@ -106,6 +106,59 @@ def add_account(conn: psycopg.Connection, name: str, area_text: str) -> str:
     return token
 
 
+def accounts(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Every reader account, newest first: id, name, area path, made, revoked."""
+    return [
+        {
+            "id": str(row[0]),
+            "name": row[1],
+            "area": row[2],
+            "created_at": row[3].isoformat(),
+            "revoked_at": row[4].isoformat() if row[4] else None,
+        }
+        for row in conn.execute(
+            """
+            WITH RECURSIVE up(account, id, parent, name, depth) AS (
+                SELECT a.id, r.id, r.parent, r.name, 0 FROM accounts a
+                JOIN areas r ON r.id = a.area
+                UNION ALL SELECT up.account, r.id, r.parent, r.name, up.depth + 1
+                FROM areas r JOIN up ON r.id = up.parent
+            )
+            SELECT a.id, a.name,
+                (SELECT string_agg(name, '/' ORDER BY depth DESC) FROM up
+                 WHERE up.account = a.id),
+                a.created_at, a.revoked_at
+            FROM accounts a ORDER BY a.created_at DESC, a.id
+            """
+        )
+    ]
+
+
+def revoke_account(conn: psycopg.Connection, which: str, now: datetime) -> dict[str, Any]:
+    """Revoke the one account not yet revoked whose name is ``which``, or whose id is or
+    begins with it (as ``kiosk hub accounts`` shows it): its token is refused from the
+    next request on. Several matches, or none, is a :class:`UserError` saying so."""
+    found = [
+        a
+        for a in accounts(conn)
+        if a["revoked_at"] is None and which and (a["name"] == which or a["id"].startswith(which))
+    ]
+    if not found:
+        raise UserError(tr("No account in use is named {name}.", name=which))
+    if len(found) > 1:
+        raise UserError(
+            tr(
+                "{count} accounts are named {name}: give the id of one (kiosk hub accounts).",
+                count=len(found),
+                name=which,
+            )
+        )
+    conn.execute(
+        "UPDATE accounts SET revoked_at = %s WHERE id = %s", [now, uuid.UUID(found[0]["id"])]
+    )
+    return {**found[0], "revoked_at": now.isoformat()}
+
+
 @dataclass(frozen=True)
 class Account:
     id: uuid.UUID

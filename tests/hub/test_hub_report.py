@@ -317,7 +317,9 @@ def test_cli_writes_each_format(hub_dsn: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_api_answers_within_the_accounts_area(hub_dsn: str, start_hub: Any) -> None:
+def test_api_answers_within_the_accounts_area(
+    hub_dsn: str, start_hub: Any, tmp_path: Path
+) -> None:
     import httpx
 
     seed(hub_dsn)
@@ -360,6 +362,22 @@ def test_api_answers_within_the_accounts_area(hub_dsn: str, start_hub: Any) -> N
         assert (bad.status_code, bad.json()["refused"]) == (401, "account")
         none = client.get("/v1/reports/daily", params={"scope": WANGJING, "day": "2026-03-03"})
         assert none.status_code == 401
+
+        # revoked with the CLI: its token is refused from the next request on, and only it
+        home, db = tmp_path / "home", ("--db", hub_dsn)
+        other = run(home, "hub", "account", *db, "--area", NANHU, "--name", "望京街道办")
+        other_token = other.output.strip().rsplit(" ", 1)[-1]
+        both = json.loads(run(home, "hub", "accounts", *db, "--json").stdout)
+        assert [a["area"] for a in both] == [NANHU, WANGJING]
+        twice = run(home, "hub", "revoke-account", *db, "望京街道办", ok=False)
+        assert twice.exit_code != 0 and "2" in twice.output
+        done = run(home, "hub", "revoke-account", *db, both[1]["id"][:13])
+        assert WANGJING in done.output
+        gone = daily(WANGJING)
+        assert (gone.status_code, gone.json()["refused"]) == (401, "account")
+        assert daily(NANHU, bearer=other_token).status_code == 200
+        listed = run(home, "hub", "accounts", *db).output
+        assert listed.count("望京街道办") == 2 and "revoked" in listed
 
 
 def test_account_made_by_the_cli_reads_its_area(hub_dsn: str, tmp_path: Path) -> None:
