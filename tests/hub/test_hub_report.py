@@ -317,9 +317,7 @@ def test_cli_writes_each_format(hub_dsn: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_api_answers_within_the_accounts_area(
-    hub_dsn: str, start_hub: Any, tmp_path: Path
-) -> None:
+def test_api_answers_within_the_accounts_area(hub_dsn: str, start_hub: Any, tmp_path: Path) -> None:
     import httpx
 
     seed(hub_dsn)
