@@ -248,7 +248,7 @@ class Api:
         need made (``CREATE TABLE ... PARTITION OF`` locks the parent table: never inside
         an upload's transaction), then the change sets kept in one transaction."""
         lines = [line for line in body.split(b"\n") if line]
-        trust, _ = store.trust_of(conn, node.compound)
+        trust = store.trust_of(conn, node.compound)
         sets, left_out = store.read_lines(lines, trust, str(node.id))
         days = store.passage_days(sets)
         if self.hub.partitions.missing(days):  # most uploads: known already

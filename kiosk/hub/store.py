@@ -406,15 +406,14 @@ def forget_nonces(conn: psycopg.Connection, now: datetime) -> int:
 # --- taking change sets in ---------------------------------------------------------------------
 
 
-def trust_of(conn: psycopg.Connection, compound: uuid.UUID) -> tuple[TrustList, set[str]]:
+def trust_of(conn: psycopg.Connection, compound: uuid.UUID) -> TrustList:
     """The compound's trust list as the hub knows it (every node with a key; removed
-    ones refused), and which nodes are published (named by the office): one query."""
+    ones refused): one query."""
     office = ""
     keys: dict[str, Ed25519PublicKey] = {}
     removed: set[str] = set()
-    published: set[str] = set()
-    for head, node, key, gone, shown in conn.execute(
-        "SELECT c.office, n.id, n.sign_key, n.removed_at, n.published FROM compounds c "
+    for head, node, key, gone in conn.execute(
+        "SELECT c.office, n.id, n.sign_key, n.removed_at FROM compounds c "
         "LEFT JOIN nodes n ON n.compound = c.id WHERE c.id = %s",
         [compound],
     ):
@@ -425,9 +424,7 @@ def trust_of(conn: psycopg.Connection, compound: uuid.UUID) -> tuple[TrustList, 
             removed.add(str(node))
         elif key:
             keys[str(node)] = _public_key(key)
-        if shown:
-            published.add(str(node))
-    return TrustList(str(compound), office, keys, frozenset(removed)), published
+    return TrustList(str(compound), office, keys, frozenset(removed))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -168,6 +168,28 @@ def test_a_returning_visitor_is_not_read(
     dialog.reject()
 
 
+def test_with_no_camera_picture_the_form_says_so_instead_of_asking_for_the_card(
+    qtbot: QtBot, make_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gate whose camera gives no picture (none plugged in, or failed) does not ask
+    the guard to hold the card up: after a moment it says to type the details; F4 tries
+    the camera again."""
+    monkeypatch.setattr(card_reader, "NO_CAMERA_MS", 200)
+    window = make_window()
+    dialog = RegistrationDialog(window.reader, window.settings, {}, window, frames=lambda: None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    reader = dialog.card_reader
+    assert reader is not None and reader.reading
+    assert "Hold the visitor's ID card" in reader.status.text()
+    qtbot.waitUntil(lambda: not reader.reading, timeout=5_000)
+    assert "No camera picture" in reader.status.text()
+    qtbot.keyClick(dialog.edits["phone"], Qt.Key.Key_F4)
+    assert reader.reading and "Hold the visitor's ID card" in reader.status.text()
+    dialog.reject()
+
+
 STARTS_THE_GATE = """
 import sys, time
 from pathlib import Path

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("kiosk.ui")
 
 READ_EVERY_S = 0.4
+NO_CAMERA_MS = 3000
+"""With no camera picture this long after the reading starts (no camera, or one that
+failed), the strip says so and stops asking for the card."""
 """The pause between two readings (a reading itself takes 0.5-1.5 s)."""
 REREAD_KEY = Qt.Key.Key_F4
 CARD_FIELDS = ("name", "id_number", "from_place")
@@ -195,6 +198,11 @@ class CardReader(QObject):
             self.notes[name] = note
             dialog.edits[name].textEdited.connect(lambda _t, n=name: self._typed(n))
 
+        self._no_camera = QTimer(self)
+        self._no_camera.setSingleShot(True)
+        self._no_camera.setInterval(NO_CAMERA_MS)
+        self._no_camera.timeout.connect(self._check_camera)
+
         self.shortcut = QShortcut(QKeySequence(REREAD_KEY), dialog)
         self.shortcut.activated.connect(self.reread)
         dialog.finished.connect(self.stop)
@@ -216,8 +224,15 @@ class CardReader(QObject):
         )
         self._ocr.start()
         self._say(tr("Hold the visitor's ID card (photo side) to the camera."))
+        self._no_camera.start()
+
+    def _check_camera(self) -> None:
+        if self._ocr is not None and self.frames() is None:
+            self._stopped(tr("No camera picture: type the card's details. F4 tries again."))
 
     def stop(self, *_args: object) -> None:
+        if shiboken6.isValid(self._no_camera):
+            self._no_camera.stop()
         if self._ocr is not None:
             self._ocr.stop()
             self._ocr = None
