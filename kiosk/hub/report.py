@@ -99,24 +99,6 @@ def _area_or_refuse(conn: psycopg.Connection, scope: str) -> uuid.UUID:
         raise HubRefused(Refusal.SCOPE, scope) from None
 
 
-def area_name(conn: psycopg.Connection, area: uuid.UUID) -> str:
-    names = [
-        r[0]
-        for r in conn.execute(
-            """
-            WITH RECURSIVE up(id, parent, name, depth) AS (
-                SELECT id, parent, name, 0 FROM areas WHERE id = %s
-                UNION ALL SELECT a.id, a.parent, a.name, up.depth + 1
-                FROM areas a JOIN up ON a.id = up.parent
-            )
-            SELECT name FROM up ORDER BY depth DESC
-            """,
-            [area],
-        )
-    ]
-    return "/".join(names)
-
-
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(0), REPORT_TZ)
     return start, start + timedelta(days=1)
@@ -209,7 +191,7 @@ def daily(
         rows[cid].gates += 1
         if seen is None or seen < at - NOT_SYNCED:
             rows[cid].gates_not_synced.append(name)
-    return DailyReport(area_name(conn, area), day, now, list(rows.values()))
+    return DailyReport(store.area_name(conn, area), day, now, list(rows.values()))
 
 
 OVERSTAY_LOOKBACK = timedelta(days=2)

@@ -77,6 +77,26 @@ def area_path(conn: psycopg.Connection, path: str, *, create: bool) -> uuid.UUID
     return parent
 
 
+def area_name(conn: psycopg.Connection, area: uuid.UUID) -> str:
+    """The area's path, ``district/sub-district/community`` (as :func:`area_path`
+    reads one)."""
+    names = [
+        r[0]
+        for r in conn.execute(
+            """
+            WITH RECURSIVE up(id, parent, name, depth) AS (
+                SELECT id, parent, name, 0 FROM areas WHERE id = %s
+                UNION ALL SELECT a.id, a.parent, a.name, up.depth + 1
+                FROM areas a JOIN up ON a.id = up.parent
+            )
+            SELECT name FROM up ORDER BY depth DESC
+            """,
+            [area],
+        )
+    ]
+    return "/".join(names)
+
+
 def compounds_under(conn: psycopg.Connection, area: uuid.UUID) -> list[uuid.UUID]:
     """Every compound whose community lies under (or is) ``area``."""
     return [
@@ -110,27 +130,16 @@ def accounts(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Every reader account, newest first: id, name, area path, made, revoked."""
     return [
         {
-            "id": str(row[0]),
-            "name": row[1],
-            "area": row[2],
-            "created_at": row[3].isoformat(),
-            "revoked_at": row[4].isoformat() if row[4] else None,
+            "id": str(account),
+            "name": name,
+            "area": area_name(conn, area),
+            "created_at": made.isoformat(),
+            "revoked_at": revoked.isoformat() if revoked else None,
         }
-        for row in conn.execute(
-            """
-            WITH RECURSIVE up(account, id, parent, name, depth) AS (
-                SELECT a.id, r.id, r.parent, r.name, 0 FROM accounts a
-                JOIN areas r ON r.id = a.area
-                UNION ALL SELECT up.account, r.id, r.parent, r.name, up.depth + 1
-                FROM areas r JOIN up ON r.id = up.parent
-            )
-            SELECT a.id, a.name,
-                (SELECT string_agg(name, '/' ORDER BY depth DESC) FROM up
-                 WHERE up.account = a.id),
-                a.created_at, a.revoked_at
-            FROM accounts a ORDER BY a.created_at DESC, a.id
-            """
-        )
+        for account, name, area, made, revoked in conn.execute(
+            "SELECT id, name, area, created_at, revoked_at FROM accounts "
+            "ORDER BY created_at DESC, id"
+        ).fetchall()
     ]
 
 
@@ -619,14 +628,10 @@ def push(
                 _read_rows(conn, node.compound, fresh, _office_of(conn, node.compound))
             _advance_vector(conn, node.compound, {c.author for c in fresh})
             _publish(conn, node.compound)
-    result.vector = {
-        str(a): int(s)
-        for a, s in conn.execute(
-            "WITH seen AS (UPDATE nodes SET last_seen = %(now)s, last_push = %(now)s "
-            "WHERE id = %(node)s) SELECT author, seq FROM vector WHERE compound = %(compound)s",
-            {"now": now, "node": node.id, "compound": node.compound},
-        )
-    }
+    conn.execute(
+        "UPDATE nodes SET last_seen = %s, last_push = %s WHERE id = %s", [now, now, node.id]
+    )
+    result.vector = vector_of(conn, node.compound)
     return result
 
 
